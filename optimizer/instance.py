@@ -1,0 +1,377 @@
+"""Reading and validating instance files (MODEL.md §2).
+
+The schema is declared with pydantic (strict mode: integers must be JSON integers, booleans JSON
+booleans, numbers finite, unknown keys refused except ``x_*`` annotations); the cross-record rules
+(ids, references, families, the legal-limit contradiction) are checked afterwards.  Every problem
+becomes one line ``FILE: RECORD: field 'NAME': message`` in :class:`InputError`.
+
+Bounds beyond MODEL.md (documented in README.md, "Instance limits"): beds and capacities at most
+10,000,000; days at most 100,000; costs at most 1e9 USD; strings at most 200 characters;
+files at most 2 GiB.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .errors import InputError
+
+MAX_FILE_BYTES = 2 * 1024**3
+MAX_PROBLEMS = 20
+
+DEFAULT_HUMANITARIAN = {
+    "pregnant": 0.25,
+    "medical": 0.5,
+    "mental_health": 0.5,
+    "caretaker": 0.5,
+    "elderly": 0.5,
+    "disabled": 0.5,
+}
+FACILITY_TYPES = (
+    "SPC", "CDF", "IGSA", "DIGSA", "USMS_IGA", "USMS_CDF", "BOP",
+    "FAMILY", "STAGING", "HOLD", "STATE", "DOD", "OTHER",
+)
+TECHNOLOGIES = ("ankle_gps", "wrist_gps", "app", "telephonic", "case_management", "none")
+LEVELS = ("A", "B", "C", "D")
+
+Str = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Count = Annotated[int, Field(ge=0, le=10_000_000)]
+Days = Annotated[int, Field(ge=0, le=100_000)]
+Usd = Annotated[float, Field(ge=0, le=1e9)]
+Lat = Annotated[float, Field(ge=-90, le=90)]
+Lon = Annotated[float, Field(ge=-180, le=180)]
+Risk = Annotated[float, Field(ge=0, le=100)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class Policy(_Record):
+    """Instance-wide policy; ``humanitarian_factors`` is merged over :data:`DEFAULT_HUMANITARIAN`."""
+
+    humanitarian_factors: dict[Str, Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=dict)
+    cost_days: Annotated[int, Field(ge=1, le=100_000)] = 30
+    transfer_fixed_usd: Usd = 250.0
+    transfer_usd_per_km: Usd = 0.5
+
+    def factors(self) -> dict[str, float]:
+        """The merged multiplier table: defaults overridden or extended by the instance."""
+        return {**DEFAULT_HUMANITARIAN, **self.humanitarian_factors}
+
+
+class Aor(_Record):
+    code: Str
+    name: Str
+    lat: Lat
+    lon: Lon
+
+
+class Unit(_Record):
+    id: Str
+    sex: Literal["M", "F", "any"]
+    levels: Annotated[list[Literal["A", "B", "C", "D"]], Field(min_length=1, max_length=4)]
+    beds: Count
+    surge_beds: Count = 0
+    medical: bool = False
+    family: bool = False
+
+
+class Facility(_Record):
+    id: Str
+    name: Str
+    aor: Str
+    state: Str
+    type: Literal[FACILITY_TYPES]  # type: ignore[valid-type]
+    lat: Lat
+    lon: Lon
+    guaranteed_minimum: Count = 0
+    gm_rate: Usd = 0.0
+    per_diem: Usd
+    max_stay_days: Days | None = None
+    units: list[Unit]
+
+
+class AtdProgram(_Record):
+    id: Str
+    technology: Literal[TECHNOLOGIES]  # type: ignore[valid-type]
+    per_diem: Usd
+    capacity: Count | None = None
+    max_risk: Risk
+    aor: Str | None = None
+
+
+class Person(_Record):
+    id: Str
+    sex: Literal["M", "F"]
+    level: Literal["A", "B", "C", "D"] | None
+    risk: Risk
+    aor: Str
+    origin: Str | None = None
+    mandatory: bool = False
+    max_custody_days: Days | None = None
+    custody_days: Days = 0
+    needs_medical: bool = False
+    humanitarian: list[Str] = Field(default_factory=list)
+    family_id: Str | None = None
+    minor: bool = False
+    arrival_day: Days = 0
+    removal_day: Days | None = None
+
+
+class Instance(_Record):
+    """A validated instance (MODEL.md §2), defaults applied; field names as in MODEL.md."""
+
+    format: Literal["bedalloc-instance"]
+    version: Literal[1]
+    name: Str
+    snapshot_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    horizon_days: Annotated[int, Field(ge=1, le=3660)]
+    policy: Policy = Field(default_factory=Policy)
+    aors: list[Aor]
+    facilities: list[Facility]
+    atd_programs: list[AtdProgram]
+    people: list[Person]
+
+
+def effective_risk(risk: float, factors: list[str], table: dict[str, float]) -> float:
+    """Effective release risk (MODEL.md §2): ``risk`` times each factor's multiplier, left to
+    right in float64, then ``round(x, 4)``.  Unitless, on the 0.0001 grid."""
+    x = float(risk)
+    for f in factors:
+        x = x * table[f]
+    return round(x, 4)
+
+
+def _record_label(raw, loc) -> str:
+    """``people[1834] id=P001834`` for a pydantic error location into the raw document."""
+    parts, node = [], raw
+    for i, key in enumerate(loc):
+        if isinstance(key, int):
+            parts[-1] += f"[{key}]"
+            try:
+                node = node[key]
+            except (IndexError, KeyError, TypeError):
+                node = None
+            if isinstance(node, dict) and isinstance(node.get("id"), str) and i < len(loc) - 1:
+                parts[-1] += f" id={node['id'][:40]}"
+        else:
+            if i == len(loc) - 1:
+                break
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return ".".join(parts) or "top level"
+
+
+def _field(loc) -> str:
+    for key in reversed(loc):
+        if isinstance(key, str):
+            return key
+    return str(loc[-1]) if loc else "(document)"
+
+
+def _strip_annotations(node):
+    """Drop ``x_*`` keys (users' own annotations, MODEL.md §2) from dicts, recursively."""
+    if isinstance(node, dict):
+        return {k: _strip_annotations(v) for k, v in node.items() if not (isinstance(k, str) and k.startswith("x_"))}
+    if isinstance(node, list):
+        return [_strip_annotations(v) for v in node]
+    return node
+
+
+def _no_duplicate_keys(pairs):
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise ValueError(f"duplicate key {k!r} in one JSON object")
+            seen.add(k)
+    return d
+
+
+def load_json(path: str | Path):
+    """Read a JSON file strictly (UTF-8, no byte-order mark, no duplicate keys).
+
+    Raises :class:`InputError` with one line naming the file for an unreadable, empty,
+    oversized, non-UTF-8 or non-JSON file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError([f"{path}: file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes"])
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError([f"{path}: cannot read the file: {e.strerror or e}"]) from None
+    if not data.strip():
+        raise InputError([f"{path}: the file is empty"])
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise InputError([f"{path}: the file starts with a byte-order mark; save it as UTF-8 without BOM"])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError([f"{path}: not UTF-8 text (invalid byte at offset {e.start})"]) from None
+    del data
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as e:
+        raise InputError([f"{path}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"]) from None
+    except ValueError as e:
+        raise InputError([f"{path}: not valid JSON: {e}"]) from None
+    except RecursionError:
+        raise InputError([f"{path}: not valid JSON: nested too deeply"]) from None
+
+
+def read_instance(path: str | Path) -> Instance:
+    """Read, parse and validate an instance file.
+
+    Returns a frozen :class:`Instance`.  Raises :class:`InputError` listing at most
+    :data:`MAX_PROBLEMS` problems, one line each: ``FILE: RECORD: field 'F': message``."""
+    path = Path(path)
+    raw = load_json(path)
+    if not isinstance(raw, dict):
+        raise InputError([f"{path}: top level: the document must be a JSON object"])
+    if raw.get("format") != "bedalloc-instance":
+        raise InputError([f"{path}: top level: field 'format': must be \"bedalloc-instance\", got {str(raw.get('format'))[:60]!r}"])
+    if raw.get("version") != 1 or isinstance(raw.get("version"), bool):
+        raise InputError([f"{path}: top level: field 'version': this reader knows version 1, got {str(raw.get('version'))[:60]!r}"])
+    try:
+        inst = Instance.model_validate(raw)
+    except ValidationError as e:
+        errors = [
+            er for er in e.errors()
+            if not (er["type"] == "extra_forbidden" and str(er["loc"][-1]).startswith("x_"))
+        ]
+        if not errors:
+            try:
+                inst = Instance.model_validate(_strip_annotations(raw))
+            except ValidationError as e2:
+                errors = e2.errors()
+        if errors:
+            lines = []
+            for er in errors[:MAX_PROBLEMS]:
+                msg = er["msg"]
+                if er["type"] == "extra_forbidden":
+                    msg = "unknown field (names are case-sensitive; own annotations must start with x_)"
+                elif er["type"] == "missing":
+                    msg = "required field is missing"
+                lines.append(f"{path}: {_record_label(raw, er['loc'])}: field '{_field(er['loc'])}': {msg}")
+            if len(errors) > MAX_PROBLEMS:
+                lines.append(f"{path}: ... and {len(errors) - MAX_PROBLEMS} more problems")
+            raise InputError(lines) from None
+    del raw
+    problems = _cross_checks(inst)
+    if problems:
+        lines = [f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            lines.append(f"{path}: ... and {len(problems) - MAX_PROBLEMS} more problems")
+        raise InputError(lines)
+    return inst
+
+
+def _cross_checks(inst: Instance) -> list[str]:
+    """Rules that span records (MODEL.md §2, §3). Returns problem lines without the file name."""
+    out: list[str] = []
+    add = out.append
+    try:
+        _dt.date.fromisoformat(inst.snapshot_date)
+    except ValueError:
+        add(f"top level: field 'snapshot_date': not a valid ISO date: {inst.snapshot_date!r}")
+
+    aors = set()
+    for i, a in enumerate(inst.aors):
+        if a.code in aors:
+            add(f"aors[{i}] code={a.code}: field 'code': duplicate AOR code")
+        aors.add(a.code)
+
+    fac_ids, unit_ids = set(), set()
+    for i, f in enumerate(inst.facilities):
+        rec = f"facilities[{i}] id={f.id}"
+        if f.id in fac_ids:
+            add(f"{rec}: field 'id': duplicate facility id")
+        fac_ids.add(f.id)
+        if f.aor not in aors:
+            add(f"{rec}: field 'aor': unknown AOR {f.aor!r}")
+        for j, u in enumerate(f.units):
+            urec = f"{rec}.units[{j}] id={u.id}"
+            if u.id in unit_ids:
+                add(f"{urec}: field 'id': duplicate unit id (unit ids are unique across the instance)")
+            unit_ids.add(u.id)
+            if u.sex == "any" and not u.family:
+                add(f"{urec}: field 'sex': only family units may be \"any\"")
+            if len(set(u.levels)) != len(u.levels):
+                add(f"{urec}: field 'levels': repeated level")
+
+    prog_ids = set()
+    for i, p in enumerate(inst.atd_programs):
+        rec = f"atd_programs[{i}] id={p.id}"
+        if p.id in prog_ids:
+            add(f"{rec}: field 'id': duplicate program id")
+        prog_ids.add(p.id)
+        if p.aor is not None and p.aor not in aors:
+            add(f"{rec}: field 'aor': unknown AOR {p.aor!r}")
+
+    table = inst.policy.factors()
+    horizon = inst.horizon_days
+    person_ids = set()
+    families: dict[str, list[int]] = {}
+    for i, p in enumerate(inst.people):
+        rec = f"people[{i}] id={p.id}"
+        if p.id in person_ids:
+            add(f"{rec}: field 'id': duplicate person id")
+        person_ids.add(p.id)
+        if p.aor not in aors:
+            add(f"{rec}: field 'aor': unknown AOR {p.aor!r}")
+        if p.origin is not None and p.origin not in fac_ids:
+            add(f"{rec}: field 'origin': unknown facility {p.origin!r}")
+        if p.level is None and not p.minor:
+            add(f"{rec}: field 'level': null is allowed only for minors")
+        if p.arrival_day >= horizon:
+            add(f"{rec}: field 'arrival_day': {p.arrival_day} is outside the horizon (days 0..{horizon - 1})")
+        for h in p.humanitarian:
+            if h not in table:
+                add(f"{rec}: field 'humanitarian': unknown factor {h!r} (known: {', '.join(sorted(table))})")
+        if len(set(p.humanitarian)) != len(p.humanitarian):
+            add(f"{rec}: field 'humanitarian': repeated factor")
+        if p.minor and p.family_id is None:
+            add(f"{rec}: field 'family_id': a minor must belong to a family")
+        if p.family_id is not None:
+            families.setdefault(p.family_id, []).append(i)
+        if len(out) > MAX_PROBLEMS:
+            return out
+
+    people = inst.people
+    mandatory_family = {}
+    for fid, members in families.items():
+        ps = [people[i] for i in members]
+        rec = f"people[{members[0]}] id={ps[0].id}"
+        if all(p.minor for p in ps):
+            add(f"{rec}: field 'family_id': family {fid!r} has no adult")
+        if len({p.arrival_day for p in ps}) > 1:
+            add(f"{rec}: field 'arrival_day': members of family {fid!r} have different arrival days")
+        if len({p.removal_day for p in ps}) > 1:
+            add(f"{rec}: field 'removal_day': members of family {fid!r} have different removal days")
+        mandatory_family[fid] = any(p.mandatory for p in ps)
+
+    for i, p in enumerate(people):
+        if p.max_custody_days is None:
+            continue
+        needs_decision = p.removal_day is None or p.removal_day > p.arrival_day
+        held = p.mandatory or (p.family_id is not None and mandatory_family.get(p.family_id, False))
+        if needs_decision and held:
+            end = horizon if p.removal_day is None else min(p.removal_day, horizon)
+            if p.custody_days + (end - 1 - p.arrival_day) >= p.max_custody_days:
+                why = "is mandatory" if p.mandatory else "belongs to a family with a mandatory member"
+                add(
+                    f"people[{i}] id={p.id}: field 'max_custody_days': contradictory: the person {why} "
+                    f"but reaches the legal limit of {p.max_custody_days} days inside the plan before removal"
+                )
+        if len(out) > MAX_PROBLEMS:
+            break
+    return out
