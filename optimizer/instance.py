@@ -196,11 +196,12 @@ def _no_duplicate_keys(pairs):
     return d
 
 
-def load_json(path: str | Path):
+def load_json(path: str | Path, digest: list | None = None):
     """Read a JSON file strictly (UTF-8, no byte-order mark, no duplicate keys).
 
-    Raises :class:`InputError` with one line naming the file for an unreadable, empty,
-    oversized, non-UTF-8 or non-JSON file."""
+    When ``digest`` is a list, the file's SHA-256 (hex) is appended to it.  Raises
+    :class:`InputError` with one line naming the file for an unreadable, empty, oversized,
+    non-UTF-8 or non-JSON file."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -209,6 +210,10 @@ def load_json(path: str | Path):
         data = path.read_bytes()
     except OSError as e:
         raise InputError([f"{path}: cannot read the file: {e.strerror or e}"]) from None
+    if digest is not None:
+        import hashlib
+
+        digest.append(hashlib.sha256(data).hexdigest())
     if not data.strip():
         raise InputError([f"{path}: the file is empty"])
     if data.startswith(b"\xef\xbb\xbf"):
@@ -228,13 +233,14 @@ def load_json(path: str | Path):
         raise InputError([f"{path}: not valid JSON: nested too deeply"]) from None
 
 
-def read_instance(path: str | Path) -> Instance:
+def read_instance(path: str | Path, digest: list | None = None) -> Instance:
     """Read, parse and validate an instance file.
 
-    Returns a frozen :class:`Instance`.  Raises :class:`InputError` listing at most
-    :data:`MAX_PROBLEMS` problems, one line each: ``FILE: RECORD: field 'F': message``."""
+    Returns a frozen :class:`Instance`; when ``digest`` is a list, the file's SHA-256 is appended
+    to it.  Raises :class:`InputError` listing at most :data:`MAX_PROBLEMS` problems, one line
+    each: ``FILE: RECORD: field 'F': message``."""
     path = Path(path)
-    raw = load_json(path)
+    raw = load_json(path, digest)
     if not isinstance(raw, dict):
         raise InputError([f"{path}: top level: the document must be a JSON object"])
     if raw.get("format") != "bedalloc-instance":

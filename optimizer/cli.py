@@ -1,0 +1,266 @@
+"""The ``bedalloc`` command line (MODEL.md §5 exit codes)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_LIMIT, EXIT_INPUT, EXIT_UNPLACED, EXIT_ERROR, EXIT_INTERRUPT = 0, 1, 2, 3, 4, 130
+
+DESCRIPTION = """\
+bedalloc plans the use of immigration-detention beds. For every person in an instance file it
+decides: a bed in a compatible housing unit, or release to an Alternatives-to-Detention (ATD)
+program, never breaking a legal rule (mandatory detention, custody time limits, short-stay sites),
+releasing the least public-safety risk, then spending the least money. Every plan is checked by an
+independent verifier before it is written.
+"""
+
+EPILOG = """\
+exit codes (solve): 0 verified plan, proven optimal; 1 verified plan, a limit stopped the search;
+2 invalid input or command line; 3 verified plan, but some people have no legal outcome
+(see diagnosis.json); 4 solver error or a plan that failed verification; 130 interrupted.
+examples:
+  bedalloc solve instances/ice-fy2026.json --out out/ice-fy2026
+  bedalloc check instances/ice-fy2026.json out/ice-fy2026
+  bedalloc validate my-instance.json
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line, exit 2
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0 or v != v or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
+    return v
+
+
+def _gap(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1): {text!r}")
+    return v
+
+
+def _nonneg_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="bedalloc", description=DESCRIPTION, epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"bedalloc {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    s = sub.add_parser("solve", help="solve an instance and write a verified plan",
+                       description="Solve an instance to lexicographic optimality (unplaced, surge beds, "
+                                   "released risk, cost) and write plan.csv and summary.json into --out.")
+    s.add_argument("instance", help="instance file (JSON, MODEL.md format)")
+    s.add_argument("--out", metavar="DIR", help="output folder (default: out/<instance name>)")
+    s.add_argument("--time-limit", type=_positive_float, metavar="S",
+                   help="wall-clock limit in seconds for the whole command (default: none)")
+    s.add_argument("--mip-gap", type=_gap, default=1e-6, metavar="G",
+                   help="relative optimality gap accepted on the cost level (default 1e-6)")
+    s.add_argument("--threads", type=_nonneg_int, default=1, metavar="N",
+                   help="solver threads (default 1: deterministic; 0 = solver's choice)")
+    s.add_argument("--seed", type=_nonneg_int, default=0, metavar="K", help="solver random seed (default 0)")
+    s.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    s.add_argument("--log", action="store_true", help="show the solver log")
+
+    c = sub.add_parser("check", help="verify a plan against its instance",
+                       description="Recompute every rule and the four objective levels of PLAN_DIR/plan.csv.")
+    c.add_argument("instance")
+    c.add_argument("plan_dir", metavar="PLAN_DIR", help="folder holding plan.csv (or the plan.csv file)")
+
+    v = sub.add_parser("validate", help="validate an instance file",
+                       description="Check an instance file against MODEL.md; print each problem on one line.")
+    v.add_argument("instance")
+
+    g = sub.add_parser("generate", help="generate an instance from public ICE statistics",
+                       description="Generate a synthetic instance from the public, aggregated ICE detention "
+                                   "statistics bundled with bedalloc (seeded, reproducible).")
+    from .generate import configure_parser
+
+    configure_parser(g)
+    return p
+
+
+def _err(lines):
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def cmd_validate(args) -> int:
+    from .errors import InputError
+    from .instance import read_instance
+
+    try:
+        inst = read_instance(args.instance)
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    print(f"{args.instance}: valid: {len(inst.people)} people, {len(inst.facilities)} facilities, "
+          f"{sum(len(f.units) for f in inst.facilities)} units, {len(inst.atd_programs)} ATD programs, "
+          f"horizon {inst.horizon_days} day(s)")
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from .errors import InputError
+    from .instance import read_instance
+    from .verify import read_plan, verify
+
+    try:
+        inst = read_instance(args.instance)
+        rows = read_plan(args.plan_dir)
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    res = verify(inst, rows)
+    for line in res.violations:
+        print(line)
+    o = res.objective
+    print(f"{'OK' if res.ok else 'VIOLATIONS: ' + str(len(res.violations))}: unplaced {o['unplaced']}, "
+          f"surge {o['surge']}, released risk {o['released_risk']:.4f}, cost {o['cost_usd']:.2f} USD")
+    return EXIT_OK if res.ok else EXIT_LIMIT
+
+
+def cmd_solve(args, started: float) -> int:
+    from .errors import InputError
+    from .instance import read_instance
+
+    deadline = started + args.time_limit if args.time_limit else None
+    digest: list[str] = []
+    t0 = time.monotonic()
+    try:
+        inst = read_instance(args.instance, digest)
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    if inst.horizon_days > 1:
+        _err([f"{args.instance}: top level: field 'horizon_days': multi-day plans (horizon_days = "
+              f"{inst.horizon_days}) are not supported yet; this version solves one-day instances (horizon_days = 1)"])
+        return EXIT_INPUT
+    out = Path(args.out) if args.out else Path("out") / Path(args.instance).stem
+    if out.exists() and not out.is_dir():
+        _err([f"{out}: --out must be a folder, and a file of that name exists"])
+        return EXIT_INPUT
+    t_read = time.monotonic() - t0
+
+    from .output import diagnosis, write_plan_dir
+    from .solve import SolveParams, solve
+    from .verify import verify
+
+    params = SolveParams(time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads,
+                         seed=args.seed, log=args.log)
+    try:
+        res = solve(inst, params, deadline=deadline)
+    except Exception as e:  # a solver or internal failure: exit 4, nothing written
+        _err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
+        return EXIT_ERROR
+    t1 = time.monotonic()
+    check = verify(inst, res.rows)
+    t_verify = time.monotonic() - t1
+    mismatch = [
+        k for k in ("unplaced", "surge", "released_risk")
+        if abs(check.objective[k] - res.model_objective[k]) > 1e-6
+    ]
+    if abs(check.objective["cost_usd"] - res.model_objective["cost_usd"]) > 1e-6 * max(1.0, abs(check.objective["cost_usd"])) + 0.01:
+        mismatch.append("cost_usd")
+    if not check.ok or mismatch:
+        _err([f"bedalloc: internal error: the plan failed verification; nothing was written"] + check.violations[:20]
+             + [f"objective level {k}: model {res.model_objective[k]} != verifier {check.objective[k]}" for k in mismatch])
+        return EXIT_ERROR
+    res.objective = check.objective
+    unplaced = check.objective["unplaced"]
+    summary = _summary(args, inst, digest[0], params, res, check)
+    summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
+    docs = {}
+    if unplaced > 0:
+        docs["diagnosis.json"] = diagnosis(inst, res.rows, res.levels_proven >= 1)
+    t2 = time.monotonic()
+    summary["timings_s"]["write"] = 0.0
+    summary["timings_s"]["total"] = round(t2 - started, 4)
+    docs["summary.json"] = summary
+    try:
+        write_plan_dir(out, res.rows, docs)
+    except OSError as e:
+        _err([f"{out}: cannot write the plan folder: {e.strerror or e}"])
+        return EXIT_INPUT
+    summary["timings_s"]["write"] = round(time.monotonic() - t2, 4)
+    summary["timings_s"]["total"] = round(time.monotonic() - started, 4)
+    if not args.quiet:
+        from .report import print_summary
+
+        print_summary(summary, res.rows, out)
+    if res.levels_proven >= 1 and unplaced > 0:
+        return EXIT_UNPLACED
+    return EXIT_OK if res.termination == "optimal" else EXIT_LIMIT
+
+
+def _summary(args, inst, sha, params, res, check) -> dict:
+    return {
+        "format": "bedalloc-summary",
+        "version": 1,
+        "instance": str(args.instance),
+        "instance_name": inst.name,
+        "instance_sha256": sha,
+        "solver": "highs",
+        "solver_version": res.solver_version,
+        "params": {"time_limit": params.time_limit, "mip_gap": params.mip_gap, "threads": params.threads,
+                   "seed": params.seed},
+        "termination": res.termination,
+        "has_solution": True,
+        "levels_proven_optimal": res.levels_proven,
+        "objective": check.objective,
+        "bound": res.bound,
+        "gap": res.gap,
+        "counts": check.counts,
+        "facilities": check.per_facility,
+        "atd": check.per_program,
+        "release_risk_cutoff": max(
+            (float(r["effective_risk"]) for r in res.rows if r["decision"] == "release"), default=None),
+        "timings_s": {"read": 0.0, "build": round(res.timings["build"], 4), "solve": round(res.timings["solve"], 4),
+                      "verify": 0.0, "write": 0.0, "total": 0.0},
+        "model_size": res.model_size,
+        "model_classes": res.model_stats,
+        "native_status": res.native_status,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bedalloc`` console script; returns the exit code."""
+    started = time.monotonic()
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "solve":
+            return cmd_solve(args, started)
+        if args.command == "check":
+            return cmd_check(args)
+        if args.command == "validate":
+            return cmd_validate(args)
+        from .generate import run
+
+        return run(args)
+    except KeyboardInterrupt:
+        _err(["bedalloc: interrupted; nothing written"])
+        return EXIT_INTERRUPT

@@ -1,0 +1,571 @@
+"""The one-day allocation model as arrays: classes of interchangeable people and a sparse MIP.
+
+Exactness of the class aggregation
+----------------------------------
+Two single people (no ``family_id``) are put in the same *class* when they agree on
+
+* their origin point (origin facility, or their AOR hub when ``origin`` is null): this fixes the
+  moving cost to every facility (MODEL.md §3, "Moving cost");
+* their *bed type* ``(sex, level, needs_medical, stay band)``: this fixes the set of compatible
+  units (MODEL.md §3 rules 2 and 5; the stay band says which ``max_stay_days`` they satisfy);
+* ``mandatory`` and whether they are at their legal limit (``custody_days >= max_custody_days``,
+  MODEL.md §3 rule 4): this fixes whether they may be detained and whether they may be released;
+* their *program key* ``(aor, risk band)``: the set of ATD programs whose ``max_risk`` is at least
+  their raw risk and whose ``aor`` admits them (MODEL.md §3 rule 3).
+
+Every quantity of levels 1, 2 and 4 depends on a person only through these attributes, so
+permuting the outcomes of people within a class leaves levels 1, 2 and 4 unchanged.  Level 3 sums
+the effective risks of the released people; for a class with ``k`` releases it is therefore
+minimised by releasing the ``k`` lowest effective risks, and the released risk of the class is the
+prefix sum ``S_c(k)``, a convex piecewise-linear function of ``k``.  The model represents it with
+one bounded integer column per distinct effective-risk value of the class (a "segment"), cost
+= that value; because the segment costs increase, any optimal solution fills them in order, and the
+decoder releases exactly the lowest-risk people.  Hence an optimal solution of the class model maps
+to an optimal person-level plan, and vice versa, at every lexicographic level.
+
+Families are kept one by one (binary columns): a family is one block (MODEL.md §3 rule 2).
+
+The network part (classes -> origin/bed-type pools -> facilities -> units -> surge/guaranteed
+minimum) is a min-cost flow for each single objective level; only families and the rows that hold
+earlier levels at their optimum break the network structure, which is why the model is solved as a
+MIP (ENGINEERING.md §6 "Holding a level with an objective row breaks integrality of an LP").
+
+Columns (all integer, lower bound 0):
+
+====== ===================================================== ==========================
+block  meaning                                               level cost
+====== ===================================================== ==========================
+unp    unplaced people of a class                            L1: 1 per person
+det    detained people of a class (may not be at the limit)  -
+seg    released people of a class at one risk value          L3: risk x 10^4
+atd    releases of a program key sent to one program         L4: per_diem x cost_days
+arc    detained people of a pool moved to a facility         L4: moving cost (USD)
+put    people of a bed type in a unit                        -
+surge  surge beds used in a unit (<= surge_beds)             L2: 1 per bed
+excess occupancy of a facility above its guaranteed minimum  L4: per_diem x cost_days
+fam    family detained in one family unit (binary)           L4: members' moving costs
+frel   family released (binary)                              L3: members' risks x 10^4
+funp   family unplaced (binary)                              L1: members
+fatd   an adult of a released family in one program (binary) L4: per_diem x cost_days
+====== ===================================================== ==========================
+
+Level-3 costs are integers (effective risks are on the 0.0001 grid, MODEL.md §2) so levels 1-3
+take integer values and can be held exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .instance import Instance, effective_risk
+
+EARTH_RADIUS_KM = 6371.0088  # MODEL.md §3
+RISK_SCALE = 10_000  # effective risk grid 0.0001 (MODEL.md §2)
+LEVELS = ("unplaced", "surge", "released_risk", "cost_usd")
+SEX = {"M": 0, "F": 1}
+LEVEL_INDEX = {"A": 0, "B": 1, "C": 2, "D": 3}
+BIG_STAY = 1 << 30
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    """Great-circle distance in km (broadcasting numpy arrays of degrees; R = 6371.0088 km)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi = p2 - p1
+    dlmb = np.radians(lon2) - np.radians(lon1)
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+@dataclass
+class People:
+    """Per-person arrays (length P = number of people, instance order)."""
+
+    sex: np.ndarray  # int8, 0 = M, 1 = F
+    level: np.ndarray  # int8, 0..3 = A..D, -1 for a minor without level
+    risk: np.ndarray  # float64, raw risk 0..100
+    eff: np.ndarray  # float64, effective release risk (MODEL.md §2)
+    eff_units: np.ndarray  # int64, effective risk in 0.0001 units
+    aor: np.ndarray  # int32 AOR index
+    origin: np.ndarray  # int32 origin facility index, -1 when null
+    mandatory: np.ndarray  # bool
+    at_limit: np.ndarray  # bool: custody_days >= max_custody_days (must not hold a bed on day 0)
+    medical: np.ndarray  # bool
+    stay: np.ndarray  # int64, removal_day - arrival_day (BIG_STAY when removal_day is null)
+    removed: np.ndarray  # bool: removal_day <= arrival_day, no decision needed
+    minor: np.ndarray  # bool
+    family: np.ndarray  # int32 family index, -1 when single
+
+
+def people_arrays(inst: Instance) -> People:
+    """Convert ``inst.people`` to numpy arrays (one pass over the records)."""
+    aor_idx = {a.code: i for i, a in enumerate(inst.aors)}
+    fac_idx = {f.id: i for i, f in enumerate(inst.facilities)}
+    table = inst.policy.factors()
+    fam_idx: dict[str, int] = {}
+    cols = ([], [], [], [], [], [], [], [], [], [], [], [], [], [])
+    (sex, lvl, risk, eff, aor, org, man, lim, med, stay, rem, minor, fam, _) = cols
+    for p in inst.people:
+        sex.append(SEX[p.sex])
+        lvl.append(LEVEL_INDEX[p.level] if p.level is not None else -1)
+        risk.append(p.risk)
+        eff.append(effective_risk(p.risk, p.humanitarian, table) if p.humanitarian else round(float(p.risk), 4))
+        aor.append(aor_idx[p.aor])
+        org.append(fac_idx[p.origin] if p.origin is not None else -1)
+        man.append(p.mandatory)
+        lim.append(p.max_custody_days is not None and p.custody_days >= p.max_custody_days)
+        med.append(p.needs_medical)
+        stay.append(BIG_STAY if p.removal_day is None else p.removal_day - p.arrival_day)
+        rem.append(p.removal_day is not None and p.removal_day <= p.arrival_day)
+        minor.append(p.minor)
+        fam.append(-1 if p.family_id is None else fam_idx.setdefault(p.family_id, len(fam_idx)))
+    eff_a = np.array(eff, dtype=np.float64)
+    return People(
+        sex=np.array(sex, dtype=np.int8),
+        level=np.array(lvl, dtype=np.int8),
+        risk=np.array(risk, dtype=np.float64),
+        eff=eff_a,
+        eff_units=np.rint(eff_a * RISK_SCALE).astype(np.int64),
+        aor=np.array(aor, dtype=np.int32),
+        origin=np.array(org, dtype=np.int32),
+        mandatory=np.array(man, dtype=bool),
+        at_limit=np.array(lim, dtype=bool),
+        medical=np.array(med, dtype=bool),
+        stay=np.array(stay, dtype=np.int64),
+        removed=np.array(rem, dtype=bool),
+        minor=np.array(minor, dtype=bool),
+        family=np.array(fam, dtype=np.int32),
+    )
+
+
+@dataclass
+class Network:
+    """Facility, unit and program arrays (F facilities, U units, Q programs)."""
+
+    unit_fac: np.ndarray  # (U,) facility index of each unit
+    unit_sex: np.ndarray  # (U,) 0 M, 1 F, 2 any
+    unit_levels: np.ndarray  # (U, 4) bool
+    unit_beds: np.ndarray  # (U,) beds
+    unit_surge: np.ndarray  # (U,) surge beds
+    unit_medical: np.ndarray  # (U,) bool
+    unit_family: np.ndarray  # (U,) bool
+    fac_gm: np.ndarray  # (F,) guaranteed minimum, beds
+    fac_gm_rate: np.ndarray  # (F,) USD per GM bed-day
+    fac_per_diem: np.ndarray  # (F,) USD per bed-day above the GM
+    fac_max_stay: np.ndarray  # (F,) days, BIG_STAY when null
+    move_cost: np.ndarray  # (F + A, F) USD: from origin facility / AOR hub to facility
+    prog_per_diem: np.ndarray  # (Q,) USD per day
+    prog_capacity: np.ndarray  # (Q,) slots, -1 when unlimited
+    prog_max_risk: np.ndarray  # (Q,)
+    prog_aor: np.ndarray  # (Q,) AOR index, -1 when any
+
+
+def network_arrays(inst: Instance) -> Network:
+    """Arrays of facilities, units and programs, and the moving-cost matrix (MODEL.md §3)."""
+    aor_idx = {a.code: i for i, a in enumerate(inst.aors)}
+    facs = inst.facilities
+    units = [(fi, u) for fi, f in enumerate(facs) for u in f.units]
+    flat = np.array([f.lat for f in facs], dtype=float), np.array([f.lon for f in facs], dtype=float)
+    alat = np.array([a.lat for a in inst.aors], dtype=float)
+    alon = np.array([a.lon for a in inst.aors], dtype=float)
+    plat = np.concatenate([flat[0], alat])
+    plon = np.concatenate([flat[1], alon])
+    km = haversine_km(plat[:, None], plon[:, None], flat[0][None, :], flat[1][None, :])
+    pol = inst.policy
+    F = len(facs)
+    move = pol.transfer_usd_per_km * km
+    move[:F] += pol.transfer_fixed_usd
+    move[np.arange(F), np.arange(F)] = 0.0
+    sexmap = {"M": 0, "F": 1, "any": 2}
+    lv = np.zeros((len(units), 4), dtype=bool)
+    for k, (_, u) in enumerate(units):
+        for l in u.levels:
+            lv[k, LEVEL_INDEX[l]] = True
+    progs = inst.atd_programs
+    return Network(
+        unit_fac=np.array([fi for fi, _ in units], dtype=np.int32),
+        unit_sex=np.array([sexmap[u.sex] for _, u in units], dtype=np.int8),
+        unit_levels=lv,
+        unit_beds=np.array([u.beds for _, u in units], dtype=np.int64),
+        unit_surge=np.array([u.surge_beds for _, u in units], dtype=np.int64),
+        unit_medical=np.array([u.medical for _, u in units], dtype=bool),
+        unit_family=np.array([u.family for _, u in units], dtype=bool),
+        fac_gm=np.array([f.guaranteed_minimum for f in facs], dtype=np.int64),
+        fac_gm_rate=np.array([f.gm_rate for f in facs], dtype=float),
+        fac_per_diem=np.array([f.per_diem for f in facs], dtype=float),
+        fac_max_stay=np.array([BIG_STAY if f.max_stay_days is None else f.max_stay_days for f in facs], dtype=np.int64),
+        move_cost=move,
+        prog_per_diem=np.array([p.per_diem for p in progs], dtype=float),
+        prog_capacity=np.array([-1 if p.capacity is None else p.capacity for p in progs], dtype=np.int64),
+        prog_max_risk=np.array([p.max_risk for p in progs], dtype=float),
+        prog_aor=np.array([-1 if p.aor is None else aor_idx[p.aor] for p in progs], dtype=np.int32),
+    )
+
+
+def eligible_programs(net: Network, risk: float, aor: int) -> np.ndarray:
+    """Indices of the ATD programs that may supervise a person (MODEL.md §3 rule 3)."""
+    ok = (net.prog_max_risk >= risk) & ((net.prog_aor < 0) | (net.prog_aor == aor))
+    return np.flatnonzero(ok)
+
+
+@dataclass
+class Model:
+    """A solver-neutral MIP: minimise ``objectives[k] @ x`` lexicographically over k = 0..3,
+    subject to ``row_lower <= A @ x <= row_upper``, ``col_lower <= x <= col_upper``, x integer.
+
+    ``objectives`` is (4, n); ``offsets`` (4,) are constants (guaranteed-minimum payments, USD)
+    added to the level values.  Level 3 is in units of 0.0001 effective risk.  The remaining
+    fields map columns back to people (see :func:`build`)."""
+
+    A: sp.csc_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    objectives: np.ndarray
+    offsets: np.ndarray
+    blocks: dict[str, slice]
+    # decoding maps
+    person_class: np.ndarray  # (P,) class of each single person needing a decision, -1 otherwise
+    class_pool: np.ndarray  # (C,) pool of the class, -1 when it may not be detained
+    class_progkey: np.ndarray  # (C,) program key, -1 when it may not be released
+    seg_class: np.ndarray  # (S,) class of each risk segment
+    atd_key: np.ndarray  # (.,) program key of each atd column
+    atd_prog: np.ndarray  # (.,) program of each atd column
+    arc_pool: np.ndarray  # (.,) pool of each arc column
+    arc_fac: np.ndarray  # (.,) facility of each arc column
+    put_unit: np.ndarray  # (.,) unit of each put column
+    put_node: np.ndarray  # (.,) (facility, bed type) node of each put column
+    arc_node: np.ndarray  # (.,) node each arc feeds
+    fam_family: np.ndarray  # (.,) family of each fam column
+    fam_unit: np.ndarray  # (.,) unit of each fam column
+    family_members: list[np.ndarray]  # people of each family (instance order)
+    fatd_person: np.ndarray  # (.,) adult of each fatd column
+    fatd_prog: np.ndarray  # (.,) program of each fatd column
+    fatd_family: np.ndarray
+    frel_family: np.ndarray  # (.,) family of each frel column
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> dict:
+        return {"variables": int(self.A.shape[1]), "constraints": int(self.A.shape[0]), "nonzeros": int(self.A.nnz)}
+
+
+class _Builder:
+    """Accumulates column blocks and COO triplets."""
+
+    def __init__(self):
+        self.n = 0
+        self.m = 0
+        self.rows, self.cols, self.vals = [], [], []
+        self.ub, self.cost = [], [[], [], [], []]
+        self.rlo, self.rhi = [], []
+        self.blocks = {}
+
+    def columns(self, name, ub, costs=None):
+        ub = np.asarray(ub, dtype=float)
+        k = len(ub)
+        self.blocks[name] = slice(self.n, self.n + k)
+        self.ub.append(ub)
+        for lvl in range(4):
+            c = None if costs is None else costs.get(lvl)
+            self.cost[lvl].append(np.zeros(k) if c is None else np.broadcast_to(np.asarray(c, dtype=float), (k,)))
+        self.n += k
+        return np.arange(self.n - k, self.n)
+
+    def rows_(self, lo, hi):
+        lo = np.asarray(lo, dtype=float)
+        k = len(lo)
+        self.rlo.append(lo)
+        self.rhi.append(np.broadcast_to(np.asarray(hi, dtype=float), (k,)))
+        self.m += k
+        return np.arange(self.m - k, self.m)
+
+    def entries(self, r, c, v):
+        r = np.asarray(r, dtype=np.int64)
+        self.rows.append(r)
+        self.cols.append(np.asarray(c, dtype=np.int64))
+        self.vals.append(np.broadcast_to(np.asarray(v, dtype=float), r.shape))
+
+    def finish(self):
+        cat = lambda xs, dt=float: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
+        A = sp.csc_matrix(
+            (cat(self.vals), (cat(self.rows, np.int64), cat(self.cols, np.int64))), shape=(self.m, self.n)
+        )
+        A.sum_duplicates()
+        obj = np.vstack([cat(self.cost[k]) for k in range(4)])
+        return A, cat(self.rlo), cat(self.rhi), np.zeros(self.n), cat(self.ub), obj
+
+
+def build(inst: Instance, people: People | None = None, net: Network | None = None) -> Model:
+    """Build the one-day class model (MODEL.md §3-§4) of a validated ``horizon_days == 1`` instance.
+
+    Raises ``ValueError`` for a multi-day instance."""
+    if inst.horizon_days != 1:
+        raise ValueError("the one-day model needs horizon_days = 1")
+    P = people if people is not None else people_arrays(inst)
+    N = net if net is not None else network_arrays(inst)
+    cost_days = float(inst.policy.cost_days)
+    F = len(inst.facilities)
+    U = len(N.unit_fac)
+    Q = len(N.prog_per_diem)
+    b = _Builder()
+
+    active = ~P.removed
+    single = active & (P.family < 0)
+
+    # --- bed types of singles: (sex, level, medical, stay band) and their compatible units
+    stays = np.unique(N.fac_max_stay[N.fac_max_stay < BIG_STAY])
+    band = np.searchsorted(stays, P.stay, side="left").astype(np.int64)  # number of limits < stay
+    fac_band = np.where(N.fac_max_stay < BIG_STAY, np.searchsorted(stays, N.fac_max_stay), len(stays) + 1)
+    # a person fits facility f iff band <= fac_band[f]
+    lvl = np.maximum(P.level, 0).astype(np.int64)
+    btype_key = ((P.sex.astype(np.int64) * 4 + lvl) * 2 + P.medical) * (len(stays) + 2) + band
+    # --- program keys: (aor, risk band); aor only matters when a program is AOR-restricted
+    risks = np.unique(N.prog_max_risk)
+    rband = np.searchsorted(risks, P.risk, side="left").astype(np.int64)  # programs with max_risk >= risk
+    aor_matters = bool((N.prog_aor >= 0).any())
+    pkey_raw = (P.aor.astype(np.int64) if aor_matters else np.zeros(len(P.aor), np.int64)) * (len(risks) + 1) + rband
+
+    detainable = single & ~P.at_limit
+    releasable = single & ~P.mandatory
+    okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
+    ckey = np.stack([
+        okey,
+        np.where(detainable, btype_key, -1),
+        P.mandatory.astype(np.int64),
+        P.at_limit.astype(np.int64),
+        np.where(releasable, pkey_raw, -1),
+    ])
+    sidx = np.flatnonzero(single)
+    person_class = np.full(len(P.sex), -1, dtype=np.int64)
+    if len(sidx):
+        ukeys, cls = np.unique(ckey[:, sidx], axis=1, return_inverse=True)
+        cls = cls.ravel()
+        person_class[sidx] = cls
+    else:
+        ukeys = np.zeros((5, 0), dtype=np.int64)
+        cls = np.zeros(0, dtype=np.int64)
+    C = ukeys.shape[1]
+    class_size = np.bincount(cls, minlength=C)
+    class_origin = ukeys[0]
+    class_btype = ukeys[1]
+    class_pkey = ukeys[4]
+    # a representative person per class (for compatibility and eligibility)
+    rep = np.zeros(C, dtype=np.int64)
+    rep[cls[::-1]] = sidx[::-1]
+
+    # compatibility of bed types with units
+    bt_vals, class_bt = np.unique(np.where(class_btype >= 0, class_btype, -1), return_inverse=True)
+    class_bt = class_bt.ravel()
+    G = len(bt_vals)
+    g_rep = np.zeros(G, dtype=np.int64)
+    g_rep[class_bt[::-1]] = rep[::-1]
+    compat = (
+        (~N.unit_family[None, :])
+        & (N.unit_sex[None, :] == P.sex[g_rep][:, None])
+        & N.unit_levels[:, lvl[g_rep]].T
+        & (N.unit_medical[None, :] | ~P.medical[g_rep][:, None])
+        & (band[g_rep][:, None] <= fac_band[N.unit_fac][None, :])
+    )
+    compat[bt_vals < 0] = False
+    g_has_unit = compat.any(axis=1)
+
+    # program keys and eligibility
+    pk_vals, class_pk = np.unique(class_pkey, return_inverse=True)
+    class_pk = class_pk.ravel()
+    K = len(pk_vals)
+    k_rep = np.zeros(K, dtype=np.int64)
+    k_rep[class_pk[::-1]] = rep[::-1]
+    elig = (N.prog_max_risk[None, :] >= P.risk[k_rep][:, None]) & (
+        (N.prog_aor[None, :] < 0) | (N.prog_aor[None, :] == P.aor[k_rep][:, None])
+    )
+    elig[pk_vals < 0] = False
+    k_has_prog = elig.any(axis=1)
+
+    can_detain = (class_btype >= 0) & g_has_unit[class_bt]
+    can_release = (class_pkey >= 0) & k_has_prog[class_pk]
+
+    # ---------------- columns of singles
+    col_unp = b.columns("unp", class_size, {0: 1.0})
+    det_classes = np.flatnonzero(can_detain)
+    col_det = b.columns("det", class_size[det_classes])
+
+    # risk segments of releasable classes: distinct effective risks per class
+    rel_mask = can_release[cls] if C else np.zeros(0, bool)
+    rp = sidx[rel_mask]
+    rc = cls[rel_mask]
+    order = np.lexsort((P.eff_units[rp], rc))
+    rc_s, ru_s = rc[order], P.eff_units[rp][order]
+    if len(rc_s):
+        new = np.ones(len(rc_s), dtype=bool)
+        new[1:] = (rc_s[1:] != rc_s[:-1]) | (ru_s[1:] != ru_s[:-1])
+        starts = np.flatnonzero(new)
+        seg_class = rc_s[starts]
+        seg_units = ru_s[starts]
+        seg_count = np.diff(np.append(starts, len(rc_s)))
+    else:
+        seg_class = seg_units = seg_count = np.zeros(0, dtype=np.int64)
+    col_seg = b.columns("seg", seg_count, {2: seg_units.astype(float)})
+
+    # program-key -> program columns
+    kk, qq = np.nonzero(elig & k_has_prog[:, None])
+    col_atd = b.columns("atd", np.full(len(kk), np.inf), {3: N.prog_per_diem[qq] * cost_days})
+
+    # pools (origin, bed type) of detainable classes and their arcs to facilities
+    pool_key = class_origin[det_classes] * (G + 1) + class_bt[det_classes]
+    pool_vals, det_pool = np.unique(pool_key, return_inverse=True)
+    det_pool = det_pool.ravel()
+    n_pool = len(pool_vals)
+    pool_origin = pool_vals // (G + 1)
+    pool_bt = pool_vals % (G + 1)
+    fac_compat = np.zeros((G, F), dtype=bool)  # bed type g has a compatible unit in facility f
+    gg, uu = np.nonzero(compat)
+    fac_compat[gg, N.unit_fac[uu]] = True
+    ap, af = np.nonzero(fac_compat[pool_bt])
+    col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: N.move_cost[pool_origin[ap], af]})
+    # nodes (facility, bed type) reached by arcs, and the units they feed
+    node_key = af * (G + 1) + pool_bt[ap]
+    node_vals, arc_node = np.unique(node_key, return_inverse=True)
+    arc_node = arc_node.ravel()
+    node_fac = node_vals // (G + 1)
+    node_bt = node_vals % (G + 1)
+    # units of each node: compat[g, u] & unit_fac[u] == f
+    put_node_l, put_unit_l = [], []
+    unit_of_fac = [np.flatnonzero(N.unit_fac == f) for f in range(F)]
+    for j in range(len(node_vals)):
+        us = unit_of_fac[node_fac[j]]
+        us = us[compat[node_bt[j], us]]
+        put_node_l.append(np.full(len(us), j))
+        put_unit_l.append(us)
+    put_node = np.concatenate(put_node_l) if put_node_l else np.zeros(0, np.int64)
+    put_unit = np.concatenate(put_unit_l) if put_unit_l else np.zeros(0, np.int64)
+    col_put = b.columns("put", np.full(len(put_unit), np.inf))
+
+    col_surge = b.columns("surge", N.unit_surge, {1: 1.0})
+    cost_fac = np.flatnonzero(N.fac_per_diem > 0)
+    col_exc = b.columns("excess", np.full(len(cost_fac), np.inf), {3: N.fac_per_diem[cost_fac] * cost_days})
+
+    # ---------------- families
+    fidx = np.flatnonzero(active & (P.family >= 0))
+    o = fidx[np.argsort(P.family[fidx], kind="stable")]
+    members = np.split(o, np.flatnonzero(np.diff(P.family[o])) + 1) if len(o) else []
+    fam_f, fam_u, fam_cost = [], [], []
+    frel_ok, frel_risk, fsize = [], [], []
+    fatd_p, fatd_q, fatd_fam = [], [], []
+    for j, mem in enumerate(members):
+        adults = mem[~P.minor[mem]]
+        fsize.append(len(mem))
+        if not P.at_limit[mem].any():
+            ok = N.unit_family.copy()
+            for s in np.unique(P.sex[mem]):
+                ok &= (N.unit_sex == s) | (N.unit_sex == 2)
+            for l in np.unique(P.level[adults]):
+                ok &= N.unit_levels[:, l]
+            if P.medical[mem].any():
+                ok &= N.unit_medical
+            ok &= P.stay[mem].min() <= N.fac_max_stay[N.unit_fac]
+            for u in np.flatnonzero(ok):
+                f = N.unit_fac[u]
+                okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem])
+                fam_f.append(j)
+                fam_u.append(u)
+                fam_cost.append(float(N.move_cost[okeys, f].sum()))
+        can_rel = not P.mandatory[mem].any()
+        progs = [eligible_programs(N, P.risk[a], P.aor[a]) for a in adults]
+        if can_rel and all(len(q) for q in progs):
+            frel_ok.append(j)
+            frel_risk.append(float(P.eff_units[mem].sum()))
+            for a, q in zip(adults, progs):
+                fatd_p.extend([a] * len(q))
+                fatd_q.extend(q.tolist())
+                fatd_fam.append(np.full(len(q), j))
+    nF = len(members)
+    fam_f = np.array(fam_f, dtype=np.int64)
+    fam_u = np.array(fam_u, dtype=np.int64)
+    col_fam = b.columns("fam", np.ones(len(fam_f)), {3: np.array(fam_cost, dtype=float)})
+    frel_ok = np.array(frel_ok, dtype=np.int64)
+    col_frel = b.columns("frel", np.ones(len(frel_ok)), {2: np.array(frel_risk, dtype=float)})
+    fsize = np.array(fsize, dtype=float)
+    col_funp = b.columns("funp", np.ones(nF), {0: fsize})
+    fatd_p = np.array(fatd_p, dtype=np.int64)
+    fatd_q = np.array(fatd_q, dtype=np.int64)
+    fatd_fam = np.concatenate(fatd_fam) if fatd_fam else np.zeros(0, np.int64)
+    col_fatd = b.columns("fatd", np.ones(len(fatd_p)), {3: N.prog_per_diem[fatd_q] * cost_days})
+
+    # ---------------- rows
+    # R1 class balance: unp + det + segs = size
+    r = b.rows_(class_size, class_size)
+    b.entries(r, col_unp, 1.0)
+    b.entries(r[det_classes], col_det, 1.0)
+    b.entries(r[seg_class], col_seg, 1.0)
+    # R2 program-key balance: segs of classes with key k - atd(k, .) = 0
+    r = b.rows_(np.zeros(K), 0.0)
+    b.entries(r[class_pk[seg_class]], col_seg, 1.0)
+    b.entries(r[kk], col_atd, -1.0)
+    # R3 pool balance: det of classes in pool - arcs out = 0
+    r = b.rows_(np.zeros(n_pool), 0.0)
+    b.entries(r[det_pool], col_det, 1.0)
+    b.entries(r[ap], col_arc, -1.0)
+    # R4 node balance: arcs in - puts out = 0
+    r = b.rows_(np.zeros(len(node_vals)), 0.0)
+    b.entries(r[arc_node], col_arc, 1.0)
+    b.entries(r[put_node], col_put, -1.0)
+    # R5 unit beds: puts + family sizes - surge <= beds
+    r = b.rows_(np.full(U, -np.inf), N.unit_beds)
+    b.entries(r[put_unit], col_put, 1.0)
+    b.entries(r[fam_u], col_fam, fsize[fam_f])
+    b.entries(r, col_surge, -1.0)
+    # R6 facility guaranteed minimum: occupancy - excess <= gm (facilities with a per diem)
+    fac_row = np.full(F, -1, dtype=np.int64)
+    r = b.rows_(np.full(len(cost_fac), -np.inf), N.fac_gm[cost_fac])
+    fac_row[cost_fac] = r
+    pr = fac_row[N.unit_fac[put_unit]]
+    b.entries(pr[pr >= 0], col_put[pr >= 0], 1.0)
+    fr = fac_row[N.unit_fac[fam_u]]
+    b.entries(fr[fr >= 0], col_fam[fr >= 0], fsize[fam_f][fr >= 0])
+    b.entries(r, col_exc, -1.0)
+    # R7 program capacity
+    capped = np.flatnonzero(N.prog_capacity >= 0)
+    prog_row = np.full(Q, -1, dtype=np.int64)
+    r = b.rows_(np.full(len(capped), -np.inf), N.prog_capacity[capped])
+    prog_row[capped] = r
+    ar = prog_row[qq]
+    b.entries(ar[ar >= 0], col_atd[ar >= 0], 1.0)
+    ar = prog_row[fatd_q]
+    b.entries(ar[ar >= 0], col_fatd[ar >= 0], 1.0)
+    # R8 family outcome: fam + frel + funp = 1
+    r = b.rows_(np.ones(nF), 1.0)
+    b.entries(r[fam_f], col_fam, 1.0)
+    b.entries(r[frel_ok], col_frel, 1.0)
+    b.entries(r, col_funp, 1.0)
+    # R9 each adult of a released family in exactly one program: sum fatd - frel = 0
+    adults_list, first = np.unique(fatd_p, return_index=True)
+    r = b.rows_(np.zeros(len(adults_list)), 0.0)
+    b.entries(r[np.searchsorted(adults_list, fatd_p)], col_fatd, 1.0)
+    frel_pos = np.full(nF, -1, dtype=np.int64)
+    frel_pos[frel_ok] = np.arange(len(frel_ok))
+    b.entries(r, col_frel[frel_pos[fatd_fam[first]]], -1.0)
+
+    A, rlo, rhi, clo, cub, obj = b.finish()
+    offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum() * cost_days)])
+    return Model(
+        A=A, row_lower=rlo, row_upper=rhi, col_lower=clo, col_upper=cub, objectives=obj, offsets=offsets,
+        blocks=b.blocks,
+        person_class=person_class, class_pool=_class_pool(C, det_classes, det_pool),
+        class_progkey=np.where(can_release, class_pk, -1),
+        seg_class=seg_class, atd_key=kk, atd_prog=qq, arc_pool=ap, arc_fac=af,
+        put_unit=put_unit, put_node=put_node, arc_node=arc_node,
+        fam_family=fam_f, fam_unit=fam_u, family_members=members,
+        fatd_person=fatd_p, fatd_prog=fatd_q, fatd_family=fatd_fam, frel_family=frel_ok,
+        stats={"classes": C, "pools": n_pool, "segments": len(seg_class), "families": nF,
+               "bed_types": G, "program_keys": K, "arcs": len(ap)},
+    )
+
+
+def _class_pool(C, det_classes, det_pool):
+    out = np.full(C, -1, dtype=np.int64)
+    out[det_classes] = det_pool
+    return out

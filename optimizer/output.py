@@ -1,0 +1,123 @@
+"""Plan outputs (MODEL.md §5): plan.csv, summary.json, diagnosis.json, written atomically."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .instance import Instance
+from .model import eligible_programs, network_arrays, people_arrays
+
+PLAN_COLUMNS = (
+    "person_id", "decision", "facility_id", "unit_id", "atd_program_id", "release_day", "transfer", "effective_risk",
+)
+
+
+def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict]) -> Path:
+    """Write ``plan.csv`` and the JSON ``documents`` (file name -> content) into folder ``out``.
+
+    Everything goes to a temporary folder beside ``out`` that replaces ``out`` only when
+    complete; an older ``out`` is removed after the swap, so an interrupted run leaves it intact.
+    Raises ``OSError`` when the folder cannot be written."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        with open(tmp / "plan.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()) if rows else PLAN_COLUMNS, lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+        for name, doc in documents.items():
+            with open(tmp / name, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=2)
+                fh.write("\n")
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "previous")
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool) -> dict:
+    """Which classes of unplaced people lack how many beds or ATD slots, and where.
+
+    Groups unplaced people by (sex, level, medical need, mandatory, at legal limit, AOR) and
+    says why (MODEL.md §4 level 1): ``no_bed`` when the group may not be released (mandatory,
+    or no eligible ATD program), ``no_atd_slot`` when it may not be detained (at the legal limit,
+    or no compatible unit), ``no_bed_or_atd_slot`` otherwise.  For each group it lists the
+    compatible units (beds + surge beds, and how many the plan fills) and eligible programs."""
+    P = people_arrays(inst)
+    N = network_arrays(inst)
+    unit_ids = [u.id for f in inst.facilities for u in f.units]
+    fac_ids = [f.id for f in inst.facilities]
+    uidx = {u: i for i, u in enumerate(unit_ids)}
+    occ = np.zeros(len(unit_ids), dtype=np.int64)
+    enrolled = {p.id: 0 for p in inst.atd_programs}
+    for r in rows:
+        if r["unit_id"] and r["decision"] in ("detain", "release"):
+            occ[uidx[r["unit_id"]]] += 1
+        if r["atd_program_id"]:
+            enrolled[r["atd_program_id"]] += 1
+    groups: dict[tuple, list[int]] = {}
+    for i, r in enumerate(rows):
+        if r["decision"] == "unplaced":
+            p = inst.people[i]
+            key = (p.sex, p.level or "minor", p.needs_medical, p.mandatory, bool(P.at_limit[i]), p.aor, p.family_id is not None)
+            groups.setdefault(key, []).append(i)
+    out = []
+    for key, idx in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        sex, level, medical, mandatory, at_limit, aor, family = key
+        i = idx[0]
+        units = np.flatnonzero(
+            (N.unit_family == family)
+            & ((N.unit_sex == P.sex[i]) | (N.unit_sex == 2))
+            & (N.unit_levels[:, max(P.level[i], 0)] | (P.level[i] < 0))
+            & (N.unit_medical | (not medical))
+            & (P.stay[i] <= N.fac_max_stay[N.unit_fac])
+        ) if not at_limit else np.zeros(0, dtype=np.int64)
+        progs = eligible_programs(N, P.risk[i], P.aor[i]) if not mandatory else np.zeros(0, dtype=np.int64)
+        if mandatory or len(progs) == 0:
+            reason = "no_bed"
+        elif at_limit or len(units) == 0:
+            reason = "no_atd_slot"
+        else:
+            reason = "no_bed_or_atd_slot"
+        cap = int((N.unit_beds[units] + N.unit_surge[units]).sum())
+        out.append({
+            "reason": reason,
+            "people": len(idx),
+            "class": {"sex": sex, "level": level, "needs_medical": medical, "mandatory": mandatory,
+                      "at_legal_limit": at_limit, "aor": aor, "family": family},
+            "compatible_beds_incl_surge": cap,
+            "compatible_beds_used": int(occ[units].sum()),
+            "compatible_units": [
+                {"unit": unit_ids[u], "facility": fac_ids[N.unit_fac[u]],
+                 "beds_incl_surge": int(N.unit_beds[u] + N.unit_surge[u]), "used": int(occ[u])}
+                for u in units[:50]
+            ],
+            "eligible_programs": [
+                {"program": inst.atd_programs[q].id, "capacity": inst.atd_programs[q].capacity,
+                 "enrolled": enrolled[inst.atd_programs[q].id]}
+                for q in progs
+            ],
+            "person_ids": [inst.people[j].id for j in idx[:100]],
+        })
+    return {
+        "format": "bedalloc-diagnosis",
+        "version": 1,
+        "level1_proven_optimal": bool(level1_proven),
+        "unplaced": sum(g["people"] for g in out),
+        "groups": out,
+    }

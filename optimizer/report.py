@@ -1,0 +1,60 @@
+"""The short terminal summary of a solved plan (rich)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _fmt(v, level):
+    if v is None:
+        return "-"
+    if level == "cost_usd":
+        return f"{v:,.2f}"
+    if level == "released_risk":
+        return f"{v:,.4f}"
+    return f"{int(v):,}"
+
+
+def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
+    """Print termination, the four objective levels with bound and gap, counts, the fullest
+    facilities and the release risk cutoff (the highest effective risk released)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    term = summary["termination"]
+    style = "green" if term == "optimal" and summary["objective"]["unplaced"] == 0 else "yellow"
+    con.print(f"[bold]bedalloc[/] {summary['instance_name']}: [{style}]{term}[/] "
+              f"({summary['levels_proven_optimal']}/4 levels proven, {summary['solver_version']}), "
+              f"plan verified, written to [bold]{out}[/]")
+
+    t = Table(title="Objective (lexicographic)", title_justify="left")
+    for col in ("level", "value", "bound", "gap"):
+        t.add_column(col, justify="right" if col != "level" else "left")
+    names = {"unplaced": "1 unplaced people", "surge": "2 surge bed-days", "released_risk": "3 released risk",
+             "cost_usd": "4 cost (USD)"}
+    for k, label in names.items():
+        gap = summary["gap"][k]
+        t.add_row(label, _fmt(summary["objective"][k], k), _fmt(summary["bound"][k], k),
+                  "-" if gap is None else f"{gap:.2e}")
+    con.print(t)
+
+    c = summary["counts"]
+    cutoff = summary["release_risk_cutoff"]
+    con.print(f"people {c['people']:,}: detained {c['detained']:,}, released {c['released']:,}, "
+              f"unplaced {c['unplaced']:,}, removed {c['removed']:,}; moved between facilities {c['transfers']:,}")
+    con.print("release risk cutoff (highest effective risk released): "
+              + ("none released" if cutoff is None else f"{cutoff:.4f}"))
+
+    facs = [f for f in summary["facilities"] if f.get("utilization") is not None]
+    facs.sort(key=lambda f: (-f["utilization"], f["id"]))
+    ft = Table(title="Fullest facilities", title_justify="left")
+    for col in ("facility", "occupied", "beds", "utilization"):
+        ft.add_column(col, justify="right" if col != "facility" else "left")
+    for f in facs[:5]:
+        ft.add_row(f["id"], f"{f['occupied']:,}", f"{f['beds']:,}", f"{f['utilization']:.1%}")
+    con.print(ft)
+    ts = summary["timings_s"]
+    con.print(f"time: read {ts['read']:.2f} s, build {ts['build']:.2f} s, solve {ts['solve']:.2f} s, "
+              f"verify {ts['verify']:.2f} s, write {ts['write']:.2f} s, total {ts['total']:.2f} s; "
+              f"model {summary['model_size']['variables']:,} columns x {summary['model_size']['constraints']:,} rows")
