@@ -1,0 +1,449 @@
+"""Brute-force oracle for ONE-DAY instances (MODEL.md §3–§4), written independently of the model.
+
+It enumerates every plan of a small instance (``horizon_days == 1``, at most
+:data:`MAX_PEOPLE` people) and returns the lexicographic optimum of
+``(unplaced, surge, released_risk, cost_usd)`` together with the number of optimal plans.
+Only :mod:`optimizer.instance` is used: nothing here shares code with the MIP.
+
+A plan gives each *block* (a person without ``family_id``, or a whole family) one outcome:
+
+* ``detain`` in a unit that is compatible with every member (sex equal or ``"any"``; the unit
+  lists the level of every adult; ``medical`` when any member needs it; ``family`` exactly when
+  the block is a family), where no member is at the legal limit (``custody_days >=
+  max_custody_days``), and, when the facility has ``max_stay_days``, every member leaves by
+  removal within that many days (``removal_day - arrival_day <= max_stay_days``; a null
+  ``removal_day`` never qualifies);
+* ``release`` (on day 0, without a bed: in a one-day plan ``release_day`` can only be
+  ``arrival_day`` = 0) when no member is mandatory, each adult choosing its own eligible
+  program (``max_risk >= risk``, ``aor`` null or equal to the adult's), minors none;
+* ``unplaced`` (always possible; counts each member at level 1).
+
+People with ``removal_day <= arrival_day`` are ``removed`` and take no decision (a family's
+members share ``removal_day``, so a family is removed as a whole).
+
+Objective of a one-day plan (``C = policy.cost_days``):
+
+1. unplaced people;
+2. surge beds used: sum over units of ``max(0, occupancy - beds)``;
+3. released risk: sum of effective release risks of released people, minors included, held
+   here as an integer count of 0.0001 units (``round(effective_risk * 10000)``);
+4. cost: ``C x sum_f (gm_f x gm_rate_f + per_diem_f x max(0, occ_f - gm_f))``
+   (guaranteed-minimum payments are due even for an empty facility)
+   ``+ C x sum of the ATD per diems of released adults``
+   ``+ moving costs`` of every detained person, minors included: ``transfer_fixed_usd`` when
+   ``origin`` is a facility other than the unit's, plus ``transfer_usd_per_km`` x haversine
+   distance (R = 6371.0088 km) from the origin facility, or from the person's AOR hub when
+   ``origin`` is null, to the unit's facility; nothing when the unit is in the origin facility.
+
+Levels 1–3 are compared exactly; level 4 with a tolerance of ``1e-6`` relative (and ``1e-6``
+absolute): plans whose cost is within that tolerance of the best are counted as optimal ties.
+
+Search: depth-first over blocks with capacity pruning (``beds + surge_beds`` per unit,
+``capacity`` per program) and branch-and-bound on the lexicographic tuple.  Every component of
+the partial objective can only grow as blocks are added, and each remaining block adds at least
+its static lexicographic minimum option; lexicographic order is compatible with addition, so
+``partial + sum of remaining minima`` is a valid lexicographic lower bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+from optimizer.instance import Instance, effective_risk
+
+MAX_PEOPLE = 16  # random tests use <= 8; the hand-made tiny instance has 12
+EARTH_RADIUS_KM = 6371.0088
+RISK_UNITS = 10_000  # released risk is held as an integer number of 0.0001 units
+REL_TOL = 1e-6
+ABS_TOL = 1e-6
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km (haversine, R = 6371.0088 km)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
+
+
+def cost_close(a: float, b: float) -> bool:
+    """Level-4 equality: within 1e-6 relative plus 1e-6 absolute."""
+    return abs(a - b) <= REL_TOL * max(abs(a), abs(b)) + ABS_TOL
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One person's outcome, as in plan.csv (empty string for what does not apply)."""
+
+    decision: str  # detain | release | unplaced | removed
+    facility_id: str = ""
+    unit_id: str = ""
+    atd_program_id: str = ""
+
+
+@dataclass
+class BruteResult:
+    unplaced: int
+    surge: int
+    released_risk_units: int  # in 0.0001 units
+    cost_usd: float
+    n_optimal: int  # plans whose levels 1-3 equal the optimum and cost is within tolerance
+    plans: list[dict[str, Decision]] = field(default_factory=list)  # up to MAX_STORED optimal plans
+    nodes: int = 0
+
+    @property
+    def released_risk(self) -> float:
+        return round(self.released_risk_units / RISK_UNITS, 4)
+
+    @property
+    def objective(self) -> dict:
+        return {
+            "unplaced": self.unplaced,
+            "surge": self.surge,
+            "released_risk": self.released_risk,
+            "cost_usd": self.cost_usd,
+        }
+
+    @property
+    def plan(self) -> dict[str, Decision]:
+        """The optimal plan when it is unique (raises otherwise)."""
+        if self.n_optimal != 1:
+            raise ValueError(f"the optimum is not unique ({self.n_optimal} optimal plans)")
+        return self.plans[0]
+
+
+MAX_STORED = 1000
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+class _Data:
+    """Indices and per-person facts derived from the instance."""
+
+    def __init__(self, inst: Instance):
+        if inst.horizon_days != 1:
+            raise ValueError("the brute force handles one-day instances only (horizon_days = 1)")
+        if len(inst.people) > MAX_PEOPLE:
+            raise ValueError(f"the brute force handles at most {MAX_PEOPLE} people")
+        self.inst = inst
+        pol = inst.policy
+        self.C = pol.cost_days
+        table = pol.factors()
+        self.fac_index = {f.id: i for i, f in enumerate(inst.facilities)}
+        self.facilities = list(inst.facilities)
+        self.units = []  # (unit, facility index)
+        for fi, f in enumerate(inst.facilities):
+            for u in f.units:
+                self.units.append((u, fi))
+        self.programs = list(inst.atd_programs)
+        self.aor = {a.code: a for a in inst.aors}
+        self.eff_units = [round(effective_risk(p.risk, p.humanitarian, table) * RISK_UNITS) for p in inst.people]
+        self.eff = [effective_risk(p.risk, p.humanitarian, table) for p in inst.people]
+
+    def moving_cost(self, p, fi: int) -> float:
+        """Moving cost of person p occupying a unit of facility index fi."""
+        inst = self.inst
+        fac = self.facilities[fi]
+        if p.origin is not None:
+            if p.origin == fac.id:
+                return 0.0
+            o = self.facilities[self.fac_index[p.origin]]
+            d = haversine_km(o.lat, o.lon, fac.lat, fac.lon)
+            return inst.policy.transfer_fixed_usd + inst.policy.transfer_usd_per_km * d
+        hub = self.aor[p.aor]
+        d = haversine_km(hub.lat, hub.lon, fac.lat, fac.lon)
+        return inst.policy.transfer_usd_per_km * d
+
+    @staticmethod
+    def at_limit(p) -> bool:
+        # one-day plan, day t = arrival_day = 0: custody_days + 0 >= max_custody_days
+        return p.max_custody_days is not None and p.custody_days >= p.max_custody_days
+
+    def unit_ok(self, members, ui: int) -> bool:
+        u, fi = self.units[ui]
+        fac = self.facilities[fi]
+        is_family = members[0].family_id is not None
+        if u.family != is_family:
+            return False
+        for p in members:
+            if u.sex != "any" and u.sex != p.sex:
+                return False
+            if not p.minor and p.level not in u.levels:
+                return False
+            if p.needs_medical and not u.medical:
+                return False
+            if self.at_limit(p):
+                return False
+            if fac.max_stay_days is not None:
+                if p.removal_day is None or p.removal_day - p.arrival_day > fac.max_stay_days:
+                    return False
+        return True
+
+    def program_ok(self, p, pi: int) -> bool:
+        g = self.programs[pi]
+        return g.max_risk >= p.risk and (g.aor is None or g.aor == p.aor)
+
+
+@dataclass
+class _Option:
+    kind: str  # detain | release | unplaced
+    unit: int = -1
+    programs: tuple = ()  # one program index per adult of the block (release)
+    d_unplaced: int = 0
+    d_risk: int = 0
+    static_cost: float = 0.0  # moving costs (detain) or C x ATD per diems (release)
+
+    def static_key(self):
+        # lexicographic lower bound of this option's contribution (surge and facility per
+        # diems are >= 0 and depend on the other blocks)
+        return (self.d_unplaced, 0, self.d_risk, self.static_cost)
+
+
+def _blocks(inst: Instance):
+    """Blocks of people indices needing a decision, and the list of removed indices."""
+    fam: dict[str, list[int]] = {}
+    blocks, removed = [], []
+    for i, p in enumerate(inst.people):
+        if p.removal_day is not None and p.removal_day <= p.arrival_day:
+            removed.append(i)
+            continue
+        if p.family_id is None:
+            blocks.append([i])
+        else:
+            if p.family_id not in fam:
+                fam[p.family_id] = []
+                blocks.append(fam[p.family_id])
+            fam[p.family_id].append(i)
+    return blocks, removed
+
+
+def _options(d: _Data, block: list[int]) -> list[_Option]:
+    people = d.inst.people
+    members = [people[i] for i in block]
+    opts: list[_Option] = []
+    for ui in range(len(d.units)):
+        if d.unit_ok(members, ui):
+            fi = d.units[ui][1]
+            mv = sum(d.moving_cost(p, fi) for p in members)
+            opts.append(_Option("detain", unit=ui, static_cost=mv))
+    if not any(p.mandatory for p in members):
+        adults = [p for p in members if not p.minor]
+        choices = [[pi for pi in range(len(d.programs)) if d.program_ok(p, pi)] for p in adults]
+        risk = sum(d.eff_units[i] for i in block)
+        for combo in itertools.product(*choices):
+            per_diem = d.C * sum(d.programs[pi].per_diem for pi in combo)
+            opts.append(_Option("release", programs=tuple(combo), d_risk=risk, static_cost=per_diem))
+    opts.append(_Option("unplaced", d_unplaced=len(block)))
+    opts.sort(key=_Option.static_key)
+    return opts
+
+
+# --------------------------------------------------------------------------- search
+
+
+def brute_force(inst: Instance, prune: bool = True) -> BruteResult:
+    """Enumerate every plan of a one-day instance; return the lexicographic optimum and the
+    number of optimal plans (ties at level 4 within 1e-6 relative + 1e-6 absolute).
+
+    ``prune=False`` switches branch-and-bound off (capacity checks stay): every feasible plan
+    is then visited, which the tests use to check the bound on small instances."""
+    d = _Data(inst)
+    blocks, removed = _blocks(inst)
+    # most constrained blocks first (fewest options), larger blocks first on ties
+    opts = [_options(d, b) for b in blocks]
+    order = sorted(range(len(blocks)), key=lambda k: (len(opts[k]), -len(blocks[k]), k))
+    blocks = [blocks[k] for k in order]
+    opts = [opts[k] for k in order]
+    nb = len(blocks)
+
+    # suffix sums of static lexicographic minima (the bound of the remaining blocks)
+    suffix = [(0, 0, 0, 0.0)] * (nb + 1)
+    for k in range(nb - 1, -1, -1):
+        m = min(o.static_key() for o in opts[k])
+        s = suffix[k + 1]
+        suffix[k] = (s[0] + m[0], 0, s[2] + m[2], s[3] + m[3])
+
+    n_units = len(d.units)
+    unit_beds = [u.beds for u, _ in d.units]
+    unit_cap = [u.beds + u.surge_beds for u, _ in d.units]
+    unit_fac = [fi for _, fi in d.units]
+    fac_gm = [f.guaranteed_minimum for f in d.facilities]
+    fac_pd = [d.C * f.per_diem for f in d.facilities]
+    prog_cap = [g.capacity for g in d.programs]
+    base_cost = d.C * sum(f.guaranteed_minimum * f.gm_rate for f in d.facilities)
+
+    unit_occ = [0] * n_units
+    fac_occ = [0] * len(d.facilities)
+    prog_used = [0] * len(d.programs)
+    chosen: list[_Option | None] = [None] * nb
+
+    best = [None]  # (unplaced, surge, risk) of the incumbent
+    best_cost = [math.inf]
+    ties: list[tuple[float, list]] = []  # (cost, chosen options) within tolerance of best_cost
+    nodes = [0]
+
+    def worse(lb3, lbc) -> bool:
+        b = best[0]
+        if b is None or not prune:
+            return False
+        if lb3 != b:
+            return lb3 > b
+        return lbc > best_cost[0] and not cost_close(lbc, best_cost[0])
+
+    def leaf(t3, cost):
+        b = best[0]
+        if b is None or t3 < b or (t3 == b and cost < best_cost[0] and not cost_close(cost, best_cost[0])):
+            best[0] = t3
+            best_cost[0] = cost
+            ties.clear()
+            ties.append((cost, list(chosen)))
+            return
+        if t3 != b:
+            return
+        if cost_close(cost, best_cost[0]) or cost < best_cost[0]:
+            ties.append((cost, list(chosen)))
+            if cost < best_cost[0]:
+                best_cost[0] = cost
+                ties[:] = [t for t in ties if cost_close(t[0], cost)]
+
+    def dfs(k: int, un: int, su: int, ri: int, co: float):
+        nodes[0] += 1
+        if k == nb:
+            leaf((un, su, ri), co)
+            return
+        s = suffix[k]
+        if worse((un + s[0], su, ri + s[2]), co + s[3]):
+            return
+        block = blocks[k]
+        size = len(block)
+        for o in opts[k]:
+            if o.kind == "detain":
+                ui = o.unit
+                occ = unit_occ[ui]
+                if occ + size > unit_cap[ui]:
+                    continue
+                fi = unit_fac[ui]
+                fo = fac_occ[fi]
+                gm = fac_gm[fi]
+                d_surge = max(0, occ + size - unit_beds[ui]) - max(0, occ - unit_beds[ui])
+                d_fac = fac_pd[fi] * (max(0, fo + size - gm) - max(0, fo - gm))
+                unit_occ[ui] = occ + size
+                fac_occ[fi] = fo + size
+                chosen[k] = o
+                dfs(k + 1, un, su + d_surge, ri, co + d_fac + o.static_cost)
+                unit_occ[ui] = occ
+                fac_occ[fi] = fo
+            elif o.kind == "release":
+                ok = True
+                for pi in o.programs:
+                    prog_used[pi] += 1
+                for pi in o.programs:
+                    if prog_cap[pi] is not None and prog_used[pi] > prog_cap[pi]:
+                        ok = False
+                if ok:
+                    chosen[k] = o
+                    dfs(k + 1, un, su, ri + o.d_risk, co + o.static_cost)
+                for pi in o.programs:
+                    prog_used[pi] -= 1
+            else:
+                chosen[k] = o
+                dfs(k + 1, un + o.d_unplaced, su, ri, co)
+        chosen[k] = None
+
+    dfs(0, 0, 0, 0, base_cost)
+    assert best[0] is not None  # the all-unplaced plan always exists
+
+    people = inst.people
+    plans = []
+    for _, ch in ties[:MAX_STORED]:
+        plan: dict[str, Decision] = {}
+        for i in removed:
+            plan[people[i].id] = Decision("removed")
+        for block, o in zip(blocks, ch):
+            if o.kind == "detain":
+                u, fi = d.units[o.unit]
+                for i in block:
+                    plan[people[i].id] = Decision("detain", d.facilities[fi].id, u.id)
+            elif o.kind == "release":
+                progs = iter(o.programs)
+                for i in block:
+                    pid = "" if people[i].minor else d.programs[next(progs)].id
+                    plan[people[i].id] = Decision("release", atd_program_id=pid)
+            else:
+                for i in block:
+                    plan[people[i].id] = Decision("unplaced")
+        plans.append({p.id: plan[p.id] for p in people})
+    un, su, ri = best[0]
+    return BruteResult(un, su, ri, best_cost[0], len(ties), plans, nodes[0])
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def evaluate_plan(inst: Instance, plan: dict[str, Decision]) -> dict:
+    """Check a one-day plan against MODEL.md §3 and compute its objective from scratch.
+
+    ``plan`` maps person id to :class:`Decision`.  Raises ``AssertionError`` naming the first
+    violated rule.  Returns ``{unplaced, surge, released_risk, released_risk_units, cost_usd}``
+    plus ``cost_parts`` (``detention``, ``atd``, ``moving``) for hand-checking."""
+    d = _Data(inst)
+    people = inst.people
+    unit_by_id = {u.id: ui for ui, (u, _) in enumerate(d.units)}
+    prog_by_id = {g.id: pi for pi, g in enumerate(d.programs)}
+    unit_occ = [0] * len(d.units)
+    prog_used = [0] * len(d.programs)
+    unplaced = risk = 0
+    moving = atd = 0.0
+    fams: dict[str, set] = {}
+    for i, p in enumerate(people):
+        dec = plan[p.id]
+        removed = p.removal_day is not None and p.removal_day <= p.arrival_day
+        assert (dec.decision == "removed") == removed, f"{p.id}: removed exactly when removal_day <= arrival_day"
+        if p.family_id is not None:
+            fams.setdefault(p.family_id, set()).add((dec.decision, dec.unit_id))
+        if dec.decision == "detain":
+            ui = unit_by_id[dec.unit_id]
+            u, fi = d.units[ui]
+            assert dec.facility_id == d.facilities[fi].id, f"{p.id}: facility_id"
+            assert d.unit_ok([p], ui), f"{p.id}: unit {u.id} incompatible"
+            unit_occ[ui] += 1
+            moving += d.moving_cost(p, fi)
+        elif dec.decision == "release":
+            assert not p.mandatory, f"{p.id}: mandatory person released"
+            if p.family_id is not None:
+                assert not any(q.mandatory for q in people if q.family_id == p.family_id), f"{p.id}: family has a mandatory member"
+            if p.minor:
+                assert dec.atd_program_id == "", f"{p.id}: a minor takes no program"
+            else:
+                pi = prog_by_id[dec.atd_program_id]
+                assert d.program_ok(p, pi), f"{p.id}: program {dec.atd_program_id} not eligible"
+                prog_used[pi] += 1
+                atd += d.C * d.programs[pi].per_diem
+            risk += d.eff_units[i]
+        elif dec.decision == "unplaced":
+            unplaced += 1
+    for fid, outcomes in fams.items():
+        assert len(outcomes) == 1, f"family {fid}: members have different outcomes"
+    for pi, g in enumerate(d.programs):
+        assert g.capacity is None or prog_used[pi] <= g.capacity, f"program {g.id} over capacity"
+    surge = 0
+    fac_occ = [0] * len(d.facilities)
+    for ui, (u, fi) in enumerate(d.units):
+        assert unit_occ[ui] <= u.beds + u.surge_beds, f"unit {u.id} over beds + surge"
+        surge += max(0, unit_occ[ui] - u.beds)
+        fac_occ[fi] += unit_occ[ui]
+    detention = 0.0
+    for fi, f in enumerate(d.facilities):
+        detention += d.C * (f.guaranteed_minimum * f.gm_rate + f.per_diem * max(0, fac_occ[fi] - f.guaranteed_minimum))
+    return {
+        "unplaced": unplaced,
+        "surge": surge,
+        "released_risk_units": risk,
+        "released_risk": round(risk / RISK_UNITS, 4),
+        "cost_usd": detention + atd + moving,
+        "cost_parts": {"detention": detention, "atd": atd, "moving": moving},
+    }
