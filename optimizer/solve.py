@@ -41,13 +41,13 @@ class Result:
     """Outcome of :func:`solve`.
 
     ``termination`` is ``optimal`` or ``time_limit`` (MODEL.md §5); ``levels_proven`` counts the
-    leading levels proven optimal; ``model_objective``, ``bound`` and ``gap`` are keyed by level
+    leading levels proven optimal; ``objective`` (the model's values), ``bound`` and ``gap`` are keyed by level
     name (cost in USD, released risk in risk points); ``rows`` are the plan.csv rows (strings)."""
 
     termination: str
     levels_proven: int
     rows: list[dict[str, str]]
-    model_objective: dict[str, float]
+    objective: dict[str, float]
     bound: dict[str, float]
     gap: dict[str, float]
     native_status: list[str]
@@ -55,7 +55,6 @@ class Result:
     model_size: dict
     model_stats: dict
     timings: dict = field(default_factory=dict)
-    objective: dict | None = None  # recomputed by the verifier (filled by the caller)
 
 
 def solve_levels(model: Model, params: SolveParams, deadline: float | None):
@@ -254,7 +253,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         termination="optimal" if proven == 4 else "time_limit",
         levels_proven=proven,
         rows=rows,
-        model_objective=obj,
+        objective=obj,
         bound=bound,
         gap=gap,
         native_status=statuses,
