@@ -1,0 +1,610 @@
+"""The independent verifier: every rule and every objective level, recomputed from the instance
+and the plan alone (MODEL.md §3, §4, §5).
+
+It shares no code with the optimization model (``model.py``, ``solve.py``); it uses only
+:mod:`optimizer.instance` for reading the instance and for :func:`effective_risk`.  It is the
+test oracle and runs after every solve, on the in-memory rows, before anything is written.
+
+Public API:
+
+* :func:`read_plan` reads ``plan.csv`` into rows (``dict`` of column name -> cell string);
+* :func:`verify` checks the rows against the instance and returns a :class:`Verification`.
+
+Units: days, US dollars (USD), kilometres (km), beds.  Days are numbered ``0 .. horizon_days-1``.
+
+Project decisions where MODEL.md leaves a question open (documented here and in the issue note):
+
+* **Moving cost** (MODEL.md §3), read literally.  A person who occupies a unit (``detain``, or
+  ``release`` with a ``unit_id``) whose unit is *not* in the ``origin`` facility pays
+  ``transfer_usd_per_km`` x the great-circle distance from the origin point to the unit's
+  facility, where the origin point is the origin facility, or the person's AOR hub when
+  ``origin`` is null; plus ``transfer_fixed_usd`` *only* when ``origin`` is a facility (a person
+  not yet placed pays the per-km part from the AOR hub but no fixed fee).  A person whose unit is
+  in the origin facility pays nothing.  People released on arrival, unplaced or removed pay
+  nothing.  Haversine with Earth radius 6371.0088 km.
+* **Release after removal**: a ``release`` row with a unit whose ``release_day`` is on or after
+  the person's ``removal_day`` is a violation (the person leaves by removal first; the row must
+  say ``detain``).
+* **Short stays** (MODEL.md §3 rule 5) apply to any occupant of a unit in a facility with
+  ``max_stay_days``, including a person released later from it: such a person must have a
+  ``removal_day`` with ``removal_day - arrival_day <= max_stay_days``.
+* **Broken rows** do not stop the check: rows are matched to people by ``person_id``; a person
+  without a row, a row with an unknown ``decision``, an unknown unit or program contributes
+  nothing to occupancy, enrolments or the objective (beyond what the rest of its row implies);
+  an unparseable or out-of-range ``release_day`` is taken as ``arrival_day`` for the objective
+  (release on arrival, no bed).
+  The objective of a plan with violations is informational only.
+* ``counts.transfers`` counts the people who occupy a unit in a facility other than their
+  ``origin`` facility (the recomputed ``transfer`` flag, not the plan's cell).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .instance import MAX_FILE_BYTES, Instance, effective_risk
+
+PLAN_COLUMNS = (
+    "person_id", "decision", "facility_id", "unit_id",
+    "atd_program_id", "release_day", "transfer", "effective_risk",
+)
+DECISIONS = ("detain", "release", "unplaced", "removed")
+EARTH_RADIUS_KM = 6371.0088
+
+# the Person fields the verifier reads, in unpacking order
+_PERSON_FIELDS = (
+    "id", "arrival_day", "removal_day", "risk", "humanitarian", "minor", "family_id", "origin",
+    "sex", "level", "needs_medical", "max_custody_days", "custody_days", "mandatory", "aor",
+)
+_INT_RE = re.compile(r"-?[0-9]+\Z")
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The verdict on one plan (MODEL.md §3–§5).
+
+    * ``violations``: one line per broken rule, ``RULE: SUBJECT: message``, where RULE is one of
+      ``plan`` (rows vs people), ``decision``, ``removed``, ``cells``, ``unknown``, ``transfer``,
+      ``effective_risk``, ``beds``, ``compatibility``, ``family``, ``atd``, ``law``,
+      ``short_stay``, and SUBJECT names the person (``people[i] id=X``), unit, facility, program
+      or family.  Empty when the plan is valid.
+    * ``objective``: the four levels of MODEL.md §4, recomputed: ``unplaced`` (people, int),
+      ``surge`` (surge bed-days, int), ``released_risk`` (float: sum of effective risk x
+      (horizon - release_day) / horizon, computed exactly on the 0.0001 grid; for a one-day plan
+      it is the 4-decimal sum of effective risks released), ``cost_usd`` (float, rounded to
+      cents).
+    * ``per_facility``: one dict per facility, instance order: ``id``, ``occupied`` (peak beds
+      used over the plan's days, surge included), ``beds`` (sum of unit ``beds``, surge
+      excluded), ``cost_usd`` (its detention cost as in §4 level 4, cents; one-day plans
+      multiplied by ``policy.cost_days``).
+    * ``per_program``: one dict per ATD program, instance order: ``id``, ``enrolled`` (released
+      adults assigned to it), ``capacity`` (int or None for unlimited).
+    * ``counts``: ``people``, ``detained``, ``released``, ``unplaced``, ``removed`` (rows by
+      decision) and ``transfers`` (occupants of a unit outside their origin facility).
+    """
+
+    violations: list[str]
+    objective: dict
+    per_facility: list[dict] = field(default_factory=list)
+    per_program: list[dict] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when the plan breaks no rule."""
+        return not self.violations
+
+
+# --------------------------------------------------------------------------------------------
+# Reading plan.csv (MODEL.md §5)
+# --------------------------------------------------------------------------------------------
+
+def read_plan(path: str | Path) -> list[dict[str, str]]:
+    """Read ``plan.csv`` (``path`` is the file, or a folder that contains ``plan.csv``).
+
+    Returns one ``dict`` per data row, column name -> cell string (``""`` for an empty cell),
+    in file order; entirely blank lines are skipped.  The header must start with exactly
+    ``person_id,decision,facility_id,unit_id,atd_program_id,release_day,transfer,effective_risk``
+    (MODEL.md §5); documented extra columns may follow (names must be distinct).  UTF-8, with or
+    without a byte-order mark.
+
+    Raises :class:`InputError` with one line naming the file (and the line number where
+    relevant) for a missing, unreadable, empty, oversized, binary, non-UTF-8 or malformed file, a
+    wrong header, or a row whose number of cells differs from the header's.  Rule violations
+    (wrong ids, bad decisions, ...) are not checked here; that is :func:`verify`'s job."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "plan.csv"
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError([f"{p}: file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes"])
+        data = p.read_bytes()
+    except OSError as e:
+        raise InputError([f"{p}: cannot read the file: {e.strerror or e}"]) from None
+    if not data.strip():
+        raise InputError([f"{p}: the file is empty"])
+    if b"\x00" in data:
+        raise InputError([f"{p}: not a CSV text file (contains NUL bytes)"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError([f"{p}: not UTF-8 text (invalid byte at offset {e.start})"]) from None
+    del data
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as e:
+        raise InputError([f"{p}: line 1: malformed CSV header: {e}"]) from None
+    if tuple(header[: len(PLAN_COLUMNS)]) != PLAN_COLUMNS:
+        got = ",".join(header)[:120]
+        raise InputError([
+            f"{p}: line 1: the header must start with {','.join(PLAN_COLUMNS)}; got {got!r}"
+        ])
+    if len(set(header)) != len(header):
+        raise InputError([f"{p}: line 1: repeated column name in the header"])
+    ncol = len(header)
+    rows: list[dict[str, str]] = []
+    append = rows.append
+    try:
+        for cells in reader:
+            if not cells:
+                continue
+            if len(cells) != ncol:
+                raise InputError([
+                    f"{p}: line {reader.line_num}: {len(cells)} cells, the header has {ncol}"
+                ])
+            append(dict(zip(header, cells)))
+    except csv.Error as e:
+        raise InputError([f"{p}: line {reader.line_num}: malformed CSV: {e}"]) from None
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Verification
+# --------------------------------------------------------------------------------------------
+
+def _sum_distances_km(lat: list[float], lon: list[float], src: list[int], dst: list[int]) -> float:
+    """Sum of great-circle distances in km between points ``src[k]`` and ``dst[k]`` (indices into
+    ``lat``/``lon``, degrees): haversine, Earth radius 6371.0088 km (MODEL.md §3), vectorized."""
+    la = np.radians(np.asarray(lat, dtype=np.float64))
+    lo = np.radians(np.asarray(lon, dtype=np.float64))
+    s = np.asarray(src, dtype=np.intp)
+    d = np.asarray(dst, dtype=np.intp)
+    p1, p2 = la[s], la[d]
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((lo[d] - lo[s]) / 2) ** 2
+    dist = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return math.fsum(dist.tolist())
+
+
+def _facility_day_cost(occ: int, gm: int, gm_rate: float, per_diem: float) -> float:
+    """One facility, one day (MODEL.md §2): ``gm x gm_rate + per_diem x max(0, occ - gm)`` USD."""
+    return gm * gm_rate + per_diem * max(0, occ - gm)
+
+
+def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
+    """Check a plan against every rule and recompute the objective (MODEL.md §3, §4, §5).
+
+    ``inst`` is a validated :class:`~optimizer.instance.Instance`; ``rows`` are the plan's rows
+    as produced by :func:`read_plan` (or the solver's in-memory rows): ``dict`` column name ->
+    cell string, ``""`` for an empty cell.  Works for any ``horizon_days`` (one-day plans are
+    the common case).  Linear in people + units x days.
+
+    Rules checked (source in brackets):
+
+    * rows [§5]: one row per person, in instance order, ``person_id`` matching; missing,
+      unknown, repeated and out-of-order rows are reported;
+    * ``decision`` in detain/release/unplaced/removed [§5]; ``removed`` exactly when
+      ``removal_day <= arrival_day`` [§3];
+    * cells [§5]: ``unit_id`` on every detain row; ``facility_id`` filled exactly when
+      ``unit_id`` is, and equal to the unit's facility; ``atd_program_id`` only on release rows;
+      ``release_day`` only on release rows, an integer in ``[arrival_day, horizon_days)``; a
+      release without unit has ``release_day == arrival_day``, a release with a unit has
+      ``release_day > arrival_day`` (and before ``removal_day``); nothing but ``transfer=0`` and
+      ``effective_risk`` on unplaced and removed rows;
+    * unknown unit, facility and program ids;
+    * ``transfer`` is ``0``/``1`` and equals 1 exactly when ``origin`` is a facility and the
+      person occupies a unit in another facility [§5];
+    * ``effective_risk`` equals the recomputed effective risk, compared on the 0.0001 grid [§2];
+    * beds [§3 rule 1]: per unit and day, occupancy <= ``beds + surge_beds``; a person occupies
+      a bed on day t when ``arrival_day <= t < min(release_day, removal_day, horizon_days)``;
+    * compatibility [§3 rule 2]: unit sex equal or ``any``; adult's level listed (minors not
+      checked); ``medical`` unit when ``needs_medical``; ``family`` unit exactly when the person
+      has a ``family_id``; all members of a family get the same outcome (same unit and release
+      day, all unplaced, or all removed);
+    * ATD [§3 rule 3]: a released adult has a program with ``max_risk >= risk`` (raw risk) and
+      ``aor`` null or the person's; a released minor has none; per program, enrolments <=
+      ``capacity``;
+    * law [§3 rule 4]: a ``mandatory`` person is never released; no bed on a day t with
+      ``custody_days + (t - arrival_day) >= max_custody_days``;
+    * short stays [§3 rule 5]: a unit in a facility with ``max_stay_days`` only for a person
+      with ``removal_day - arrival_day <= max_stay_days`` (removal_day not null);
+    * one placement [§3 rule 6] holds by the row format (one unit per row).
+
+    Objective [§4] and the per-facility, per-program and count tables: see
+    :class:`Verification` and the module docstring (moving-cost reading)."""
+    people = inst.people
+    n = len(people)
+    H = inst.horizon_days
+    policy = inst.policy
+    mult = policy.cost_days if H == 1 else 1
+    fixed_fee = policy.transfer_fixed_usd
+    per_km = policy.transfer_usd_per_km
+    table = policy.factors()
+
+    violations: list[str] = []
+    add = violations.append
+
+    # ---- lookup tables ----------------------------------------------------------------------
+    facilities = inst.facilities
+    fac_by_id = {f.id: f for f in facilities}
+    # unit id -> (unit, facility id, set of levels, facility max_stay_days)
+    uinfo = {}
+    for f in facilities:
+        for u in f.units:
+            uinfo[u.id] = (u, f.id, frozenset(u.levels), f.max_stay_days)
+    prog_by_id = {p.id: p for p in inst.atd_programs}
+    # distance points: facility k -> k, AOR hub j -> len(facilities) + j
+    pt_fac = {f.id: k for k, f in enumerate(facilities)}
+    pt_aor = {a.code: len(facilities) + j for j, a in enumerate(inst.aors)}
+    pt_lat = [f.lat for f in facilities] + [a.lat for a in inst.aors]
+    pt_lon = [f.lon for f in facilities] + [a.lon for a in inst.aors]
+
+    # ---- match rows to people (MODEL.md §5: one row per person, in instance order) ---------
+    row_of: list[dict | None]
+    if len(rows) == n and [r.get("person_id") for r in rows] == [p.id for p in people]:
+        row_of = rows
+    else:
+        index = {p.id: i for i, p in enumerate(people)}
+        row_of = [None] * n
+        first_row: dict[str, int] = {}
+        last_i = -1
+        order_reported = False
+        for k, r in enumerate(rows):
+            pid = r.get("person_id") or ""
+            i = index.get(pid)
+            if i is None:
+                add(f"plan: row {k + 1}: person_id={pid!r} is not a person of the instance")
+                continue
+            if pid in first_row:
+                add(f"plan: row {k + 1}: person_id={pid} repeats row {first_row[pid] + 1} "
+                    f"(one row per person)")
+                continue
+            first_row[pid] = k
+            row_of[i] = r
+            if i < last_i and not order_reported:
+                add(f"plan: row {k + 1}: people[{i}] id={pid} comes after people[{last_i}] "
+                    f"id={people[last_i].id}; rows must follow the instance order")
+                order_reported = True
+            last_i = max(last_i, i)
+        for i, r in enumerate(row_of):
+            if r is None:
+                add(f"plan: people[{i}] id={people[i].id}: no row in the plan")
+
+    # ---- per-person pass --------------------------------------------------------------------
+    # occupancy: unit -> per-day counts (one-day plans: a 1-element list)
+    occ: dict[str, list[int]] = {}
+    diff: dict[str, list[int]] = {}  # multi-day: difference arrays
+    enrolled: dict[str, int] = {}
+    n_detained = n_released = n_unplaced = n_removed = n_transfers = 0
+    risk_grid = 0  # released risk in units of 0.0001 / horizon_days
+    atd_cost = 0.0
+    move_src: list[int] = []  # distance points of occupants who pay per-km moving cost
+    move_dst: list[int] = []
+    # family outcome: family_id -> (first member index, outcome key, outcome text)
+    fam_first: dict[str, tuple[int, tuple, str]] = {}
+    cells_of = itemgetter(*PLAN_COLUMNS[1:])
+    person_fields = itemgetter(*_PERSON_FIELDS)
+    one_day = H == 1
+
+    for i, (p, r) in enumerate(zip(people, row_of)):
+        if r is None:
+            continue
+        try:
+            dec, fac, uid, prog, rday_s, tr, er = cells_of(r)
+        except KeyError:
+            dec, fac, uid, prog, rday_s, tr, er = (r.get(c) or "" for c in PLAN_COLUMNS[1:])
+        try:
+            (pid, arrival, removal, risk, hum, minor, family_id, origin, psex, plevel,
+             pmed, mcd, custody, mandatory, paor) = person_fields(p.__dict__)
+        except (KeyError, AttributeError):  # not a plain pydantic model: read the attributes
+            (pid, arrival, removal, risk, hum, minor, family_id, origin, psex, plevel,
+             pmed, mcd, custody, mandatory, paor) = (getattr(p, f) for f in _PERSON_FIELDS)
+
+        # effective risk on every row [§2, §5]
+        eff = effective_risk(risk, hum, table)
+        try:
+            er_val = float(er)  # nan and inf never equal eff: reported below
+        except (ValueError, TypeError):
+            add(f"effective_risk: people[{i}] id={pid}: cell {er!r} is not a number "
+                f"(expected {eff:.4f})")
+        else:
+            if er_val != eff and round(er_val, 4) != eff:
+                add(f"effective_risk: people[{i}] id={pid}: plan says {er}, recomputed {eff:.4f}")
+
+        if dec not in DECISIONS:
+            add(f"decision: people[{i}] id={pid}: {dec!r} is not one of detain, release, "
+                f"unplaced, removed")
+            continue
+
+        # removed exactly when removal_day <= arrival_day [§3]
+        if removal is not None and removal <= arrival:
+            if dec != "removed":
+                add(f"removed: people[{i}] id={pid}: removal_day {removal} <= arrival_day "
+                    f"{arrival} needs no decision; the row must say removed, not {dec}")
+        elif dec == "removed":
+            add(f"removed: people[{i}] id={pid}: removal_day {removal} is not <= arrival_day "
+                f"{arrival}; the person needs a decision")
+
+        # ---- cells by decision [§5] ----
+        if dec == "detain":
+            if not uid:
+                add(f"cells: people[{i}] id={pid}: a detain row needs a unit_id")
+            if prog:
+                add(f"cells: people[{i}] id={pid}: atd_program_id {prog!r} must be empty on a "
+                    f"detain row")
+            if rday_s:
+                add(f"cells: people[{i}] id={pid}: release_day {rday_s!r} is filled on a detain "
+                    f"row (release_day only on release rows)")
+        elif dec != "release":  # unplaced, removed
+            for col, val in (("facility_id", fac), ("unit_id", uid),
+                             ("atd_program_id", prog), ("release_day", rday_s)):
+                if val:
+                    add(f"cells: people[{i}] id={pid}: {col} {val!r} must be empty on a {dec} row")
+
+        # unit and facility
+        info = None
+        ufac = None
+        if uid and dec != "unplaced" and dec != "removed":
+            info = uinfo.get(uid)
+            if info is None:
+                add(f"unknown: people[{i}] id={pid}: unit_id {uid!r} is not a unit of the instance")
+            else:
+                ufac = info[1]
+        if fac != ufac and (fac or ufac is not None):
+            if fac and fac not in fac_by_id:
+                add(f"unknown: people[{i}] id={pid}: facility_id {fac!r} is not a facility of "
+                    f"the instance")
+            elif ufac is not None:
+                add(f"cells: people[{i}] id={pid}: facility_id {fac!r} but unit {uid} is in "
+                    f"facility {ufac}")
+            elif not uid and dec != "unplaced" and dec != "removed":
+                add(f"cells: people[{i}] id={pid}: facility_id {fac!r} without a unit_id")
+
+        # release day [§3, §5]
+        rday = arrival
+        if dec == "release":
+            if not rday_s:
+                add(f"cells: people[{i}] id={pid}: a release row needs a release_day")
+            elif not _INT_RE.match(rday_s):
+                add(f"cells: people[{i}] id={pid}: release_day {rday_s!r} is not an integer")
+            else:
+                d = int(rday_s)
+                if d < arrival or d >= H:
+                    add(f"cells: people[{i}] id={pid}: release_day {d} is outside "
+                        f"[arrival_day {arrival}, horizon_days {H})")
+                elif not uid:
+                    if d != arrival:
+                        add(f"cells: people[{i}] id={pid}: release without a unit means release "
+                            f"on arrival: release_day {d} != arrival_day {arrival}")
+                elif d <= arrival:
+                    add(f"cells: people[{i}] id={pid}: release from unit {uid} needs release_day "
+                        f"{d} > arrival_day {arrival} (release on arrival has no unit)")
+                elif removal is not None and d >= removal:
+                    add(f"cells: people[{i}] id={pid}: release_day {d} is on or after removal_day "
+                        f"{removal}; the person leaves by removal first (the row must say detain)")
+                rday = d if arrival <= d < H else arrival
+
+        # occupancy interval [arrival, end) [§3]
+        occupies = False
+        end = arrival
+        if info is not None:
+            end = H if removal is None or removal > H else removal
+            if dec == "release" and rday < end:
+                end = rday  # rday == arrival_day (no bed) when release_day is not valid
+            occupies = end > arrival
+
+        # transfer flag [§5]
+        moved = occupies and origin is not None and ufac != origin
+        if tr != ("1" if moved else "0"):
+            if tr != "0" and tr != "1":
+                add(f"transfer: people[{i}] id={pid}: cell {tr!r} must be 0 or 1")
+            else:
+                why = (f"origin {origin}, unit {uid} in facility {ufac}" if occupies
+                       else "the person occupies no unit")
+                add(f"transfer: people[{i}] id={pid}: transfer is {tr}, expected {int(moved)} "
+                    f"({why})")
+
+        # ---- compatibility [§3 rule 2], law [rule 4], short stays [rule 5] ----
+        if info is not None:
+            unit, _, levels, max_stay = info
+            if unit.sex != psex and unit.sex != "any":
+                add(f"compatibility: people[{i}] id={pid}: sex {psex} in unit {uid} for sex "
+                    f"{unit.sex}")
+            if not minor and plevel not in levels:
+                add(f"compatibility: people[{i}] id={pid}: level {plevel} in unit {uid} with "
+                    f"levels {''.join(unit.levels)}")
+            if pmed and not unit.medical:
+                add(f"compatibility: people[{i}] id={pid}: needs a medical bed; unit {uid} is "
+                    f"not medical")
+            if unit.family != (family_id is not None):
+                if unit.family:
+                    add(f"compatibility: people[{i}] id={pid}: has no family_id but is in "
+                        f"family unit {uid}")
+                else:
+                    add(f"compatibility: people[{i}] id={pid}: family {family_id} member in "
+                        f"unit {uid}, which is not a family unit")
+            if occupies:
+                if mcd is not None and custody + (end - 1 - arrival) >= mcd:
+                    t = max(arrival, arrival + mcd - custody)
+                    add(f"law: people[{i}] id={pid}: occupies a bed in unit {uid} on day {t} "
+                        f"with custody_days {custody} + {t - arrival} days >= "
+                        f"max_custody_days {mcd}")
+                if max_stay is not None:
+                    if removal is None:
+                        add(f"short_stay: people[{i}] id={pid}: in facility {ufac} "
+                            f"(max_stay_days {max_stay}) but has no removal_day")
+                    elif removal - arrival > max_stay:
+                        add(f"short_stay: people[{i}] id={pid}: in facility {ufac} "
+                            f"(max_stay_days {max_stay}) but removal_day {removal} - "
+                            f"arrival_day {arrival} = {removal - arrival}")
+
+        # ---- release: law and ATD [§3 rules 3, 4] ----
+        if dec == "release":
+            if mandatory:
+                add(f"law: people[{i}] id={pid}: mandatory detention, but released")
+            if minor:
+                if prog:
+                    add(f"atd: people[{i}] id={pid}: a minor takes no ATD program, got {prog!r}")
+            elif not prog:
+                add(f"atd: people[{i}] id={pid}: released adult has no atd_program_id")
+            else:
+                pr = prog_by_id.get(prog)
+                if pr is None:
+                    add(f"unknown: people[{i}] id={pid}: atd_program_id {prog!r} is not a "
+                        f"program of the instance")
+                else:
+                    if pr.max_risk < risk:
+                        add(f"atd: people[{i}] id={pid}: risk {risk:g} above program {prog} "
+                            f"max_risk {pr.max_risk:g}")
+                    if pr.aor is not None and pr.aor != paor:
+                        add(f"atd: people[{i}] id={pid}: AOR {paor} but program {prog} serves "
+                            f"AOR {pr.aor}")
+                    enrolled[prog] = enrolled.get(prog, 0) + 1
+                    atd_cost += pr.per_diem * (H - rday)
+
+        # ---- family outcome [§3 rule 2] ----
+        if family_id is not None:
+            if dec == "detain":
+                key, text = ("detain", uid), f"detain in unit {uid or '(none)'}"
+            elif dec == "release":
+                key = ("release", uid, rday_s)
+                text = (f"release on day {rday_s or '(none)'}"
+                        + (f" from unit {uid}" if uid else ""))
+            else:
+                key, text = (dec,), dec
+            first = fam_first.get(family_id)
+            if first is None:
+                fam_first[family_id] = (i, key, text)
+            elif first[1] != key:
+                j = first[0]
+                add(f"family: people[{i}] id={pid}: family {family_id} member gets {text}, "
+                    f"but people[{j}] id={people[j].id} gets {first[2]} (one outcome per family)")
+
+        # ---- tallies ----
+        if dec == "detain":
+            n_detained += 1
+        elif dec == "release":
+            n_released += 1
+            risk_grid += round(eff * 10000) * (H - rday)
+        elif dec == "unplaced":
+            n_unplaced += 1
+        else:
+            n_removed += 1
+
+        if occupies:
+            if one_day:
+                c = occ.get(uid)
+                if c is None:
+                    occ[uid] = [1]
+                else:
+                    c[0] += 1
+            else:
+                d = diff.get(uid)
+                if d is None:
+                    d = diff[uid] = [0] * (H + 1)
+                d[arrival] += 1
+                d[end] -= 1
+            if ufac != origin:
+                if moved:
+                    n_transfers += 1
+                    move_src.append(pt_fac[origin])
+                else:
+                    move_src.append(pt_aor[paor])
+                move_dst.append(pt_fac[ufac])
+
+    # ---- moving cost [§3]: fixed fee per transfer, per-km from the origin point ----
+    move_cost = n_transfers * fixed_fee
+    if move_src:
+        move_cost += per_km * _sum_distances_km(pt_lat, pt_lon, move_src, move_dst)
+
+    # ---- multi-day occupancy from difference arrays ----
+    if H > 1:
+        for uid, d in diff.items():
+            run, acc = [0] * H, 0
+            for t in range(H):
+                acc += d[t]
+                run[t] = acc
+            occ[uid] = run
+
+    # ---- beds and surge per unit [§3 rule 1, §4 level 2] ----
+    surge = 0
+    fac_occ: dict[str, list[int]] = {}
+    for uid, days in occ.items():
+        u, fid = uinfo[uid][0], uinfo[uid][1]
+        cap = u.beds + u.surge_beds
+        over = [t for t, c in enumerate(days) if c > cap]
+        if over:
+            t0 = over[0]
+            more = f" (over capacity on {len(over)} days in all)" if len(over) > 1 else ""
+            add(f"beds: unit {uid} (facility {fid}) holds {days[t0]} people on day "
+                f"{t0}, beds {u.beds} + surge {u.surge_beds} = {cap}{more}")
+        for c in days:
+            if c > u.beds:
+                surge += c - u.beds
+        fo = fac_occ.get(fid)
+        if fo is None:
+            fac_occ[fid] = list(days)
+        else:
+            for t, c in enumerate(days):
+                fo[t] += c
+
+    # ---- ATD capacity [§3 rule 3] ----
+    per_program = []
+    for pr in inst.atd_programs:
+        e = enrolled.get(pr.id, 0)
+        if pr.capacity is not None and e > pr.capacity:
+            add(f"atd: program {pr.id} enrols {e} people, capacity {pr.capacity}")
+        per_program.append({"id": pr.id, "enrolled": e, "capacity": pr.capacity})
+
+    # ---- detention cost per facility [§2, §4 level 4] ----
+    per_facility = []
+    det_costs = []
+    zeros = [0] * H
+    for f in inst.facilities:
+        days = fac_occ.get(f.id, zeros)
+        gm, rate, pd = f.guaranteed_minimum, f.gm_rate, f.per_diem
+        cost = math.fsum(_facility_day_cost(c, gm, rate, pd) for c in days) * mult
+        det_costs.append(cost)
+        per_facility.append({
+            "id": f.id,
+            "occupied": max(days) if days else 0,
+            "beds": sum(u.beds for u in f.units),
+            "cost_usd": round(cost, 2),
+        })
+
+    total_cost = math.fsum(det_costs) + atd_cost * mult + move_cost
+    objective = {
+        "unplaced": n_unplaced,
+        "surge": surge,
+        "released_risk": round(risk_grid / (10000 * H), 4) if H == 1 else risk_grid / (10000 * H),
+        "cost_usd": round(total_cost, 2),
+    }
+    counts = {
+        "people": n,
+        "detained": n_detained,
+        "released": n_released,
+        "unplaced": n_unplaced,
+        "removed": n_removed,
+        "transfers": n_transfers,
+    }
+    return Verification(violations, objective, per_facility, per_program, counts)
