@@ -1,0 +1,737 @@
+"""Synthetic instances from public, aggregated ICE detention statistics (``bedalloc generate``).
+
+:func:`national_instance` builds a one-day instance (MODEL.md §2) from the FY2026 facility table
+of ICE's detention-statistics workbook (bundled, trimmed, in ``optimizer/data/``; provenance in
+``optimizer/data/PROVENANCE.md``).  Every person is synthetic: per facility, people are drawn so
+that the facility's published marginals (classification level A-D, sex x criminality, ICE threat
+level, mandatory detention) are matched exactly after largest-remainder rounding; nothing is taken
+from any person-level record.  Every rule and number is listed, with its source, in
+``instances/README.md`` ("National instance ice-fy2026.json: generation rules"); the constants
+below carry the same references.
+
+Units: beds, days, US dollars (USD) per bed-day or per participant-day, kilometres (only through
+latitude/longitude in degrees).
+
+Randomness: facility ``i`` (its row index in the bundled table) draws everything from its own
+stream ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(i,)))``, so the same seed gives a
+byte-identical file, and a regional subset (``aors``) contains exactly the same facilities and
+people as the national instance with that seed and scale.
+
+This module is imported when the command-line parser is built: numpy and zipcodes are imported
+inside the functions that need them, never at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+FISCAL_YEARS = {2026: {"facilities": "ice_facilities_fy2026.csv", "snapshot_date": "2026-04-09"}}
+"""Bundled fiscal years; the snapshot date is the FY2026 workbook's as-of date (file_date column)."""
+
+MAX_SCALE = 20.0
+"""Largest accepted ``scale`` (about 1.3 million people; keeps files under ~150 MB)."""
+
+# --- facilities and beds -------------------------------------------------------------------
+TYPE_MAP = {
+    "SPC": "SPC", "CDF": "CDF", "IGSA": "IGSA", "DIGSA": "DIGSA", "USMS IGA": "USMS_IGA",
+    "USMS CDF": "USMS_CDF", "BOP": "BOP", "FAMILY": "FAMILY", "FAMILY STAGING": "FAMILY",
+    "STAGING": "STAGING", "HOLD": "HOLD", "STATE": "STATE", "DOD": "DOD",
+}
+"""ICE ``Type Detailed`` -> MODEL.md facility type; anything else (JUVENILE, TAP-ICE, Other) -> OTHER."""
+
+BED_FACTOR = 0.76
+"""Beds = max(guaranteed minimum, BED_FACTOR x ADP) per facility (beds).  Calibrated so that the
+national total is about 63,000 beds: ICE's contractual capacity was 62,913 beds on 14 Apr 2025
+(TRAC, DOMAIN.md §1.1) while the FY2026 ADP is about 66,000 (DOMAIN.md §1.2): demand above supply."""
+
+SURGE_TYPES = frozenset({"SPC", "CDF", "DIGSA", "STATE"})
+SURGE_SHARE = 0.05
+"""Dedicated ICE sites (SPC, CDF, DIGSA, STATE soft-sided sites) get floor(5 %) of each general
+unit's beds as surge beds; TRAC found 45 of 181 facilities above contract capacity (DOMAIN §1.1)."""
+
+FAMILY_UNIT_BEDS = 500
+"""A family facility's beds are split into family units of at most this many beds."""
+
+MEDICAL_MIN_FACILITY_BEDS = 400
+MEDICAL_MIN_GROUP_BEDS = 60
+MEDICAL_SHARE = 0.03
+"""Facilities with >= 400 beds (not STAGING/FAMILY) get, for each (sex, level group) with >= 60
+beds, a medical unit of max(2, round(3 %)) of that group's beds (DOMAIN §2.4: onsite medical
+providers at most facilities; medical/mental-health segregation is the commonest placement)."""
+
+LEVEL_GROUPS = (("AB", ("A", "B")), ("CD", ("C", "D")))
+"""Co-housing rule (DOMAIN §2.1, [verify] there): level A is never housed with D; adjacent levels
+may mix.  Units hold levels A,B or C,D (family units: all levels)."""
+
+GM_RATE_USD = (100.0, 170.0)
+GM_MARGINAL_SHARE = (0.05, 0.35)
+JAIL_PER_DIEM_USD = (55.0, 80.0)
+CONTRACT_PER_DIEM_USD = (110.0, 170.0)
+FAMILY_GM_RATE_USD = 231.99
+"""Per diems (USD per bed-day, DOMAIN §1.5-1.6): guaranteed-minimum facilities pay gm_rate ~
+U(100, 170) per GM bed and a marginal per diem of U(5 %, 35 %) of it above the GM (2015 tiered
+contracts); shared jails without GM (IGSA, USMS IGA, USMS CDF, BOP, OTHER) U(55, 80) (2015 medians
+$65-$67); other non-GM sites U(110, 170) (ICE's ~$152 bed-day).  Family GM rate $231.99 (Dilley,
+FY2021 budget request)."""
+
+JAIL_TYPES = frozenset({"IGSA", "USMS_IGA", "USMS_CDF", "BOP", "OTHER"})
+
+# --- people --------------------------------------------------------------------------------
+PENDING_SHARE = 18731 / (18731 + 23991)
+"""Share of pending criminal charges among people without a conviction: currently detained,
+Apr 2026 (DOMAIN §1.3: 18,731 pending vs 23,991 other immigration violators)."""
+
+ICLOS_BUCKETS = ((0, 179, 54564), (181, 365, 5519), (366, 730, 2145), (731, 1095, 75))
+ICLOS_SCALE_DAYS = 46.0
+"""Days in custody (DOMAIN §1.2, FY2026 'ICLOS and Detainees'): 87.6 % 0-180, 8.9 % 181-365,
+3.4 % 366-730, 0.1 % > 730 days.  Within 0-180 a truncated exponential (scale 46 days) so that the
+overall mean is ~81 days as ICE reports; other buckets uniform (the last capped at 1095)."""
+
+POST_ORDER_SHARE = 0.05
+ZADVYDAS_DAYS = 180
+"""Post-order detainees whose removal is not foreseeable: 5 % of the non-mandatory adults with
+risk <= 85 (the highest ATD max_risk; 8 CFR 241.14 lets ICE keep specially dangerous people) get
+max_custody_days 180 (Zadvydas v. Davis six months, DOMAIN §3)."""
+
+FLORES_DAYS = 20
+FAMILY_NEAR_LIMIT_SHARE = 0.2
+"""Minors in family detention: max_custody_days 20 (Flores, DOMAIN §3.5).  A family's custody days
+are U{0..17}, or U{18..26} for 20 % of families (some at or past the limit)."""
+
+STAGING_MAX_STAY_DAYS = 3
+STAGING_REMOVAL_SHARE = 0.7
+REMOVED_TODAY_SHARE = 0.005
+"""STAGING sites: max_stay_days 3 (under-72-hour, DOMAIN §3.6); 70 % of their people have
+removal_day U{1,2,3}.  0.5 % of the other adults have removal_day 0 (removed today)."""
+
+NEEDS_MEDICAL_RATE = 0.02
+HUMANITARIAN_RATES = {
+    "pregnant": 0.01, "medical": 0.02, "mental_health": 0.03,
+    "caretaker": 0.021, "elderly": 0.01, "disabled": 0.01,
+}
+"""Per-adult rates (assumptions unless noted): pregnant (women only) 1 %; medical 2 % plus every
+needs_medical person; mental_health 3 %; caretaker 2.1 % (6,651 parents of US-citizen children
+among 310,181 FY2025 book-ins, DOMAIN §2.5); elderly 1 %; disabled 1 %."""
+
+RISK_RANGES = {"t1": (70, 100), "t2": (50, 80), "t3": (30, 60), "conv": (20, 45),
+               "pending": (10, 40), "none": (0, 25)}
+"""Risk score in [0, 100] by ICE threat level (1 most severe) and criminality, uniform in the
+range, 1 decimal (DOMAIN §2.2, §6.3: threat 1 > 2 > 3 > none; convicted > pending > none)."""
+
+# --- ATD -----------------------------------------------------------------------------------
+ATD_TECH = {"Ankle Monitor": "ankle_gps", "Wristworn": "wrist_gps", "SmartLINK": "app",
+            "VoiceID": "telephonic"}
+ATD_MAX_RISK = {"ankle_gps": 85.0, "wrist_gps": 65.0, "app": 45.0, "telephonic": 25.0,
+                "case_management": 20.0}
+"""Highest risk a program may supervise, by intensity (DOMAIN §6.1: telephonic < app < wrist GPS <
+ankle GPS); case management without technology is the least intensive."""
+
+ATD_MONTH_DAYS = 30
+ATD_MIN_SLOTS = 5
+"""Free enrolment slots per AOR program = a month's intake by Little's law: active participants
+x 30 / average length in program (days), at least 5 (ICE ATD by AOR x technology, FY2026;
+telephonic from FY2025, the last year ICE lists VoiceID)."""
+
+CASE_MANAGEMENT_PER_DIEM = 4.20
+CASE_MANAGEMENT_MONTHLY = round((5844 + 1577) / 190 * 30)
+"""National case-management program: $4.20/day (ICE: ATD-ISAP costs "less than $4.20 per day",
+DOMAIN §1.7); capacity = a month of FY2026 releases on recognizance (5,844) or supervision (1,577)
+over 190 days (Oct 1 - Apr 9; DOMAIN §4), i.e. 1,172 slots, scaled to the subset's ADP share."""
+
+
+def _read_csv(name: str) -> list[dict]:
+    with open(DATA_DIR / name, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _lr_round(weights, total: int):
+    """Largest-remainder rounding of non-negative ``weights`` to integers summing to ``total``.
+    Ties go to the earlier entry.  Returns an int64 numpy array."""
+    import numpy as np
+
+    w = np.asarray(weights, dtype=float)
+    s = w.sum()
+    if total <= 0 or s <= 0:
+        out = np.zeros(len(w), dtype=np.int64)
+        if total > 0:
+            out[0] = total
+        return out
+    q = w * (total / s)
+    base = np.floor(q).astype(np.int64)
+    rest = int(total - base.sum())
+    if rest > 0:
+        order = np.argsort(-(q - base), kind="stable")
+        base[order[:rest]] += 1
+    return base
+
+
+def _round_half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+def known_aors() -> list[str]:
+    """AOR codes that have at least one facility in the bundled FY2026 table (sorted)."""
+    return sorted({r["aor"] for r in _read_csv(FISCAL_YEARS[2026]["facilities"])})
+
+
+def _facility_ids(rows: list[dict]) -> list[str]:
+    """Stable short ids: AOR code + 2-digit rank of the facility name within its AOR (e.g. NOL07)."""
+    by_aor: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_aor.setdefault(r["aor"], []).append(i)
+    ids = [""] * len(rows)
+    for aor, idx in by_aor.items():
+        for k, i in enumerate(sorted(idx, key=lambda i: (rows[i]["name"], i)), start=1):
+            ids[i] = f"{aor}{k:02d}"
+    return ids
+
+
+def _locator():
+    """Returns ``locate(zip, state) -> (lat, lon, state)``: the ZIP's coordinates from the
+    ``zipcodes`` package when it knows the ZIP with non-zero coordinates in the same state, else
+    the state's centroid (mean of its standard ZIP codes, bundled ``state_centroids.csv``)."""
+    import zipcodes
+
+    cent = {r["state"]: (float(r["lat"]), float(r["lon"])) for r in _read_csv("state_centroids.csv")}
+
+    def locate(zip_code: str, state: str):
+        z = (zip_code or "").strip()
+        if z.isdigit() and len(z) < 5:
+            z = z.zfill(5)
+        hits = []
+        if len(z) == 5 and z.isdigit():
+            try:
+                hits = zipcodes.matching(z)
+            except (ValueError, TypeError):
+                hits = []
+        for h in hits:
+            lat, lon = float(h["lat"] or 0), float(h["long"] or 0)
+            if (lat, lon) != (0.0, 0.0) and (not state or h["state"] == state):
+                return round(lat, 4), round(lon, 4), state or h["state"]
+        if state in cent:
+            return cent[state][0], cent[state][1], state
+        raise ValueError(f"no coordinates for ZIP {zip_code!r} / state {state!r}")
+
+    return locate
+
+
+def _f(row: dict, key: str) -> float:
+    v = row.get(key, "")
+    return float(v) if v not in ("", None) else 0.0
+
+
+def _iclos(rng, n: int):
+    """Days already in custody (ints), ICLOS distribution (see ICLOS_BUCKETS)."""
+    import numpy as np
+
+    p = np.array([b[2] for b in ICLOS_BUCKETS], dtype=float)
+    b = rng.choice(len(p), size=n, p=p / p.sum())
+    u = rng.random(n)
+    lo0, hi0 = ICLOS_BUCKETS[0][0], ICLOS_BUCKETS[0][1] + 1
+    s = ICLOS_SCALE_DAYS
+    expo = lo0 - s * np.log1p(-u * (1.0 - math.exp(-(hi0 - lo0) / s)))
+    out = np.floor(expo).astype(np.int64).clip(lo0, hi0 - 1)
+    for k in range(1, len(ICLOS_BUCKETS)):
+        lo, hi, _ = ICLOS_BUCKETS[k]
+        m = b == k
+        out[m] = lo + np.floor(u[m] * (hi - lo + 1)).astype(np.int64)
+    return out
+
+
+def _rank_assign(score, counts):
+    """Category index per person: the highest scores get category 0 (``counts[0]`` people), the
+    next ``counts[1]`` category 1, ...  Exact counts; ties broken by position."""
+    import numpy as np
+
+    order = np.argsort(-score, kind="stable")
+    cat = np.empty(len(score), dtype=np.int64)
+    cat[order] = np.repeat(np.arange(len(counts)), counts)
+    return cat
+
+
+def _draw_attributes(rng, row: dict, n: int, minor):
+    """Sex, criminality, pending charges, threat, level and risk for ``n`` people of one facility,
+    matching the row's marginals exactly after largest-remainder rounding (see module doc).
+    ``minor`` marks children (family facility), who get the lowest categories."""
+    import numpy as np
+
+    sc = _lr_round([_f(row, "adp_male_crim"), _f(row, "adp_male_noncrim"),
+                    _f(row, "adp_female_crim"), _f(row, "adp_female_noncrim")], n)
+    female = rng.permutation(np.repeat([False, True], [sc[0] + sc[1], sc[2] + sc[3]]))
+    u = rng.standard_normal(n)
+    u[minor] = -50.0
+    crim = np.zeros(n, dtype=bool)
+    for fem, k in ((False, sc[0]), (True, sc[2])):
+        idx = np.flatnonzero(female == fem)
+        s = u[idx] + rng.standard_normal(len(idx))
+        crim[idx[_rank_assign(s, [k, len(idx) - k]) == 0]] = True
+    pending = ~crim & ~minor & (rng.random(n) < PENDING_SHARE)
+    tc = _lr_round([_f(row, "adp_threat_1"), _f(row, "adp_threat_2"), _f(row, "adp_threat_3"),
+                    _f(row, "adp_no_threat")], n)
+    s = 4.0 * crim + 1.5 * pending + u + 0.5 * rng.standard_normal(n)
+    threat = _rank_assign(s, tc) + 1  # 1, 2, 3; 4 = no threat level
+    lc = _lr_round([_f(row, "adp_level_d"), _f(row, "adp_level_c"), _f(row, "adp_level_b"),
+                    _f(row, "adp_level_a")], n)
+    sev = np.array([0, 3, 2, 1, 0])[threat]
+    s = u + 0.6 * sev + 0.8 * rng.standard_normal(n)
+    level = 3 - _rank_assign(s, lc)  # 0=A .. 3=D
+    cat = np.where(threat == 1, "t1", np.where(threat == 2, "t2", np.where(threat == 3, "t3",
+                   np.where(crim, "conv", np.where(pending, "pending", "none")))))
+    lo = np.zeros(n)
+    hi = np.zeros(n)
+    for k, (a, b) in RISK_RANGES.items():
+        m = cat == k
+        lo[m], hi[m] = a, b
+    risk = np.round(lo + (hi - lo) * rng.random(n), 1)
+    return female, crim, pending, threat, level, risk, u
+
+
+def _facility_costs(rng, ftype: str, gm: int) -> tuple[float, float]:
+    """(gm_rate, per_diem) in USD per bed-day; see GM_RATE_USD and neighbours."""
+    a = rng.random(2)
+    if ftype == "FAMILY":
+        gm_rate = FAMILY_GM_RATE_USD
+        per_diem = round(gm_rate * 0.1, 2)
+        return (gm_rate if gm > 0 else 0.0), (per_diem if gm > 0 else gm_rate)
+    if gm > 0:
+        gm_rate = round(GM_RATE_USD[0] + (GM_RATE_USD[1] - GM_RATE_USD[0]) * a[0], 2)
+        share = GM_MARGINAL_SHARE[0] + (GM_MARGINAL_SHARE[1] - GM_MARGINAL_SHARE[0]) * a[1]
+        return gm_rate, round(gm_rate * share, 2)
+    lo, hi = JAIL_PER_DIEM_USD if ftype in JAIL_TYPES else CONTRACT_PER_DIEM_USD
+    return 0.0, round(lo + (hi - lo) * a[1], 2)
+
+
+def _families(rng, n: int) -> list[tuple[int, int]]:
+    """(adults, minors) per family summing to n: 1 adult (70 %) or 2, and 1-3 minors."""
+    fams: list[list[int]] = []
+    left = n
+    while left > 0:
+        a = 1 if rng.random() < 0.7 else 2
+        m = int(rng.integers(1, 4))
+        if left == 1 and fams:
+            fams[-1][1] += 1
+            break
+        if a + m > left:
+            a, m = (1, left - 1) if left >= 2 else (1, 0)
+        fams.append([a, m])
+        left -= a + m
+    return [(a, m) for a, m in fams]
+
+
+def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate) -> tuple[dict, list[dict]] | None:
+    """One facility and its synthetic people, drawn from the facility's own random stream."""
+    import numpy as np
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+    ftype = TYPE_MAP.get(row["type_detailed"].strip().upper(), "OTHER")
+    adp = _f(row, "adp_total") * scale
+    n = _round_half_up(adp)
+    gm = _round_half_up(_f(row, "guaranteed_minimum") * scale)
+    beds = max(gm, _round_half_up(BED_FACTOR * adp))
+    if n > 0:
+        beds = max(beds, 1)
+    if n == 0 and beds == 0:
+        return None
+    gm_rate, per_diem = _facility_costs(rng, ftype, gm)
+    lat, lon, state = locate(row["zip"], row["state"].strip())
+    family_site = ftype == "FAMILY"
+    staging = ftype == "STAGING"
+
+    # family structure (family facility only)
+    fam_of = np.full(n, -1, dtype=np.int64)
+    minor = np.zeros(n, dtype=bool)
+    fams: list[tuple[int, int]] = []
+    if family_site and n > 0:
+        fams = _families(rng, n)
+        pos = 0
+        for k, (a, m) in enumerate(fams):
+            fam_of[pos:pos + a + m] = k
+            minor[pos + a:pos + a + m] = True
+            pos += a + m
+
+    female, crim, pending, threat, level, risk, u = _draw_attributes(rng, row, n, minor)
+
+    # mandatory detention: exact count; adult facilities by a score favouring criminality
+    m_count = int(_lr_round([_f(row, "adp_mandatory"),
+                             max(0.0, _f(row, "adp_total") - _f(row, "adp_mandatory"))], n)[0]) if n else 0
+    mandatory = np.zeros(n, dtype=bool)
+    custody = np.zeros(n, dtype=np.int64)
+    max_custody = np.full(n, -1, dtype=np.int64)
+    removal = np.full(n, -1, dtype=np.int64)
+    if family_site:
+        fam_days = np.empty(len(fams), dtype=np.int64)
+        for k in range(len(fams)):
+            near = rng.random() < FAMILY_NEAR_LIMIT_SHARE
+            fam_days[k] = rng.integers(18, 27) if near else rng.integers(0, 18)
+        # a family that could not be released (an adult above every ATD max_risk) stays below the limit
+        top = max(ATD_MAX_RISK.values())
+        for k in np.unique(fam_of[risk > top]):
+            fam_days[k] = rng.integers(0, 18)
+        if n:
+            custody = fam_days[fam_of]
+            max_custody[minor] = FLORES_DAYS
+        # mandatory families: only families whose minors stay below the limit (MODEL.md §2)
+        left = m_count
+        for k in rng.permutation(len(fams)):
+            if left <= 0:
+                break
+            if fam_days[k] > FLORES_DAYS - 3:
+                continue
+            members = np.flatnonzero(fam_of == k)
+            take = members[:left]  # adults first (they are listed first)
+            mandatory[take] = True
+            left -= len(take)
+    else:
+        s = 1.5 * crim + 0.5 * pending + 0.3 * u + rng.standard_normal(n)
+        mandatory = _rank_assign(s, [m_count, n - m_count]) == 0
+        custody = _iclos(rng, n)
+        if staging:
+            soon = rng.random(n) < STAGING_REMOVAL_SHARE
+            removal[soon] = rng.integers(1, STAGING_MAX_STAY_DAYS + 1, size=int(soon.sum()))
+        else:
+            gone = rng.random(n) < REMOVED_TODAY_SHARE
+            removal[gone] = 0
+            eligible = ~mandatory & (risk <= max(ATD_MAX_RISK.values())) & (removal < 0)
+            post = eligible & (rng.random(n) < POST_ORDER_SHARE)
+            max_custody[post] = ZADVYDAS_DAYS
+
+    # housing units
+    units: list[dict] = []
+    group_of = np.where(level >= 2, 1, 0)  # 0 = AB, 1 = CD
+    needs_medical = np.zeros(n, dtype=bool)
+    if family_site:
+        k_units = max(1, math.ceil(beds / FAMILY_UNIT_BEDS))
+        for k, b in enumerate(_lr_round([1.0] * k_units, beds), start=1):
+            units.append({"id": f"{fid}-FAM{k}", "sex": "any", "levels": ["A", "B", "C", "D"],
+                          "beds": int(b), "family": True})
+    else:
+        sexes = (("M", False), ("F", True))
+        if n > 0:
+            w = [float(np.sum((female == fem) & (group_of == g))) for _, fem in sexes for g in (0, 1)]
+        else:
+            ms = [_f(row, "adp_male_crim") + _f(row, "adp_male_noncrim"),
+                  _f(row, "adp_female_crim") + _f(row, "adp_female_noncrim")]
+            gs = [_f(row, "adp_level_a") + _f(row, "adp_level_b"), _f(row, "adp_level_c") + _f(row, "adp_level_d")]
+            w = [a * b for a in ms for b in gs]
+        gbeds = _lr_round(w, beds)
+        big = beds >= MEDICAL_MIN_FACILITY_BEDS * scale and not staging
+        surge_ok = ftype in SURGE_TYPES
+        for si, (sx, fem) in enumerate(sexes):
+            for g, (gname, levels) in enumerate(LEVEL_GROUPS):
+                b = int(gbeds[2 * si + g])
+                if b <= 0:
+                    continue
+                med = 0
+                if big and b >= MEDICAL_MIN_GROUP_BEDS * scale:
+                    med = max(2, _round_half_up(MEDICAL_SHARE * b))
+                gen = b - med
+                if gen > 0:
+                    unit = {"id": f"{fid}-{sx}-{gname}", "sex": sx, "levels": list(levels), "beds": gen}
+                    surge = int(math.floor(SURGE_SHARE * gen)) if surge_ok else 0
+                    if surge:
+                        unit["surge_beds"] = surge
+                    units.append(unit)
+                if med > 0:
+                    units.append({"id": f"{fid}-{sx}-{gname}-MED", "sex": sx, "levels": list(levels),
+                                  "beds": med, "medical": True})
+                    idx = np.flatnonzero((female == fem) & (group_of == g))
+                    k = min(int(rng.binomial(len(idx), NEEDS_MEDICAL_RATE)), med, len(idx))
+                    needs_medical[rng.choice(idx, size=k, replace=False)] = True
+
+    # humanitarian factors (adults only), in the policy table's order
+    hum = {}
+    adult = ~minor
+    for name, p in HUMANITARIAN_RATES.items():
+        m = adult & (rng.random(n) < p)
+        if name == "pregnant":
+            m &= female
+        if name == "medical":
+            m |= needs_medical
+        hum[name] = m
+
+    fac = {"id": fid, "name": row["name"].strip(), "aor": row["aor"], "state": state, "type": ftype,
+           "lat": lat, "lon": lon}
+    if gm:
+        fac["guaranteed_minimum"] = gm
+        fac["gm_rate"] = gm_rate
+    fac["per_diem"] = per_diem
+    if staging:
+        fac["max_stay_days"] = STAGING_MAX_STAY_DAYS
+    fac["units"] = units
+
+    people = []
+    letters = "ABCD"
+    aor = row["aor"]
+    names = list(HUMANITARIAN_RATES)
+    hum_rows = np.stack([hum[k] for k in names], axis=1) if n else np.zeros((0, len(names)), bool)
+    for j in range(n):
+        p = {"id": f"{fid}-{j + 1}", "sex": "F" if female[j] else "M",
+             "level": None if minor[j] else letters[level[j]], "risk": float(risk[j]),
+             "aor": aor, "origin": fid}
+        if mandatory[j]:
+            p["mandatory"] = True
+        if max_custody[j] >= 0:
+            p["max_custody_days"] = int(max_custody[j])
+        if custody[j]:
+            p["custody_days"] = int(custody[j])
+        if needs_medical[j]:
+            p["needs_medical"] = True
+        h = [names[k] for k in np.flatnonzero(hum_rows[j])]
+        if h:
+            p["humanitarian"] = h
+        if fam_of[j] >= 0:
+            p["family_id"] = f"{fid}-F{fam_of[j] + 1}"
+        if minor[j]:
+            p["minor"] = True
+        if removal[j] >= 0:
+            p["removal_day"] = int(removal[j])
+        people.append(p)
+    return fac, people
+
+
+def _atd_programs(aors: list[str], scale: float, adp_share: float) -> list[dict]:
+    """One program per AOR and technology plus one national case-management program."""
+    cost = {}
+    for r in sorted(_read_csv("ice_atd_tech_cost_fy2025_fy2026.csv"), key=lambda r: int(r["fiscal_year"])):
+        if r["technology"] in ATD_TECH:
+            cost[ATD_TECH[r["technology"]]] = float(r["tech_cost_per_participant_day_usd"])
+    intake: dict[tuple[str, str], float] = {}
+    for r in _read_csv("ice_atd_participants_by_aor_fy2025_fy2026.csv"):
+        tech = ATD_TECH.get(r["technology"])
+        days = float(r["avg_length_in_program_days"])
+        if tech and days > 0:
+            intake[(r["aor"], tech)] = int(r["active_participants"]) * ATD_MONTH_DAYS / days
+    out = []
+    for aor in aors:
+        for tech in ("ankle_gps", "wrist_gps", "app", "telephonic"):
+            slots = max(ATD_MIN_SLOTS, intake.get((aor, tech), 0.0))
+            out.append({"id": f"{aor}-{tech}", "technology": tech, "per_diem": cost[tech],
+                        "capacity": max(1, _round_half_up(slots * scale)),
+                        "max_risk": ATD_MAX_RISK[tech], "aor": aor})
+    out.append({"id": "NAT-case_management", "technology": "case_management",
+                "per_diem": CASE_MANAGEMENT_PER_DIEM,
+                "capacity": max(1, _round_half_up(CASE_MANAGEMENT_MONTHLY * scale * adp_share)),
+                "max_risk": ATD_MAX_RISK["case_management"]})
+    return out
+
+
+def _parse_aors(aors) -> list[str] | None:
+    if aors is None:
+        return None
+    if isinstance(aors, str):
+        aors = [aors]
+    codes = []
+    for item in aors:
+        for c in str(item).split(","):
+            c = c.strip().upper()
+            if c and c not in codes:
+                codes.append(c)
+    if not codes:
+        raise ValueError("--aor: no AOR code given")
+    known = known_aors()
+    bad = [c for c in codes if c not in known]
+    if bad:
+        raise ValueError(f"unknown AOR code {', '.join(bad)} (known: {', '.join(known)})")
+    return codes
+
+
+def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | None = None,
+                      scale: float = 1.0) -> dict:
+    """Build the synthetic instance as a JSON-ready dict (MODEL.md §2, version 1, one day).
+
+    * ``seed``: non-negative integer; the same arguments give the same dict.
+    * ``fiscal_year``: ICE facility table to use (only 2026 is bundled).
+    * ``aors``: AOR codes (e.g. ``["SNA", "HLG"]``) to keep only those AORs' facilities, people
+      and ATD programs (the national case-management program is kept, its capacity scaled to the
+      subset's share of the national ADP); ``None`` for the whole country.
+    * ``scale``: multiplies ADPs (people), beds, guaranteed minimums and ATD slots; 0 < scale <= 20.
+
+    At scale 1 the national instance has ~66,000 people (FY2026 ADP, DOMAIN §1.2) and ~63,000 beds
+    (DOMAIN §1.1).  Raises ``ValueError`` (one-line message) for bad arguments.  Fields equal to
+    their MODEL.md default are omitted.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {seed!r}")
+    if fiscal_year not in FISCAL_YEARS:
+        raise ValueError(f"--fiscal-year {fiscal_year} is not bundled (available: {', '.join(map(str, FISCAL_YEARS))})")
+    try:
+        scale = float(scale)
+    except (TypeError, ValueError):
+        raise ValueError(f"--scale must be a number, got {scale!r}") from None
+    if not math.isfinite(scale) or scale <= 0 or scale > MAX_SCALE:
+        raise ValueError(f"--scale must be > 0 and <= {MAX_SCALE:g}, got {scale!r}")
+    codes = _parse_aors(aors)
+
+    meta = FISCAL_YEARS[fiscal_year]
+    rows = _read_csv(meta["facilities"])
+    ids = _facility_ids(rows)
+    total_adp = sum(_f(r, "adp_total") for r in rows)
+    selected = [i for i, r in enumerate(rows) if codes is None or r["aor"] in codes]
+    locate = _locator()
+    facilities, people = [], []
+    for i in selected:
+        built = _build_facility(i, rows[i], ids[i], seed, scale, locate)
+        if built is None:
+            continue
+        facilities.append(built[0])
+        people.extend(built[1])
+    if not facilities:
+        raise ValueError("no facility left: the scale is too small for the chosen AORs")
+    facilities.sort(key=lambda f: f["id"])
+    order = {f["id"]: k for k, f in enumerate(facilities)}
+    people.sort(key=lambda p: order[p["origin"]])  # stable: keeps each facility's order
+
+    aor_rows = {r["code"]: r for r in _read_csv("aors.csv")}
+    used = sorted({f["aor"] for f in facilities})
+    aor_list = []
+    for c in used:
+        r = aor_rows[c]
+        lat, lon, _ = locate(r["hub_zip"], r["hub_state"])
+        aor_list.append({"code": c, "name": r["name"], "lat": lat, "lon": lon})
+    share = sum(_f(rows[i], "adp_total") for i in selected) / total_adp
+
+    name = f"ice-fy{fiscal_year}"
+    if codes is not None:
+        name += "-" + "-".join(sorted(codes)).lower()
+    if scale != 1.0:
+        name += f"-x{scale:g}"
+    return {
+        "format": "bedalloc-instance",
+        "version": 1,
+        "name": name,
+        "snapshot_date": meta["snapshot_date"],
+        "horizon_days": 1,
+        "x_generator": {"tool": "bedalloc generate", "seed": seed, "fiscal_year": fiscal_year,
+                        "aors": sorted(codes) if codes is not None else None, "scale": scale},
+        "aors": aor_list,
+        "facilities": facilities,
+        "atd_programs": _atd_programs(used, scale, share),
+        "people": people,
+    }
+
+
+def to_json_text(instance: dict) -> str:
+    """Compact JSON with stable key order: top-level scalars one per line, then each list with one
+    record per line.  UTF-8 text ending with a newline."""
+    def dump(x):
+        return json.dumps(x, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+    items = list(instance.items())
+    out = ["{\n"]
+    for k, (key, val) in enumerate(items):
+        end = ",\n" if k < len(items) - 1 else "\n"
+        if isinstance(val, list) and val:
+            out.append(dump(key) + ":[\n" + ",\n".join(dump(v) for v in val) + "\n]" + end)
+        else:
+            out.append(dump(key) + ":" + dump(val) + end)
+    out.append("}\n")
+    return "".join(out)
+
+
+def instance_stats(instance: dict) -> dict:
+    """Counts for reports: people, beds, surge beds, units, facilities, programs, mandatory,
+    at-limit (custody_days >= max_custody_days), families, minors, removed today."""
+    units = [u for f in instance["facilities"] for u in f["units"]]
+    people = instance["people"]
+    return {
+        "people": len(people),
+        "beds": sum(u["beds"] for u in units),
+        "surge_beds": sum(u.get("surge_beds", 0) for u in units),
+        "units": len(units),
+        "facilities": len(instance["facilities"]),
+        "atd_programs": len(instance["atd_programs"]),
+        "atd_slots": sum(p.get("capacity") or 0 for p in instance["atd_programs"]),
+        "mandatory": sum(1 for p in people if p.get("mandatory")),
+        "at_limit": sum(1 for p in people if "max_custody_days" in p
+                        and p.get("custody_days", 0) >= p["max_custody_days"]),
+        "families": len({p["family_id"] for p in people if p.get("family_id")}),
+        "minors": sum(1 for p in people if p.get("minor")),
+        "removed_today": sum(1 for p in people if p.get("removal_day") == 0),
+    }
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Options of ``bedalloc generate``."""
+    parser.add_argument("--out", required=True, metavar="FILE", help="instance file to write (JSON)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
+    parser.add_argument("--aor", action="append", metavar="CODE",
+                        help="keep only this AOR (repeatable, or a comma list, e.g. SNA,HLG); "
+                             "default: the whole country")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help=f"multiply populations, beds and ATD slots (0 < scale <= {MAX_SCALE:g}; default 1)")
+    parser.add_argument("--fiscal-year", type=int, default=2026, help="ICE fiscal year (only 2026 is bundled)")
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and
+    ``os.replace``; nothing is left behind on failure."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)  # mkstemp creates 0600; a normal file respects the umask
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def run(args) -> int:
+    """Generate and write the instance.  0 on success; 2 (one line on stderr, nothing written)
+    for bad arguments or an unwritable --out."""
+    prog = "bedalloc generate"
+    out = Path(args.out)
+    if out.is_dir():
+        print(f"{prog}: error: --out {out} is a folder; give a file name", file=sys.stderr)
+        return 2
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        print(f"{prog}: error: --out {out}: folder {folder} does not exist", file=sys.stderr)
+        return 2
+    try:
+        inst = national_instance(seed=args.seed, fiscal_year=getattr(args, "fiscal_year", 2026),
+                                 aors=args.aor, scale=args.scale)
+    except ValueError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    text = to_json_text(inst)
+    try:
+        write_atomic(out, text)
+    except OSError as e:
+        print(f"{prog}: error: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    s = instance_stats(inst)
+    print(f"wrote {out}: {s['people']} people, {s['facilities']} facilities, {s['units']} units, "
+          f"{s['beds']} beds (+{s['surge_beds']} surge), {s['atd_programs']} ATD programs, "
+          f"{len(text.encode('utf-8')) / 1e6:.1f} MB")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m optimizer.generate --out FILE`` (same options as ``bedalloc generate``)."""
+    parser = argparse.ArgumentParser(prog="python -m optimizer.generate",
+                                     description="Generate a synthetic bedalloc instance.")
+    configure_parser(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

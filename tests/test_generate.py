@@ -1,0 +1,330 @@
+"""Tests of the instance generator (optimizer/generate.py) and the committed national instance.
+
+Promised per facility (instances/README.md, "Generator"): the synthetic population size is
+round-half-up(ADP x scale) and these counts equal the largest-remainder rounding of the facility
+row's ADP shares exactly (no tolerance): sex, sex x criminality, ICE threat level, classification
+level (minors, who have level null, count as A) and mandatory detention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optimizer import generate as gen
+from optimizer.errors import InputError
+from optimizer.instance import read_instance
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = ROOT / "instances" / "ice-fy2026.json"
+REGION = ["SNA", "HLG"]  # includes the family facility (Dilley) and a staging-free border region
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return gen._read_csv(gen.FISCAL_YEARS[2026]["facilities"])
+
+
+@pytest.fixture(scope="module")
+def region():
+    return gen.national_instance(seed=0, aors=REGION)
+
+
+@pytest.fixture(scope="module")
+def national():
+    return gen.national_instance(seed=0)
+
+
+@pytest.fixture(scope="module")
+def national_text(national):
+    return gen.to_json_text(national)
+
+
+def _write(tmp_path, inst, name="inst.json"):
+    p = tmp_path / name
+    p.write_text(gen.to_json_text(inst), encoding="utf-8")
+    return p
+
+
+def _by_name(rows):
+    ids = gen._facility_ids(rows)
+    return {ids[i]: r for i, r in enumerate(rows)}
+
+
+# --- reproducibility ----------------------------------------------------------------------
+
+def test_same_seed_same_bytes_different_seed_differs():
+    a = gen.to_json_text(gen.national_instance(seed=7, aors=["BOS", "BUF"]))
+    b = gen.to_json_text(gen.national_instance(seed=7, aors=["BOS", "BUF"]))
+    c = gen.to_json_text(gen.national_instance(seed=8, aors=["BOS", "BUF"]))
+    assert a == b
+    assert a != c
+
+
+def test_committed_file_is_seed0_output(national_text):
+    assert COMMITTED.exists(), "instances/ice-fy2026.json is missing"
+    assert COMMITTED.read_text(encoding="utf-8") == national_text, (
+        "instances/ice-fy2026.json differs from the generator's output; regenerate it with "
+        "`bedalloc generate --out instances/ice-fy2026.json`")
+
+
+def test_region_is_a_slice_of_the_national_instance(national, region):
+    ids = {f["id"] for f in region["facilities"]}
+    assert {f["aor"] for f in region["facilities"]} == set(REGION)
+    assert [f for f in national["facilities"] if f["id"] in ids] == region["facilities"]
+    assert [p for p in national["people"] if p["origin"] in ids] == region["people"]
+    assert [a["code"] for a in region["aors"]] == sorted(REGION)
+    progs = {p["id"] for p in region["atd_programs"]}
+    assert progs == {f"{a}-{t}" for a in REGION for t in ("ankle_gps", "wrist_gps", "app", "telephonic")} | {
+        "NAT-case_management"}
+
+
+# --- validity -------------------------------------------------------------------------------
+
+def test_region_valid(tmp_path, region):
+    inst = read_instance(_write(tmp_path, region))
+    assert inst.name == "ice-fy2026-hlg-sna"
+    assert len(inst.people) == len(region["people"])
+    assert 5_000 <= len(inst.people) <= 10_000
+
+
+def test_national_valid_and_in_promised_ranges(tmp_path, national, national_text):
+    p = tmp_path / "n.json"
+    p.write_text(national_text, encoding="utf-8")
+    inst = read_instance(p)  # raises InputError on any invalid or contradictory record
+    s = gen.instance_stats(national)
+    assert s["facilities"] == 203
+    assert 65_000 <= s["people"] <= 67_500  # FY2026 ADP 66,162 (DOMAIN §1.2)
+    assert 62_000 <= s["beds"] <= 64_000    # ~62,913 contractual beds (DOMAIN §1.1)
+    assert s["beds"] < s["people"]          # demand above supply
+    assert 400 <= s["units"] <= 800
+    assert 0 < s["surge_beds"] < 0.05 * s["beds"]
+    assert s["at_limit"] > 0 and s["families"] > 0 and s["removed_today"] > 0
+    assert len(inst.atd_programs) == 4 * 24 + 1
+    assert len(national_text.encode()) < 9_000_000
+
+
+def test_small_scale_and_single_aor_valid(tmp_path):
+    for kw in ({"scale": 0.1}, {"aors": ["SEA"], "scale": 2.5}):
+        inst = gen.national_instance(seed=3, **kw)
+        read_instance(_write(tmp_path, inst))
+
+
+# --- marginals ------------------------------------------------------------------------------
+
+def _expected(row, n, cols):
+    return [int(x) for x in gen._lr_round([gen._f(row, c) for c in cols], n)]
+
+
+def test_attribute_marginals_exact_for_every_facility(rows):
+    """sex x criminality, threat and level of every FY2026 row (drawn directly, all 203 rows)."""
+    for i, row in enumerate(rows):
+        n = gen._round_half_up(gen._f(row, "adp_total"))
+        rng = np.random.default_rng(i)
+        minor = np.zeros(n, dtype=bool)
+        if row["type_detailed"] == "FAMILY":
+            minor[: n // 2] = True
+        female, crim, pending, threat, level, risk, _ = gen._draw_attributes(rng, row, n, minor)
+        got = [int(np.sum(~female & crim)), int(np.sum(~female & ~crim)),
+               int(np.sum(female & crim)), int(np.sum(female & ~crim))]
+        assert got == _expected(row, n, ["adp_male_crim", "adp_male_noncrim", "adp_female_crim",
+                                         "adp_female_noncrim"]), row["name"]
+        assert [int(np.sum(threat == k)) for k in (1, 2, 3, 4)] == _expected(
+            row, n, ["adp_threat_1", "adp_threat_2", "adp_threat_3", "adp_no_threat"]), row["name"]
+        assert [int(np.sum(level == k)) for k in (0, 1, 2, 3)] == _expected(
+            row, n, ["adp_level_a", "adp_level_b", "adp_level_c", "adp_level_d"]), row["name"]
+        assert not np.any(minor & (crim | pending | (threat != 4) | (level != 0)))
+        assert np.all((risk >= 0) & (risk <= 100))
+        assert np.all(risk[threat == 1] >= 70) and np.all(risk[(threat == 4) & ~crim & ~pending] <= 25)
+
+
+def test_people_marginals_exact_per_facility(rows, region):
+    fac_rows = _by_name(rows)
+    people = collections.defaultdict(list)
+    for p in region["people"]:
+        people[p["origin"]].append(p)
+    for f in region["facilities"]:
+        row = fac_rows[f["id"]]
+        assert f["name"] == row["name"].strip() and f["aor"] == row["aor"]
+        ps = people[f["id"]]
+        n = gen._round_half_up(gen._f(row, "adp_total"))
+        assert len(ps) == n, f["id"]
+        sex = _expected(row, n, ["adp_male_crim", "adp_male_noncrim", "adp_female_crim", "adp_female_noncrim"])
+        assert sum(p["sex"] == "M" for p in ps) == sex[0] + sex[1], f["id"]
+        lv = collections.Counter("A" if p["level"] is None else p["level"] for p in ps)
+        assert [lv[x] for x in "ABCD"] == _expected(
+            row, n, ["adp_level_a", "adp_level_b", "adp_level_c", "adp_level_d"]), f["id"]
+        mand = gen._lr_round([gen._f(row, "adp_mandatory"),
+                              gen._f(row, "adp_total") - gen._f(row, "adp_mandatory")], n)[0]
+        assert sum(bool(p.get("mandatory")) for p in ps) == mand, f["id"]
+        assert all(p["aor"] == f["aor"] for p in ps)
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+def test_facility_rules(rows, national):
+    fac_rows = _by_name(rows)
+    unit_ids = set()
+    for f in national["facilities"]:
+        row = fac_rows[f["id"]]
+        n = gen._round_half_up(gen._f(row, "adp_total"))
+        gm = gen._round_half_up(gen._f(row, "guaranteed_minimum"))
+        beds = sum(u["beds"] for u in f["units"])
+        assert beds == max(gm, gen._round_half_up(gen.BED_FACTOR * gen._f(row, "adp_total")), 1 if n else 0)
+        assert f.get("guaranteed_minimum", 0) == gm
+        assert (f.get("gm_rate", 0) > 0) == (gm > 0)
+        assert (f.get("max_stay_days") == 3) == (f["type"] == "STAGING")
+        for u in f["units"]:
+            assert u["beds"] > 0 and u["id"] not in unit_ids and u["id"].startswith(f["id"] + "-")
+            unit_ids.add(u["id"])
+            assert not ("A" in u["levels"] and "D" in u["levels"]) or u.get("family")
+            assert (u["sex"] == "any") == bool(u.get("family")) == (f["type"] == "FAMILY")
+            if u.get("surge_beds"):
+                assert f["type"] in gen.SURGE_TYPES and u["surge_beds"] <= 0.05 * u["beds"]
+        if f["type"] in {"FAMILY", "STAGING"}:
+            assert not any(u.get("medical") for u in f["units"])
+
+
+def test_people_rules(national):
+    people = national["people"]
+    progs = national["atd_programs"]
+    top = max(p["max_risk"] for p in progs)
+    med_units = {(f["id"], u["sex"], tuple(u["levels"])) for f in national["facilities"]
+                 for u in f["units"] if u.get("medical")}
+    fams = collections.defaultdict(list)
+    for p in people:
+        assert p["id"].startswith(p["origin"] + "-")
+        lim = p.get("max_custody_days")
+        if lim is not None and not p.get("minor"):
+            assert lim == 180 and not p.get("mandatory") and p["risk"] <= top
+        if p.get("needs_medical"):
+            grp = ("A", "B") if p["level"] in "AB" else ("C", "D")
+            assert (p["origin"], p["sex"], grp) in med_units
+            assert "medical" in p.get("humanitarian", [])
+        if "pregnant" in p.get("humanitarian", []):
+            assert p["sex"] == "F" and not p.get("minor")
+        if p.get("family_id"):
+            fams[p["family_id"]].append(p)
+    assert fams
+    at_limit = 0
+    for members in fams.values():
+        adults = [m for m in members if not m.get("minor")]
+        minors = [m for m in members if m.get("minor")]
+        assert 1 <= len(adults) <= 2 and len(members) >= 2
+        assert len({m.get("custody_days", 0) for m in members}) == 1
+        assert all(m["max_custody_days"] == 20 and m["level"] is None for m in minors)
+        days = members[0].get("custody_days", 0)
+        if any(m.get("mandatory") for m in members):
+            assert days <= 17  # never reaches the Flores limit while held (MODEL.md §2)
+        at_limit += bool(minors) and days >= 20
+        if days >= 20:
+            assert all(a["risk"] <= top for a in adults)
+    assert at_limit > 0
+
+
+def test_mandatory_fits_compatible_beds_and_at_limit_fits_slots(national):
+    """Necessary conditions for unplaced = 0: the people who can never be released (mandatory,
+    or risk above every program) fit their compatible beds (surge included) per (sex, level
+    group) and in medical beds; the people at a legal limit fit their AOR's eligible ATD slots."""
+    top = max(p["max_risk"] for p in national["atd_programs"])
+    need = collections.Counter()
+    need_med = collections.Counter()
+    at_limit = collections.Counter()
+    for p in national["people"]:
+        if p.get("removal_day") == 0 or p.get("family_id"):
+            continue
+        grp = "AB" if p["level"] in "AB" else "CD"
+        if p.get("mandatory") or p["risk"] > top:
+            need[(p["sex"], grp)] += 1
+            if p.get("needs_medical"):
+                need_med[(p["sex"], grp)] += 1
+        if p.get("max_custody_days") is not None and p.get("custody_days", 0) >= p["max_custody_days"]:
+            at_limit[p["aor"]] += 1
+    beds = collections.Counter()
+    med = collections.Counter()
+    for f in national["facilities"]:
+        for u in f["units"]:
+            if u.get("family"):
+                continue
+            key = (u["sex"], "".join(u["levels"]))
+            beds[key] += u["beds"] + u.get("surge_beds", 0)
+            if u.get("medical"):
+                med[key] += u["beds"]
+    for key, k in need.items():
+        assert k <= beds[key], key
+    for key, k in need_med.items():
+        assert k <= med[key], key
+    slots = collections.Counter(p["aor"] for p in national["atd_programs"] for _ in range(p["capacity"])
+                                if p.get("aor"))
+    for aor, k in at_limit.items():
+        assert k <= slots[aor], aor
+
+
+# --- command line ---------------------------------------------------------------------------
+
+def _args(**kw):
+    p = argparse.ArgumentParser()
+    gen.configure_parser(p)
+    argv = []
+    for k, v in kw.items():
+        for item in (v if isinstance(v, list) else [v]):
+            argv += [f"--{k.replace('_', '-')}", str(item)]
+    return p.parse_args(argv)
+
+
+def test_run_writes_atomically(tmp_path, capsys):
+    out = tmp_path / "a.json"
+    assert gen.run(_args(out=out, aor=["bos", "BUF,SPM"], seed=2)) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text == gen.to_json_text(gen.national_instance(seed=2, aors=["BOS", "BUF", "SPM"]))
+    assert json.loads(text)["name"] == "ice-fy2026-bos-buf-spm"
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["a.json"]
+    read_instance(out)
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"aor": "XYZ"}, "unknown AOR code XYZ"),
+    ({"scale": 0}, "--scale"),
+    ({"scale": -1}, "--scale"),
+    ({"scale": "nan"}, "--scale"),
+    ({"seed": -1}, "--seed"),
+    ({"fiscal_year": 2019}, "--fiscal-year"),
+])
+def test_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, kw, words):
+    out = tmp_path / "b.json"
+    assert gen.run(_args(out=out, **kw)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_folder_exit_2(tmp_path, capsys):
+    assert gen.run(_args(out=tmp_path / "nope" / "c.json", aor="BOS")) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_module_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, optimizer.generate; "
+            "print(','.join(m for m in ('numpy', 'zipcodes', 'pydantic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_invalid_instance_reader_still_strict(tmp_path, region):
+    """The generator's output passes the strict reader only because it is valid: a corrupted
+    copy (a mandatory minor at the Flores limit) is refused as contradictory."""
+    inst = json.loads(json.dumps(region))
+    minor = next(p for p in inst["people"] if p.get("minor"))
+    minor["mandatory"] = True
+    minor["custody_days"] = 25
+    with pytest.raises(InputError) as e:
+        read_instance(_write(tmp_path, inst))
+    assert any("contradictory" in line for line in e.value.lines)
