@@ -83,7 +83,7 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool) -
         units = np.flatnonzero(
             (N.unit_family == family)
             & ((N.unit_sex == P.sex[i]) | (N.unit_sex == 2))
-            & (N.unit_levels[:, max(P.level[i], 0)] | (P.level[i] < 0))
+            & (N.unit_levels[:, max(P.level[i], 0)] | bool(P.minor[i]))
             & (N.unit_medical | (not medical))
             & (P.stay[i] <= N.fac_max_stay[N.unit_fac])
         ) if not at_limit else np.zeros(0, dtype=np.int64)

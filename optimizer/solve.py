@@ -2,7 +2,7 @@
 
 Levels (MODEL.md §4) are solved in order on one HiGHS model: each level's optimum is held by a row
 ``objective_k @ x <= z_k`` (levels 1-3 are integer-valued, so the row is exact) before the next
-level is optimised, warm-started from the previous level's solution.  Levels 1-3 are solved with an
+level is optimised.  Levels 1-3 are solved with an
 absolute gap below one unit (proven optimal on their integer grid); level 4 to ``mip_gap``.
 """
 
@@ -82,9 +82,9 @@ def solve_levels(model: Model, params: SolveParams, deadline: float | None):
     bounds, statuses = [], []
     for k in range(4):
         if k:
+            # No warm start from the previous level: with HiGHS 1.16, setSolution after addRow
+            # returned col_value inconsistent with the reported objective (seen on small models).
             h.changeColsCost(n, idx, np.ascontiguousarray(model.objectives[k]))
-            if x is not None:
-                h.setSolution(n, idx, x.astype(float))
         if k < 3:
             h.setOptionValue("mip_rel_gap", 0.0)
             h.setOptionValue("mip_abs_gap", 0.99)
@@ -103,6 +103,12 @@ def solve_levels(model: Model, params: SolveParams, deadline: float | None):
         has = info.primal_solution_status == 2  # kSolutionStatusFeasible
         if has:
             x = np.rint(np.asarray(h.getSolution().col_value)).astype(np.int64)
+            reported = float(info.objective_function_value)
+            if abs(float(model.objectives[k] @ x) - reported) > 1e-6 * max(1.0, abs(reported)) + 1e-3:
+                raise RuntimeError(
+                    f"HiGHS returned a solution whose level-{k + 1} objective {float(model.objectives[k] @ x)} "
+                    f"differs from the reported {reported}"
+                )
         bounds.append(float(info.mip_dual_bound) if has else float("nan"))
         if status != highspy.HighsModelStatus.kOptimal or not has:
             break
