@@ -50,7 +50,9 @@ Risk = Annotated[float, Field(ge=0, le=100)]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
+    # Unknown keys are kept and then refused by _unknown_keys unless they start with x_ (users'
+    # annotations, MODEL.md §2): one validation pass, no recursive stripping.
+    model_config = ConfigDict(strict=True, extra="allow", allow_inf_nan=False, frozen=True)
 
 
 class Policy(_Record):
@@ -176,15 +178,6 @@ def _field(loc) -> str:
     return str(loc[-1]) if loc else "(document)"
 
 
-def _strip_annotations(node):
-    """Drop ``x_*`` keys (users' own annotations, MODEL.md §2) from dicts, recursively."""
-    if isinstance(node, dict):
-        return {k: _strip_annotations(v) for k, v in node.items() if not (isinstance(k, str) and k.startswith("x_"))}
-    if isinstance(node, list):
-        return [_strip_annotations(v) for v in node]
-    return node
-
-
 def _no_duplicate_keys(pairs):
     d = dict(pairs)
     if len(d) != len(pairs):
@@ -250,35 +243,47 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
     try:
         inst = Instance.model_validate(raw)
     except ValidationError as e:
-        errors = [
-            er for er in e.errors()
-            if not (er["type"] == "extra_forbidden" and str(er["loc"][-1]).startswith("x_"))
-        ]
-        if not errors:
-            try:
-                inst = Instance.model_validate(_strip_annotations(raw))
-            except ValidationError as e2:
-                errors = e2.errors()
-        if errors:
-            lines = []
-            for er in errors[:MAX_PROBLEMS]:
-                msg = er["msg"]
-                if er["type"] == "extra_forbidden":
-                    msg = "unknown field (names are case-sensitive; own annotations must start with x_)"
-                elif er["type"] == "missing":
-                    msg = "required field is missing"
-                lines.append(f"{path}: {_record_label(raw, er['loc'])}: field '{_field(er['loc'])}': {msg}")
-            if len(errors) > MAX_PROBLEMS:
-                lines.append(f"{path}: ... and {len(errors) - MAX_PROBLEMS} more problems")
-            raise InputError(lines) from None
+        errors = e.errors()
+        lines = []
+        for er in errors[:MAX_PROBLEMS]:
+            msg = "required field is missing" if er["type"] == "missing" else er["msg"]
+            lines.append(f"{path}: {_record_label(raw, er['loc'])}: field '{_field(er['loc'])}': {msg}")
+        if len(errors) > MAX_PROBLEMS:
+            lines.append(f"{path}: ... and {len(errors) - MAX_PROBLEMS} more problems")
+        raise InputError(lines) from None
     del raw
-    problems = _cross_checks(inst)
+    problems = _unknown_keys(inst) + _cross_checks(inst)
     if problems:
         lines = [f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:
             lines.append(f"{path}: ... and {len(problems) - MAX_PROBLEMS} more problems")
         raise InputError(lines)
     return inst
+
+
+def _unknown_keys(inst: Instance) -> list[str]:
+    """Keys that no record type knows and that do not start with ``x_``."""
+    out = []
+
+    def check(rec, label):
+        extra = rec.__pydantic_extra__
+        if extra:
+            for k in extra:
+                if not k.startswith("x_"):
+                    out.append(f"{label}: field '{k}': unknown field (names are case-sensitive; "
+                               "own annotations must start with x_)")
+
+    check(inst, "top level")
+    check(inst.policy, "policy")
+    for name in ("aors", "atd_programs", "people"):
+        for i, r in enumerate(getattr(inst, name)):
+            if r.__pydantic_extra__:
+                check(r, f"{name}[{i}]" + (f" id={r.id}" if hasattr(r, "id") else f" code={r.code}"))
+    for i, f in enumerate(inst.facilities):
+        check(f, f"facilities[{i}] id={f.id}")
+        for j, u in enumerate(f.units):
+            check(u, f"facilities[{i}] id={f.id}.units[{j}] id={u.id}")
+    return out[:MAX_PROBLEMS + 1]
 
 
 def _cross_checks(inst: Instance) -> list[str]:

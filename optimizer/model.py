@@ -246,6 +246,8 @@ class Model:
     fatd_prog: np.ndarray  # (.,) program of each fatd column
     fatd_family: np.ndarray
     frel_family: np.ndarray  # (.,) family of each frel column
+    seg_rank: np.ndarray  # (S,) rank of each risk segment within its class (0 = lowest risk)
+    arc_rank: np.ndarray  # (.,) rank of each arc within its pool by moving cost (0 = cheapest)
     stats: dict = field(default_factory=dict)
 
     @property
@@ -560,9 +562,25 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
         put_unit=put_unit, put_node=put_node, arc_node=arc_node,
         fam_family=fam_f, fam_unit=fam_u, family_members=members,
         fatd_person=fatd_p, fatd_prog=fatd_q, fatd_family=fatd_fam, frel_family=frel_ok,
+        seg_rank=_rank_within(seg_class, np.arange(len(seg_class))),
+        arc_rank=_rank_within(ap, N.move_cost[pool_origin[ap], af]),
         stats={"classes": C, "pools": n_pool, "segments": len(seg_class), "families": nF,
                "bed_types": G, "program_keys": K, "arcs": len(ap)},
     )
+
+
+def _rank_within(group: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Rank of each element within its group when sorted by value (ties by position)."""
+    order = np.lexsort((np.arange(len(group)), value, group))
+    g = group[order]
+    start = np.zeros(len(g), dtype=np.int64)
+    if len(g):
+        new = np.ones(len(g), dtype=bool)
+        new[1:] = g[1:] != g[:-1]
+        start = np.maximum.accumulate(np.where(new, np.arange(len(g)), 0))
+    rank = np.empty(len(g), dtype=np.int64)
+    rank[order] = np.arange(len(g)) - start
+    return rank
 
 
 def _class_pool(C, det_classes, det_pool):

@@ -57,67 +57,157 @@ class Result:
     timings: dict = field(default_factory=dict)
 
 
-def solve_levels(model: Model, params: SolveParams, deadline: float | None):
-    """Solve the four levels in order. Returns (x, proven, bounds, statuses, version)."""
-    import highspy
+INITIAL_ARCS = 6  # cheapest arcs per pool in the first restricted model
+INITIAL_SEGMENTS = 4  # lowest-risk segments per class in the first restricted model
+RC_TOL = 1e-7
 
-    A = model.A
-    n, m = A.shape[1], A.shape[0]
-    # The base class: highspy.Highs() calls into HiGHS before options can be set, printing a banner.
-    h = highspy._core._Highs()
-    h.setOptionValue("output_flag", bool(params.log))
-    if params.threads:
-        h.setOptionValue("threads", int(params.threads))
-    h.setOptionValue("random_seed", int(params.seed))
-    h.passModel(
-        int(n), int(m), int(A.nnz), 1, 1, 0.0,
-        np.ascontiguousarray(model.objectives[0]), model.col_lower, model.col_upper,
-        model.row_lower, model.row_upper,
-        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data,
-        np.ones(n, dtype=np.int32),
-    )
-    idx = np.arange(n, dtype=np.int32)
-    x = None
-    proven = 0
-    bounds, statuses = [], []
-    for k in range(4):
-        if k:
-            # No warm start from the previous level: with HiGHS 1.16, setSolution after addRow
-            # returned col_value inconsistent with the reported objective (seen on small models).
-            h.changeColsCost(n, idx, np.ascontiguousarray(model.objectives[k]))
-        if k < 3:
-            h.setOptionValue("mip_rel_gap", 0.0)
-            h.setOptionValue("mip_abs_gap", 0.99)
-        else:
-            h.setOptionValue("mip_rel_gap", float(params.mip_gap))
-            h.setOptionValue("mip_abs_gap", 1e-6)
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0.05:
-                break
-            h.setOptionValue("time_limit", left)
+
+class _Restricted:
+    """HiGHS on the columns ``cols`` of a :class:`Model` plus the rows holding earlier levels."""
+
+    def __init__(self, model: Model, params: SolveParams, holds: list[tuple[np.ndarray, float]]):
+        self.model, self.params, self.holds = model, params, holds
+
+    def run(self, cols: np.ndarray, cost: np.ndarray, integer: bool, gap: tuple[float, float], time_left):
+        import highspy
+        import scipy.sparse as sp
+
+        m = self.model
+        A = m.A[:, cols]
+        rlo, rhi = m.row_lower, m.row_upper
+        if self.holds:
+            H = sp.csc_matrix(np.vstack([h[0][cols] for h in self.holds]))
+            A = sp.vstack([A, H], format="csc")
+            rlo = np.concatenate([rlo, np.full(len(self.holds), -np.inf)])
+            rhi = np.concatenate([rhi, [h[1] for h in self.holds]])
+        n = len(cols)
+        # The base class: highspy.Highs() calls into HiGHS before options can be set, printing a banner.
+        h = highspy._core._Highs()
+        h.setOptionValue("output_flag", bool(self.params.log))
+        if self.params.threads:
+            h.setOptionValue("threads", int(self.params.threads))
+        h.setOptionValue("random_seed", int(self.params.seed))
+        h.setOptionValue("mip_rel_gap", gap[0])
+        h.setOptionValue("mip_abs_gap", gap[1])
+        if time_left is not None:
+            h.setOptionValue("time_limit", max(time_left, 0.01))
+        h.passModel(
+            int(n), int(A.shape[0]), int(A.nnz), 1, 1, 0.0,
+            np.ascontiguousarray(cost[cols]), m.col_lower[cols], m.col_upper[cols], rlo, rhi,
+            A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data,
+            np.full(n, 1 if integer else 0, dtype=np.int32),
+        )
         h.run()
         status = h.getModelStatus()
         info = h.getInfo()
-        statuses.append(h.modelStatusToString(status))
+        sol = h.getSolution()
         has = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        if has:
-            x = np.rint(np.asarray(h.getSolution().col_value)).astype(np.int64)
-            reported = float(info.objective_function_value)
-            if abs(float(model.objectives[k] @ x) - reported) > 1e-6 * max(1.0, abs(reported)) + 1e-3:
+        return {
+            "optimal": status == highspy.HighsModelStatus.kOptimal and has,
+            "status": h.modelStatusToString(status),
+            "x": np.asarray(sol.col_value) if has else None,
+            "y": np.asarray(sol.row_dual) if (has and not integer) else None,
+            "obj": float(info.objective_function_value) if has else None,
+            "bound": float(info.mip_dual_bound) if integer else float(info.objective_function_value),
+            "version": h.version(),
+        }
+
+    def reduced_costs(self, cost: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``cost - A^T y`` over every column of the full model (HiGHS sign convention)."""
+        m = self.model
+        nb = m.A.shape[0]
+        rc = cost - m.A.T @ y[:nb]
+        for j, (coef, _) in enumerate(self.holds):
+            rc -= coef * y[nb + j]
+        return rc
+
+
+def solve_levels(model: Model, params: SolveParams, deadline: float | None):
+    """Solve the four levels in order by exact column generation.
+
+    Each level starts from a restricted set of columns (every column but the moving arcs beyond
+    the :data:`INITIAL_ARCS` cheapest per pool and the risk segments beyond the
+    :data:`INITIAL_SEGMENTS` lowest per class; columns added at earlier levels stay).  The LP
+    relaxation is re-solved, adding every column of negative reduced cost, until none is left: it
+    is then the LP optimum of the full model.  The MIP on the restricted columns is solved next;
+    its optimum is optimal for the full model when no excluded column has a reduced cost below
+    ``z_mip - z_lp`` (any solution using excluded column j costs at least ``z_lp + rc_j``),
+    otherwise those columns are added and the MIP is solved again.  When the LP optimum is
+    integral it is the MIP optimum and no MIP is solved.
+
+    Returns ``(x, proven, bounds, statuses, version)``; ``x`` is over all columns (None when no
+    solution was found), ``proven`` counts the leading levels proven optimal."""
+    b = model.blocks
+    n = model.A.shape[1]
+    active = np.ones(n, dtype=bool)
+    arc_idx = np.arange(b["arc"].start, b["arc"].stop)
+    active[arc_idx[model.arc_rank >= INITIAL_ARCS]] = False
+    seg_idx = np.arange(b["seg"].start, b["seg"].stop)
+    active[seg_idx[model.seg_rank >= INITIAL_SEGMENTS]] = False
+    holds: list[tuple[np.ndarray, float]] = []
+    rm = _Restricted(model, params, holds)
+    x_full, proven, bounds, statuses, version = None, 0, [], [], ""
+
+    def left():
+        return None if deadline is None else deadline - time.monotonic()
+
+    for k in range(4):
+        cost = model.objectives[k]
+        integral = k < 3
+        gap = (0.0, 0.99) if integral else (float(params.mip_gap), 1e-6)
+        done = False
+        while True:  # column generation on the LP relaxation
+            if left() is not None and left() <= 0.05:
+                break
+            cols = np.flatnonzero(active)
+            lp = rm.run(cols, cost, False, gap, left())
+            version = lp["version"]
+            if not lp["optimal"]:
+                statuses.append(f"LP {lp['status']}")
+                break
+            rc = rm.reduced_costs(cost, lp["y"])
+            add = ~active & (rc < -RC_TOL * max(1.0, float(np.abs(cost).max(initial=0))))
+            if not add.any():
+                done = True
+                break
+            active |= add
+        if not done:
+            break
+        z_lp = lp["obj"]
+        x_lp = lp["x"]
+        if np.all(np.abs(x_lp - np.rint(x_lp)) <= 1e-9):
+            res = {"optimal": True, "status": "Optimal (LP integral)", "x": x_lp, "obj": z_lp, "bound": z_lp}
+        else:
+            while True:
+                cols = np.flatnonzero(active)
+                res = rm.run(cols, cost, True, gap, left())
+                if not res["optimal"]:
+                    break
+                slack = res["obj"] - z_lp
+                if integral and slack < 1.0 - 1e-6:
+                    slack = 0.0  # integer objective: the LP bound rounds up to the incumbent
+                add = ~active & (rc < slack - RC_TOL * max(1.0, abs(z_lp)))
+                if not add.any():
+                    break
+                active |= add
+        statuses.append(res["status"])
+        if res["x"] is not None:
+            x = np.zeros(n)
+            x[np.flatnonzero(active)] = res["x"]
+            x_new = np.rint(x).astype(np.int64)
+            value = float(cost @ x_new)
+            if abs(value - res["obj"]) > 1e-6 * max(1.0, abs(res["obj"])) + 1e-3:
                 raise RuntimeError(
-                    f"HiGHS returned a solution whose level-{k + 1} objective {float(model.objectives[k] @ x)} "
-                    f"differs from the reported {reported}"
+                    f"HiGHS returned a solution whose level-{k + 1} objective {value} differs from the reported {res['obj']}"
                 )
-        bounds.append(float(info.mip_dual_bound) if has else float("nan"))
-        if status != highspy.HighsModelStatus.kOptimal or not has:
+            x_full = x_new
+        bounds.append(res["bound"] if res["x"] is not None else float("nan"))
+        if not res["optimal"]:
             break
         proven += 1
         if k < 3:
-            z = float(model.objectives[k] @ x)
-            nz = np.flatnonzero(model.objectives[k])
-            h.addRow(-np.inf, z + 0.5, len(nz), nz.astype(np.int32), model.objectives[k][nz])
-    return x, proven, bounds, statuses, h.version()
+            holds.append((cost, float(cost @ x_full)))
+    return x_full, proven, bounds, statuses, version
 
 
 def all_unplaced(model: Model) -> np.ndarray:
