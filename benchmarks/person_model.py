@@ -67,23 +67,23 @@ def build_person_model(inst) -> Model:
     cost_fac = np.flatnonzero(N.fac_per_diem > 0)
     col_e = b.columns("excess", np.full(len(cost_fac), np.inf), {3: N.fac_per_diem[cost_fac] * cost_days})
 
-    r = b.rows_(np.ones(n), 1.0)  # one outcome per person
+    r = b.rows_("person", np.ones(n), 1.0)  # one outcome per person
     b.entries(r[pi], col_x, 1.0)
     b.entries(r[qi], col_y, 1.0)
     b.entries(r[minors], col_r, 1.0)
     b.entries(r, col_w, 1.0)
-    r = b.rows_(np.full(U, -np.inf), N.unit_beds)  # beds
+    r = b.rows_("unit", np.full(U, -np.inf), N.unit_beds)  # beds
     b.entries(r[uu], col_x, 1.0)
     b.entries(r, col_s, -1.0)
     fac_row = np.full(F, -1)
-    r = b.rows_(np.full(len(cost_fac), -np.inf), N.fac_gm[cost_fac])
+    r = b.rows_("facility", np.full(len(cost_fac), -np.inf), N.fac_gm[cost_fac])
     fac_row[cost_fac] = r
     fr = fac_row[N.unit_fac[uu]]
     b.entries(fr[fr >= 0], col_x[fr >= 0], 1.0)
     b.entries(r, col_e, -1.0)
     capped = np.flatnonzero(N.prog_capacity >= 0)
     prog_row = np.full(len(N.prog_capacity), -1)
-    r = b.rows_(np.full(len(capped), -np.inf), N.prog_capacity[capped])
+    r = b.rows_("program", np.full(len(capped), -np.inf), N.prog_capacity[capped])
     prog_row[capped] = r
     ar = prog_row[qq]
     b.entries(ar[ar >= 0], col_y[ar >= 0], 1.0)
@@ -107,13 +107,13 @@ def build_person_model(inst) -> Model:
                 a, c = x_of.get((lead, u)), x_of.get((int(m), u))
                 if a is None and c is None:
                     continue
-                rr = b.rows_(np.zeros(1), 0.0)
+                rr = b.rows_(f"same_unit_{m}_{u}", np.zeros(1), 0.0)
                 b.entries(np.repeat(rr, 2), [a if a is not None else c, c if c is not None else a],
                           [1.0 if a is not None else 0.0, -1.0 if c is not None else 0.0])
-            rr = b.rows_(np.zeros(1), 0.0)
+            rr = b.rows_(f"same_release_{m}", np.zeros(1), 0.0)
             la, ma = rel_cols.get(lead, []), rel_cols.get(int(m), [])
             b.entries(np.full(len(la) + len(ma), rr[0]), la + ma, [1.0] * len(la) + [-1.0] * len(ma))
-            rr = b.rows_(np.zeros(1), 0.0)
+            rr = b.rows_(f"same_unplaced_{m}", np.zeros(1), 0.0)
             b.entries(np.repeat(rr, 2), [col_w[lead], col_w[m]], [1.0, -1.0])
     A, rlo, rhi, clo, cub, obj = b.finish()
     offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum() * cost_days)])

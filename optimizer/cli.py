@@ -234,7 +234,9 @@ def _summary(args, inst, sha, params, res, check) -> dict:
         "bound": res.bound,
         "gap": res.gap,
         "counts": check.counts,
-        "facilities": check.per_facility,
+        "facilities": [
+            {**f, "utilization": round(f["occupied"] / f["beds"], 4) if f["beds"] else None} for f in check.per_facility
+        ],
         "atd": check.per_program,
         "release_risk_cutoff": max(
             (float(r["effective_risk"]) for r in res.rows if r["decision"] == "release"), default=None),
@@ -249,6 +251,10 @@ def _summary(args, inst, sha, params, res, check) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bedalloc`` console script; returns the exit code."""
     started = time.monotonic()
+    # A short-lived process building many small objects: cyclic garbage collection only costs time.
+    import gc
+
+    gc.disable()
     args = build_parser().parse_args(argv)
     try:
         if args.command == "solve":

@@ -246,6 +246,12 @@ class Model:
     fatd_prog: np.ndarray  # (.,) program of each fatd column
     fatd_family: np.ndarray
     frel_family: np.ndarray  # (.,) family of each frel column
+    row_blocks: dict[str, slice]
+    class_rep: np.ndarray  # (C,) a person of each class
+    pool_bt: np.ndarray  # (pools,) bed type of each pool
+    node_key: np.ndarray  # (nodes,) facility * (G + 1) + bed type of each node
+    seg_value: np.ndarray  # (S,) effective risk of each segment, 0.0001 units
+    arc_stay: np.ndarray  # (arcs,) bool: the arc keeps people in their origin facility
     seg_rank: np.ndarray  # (S,) rank of each risk segment within its class (0 = lowest risk)
     arc_rank: np.ndarray  # (.,) rank of each arc within its pool by moving cost (0 = cheapest)
     stats: dict = field(default_factory=dict)
@@ -265,6 +271,7 @@ class _Builder:
         self.ub, self.cost = [], [[], [], [], []]
         self.rlo, self.rhi = [], []
         self.blocks = {}
+        self.row_blocks = {}
 
     def columns(self, name, ub, costs=None):
         ub = np.asarray(ub, dtype=float)
@@ -277,9 +284,10 @@ class _Builder:
         self.n += k
         return np.arange(self.n - k, self.n)
 
-    def rows_(self, lo, hi):
+    def rows_(self, name, lo, hi):
         lo = np.asarray(lo, dtype=float)
         k = len(lo)
+        self.row_blocks[name] = slice(self.m, self.m + k)
         self.rlo.append(lo)
         self.rhi.append(np.broadcast_to(np.asarray(hi, dtype=float), (k,)))
         self.m += k
@@ -301,9 +309,13 @@ class _Builder:
         return A, cat(self.rlo), cat(self.rhi), np.zeros(self.n), cat(self.ub), obj
 
 
-def build(inst: Instance, people: People | None = None, net: Network | None = None) -> Model:
+def build(inst: Instance, people: People | None = None, net: Network | None = None,
+          merge_origins: bool = False) -> Model:
     """Build the one-day class model (MODEL.md §3-§4) of a validated ``horizon_days == 1`` instance.
 
+    With ``merge_origins`` every person is treated as coming from one origin: the *compact* model,
+    whose levels 1-3 equal the full model's (moving costs enter level 4 only) and whose optimal
+    duals lift to the full model (:func:`optimizer.lexico.lift_duals`).  Its level 4 is meaningless.
     Raises ``ValueError`` for a multi-day instance."""
     if inst.horizon_days != 1:
         raise ValueError("the one-day model needs horizon_days = 1")
@@ -334,6 +346,8 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     detainable = single & ~P.at_limit
     releasable = single & ~P.mandatory
     okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
+    if merge_origins:
+        okey = np.zeros_like(okey)
     ckey = np.stack([
         okey,
         np.where(detainable, btype_key, -1),
@@ -499,30 +513,30 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
 
     # ---------------- rows
     # R1 class balance: unp + det + segs = size
-    r = b.rows_(class_size, class_size)
+    r = b.rows_("class", class_size, class_size)
     b.entries(r, col_unp, 1.0)
     b.entries(r[det_classes], col_det, 1.0)
     b.entries(r[seg_class], col_seg, 1.0)
     # R2 program-key balance: segs of classes with key k - atd(k, .) = 0
-    r = b.rows_(np.zeros(K), 0.0)
+    r = b.rows_("progkey", np.zeros(K), 0.0)
     b.entries(r[class_pk[seg_class]], col_seg, 1.0)
     b.entries(r[kk], col_atd, -1.0)
     # R3 pool balance: det of classes in pool - arcs out = 0
-    r = b.rows_(np.zeros(n_pool), 0.0)
+    r = b.rows_("pool", np.zeros(n_pool), 0.0)
     b.entries(r[det_pool], col_det, 1.0)
     b.entries(r[ap], col_arc, -1.0)
     # R4 node balance: arcs in - puts out = 0
-    r = b.rows_(np.zeros(len(node_vals)), 0.0)
+    r = b.rows_("node", np.zeros(len(node_vals)), 0.0)
     b.entries(r[arc_node], col_arc, 1.0)
     b.entries(r[put_node], col_put, -1.0)
     # R5 unit beds: puts + family sizes - surge <= beds
-    r = b.rows_(np.full(U, -np.inf), N.unit_beds)
+    r = b.rows_("unit", np.full(U, -np.inf), N.unit_beds)
     b.entries(r[put_unit], col_put, 1.0)
     b.entries(r[fam_u], col_fam, fsize[fam_f])
     b.entries(r, col_surge, -1.0)
     # R6 facility guaranteed minimum: occupancy - excess <= gm (facilities with a per diem)
     fac_row = np.full(F, -1, dtype=np.int64)
-    r = b.rows_(np.full(len(cost_fac), -np.inf), N.fac_gm[cost_fac])
+    r = b.rows_("facility", np.full(len(cost_fac), -np.inf), N.fac_gm[cost_fac])
     fac_row[cost_fac] = r
     pr = fac_row[N.unit_fac[put_unit]]
     b.entries(pr[pr >= 0], col_put[pr >= 0], 1.0)
@@ -532,20 +546,20 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     # R7 program capacity
     capped = np.flatnonzero(N.prog_capacity >= 0)
     prog_row = np.full(Q, -1, dtype=np.int64)
-    r = b.rows_(np.full(len(capped), -np.inf), N.prog_capacity[capped])
+    r = b.rows_("program", np.full(len(capped), -np.inf), N.prog_capacity[capped])
     prog_row[capped] = r
     ar = prog_row[qq]
     b.entries(ar[ar >= 0], col_atd[ar >= 0], 1.0)
     ar = prog_row[fatd_q]
     b.entries(ar[ar >= 0], col_fatd[ar >= 0], 1.0)
     # R8 family outcome: fam + frel + funp = 1
-    r = b.rows_(np.ones(nF), 1.0)
+    r = b.rows_("family", np.ones(nF), 1.0)
     b.entries(r[fam_f], col_fam, 1.0)
     b.entries(r[frel_ok], col_frel, 1.0)
     b.entries(r, col_funp, 1.0)
     # R9 each adult of a released family in exactly one program: sum fatd - frel = 0
     adults_list, first = np.unique(fatd_p, return_index=True)
-    r = b.rows_(np.zeros(len(adults_list)), 0.0)
+    r = b.rows_("adult", np.zeros(len(adults_list)), 0.0)
     b.entries(r[np.searchsorted(adults_list, fatd_p)], col_fatd, 1.0)
     frel_pos = np.full(nF, -1, dtype=np.int64)
     frel_pos[frel_ok] = np.arange(len(frel_ok))
@@ -562,6 +576,8 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
         put_unit=put_unit, put_node=put_node, arc_node=arc_node,
         fam_family=fam_f, fam_unit=fam_u, family_members=members,
         fatd_person=fatd_p, fatd_prog=fatd_q, fatd_family=fatd_fam, frel_family=frel_ok,
+        row_blocks=b.row_blocks, class_rep=rep, pool_bt=pool_bt, node_key=node_vals,
+        seg_value=seg_units, arc_stay=(pool_origin[ap] == af),
         seg_rank=_rank_within(seg_class, np.arange(len(seg_class))),
         arc_rank=_rank_within(ap, N.move_cost[pool_origin[ap], af]),
         stats={"classes": C, "pools": n_pool, "segments": len(seg_class), "families": nF,
@@ -587,3 +603,88 @@ def _class_pool(C, det_classes, det_pool):
     out = np.full(C, -1, dtype=np.int64)
     out[det_classes] = det_pool
     return out
+
+
+def lift_duals(full: Model, compact: Model, y: np.ndarray) -> np.ndarray:
+    """Row duals of the compact model (``merge_origins=True``) carried to the full model.
+
+    Class, pool and node rows take the dual of their image (the merged class, the bed type's
+    pool, the same facility and bed type); every other row block is identical in both models.
+    Each full column then has the reduced cost of its image, so the lifted duals are optimal for
+    the full model at levels 1-3, where moving costs are zero.  ``y``: (compact rows,);
+    returns (full rows,)."""
+    out = np.zeros(full.A.shape[0])
+    rb, cb = full.row_blocks, compact.row_blocks
+    for name in ("progkey", "unit", "facility", "program", "family", "adult"):
+        out[rb[name]] = y[cb[name]]
+    out[rb["class"]] = y[cb["class"]][compact.person_class[full.class_rep]]
+    pool_of_bt = np.full(int(compact.pool_bt.max(initial=0)) + 1, -1, dtype=np.int64)
+    pool_of_bt[compact.pool_bt] = np.arange(len(compact.pool_bt))
+    out[rb["pool"]] = y[cb["pool"]][pool_of_bt[full.pool_bt]]
+    out[rb["node"]] = y[cb["node"]][np.searchsorted(compact.node_key, full.node_key)]
+    return out
+
+
+def lift_solution(full: Model, compact: Model, xc: np.ndarray, eff_units: np.ndarray) -> np.ndarray | None:
+    """An integer compact solution carried to a full-model solution with the same levels 1-3.
+
+    Within a merged class the lowest effective risks are released (ties: instance order), the
+    highest are unplaced, the rest detained; detained people of each (origin, bed type) pool are
+    sent to the facilities the compact solution fills, staying where they are first.  Returns
+    None when ``xc`` is not integral.  ``xc``: (compact columns,); returns (full columns,)."""
+    if np.any(np.abs(xc - np.rint(xc)) > 1e-7):
+        return None
+    xc = np.rint(xc).astype(np.int64)
+    fb, cb = full.blocks, compact.blocks
+    x = np.zeros(full.A.shape[1], dtype=np.int64)
+    for name in ("atd", "put", "surge", "excess", "fam", "frel", "funp", "fatd"):
+        x[fb[name]] = xc[cb[name]]
+    Cc = cb["unp"].stop - cb["unp"].start
+    rel_c = np.bincount(compact.seg_class, weights=xc[cb["seg"]], minlength=Cc).astype(np.int64)
+    unp_c = xc[cb["unp"]]
+    # rank of every single person within its merged class (by effective risk, then instance order)
+    pc, pf = compact.person_class, full.person_class
+    idx = np.flatnonzero(pc >= 0)
+    order = idx[np.lexsort((idx, eff_units[idx], pc[idx]))]
+    starts = np.searchsorted(pc[order], np.arange(Cc))
+    rank = np.empty(len(pc), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - starts[pc[order]]
+    size_c = np.bincount(pc[idx], minlength=Cc)
+    released = rank[idx] < rel_c[pc[idx]]
+    unplaced = rank[idx] >= size_c[pc[idx]] - unp_c[pc[idx]]
+    Cf = fb["unp"].stop - fb["unp"].start
+    fcls = pf[idx]
+    x[fb["unp"]] = np.bincount(fcls[unplaced], minlength=Cf)
+    det = np.bincount(fcls[~released & ~unplaced], minlength=Cf)
+    det_classes = np.flatnonzero(full.class_pool >= 0)
+    x[fb["det"]] = det[det_classes]
+    # full risk segments: released people counted by (class, effective risk)
+    seg_pos = {(int(c), int(v)): j for j, (c, v) in enumerate(zip(full.seg_class, full.seg_value))}
+    seg = np.zeros(fb["seg"].stop - fb["seg"].start, dtype=np.int64)
+    for c, v in zip(fcls[released], eff_units[idx[released]]):
+        seg[seg_pos[(int(c), int(v))]] += 1
+    x[fb["seg"]] = seg
+    # transport detained people from pools to nodes, per bed type: stays first, then in order
+    supply = np.bincount(full.class_pool[det_classes], weights=det[det_classes],
+                         minlength=len(full.pool_bt)).astype(np.int64)
+    cnode = np.searchsorted(full.node_key, compact.node_key)
+    demand = np.bincount(cnode[compact.arc_node], weights=xc[cb["arc"]], minlength=len(full.node_key)).astype(np.int64)
+    arc = np.zeros(fb["arc"].stop - fb["arc"].start, dtype=np.int64)
+    stay = np.flatnonzero(full.arc_stay)
+    for j in stay:
+        p, nd = full.arc_pool[j], full.arc_node[j]
+        t = min(supply[p], demand[nd])
+        arc[j] += t
+        supply[p] -= t
+        demand[nd] -= t
+    for j in np.argsort(full.arc_rank, kind="stable"):
+        p, nd = full.arc_pool[j], full.arc_node[j]
+        if supply[p] and demand[nd]:
+            t = min(supply[p], demand[nd])
+            arc[j] += t
+            supply[p] -= t
+            demand[nd] -= t
+    if supply.any() or demand.any():
+        return None
+    x[fb["arc"]] = arc
+    return x

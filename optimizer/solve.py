@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .instance import Instance
-from .model import LEVELS, RISK_SCALE, Model, Network, People, build, network_arrays, people_arrays
+from .lexico import LevelParams, solve_lexicographic
+from .model import (
+    LEVELS, RISK_SCALE, Model, Network, People, build, lift_duals, lift_solution, network_arrays, people_arrays,
+)
 
 @dataclass(frozen=True)
 class SolveParams:
@@ -55,159 +58,6 @@ class Result:
     model_size: dict
     model_stats: dict
     timings: dict = field(default_factory=dict)
-
-
-INITIAL_ARCS = 6  # cheapest arcs per pool in the first restricted model
-INITIAL_SEGMENTS = 4  # lowest-risk segments per class in the first restricted model
-RC_TOL = 1e-7
-
-
-class _Restricted:
-    """HiGHS on the columns ``cols`` of a :class:`Model` plus the rows holding earlier levels."""
-
-    def __init__(self, model: Model, params: SolveParams, holds: list[tuple[np.ndarray, float]]):
-        self.model, self.params, self.holds = model, params, holds
-
-    def run(self, cols: np.ndarray, cost: np.ndarray, integer: bool, gap: tuple[float, float], time_left):
-        import highspy
-        import scipy.sparse as sp
-
-        m = self.model
-        A = m.A[:, cols]
-        rlo, rhi = m.row_lower, m.row_upper
-        if self.holds:
-            H = sp.csc_matrix(np.vstack([h[0][cols] for h in self.holds]))
-            A = sp.vstack([A, H], format="csc")
-            rlo = np.concatenate([rlo, np.full(len(self.holds), -np.inf)])
-            rhi = np.concatenate([rhi, [h[1] for h in self.holds]])
-        n = len(cols)
-        # The base class: highspy.Highs() calls into HiGHS before options can be set, printing a banner.
-        h = highspy._core._Highs()
-        h.setOptionValue("output_flag", bool(self.params.log))
-        if self.params.threads:
-            h.setOptionValue("threads", int(self.params.threads))
-        h.setOptionValue("random_seed", int(self.params.seed))
-        h.setOptionValue("mip_rel_gap", gap[0])
-        h.setOptionValue("mip_abs_gap", gap[1])
-        if time_left is not None:
-            h.setOptionValue("time_limit", max(time_left, 0.01))
-        h.passModel(
-            int(n), int(A.shape[0]), int(A.nnz), 1, 1, 0.0,
-            np.ascontiguousarray(cost[cols]), m.col_lower[cols], m.col_upper[cols], rlo, rhi,
-            A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data,
-            np.full(n, 1 if integer else 0, dtype=np.int32),
-        )
-        h.run()
-        status = h.getModelStatus()
-        info = h.getInfo()
-        sol = h.getSolution()
-        has = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        return {
-            "optimal": status == highspy.HighsModelStatus.kOptimal and has,
-            "status": h.modelStatusToString(status),
-            "x": np.asarray(sol.col_value) if has else None,
-            "y": np.asarray(sol.row_dual) if (has and not integer) else None,
-            "obj": float(info.objective_function_value) if has else None,
-            "bound": float(info.mip_dual_bound) if integer else float(info.objective_function_value),
-            "version": h.version(),
-        }
-
-    def reduced_costs(self, cost: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """``cost - A^T y`` over every column of the full model (HiGHS sign convention)."""
-        m = self.model
-        nb = m.A.shape[0]
-        rc = cost - m.A.T @ y[:nb]
-        for j, (coef, _) in enumerate(self.holds):
-            rc -= coef * y[nb + j]
-        return rc
-
-
-def solve_levels(model: Model, params: SolveParams, deadline: float | None):
-    """Solve the four levels in order by exact column generation.
-
-    Each level starts from a restricted set of columns (every column but the moving arcs beyond
-    the :data:`INITIAL_ARCS` cheapest per pool and the risk segments beyond the
-    :data:`INITIAL_SEGMENTS` lowest per class; columns added at earlier levels stay).  The LP
-    relaxation is re-solved, adding every column of negative reduced cost, until none is left: it
-    is then the LP optimum of the full model.  The MIP on the restricted columns is solved next;
-    its optimum is optimal for the full model when no excluded column has a reduced cost below
-    ``z_mip - z_lp`` (any solution using excluded column j costs at least ``z_lp + rc_j``),
-    otherwise those columns are added and the MIP is solved again.  When the LP optimum is
-    integral it is the MIP optimum and no MIP is solved.
-
-    Returns ``(x, proven, bounds, statuses, version)``; ``x`` is over all columns (None when no
-    solution was found), ``proven`` counts the leading levels proven optimal."""
-    b = model.blocks
-    n = model.A.shape[1]
-    active = np.ones(n, dtype=bool)
-    arc_idx = np.arange(b["arc"].start, b["arc"].stop)
-    active[arc_idx[model.arc_rank >= INITIAL_ARCS]] = False
-    seg_idx = np.arange(b["seg"].start, b["seg"].stop)
-    active[seg_idx[model.seg_rank >= INITIAL_SEGMENTS]] = False
-    holds: list[tuple[np.ndarray, float]] = []
-    rm = _Restricted(model, params, holds)
-    x_full, proven, bounds, statuses, version = None, 0, [], [], ""
-
-    def left():
-        return None if deadline is None else deadline - time.monotonic()
-
-    for k in range(4):
-        cost = model.objectives[k]
-        integral = k < 3
-        gap = (0.0, 0.99) if integral else (float(params.mip_gap), 1e-6)
-        done = False
-        while True:  # column generation on the LP relaxation
-            if left() is not None and left() <= 0.05:
-                break
-            cols = np.flatnonzero(active)
-            lp = rm.run(cols, cost, False, gap, left())
-            version = lp["version"]
-            if not lp["optimal"]:
-                statuses.append(f"LP {lp['status']}")
-                break
-            rc = rm.reduced_costs(cost, lp["y"])
-            add = ~active & (rc < -RC_TOL * max(1.0, float(np.abs(cost).max(initial=0))))
-            if not add.any():
-                done = True
-                break
-            active |= add
-        if not done:
-            break
-        z_lp = lp["obj"]
-        x_lp = lp["x"]
-        if np.all(np.abs(x_lp - np.rint(x_lp)) <= 1e-9):
-            res = {"optimal": True, "status": "Optimal (LP integral)", "x": x_lp, "obj": z_lp, "bound": z_lp}
-        else:
-            while True:
-                cols = np.flatnonzero(active)
-                res = rm.run(cols, cost, True, gap, left())
-                if not res["optimal"]:
-                    break
-                slack = res["obj"] - z_lp
-                if integral and slack < 1.0 - 1e-6:
-                    slack = 0.0  # integer objective: the LP bound rounds up to the incumbent
-                add = ~active & (rc < slack - RC_TOL * max(1.0, abs(z_lp)))
-                if not add.any():
-                    break
-                active |= add
-        statuses.append(res["status"])
-        if res["x"] is not None:
-            x = np.zeros(n)
-            x[np.flatnonzero(active)] = res["x"]
-            x_new = np.rint(x).astype(np.int64)
-            value = float(cost @ x_new)
-            if abs(value - res["obj"]) > 1e-6 * max(1.0, abs(res["obj"])) + 1e-3:
-                raise RuntimeError(
-                    f"HiGHS returned a solution whose level-{k + 1} objective {value} differs from the reported {res['obj']}"
-                )
-            x_full = x_new
-        bounds.append(res["bound"] if res["x"] is not None else float("nan"))
-        if not res["optimal"]:
-            break
-        proven += 1
-        if k < 3:
-            holds.append((cost, float(cost @ x_full)))
-    return x_full, proven, bounds, statuses, version
 
 
 def all_unplaced(model: Model) -> np.ndarray:
@@ -308,6 +158,19 @@ def decode(inst: Instance, model: Model, P: People, N: Network, x: np.ndarray) -
     return rows
 
 
+class _Lift:
+    """Carries compact-model duals and solutions to the full model (see optimizer.model)."""
+
+    def __init__(self, full, compact, eff_units):
+        self.full, self.compact, self.eff_units = full, compact, eff_units
+
+    def duals(self, y):
+        return lift_duals(self.full, self.compact, y)
+
+    def solution(self, x):
+        return lift_solution(self.full, self.compact, x, self.eff_units)
+
+
 def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float | None = None) -> Result:
     """Solve a validated one-day instance to lexicographic optimality (MODEL.md §4) with HiGHS.
 
@@ -319,8 +182,12 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     P = people_arrays(inst)
     N = network_arrays(inst)
     model = build(inst, P, N)
+    compact = build(inst, P, N, merge_origins=True)
     t1 = time.monotonic()
-    x, proven, bounds, statuses, version = solve_levels(model, params, deadline)
+    x, proven, bounds, statuses, version = solve_lexicographic(
+        model, LevelParams(threads=params.threads, seed=params.seed, mip_gap=params.mip_gap, log=params.log),
+        deadline, compact, _Lift(model, compact, P.eff_units),
+    )
     t2 = time.monotonic()
     if x is None:
         x = all_unplaced(model)

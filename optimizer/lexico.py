@@ -1,0 +1,361 @@
+"""Exact lexicographic optimisation of a :class:`~optimizer.model.Model` with HiGHS.
+
+The four levels (MODEL.md §4) are optimised in order on one persistent HiGHS LP, warm-started
+from level to level and from pricing round to pricing round:
+
+1. **Column generation.**  The LP starts from a restricted set of columns (every column except
+   the moving arcs beyond the cheapest ``INITIAL_ARCS`` per pool and the risk segments beyond the
+   lowest ``INITIAL_SEGMENTS`` per class).  After each LP solve, reduced costs
+   ``rc = c - A^T y`` are computed for every column of the full model; columns with ``rc < 0``
+   enter (at most ``ENTER_PER_GROUP`` per pool or class and round) until none is left, so the LP
+   optimum is that of the full model.
+2. **Optimal face.**  When the level's LP optimum is integral it is also the MIP optimum, and the
+   set of level-optimal solutions is the LP's optimal face: by complementary slackness with the
+   optimal duals ``y``, every column with ``rc > 0`` is fixed at its lower bound, every column with
+   ``rc < 0`` at its upper bound, and every row with ``y != 0`` at the bound it touches.  The next
+   level is optimised over that face, which keeps the network structure (no objective row that
+   would break total unimodularity, ENGINEERING.md §6).
+3. **Fallback.**  When an LP optimum is fractional (families are binary blocks), the level is
+   solved as a MIP on the restricted columns; the incumbent is optimal for the full model when no
+   excluded column has ``rc < z_mip - z_lp`` (a solution using excluded column j costs at least
+   ``z_lp + rc_j``), otherwise those columns enter and the MIP is solved again.  The level's value
+   is then held by a row ``c_k x <= z_k`` for the later levels (exact: levels 1-3 are integral).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .model import Model
+
+INITIAL_ARCS = 6
+INITIAL_SEGMENTS = 4
+ENTER_PER_GROUP = 64  # arcs entering per pool and round
+ENTER_SEGMENTS = 256  # risk segments entering per class and round
+FACE_TOL = 1e-6  # reduced costs and duals of levels 1-3 are integers (or simple fractions) of one unit
+
+
+@dataclass(frozen=True)
+class LevelParams:
+    """Solver settings shared by every HiGHS call: ``threads`` (0 = solver default), ``seed``,
+    relative ``mip_gap`` of level 4, ``log`` (print the solver log)."""
+
+    threads: int = 1
+    seed: int = 0
+    mip_gap: float = 1e-6
+    log: bool = False
+
+
+def _new_highs(params: LevelParams, time_left: float | None):
+    import highspy
+
+    # The base class: highspy.Highs() calls into HiGHS before options can be set, printing a banner.
+    h = highspy._core._Highs()
+    h.setOptionValue("output_flag", bool(params.log))
+    if params.threads:
+        h.setOptionValue("threads", int(params.threads))
+    h.setOptionValue("random_seed", int(params.seed))
+    if time_left is not None:
+        h.setOptionValue("time_limit", max(float(time_left), 0.01))
+    return h
+
+
+class LexSolver:
+    """State of one lexicographic solve: the persistent LP, the active columns, bounds and holds."""
+
+    def __init__(self, model: Model, params: LevelParams, deadline: float | None):
+        self.m, self.params, self.deadline = model, params, deadline
+        n = model.A.shape[1]
+        self.col_lo = model.col_lower.astype(float).copy()
+        self.col_hi = model.col_upper.astype(float).copy()
+        self.row_lo = model.row_lower.astype(float).copy()
+        self.row_hi = model.row_upper.astype(float).copy()
+        self.banned = np.zeros(n, dtype=bool)  # excluded for good (positive reduced cost on a face)
+        self.holds: list[tuple[np.ndarray, float]] = []
+        self.group = np.full(n, -1, dtype=np.int64)  # pricing group (pool of an arc, class of a segment)
+        b = model.blocks
+        arc = np.arange(b["arc"].start, b["arc"].stop)
+        seg = np.arange(b["seg"].start, b["seg"].stop)
+        self.group[arc] = model.arc_pool
+        self.seg_group0 = model.arc_pool.max(initial=-1) + 1
+        self.group[seg] = model.seg_class + self.seg_group0
+        self.tiebreak = np.zeros(n)
+        self.tiebreak[arc] = model.arc_rank
+        self.tiebreak[seg] = model.seg_rank
+        active = np.ones(n, dtype=bool)
+        if len(model.pool_bt) > len(np.unique(model.pool_bt)):  # pools differ by origin: price arcs
+            active[arc[model.arc_rank >= INITIAL_ARCS]] = False
+        active[seg[model.seg_rank >= INITIAL_SEGMENTS]] = False
+        self.cols = np.flatnonzero(active)  # HiGHS column j is model column cols[j]
+        self.active = active
+        self.version = ""
+        self.lp = None
+
+    # ------------------------------------------------------------------ helpers
+    def left(self):
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _col_entries(self, cols):
+        A = self.m.A[:, cols]
+        if self.holds:
+            H = sp.csc_matrix(np.vstack([h[0][cols] for h in self.holds]))
+            A = sp.vstack([A, H], format="csc")
+        return A
+
+    def _open_lp(self, cost):
+        h = _new_highs(self.params, self.left())
+        A = self._col_entries(self.cols)
+        rlo = np.concatenate([self.row_lo, np.full(len(self.holds), -np.inf)])
+        rhi = np.concatenate([self.row_hi, [hh[1] for hh in self.holds]])
+        n = len(self.cols)
+        h.passModel(int(n), int(A.shape[0]), int(A.nnz), 1, 1, 0.0,
+                    np.ascontiguousarray(cost[self.cols]), self.col_lo[self.cols], self.col_hi[self.cols], rlo, rhi,
+                    A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data, np.zeros(n, dtype=np.int32))
+        self.version = h.version()
+        self.lp = h
+
+    def _add_cols(self, new, cost):
+        A = self._col_entries(new)
+        self.lp.addCols(len(new), np.ascontiguousarray(cost[new]), self.col_lo[new], self.col_hi[new], int(A.nnz),
+                        A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32), A.data)
+        self.cols = np.concatenate([self.cols, new])
+        self.active[new] = True
+
+    def _run(self, h):
+        import highspy
+
+        left = self.left()
+        if left is not None:
+            if left <= 0.01:
+                return "Time limit reached", False
+            h.setOptionValue("time_limit", left)
+        h.run()
+        status = h.getModelStatus()
+        has = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
+        return h.modelStatusToString(status), status == highspy.HighsModelStatus.kOptimal and has
+
+    def reduced_costs(self, cost, y):
+        """``cost - A^T y`` over every model column (HiGHS: row duals ``y``, minimisation)."""
+        nb = self.m.A.shape[0]
+        rc = cost - self.m.A.T @ y[:nb]
+        for j, (coef, _) in enumerate(self.holds):
+            rc -= coef * y[nb + j]
+        return rc
+
+    def _entering(self, rc, scale):
+        cand = np.flatnonzero(~self.active & ~self.banned & (rc < -1e-9 * scale))
+        if len(cand) == 0:
+            return cand
+        g = self.group[cand]
+        order = np.lexsort((self.tiebreak[cand], rc[cand], g))
+        cand, g = cand[order], g[order]
+        first = np.ones(len(g), dtype=bool)
+        first[1:] = g[1:] != g[:-1]
+        start = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
+        rank = np.arange(len(g)) - start
+        limit = np.where(g >= self.seg_group0, ENTER_SEGMENTS, ENTER_PER_GROUP)
+        return np.sort(cand[(rank < limit) | (g < 0)])
+
+    # ------------------------------------------------------------------ levels
+    def solve_lp(self, cost):
+        """Column generation to the full model's LP optimum. Returns (status, ok, x, y, z, rc)."""
+        scale = max(1.0, float(np.abs(cost).max(initial=0)))
+        if self.lp is None:
+            self._open_lp(cost)
+        else:
+            self.lp.changeColsCost(len(self.cols), np.arange(len(self.cols), dtype=np.int32),
+                                   np.ascontiguousarray(cost[self.cols]))
+        # A new objective: presolve and dual simplex; a pricing round (new columns only): primal
+        # simplex from the previous basis, without presolve (it would discard the basis).
+        self.lp.setOptionValue("simplex_strategy", 1)
+        self.lp.setOptionValue("presolve", "on")
+        while True:
+            status, ok = self._run(self.lp)
+            self.lp.setOptionValue("simplex_strategy", 4)
+            self.lp.setOptionValue("presolve", "off")
+            if not ok:
+                return status, False, None, None, None, None
+            sol = self.lp.getSolution()
+            y = np.asarray(sol.row_dual)
+            rc = self.reduced_costs(cost, y)
+            new = self._entering(rc, scale)
+            if len(new) == 0:
+                x = np.zeros(len(self.col_lo))
+                x[self.cols] = sol.col_value
+                return status, True, x, y, float(self.lp.getInfo().objective_function_value), rc
+            self._add_cols(new, cost)
+
+    def restrict_to_face(self, rc, y):
+        """Fix columns and rows by complementary slackness with the optimal duals (exact)."""
+        n_rows = self.m.A.shape[0]
+        pos = rc > FACE_TOL
+        neg = rc < -FACE_TOL
+        self.banned |= pos & ~self.active
+        self.col_hi[pos] = self.col_lo[pos]
+        self.col_lo[neg] = self.col_hi[neg]
+        yb = y[:n_rows]
+        at_up = yb < -FACE_TOL
+        at_lo = yb > FACE_TOL
+        self.row_lo[at_up] = self.row_hi[at_up]
+        self.row_hi[at_lo] = self.row_lo[at_lo]
+        rows = np.flatnonzero(at_up | at_lo)
+        if self.lp is not None:
+            act = self.cols
+            self.lp.changeColsBounds(len(act), np.arange(len(act), dtype=np.int32), self.col_lo[act], self.col_hi[act])
+            if len(rows):
+                self.lp.changeRowsBounds(len(rows), rows.astype(np.int32), self.row_lo[rows], self.row_hi[rows])
+        # columns now fixed above zero must be in the LP (duals lifted from the compact model can
+        # fix columns that were never priced in)
+        need = np.flatnonzero(~self.active & (self.col_lo > 0))
+        if len(need):
+            if self.lp is None:
+                self.active[need] = True
+                self.cols = np.flatnonzero(self.active)
+            else:
+                self._add_cols(need, np.zeros(len(self.col_lo)))
+
+    def activate(self, mask):
+        """Add the model columns in ``mask`` (not banned) before the LP is opened."""
+        assert self.lp is None
+        self.active |= mask & ~self.banned
+        self.cols = np.flatnonzero(self.active)
+
+    def solve_mip(self, cost, k, z_lp, rc):
+        """The level as a MIP on the active columns, enlarged until provably optimal."""
+        integral = k < 3
+        while True:
+            cols = self.cols
+            h = _new_highs(self.params, self.left())
+            h.setOptionValue("mip_rel_gap", 0.0 if integral else float(self.params.mip_gap))
+            h.setOptionValue("mip_abs_gap", 0.99 if integral else 1e-6)
+            A = self._col_entries(cols)
+            rlo = np.concatenate([self.row_lo, np.full(len(self.holds), -np.inf)])
+            rhi = np.concatenate([self.row_hi, [hh[1] for hh in self.holds]])
+            n = len(cols)
+            h.passModel(int(n), int(A.shape[0]), int(A.nnz), 1, 1, 0.0,
+                        np.ascontiguousarray(cost[cols]), self.col_lo[cols], self.col_hi[cols], rlo, rhi,
+                        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data, np.ones(n, dtype=np.int32))
+            status, ok = self._run(h)
+            info = h.getInfo()
+            x = None
+            if info.primal_solution_status == 2:
+                x = np.zeros(len(self.col_lo))
+                x[cols] = h.getSolution().col_value
+            if not ok:
+                return status, False, x, float(info.mip_dual_bound)
+            z = float(info.objective_function_value)
+            slack = z - z_lp
+            if integral and slack < 1.0 - 1e-6:
+                slack = 0.0  # integer objective: the LP bound rounded up equals the incumbent
+            add = np.flatnonzero(~self.active & ~self.banned & (rc < slack - 1e-9 * max(1.0, abs(z_lp))))
+            if len(add) == 0:
+                return status, True, x, float(info.mip_dual_bound)
+            self._add_cols(add, cost)
+
+
+def solve_lexicographic(model: Model, params: LevelParams, deadline: float | None,
+                        compact: Model | None = None, lift=None):
+    """Optimise the four levels of ``model`` in order (see the module docstring).
+
+    With a ``compact`` model (same levels 1-3, see :func:`optimizer.model.build`) and ``lift``
+    (an object with ``duals(y)`` and ``solution(x)`` carrying compact duals and solutions to
+    ``model``), levels 1-3 are optimised on the compact model and only level 4 on ``model``.
+
+    Returns ``(x, proven, bounds, statuses, version)``: ``x`` integer over all model columns (None
+    when no solution was found), ``proven`` the number of leading levels proven optimal,
+    ``bounds`` the dual bound of each attempted level, ``statuses`` HiGHS's status per level.
+    Raises ``RuntimeError`` when HiGHS returns a solution inconsistent with its own objective."""
+    result = _faces(model, params, deadline, compact, lift)
+    if result is None:  # the optimal faces hold no integer point: solve level by level as MIPs
+        result = _holds(model, params, deadline)
+    return result
+
+
+def _check(cost, x, z, k):
+    xi = np.rint(x).astype(np.int64)
+    value = float(cost @ xi)
+    if abs(value - z) > 1e-6 * max(1.0, abs(z)) + 1e-3:
+        raise RuntimeError(f"HiGHS returned a level-{k + 1} solution of value {value}, reported {z}")
+    return xi
+
+
+def _faces(model, params, deadline, compact, lift):
+    """Levels 1-3 as LPs restricted to optimal faces, level 4 as LP or MIP on the last face.
+
+    An integer point of the last face has every level 1-3 value equal to its LP optimum, a lower
+    bound of the MIP optimum, so it proves levels 1-3 optimal.  Returns None when the last face
+    holds no integer point (some level's MIP optimum exceeds its LP optimum)."""
+    s = LexSolver(model, params, deadline)
+    statuses, bounds = [], []
+    first = 0
+    if compact is not None:
+        c = LexSolver(compact, params, deadline)
+        for k in range(3):
+            status, ok, xc, y, z_lp, rc = c.solve_lp(compact.objectives[k])
+            if not ok:
+                statuses.append(f"LP: {status}")
+                return None, 0, bounds, statuses, c.version
+            statuses.append(status)
+            bounds.append(z_lp)
+            c.restrict_to_face(rc, y)
+            yf = lift.duals(y)
+            s.restrict_to_face(s.reduced_costs(model.objectives[k], yf), yf)
+        xf = lift.solution(xc)
+        s.activate(np.ones(len(s.active), dtype=bool) if xf is None else xf > 0)
+        first = 3
+    for k in range(first, 4):
+        cost = model.objectives[k]
+        status, ok, x, y, z_lp, rc = s.solve_lp(cost)
+        if not ok:
+            statuses.append(f"LP: {status}")
+            return None, 0, bounds, statuses, s.version
+        statuses.append(status)
+        bounds.append(z_lp)
+        if k < 3:
+            s.restrict_to_face(rc, y)
+    if np.all(np.abs(x - np.rint(x)) <= 1e-7):
+        return _check(cost, x, z_lp, 3), 4, bounds, statuses, s.version
+    status, ok, x_mip, bound = s.solve_mip(cost, 3, z_lp, rc)
+    statuses[3] = f"MIP: {status}"
+    if x_mip is None:
+        if status == "Infeasible":
+            return None
+        return None, 0, bounds, statuses, s.version
+    bounds[3] = bound
+    return _check(cost, x_mip, float(cost @ np.rint(x_mip)), 3), (4 if ok else 3), bounds, statuses, s.version
+
+
+def _holds(model, params, deadline):
+    """Each level as a MIP on generated columns, its value held by a row for the later levels."""
+    s = LexSolver(model, params, deadline)
+    x_best, proven, bounds, statuses = None, 0, [], []
+    for k in range(4):
+        cost = model.objectives[k]
+        status, ok, x, y, z_lp, rc = s.solve_lp(cost)
+        if not ok:
+            statuses.append(f"LP: {status}")
+            break
+        if np.all(np.abs(x - np.rint(x)) <= 1e-7):
+            z, bound = z_lp, z_lp
+            statuses.append("Optimal (LP integral)")
+        else:
+            status, ok, x_mip, bound = s.solve_mip(cost, k, z_lp, rc)
+            statuses.append(f"MIP: {status}")
+            if x_mip is None:
+                bounds.append(bound)
+                break
+            x = x_mip
+            z = float(cost @ np.rint(x))
+        x_best = _check(cost, x, z, k)
+        bounds.append(bound)
+        if not ok:
+            break
+        proven += 1
+        if k < 3:
+            s.holds.append((cost, z))
+            s.lp = None  # reopen the LP with the hold row at the next level
+    return x_best, proven, bounds, statuses, s.version
