@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.model import BIG_STAY, Model, _Builder, network_arrays, people_arrays
+from optimizer.model import Model, _Builder, network_arrays, people_arrays
 
 
 def build_person_model(inst) -> Model:
@@ -117,11 +117,7 @@ def build_person_model(inst) -> Model:
             b.entries(np.repeat(rr, 2), [col_w[lead], col_w[m]], [1.0, -1.0])
     A, rlo, rhi, clo, cub, obj = b.finish()
     offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum() * cost_days)])
-    empty = np.zeros(0, dtype=np.int64)
     return Model(
         A=A, row_lower=rlo, row_upper=rhi, col_lower=clo, col_upper=cub, objectives=obj, offsets=offsets,
-        blocks=b.blocks, person_class=empty, class_pool=empty, class_progkey=empty, seg_class=empty,
-        atd_key=empty, atd_prog=empty, arc_pool=empty, arc_fac=empty, put_unit=empty, put_node=empty,
-        arc_node=empty, fam_family=empty, fam_unit=empty, family_members=[], fatd_person=empty,
-        fatd_prog=empty, fatd_family=empty, frel_family=empty, stats={"people": n, "stay_limit": BIG_STAY},
+        blocks=b.blocks, row_blocks=b.row_blocks, stats={"people": n},
     )

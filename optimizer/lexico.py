@@ -78,8 +78,9 @@ class LexSolver:
         self.holds: list[tuple[np.ndarray, float]] = []
         self.group = np.full(n, -1, dtype=np.int64)  # pricing group (pool of an arc, class of a segment)
         b = model.blocks
-        arc = np.arange(b["arc"].start, b["arc"].stop)
-        seg = np.arange(b["seg"].start, b["seg"].stop)
+        empty = slice(0, 0)
+        arc = np.arange(b.get("arc", empty).start, b.get("arc", empty).stop)
+        seg = np.arange(b.get("seg", empty).start, b.get("seg", empty).stop)
         self.group[arc] = model.arc_pool
         self.seg_group0 = model.arc_pool.max(initial=-1) + 1
         self.group[seg] = model.seg_class + self.seg_group0

@@ -210,6 +210,10 @@ def eligible_programs(net: Network, risk: float, aor: int) -> np.ndarray:
     return np.flatnonzero(ok)
 
 
+def _empty():
+    return np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class Model:
     """A solver-neutral MIP: minimise ``objectives[k] @ x`` lexicographically over k = 0..3,
@@ -227,33 +231,40 @@ class Model:
     objectives: np.ndarray
     offsets: np.ndarray
     blocks: dict[str, slice]
-    # decoding maps
-    person_class: np.ndarray  # (P,) class of each single person needing a decision, -1 otherwise
-    class_pool: np.ndarray  # (C,) pool of the class, -1 when it may not be detained
-    class_progkey: np.ndarray  # (C,) program key, -1 when it may not be released
-    seg_class: np.ndarray  # (S,) class of each risk segment
-    atd_key: np.ndarray  # (.,) program key of each atd column
-    atd_prog: np.ndarray  # (.,) program of each atd column
-    arc_pool: np.ndarray  # (.,) pool of each arc column
-    arc_fac: np.ndarray  # (.,) facility of each arc column
-    put_unit: np.ndarray  # (.,) unit of each put column
-    put_node: np.ndarray  # (.,) (facility, bed type) node of each put column
-    arc_node: np.ndarray  # (.,) node each arc feeds
-    fam_family: np.ndarray  # (.,) family of each fam column
-    fam_unit: np.ndarray  # (.,) unit of each fam column
-    family_members: list[np.ndarray]  # people of each family (instance order)
-    fatd_person: np.ndarray  # (.,) adult of each fatd column
-    fatd_prog: np.ndarray  # (.,) program of each fatd column
-    fatd_family: np.ndarray
-    frel_family: np.ndarray  # (.,) family of each frel column
-    row_blocks: dict[str, slice]
-    class_rep: np.ndarray  # (C,) a person of each class
-    pool_bt: np.ndarray  # (pools,) bed type of each pool
-    node_key: np.ndarray  # (nodes,) facility * (G + 1) + bed type of each node
-    seg_value: np.ndarray  # (S,) effective risk of each segment, 0.0001 units
-    arc_stay: np.ndarray  # (arcs,) bool: the arc keeps people in their origin facility
-    seg_rank: np.ndarray  # (S,) rank of each risk segment within its class (0 = lowest risk)
-    arc_rank: np.ndarray  # (.,) rank of each arc within its pool by moving cost (0 = cheapest)
+    # maps from columns and rows back to classes, pools and people (empty for other models)
+    # (P,) class of each single person needing a decision, -1 otherwise
+    person_class: np.ndarray = field(default_factory=_empty)
+    # (C,) pool of the class, -1 when it may not be detained
+    class_pool: np.ndarray = field(default_factory=_empty)
+    # (C,) program key, -1 when it may not be released
+    class_progkey: np.ndarray = field(default_factory=_empty)
+    seg_class: np.ndarray = field(default_factory=_empty)  # (S,) class of each risk segment
+    atd_key: np.ndarray = field(default_factory=_empty)  # (.,) program key of each atd column
+    atd_prog: np.ndarray = field(default_factory=_empty)  # (.,) program of each atd column
+    arc_pool: np.ndarray = field(default_factory=_empty)  # (.,) pool of each arc column
+    arc_fac: np.ndarray = field(default_factory=_empty)  # (.,) facility of each arc column
+    put_unit: np.ndarray = field(default_factory=_empty)  # (.,) unit of each put column
+    put_node: np.ndarray = field(default_factory=_empty)  # (.,) (facility, bed type) node of each put column
+    arc_node: np.ndarray = field(default_factory=_empty)  # (.,) node each arc feeds
+    fam_family: np.ndarray = field(default_factory=_empty)  # (.,) family of each fam column
+    fam_unit: np.ndarray = field(default_factory=_empty)  # (.,) unit of each fam column
+    family_members: list[np.ndarray] = field(default_factory=list)  # people of each family (instance order)
+    fatd_person: np.ndarray = field(default_factory=_empty)  # (.,) adult of each fatd column
+    fatd_prog: np.ndarray = field(default_factory=_empty)  # (.,) program of each fatd column
+    fatd_family: np.ndarray = field(default_factory=_empty)
+    frel_family: np.ndarray = field(default_factory=_empty)  # (.,) family of each frel column
+    row_blocks: dict[str, slice] = field(default_factory=dict)
+    class_rep: np.ndarray = field(default_factory=_empty)  # (C,) a person of each class
+    pool_bt: np.ndarray = field(default_factory=_empty)  # (pools,) bed type of each pool
+    # (nodes,) facility * (G + 1) + bed type of each node
+    node_key: np.ndarray = field(default_factory=_empty)
+    seg_value: np.ndarray = field(default_factory=_empty)  # (S,) effective risk of each segment, 0.0001 units
+    # (arcs,) bool: the arc keeps people in their origin facility
+    arc_stay: np.ndarray = field(default_factory=_empty)
+    # (S,) rank of each risk segment within its class (0 = lowest risk)
+    seg_rank: np.ndarray = field(default_factory=_empty)
+    # (.,) rank of each arc within its pool by moving cost (0 = cheapest)
+    arc_rank: np.ndarray = field(default_factory=_empty)
     stats: dict = field(default_factory=dict)
 
     @property
