@@ -19,12 +19,18 @@ PLAN_COLUMNS = (
 )
 
 
-def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict]) -> Path:
+def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict],
+                   started: float | None = None) -> Path:
     """Write ``plan.csv`` and the JSON ``documents`` (file name -> content) into folder ``out``.
 
     Everything goes to a temporary folder beside ``out`` that replaces ``out`` only when
     complete; an older ``out`` is removed after the swap, so an interrupted run leaves it intact.
+    When ``started`` (a ``time.monotonic()`` value) is given, ``summary.json`` gets its
+    ``timings_s.write`` (writing plan.csv) and ``timings_s.total`` (since ``started``) filled in.
     Raises ``OSError`` when the folder cannot be written."""
+    import time
+
+    t0 = time.monotonic()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -33,6 +39,9 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
             w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()) if rows else PLAN_COLUMNS, lineterminator="\n")
             w.writeheader()
             w.writerows(rows)
+        if started is not None and "summary.json" in documents:
+            now = time.monotonic()
+            documents["summary.json"]["timings_s"].update(write=round(now - t0, 4), total=round(now - started, 4))
         for name, doc in documents.items():
             with open(tmp / name, "w", encoding="utf-8") as fh:
                 json.dump(doc, fh, indent=2)

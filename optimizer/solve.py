@@ -171,6 +171,13 @@ class _Lift:
         return lift_solution(self.full, self.compact, x, self.eff_units)
 
 
+def build_models(inst: Instance, P: People, N: Network):
+    """The full class model, its origin-free compact model and the lift between them."""
+    model = build(inst, P, N)
+    compact = build(inst, P, N, merge_origins=True)
+    return model, compact, _Lift(model, compact, P.eff_units)
+
+
 def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float | None = None) -> Result:
     """Solve a validated one-day instance to lexicographic optimality (MODEL.md §4) with HiGHS.
 
@@ -181,12 +188,11 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         deadline = t0 + params.time_limit
     P = people_arrays(inst)
     N = network_arrays(inst)
-    model = build(inst, P, N)
-    compact = build(inst, P, N, merge_origins=True)
+    model, compact, lift = build_models(inst, P, N)
     t1 = time.monotonic()
     x, proven, bounds, statuses, version = solve_lexicographic(
         model, LevelParams(threads=params.threads, seed=params.seed, mip_gap=params.mip_gap, log=params.log),
-        deadline, compact, _Lift(model, compact, P.eff_units),
+        deadline, compact, lift,
     )
     t2 = time.monotonic()
     if x is None:
