@@ -161,8 +161,11 @@ def _record_label(raw, loc) -> str:
                 node = node[key]
             except (IndexError, KeyError, TypeError):
                 node = None
-            if isinstance(node, dict) and isinstance(node.get("id"), str) and i < len(loc) - 1:
-                parts[-1] += f" id={node['id'][:40]}"
+            if isinstance(node, dict) and i < len(loc) - 1:
+                for name in ("id", "code"):  # AOR records are keyed by code
+                    if isinstance(node.get(name), str):
+                        parts[-1] += f" {name}={node[name][:40]}"
+                        break
         else:
             if i == len(loc) - 1:
                 break
@@ -176,6 +179,26 @@ def _field(loc) -> str:
         if isinstance(key, str):
             return key
     return str(loc[-1]) if loc else "(document)"
+
+
+def _misspelt_hint(raw, loc) -> str:
+    """For a missing field: name the record's unknown keys (a misspelling such as ``bedz``)."""
+    node, model = raw, Instance
+    models = {"policy": Policy, "aors": Aor, "facilities": Facility, "units": Unit,
+              "atd_programs": AtdProgram, "people": Person}
+    for key in loc[:-1]:
+        try:
+            node = node[key]
+        except (IndexError, KeyError, TypeError):
+            return ""
+        if isinstance(key, str):
+            model = models.get(key, model)
+    if not isinstance(node, dict):
+        return ""
+    unknown = [k for k in node if k not in model.model_fields and not k.startswith("x_")]
+    if not unknown:
+        return ""
+    return " (this record has unknown field(s) " + ", ".join(repr(k[:40]) for k in unknown[:5]) + "; misspelt?)"
 
 
 def _no_duplicate_keys(pairs):
@@ -238,7 +261,7 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
         raise InputError([f"{path}: top level: the document must be a JSON object"])
     if raw.get("format") != "bedalloc-instance":
         raise InputError([f"{path}: top level: field 'format': must be \"bedalloc-instance\", got {str(raw.get('format'))[:60]!r}"])
-    if raw.get("version") != 1 or isinstance(raw.get("version"), bool):
+    if type(raw.get("version")) is not int or raw.get("version") != 1:  # 1.0 and true are refused
         raise InputError([f"{path}: top level: field 'version': this reader knows version 1, got {str(raw.get('version'))[:60]!r}"])
     try:
         inst = Instance.model_validate(raw)
@@ -247,6 +270,8 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
         lines = []
         for er in errors[:MAX_PROBLEMS]:
             msg = "required field is missing" if er["type"] == "missing" else er["msg"]
+            if er["type"] == "missing":
+                msg += _misspelt_hint(raw, er["loc"])
             lines.append(f"{path}: {_record_label(raw, er['loc'])}: field '{_field(er['loc'])}': {msg}")
         if len(errors) > MAX_PROBLEMS:
             lines.append(f"{path}: ... and {len(errors) - MAX_PROBLEMS} more problems")
@@ -255,8 +280,8 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
     problems = _unknown_keys(inst) + _cross_checks(inst)
     if problems:
         lines = [f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
-        if len(problems) > MAX_PROBLEMS:
-            lines.append(f"{path}: ... and {len(problems) - MAX_PROBLEMS} more problems")
+        if len(problems) > MAX_PROBLEMS:  # the checks stop early: the number left is not known
+            lines.append(f"{path}: ... and more problems (only the first {MAX_PROBLEMS} are listed)")
         raise InputError(lines)
     return inst
 

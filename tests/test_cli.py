@@ -1,0 +1,441 @@
+"""The ``bedalloc`` command line (optimizer/cli.py) against MODEL.md §5: exit codes, outputs,
+atomic output folders.  Argument errors run in-process; everything else runs as a subprocess
+(``python -m optimizer``), the way users run it.  Only tiny.json and small derived or generated
+instances are used, so the whole file runs in a few seconds."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from optimizer.cli import main
+from optimizer.errors import InputError
+from optimizer.instance import read_instance
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "instances" / "tiny.json"
+BAD = Path(__file__).resolve().parent / "data" / "bad"
+
+PLAN_HEADER = ["person_id", "decision", "facility_id", "unit_id", "atd_program_id", "release_day", "transfer",
+               "effective_risk"]
+LEVELS = ["unplaced", "surge", "released_risk", "cost_usd"]
+
+
+def run(*args, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "optimizer", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def no_traceback(proc: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+
+
+def leftovers(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir()
+                  if p.name.startswith(f".{out.name}.tmp-") or p.name.startswith(f".{out.name}.old-"))
+
+
+def tiny_doc() -> dict:
+    return json.loads(TINY.read_text(encoding="utf-8"))
+
+
+def write_json(path: Path, doc) -> Path:
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return path
+
+
+def read_rows(plan_dir: Path) -> list[dict[str, str]]:
+    with open(plan_dir / "plan.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_rows(plan_dir: Path, rows: list[dict[str, str]]) -> None:
+    with open(plan_dir / "plan.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# in-process: argument errors and --help
+# --------------------------------------------------------------------------------------------
+
+def exit_code(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as e:  # argparse exits; main() returns for errors found after parsing
+        return e.code if isinstance(e.code, int) else 1
+
+
+@pytest.mark.parametrize("argv", [
+    [],
+    ["solve"],                                           # missing instance
+    ["validate"],
+    ["check", str(TINY)],                                # missing PLAN_DIR
+    ["solve", str(TINY), "--time-limit", "-1"],
+    ["solve", str(TINY), "--time-limit", "0"],
+    ["solve", str(TINY), "--time-limit", "nan"],
+    ["solve", str(TINY), "--time-limit", "soon"],
+    ["solve", str(TINY), "--mip-gap", "2"],
+    ["solve", str(TINY), "--mip-gap", "-0.1"],
+    ["solve", str(TINY), "--threads", "x"],
+    ["solve", str(TINY), "--threads", "-1"],
+    ["solve", str(TINY), "--seed", "1.5"],
+    ["solve", str(TINY), "--bogus"],
+    ["frobnicate"],                                      # unknown command
+    ["generate"],                                        # --out is required
+])
+def test_argument_errors(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be written, in particular no out/ folder
+    assert exit_code(argv) == 2
+    cap = capsys.readouterr()
+    assert cap.out == ""
+    lines = cap.err.strip().splitlines()
+    assert len(lines) == 1, cap.err
+    assert "error" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["solve", "does-not-exist.json"],
+    ["validate", "does-not-exist.json"],
+    ["check", "does-not-exist.json", "nowhere"],
+])
+def test_missing_instance_file(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert exit_code(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("does-not-exist.json: cannot read the file")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["solve", "--help"], ["check", "--help"], ["validate", "--help"],
+                                  ["generate", "--help"], ["--version"]])
+def test_help(argv, capsys):
+    assert exit_code(argv) == 0
+    out = capsys.readouterr().out
+    assert "bedalloc" in out
+
+
+def test_main_keeps_garbage_collection_enabled(capsys):
+    import gc
+
+    assert gc.isenabled()
+    exit_code(["validate", str(TINY)])
+    exit_code(["solve"])
+    assert gc.isenabled()
+    capsys.readouterr()
+
+
+# --------------------------------------------------------------------------------------------
+# validate
+# --------------------------------------------------------------------------------------------
+
+def test_validate_tiny():
+    proc = run("validate", TINY)
+    assert proc.returncode == 0, proc.stderr
+    assert "valid: 12 people" in proc.stdout
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("name", ["missing_person_risk.json", "not_utf8.json", "deeply_nested_lists.json",
+                                  "very_long_id.json", "mandatory_at_legal_limit.json"])
+def test_validate_bad_file(name):
+    path = BAD / name
+    proc = run("validate", path)
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert proc.stdout == ""
+    with pytest.raises(InputError) as e:
+        read_instance(path)
+    assert proc.stderr.splitlines() == e.value.lines
+    assert all(line.startswith(f"{path}: ") for line in proc.stderr.splitlines())
+
+
+def test_validate_one_line_per_problem(tmp_path):
+    doc = tiny_doc()
+    doc["people"][3]["risk"] = "55"
+    doc["people"][5]["sex"] = "X"
+    doc["facilities"][0]["units"][2]["beds"] = 1.5
+    path = write_json(tmp_path / "three.json", doc)
+    proc = run("validate", path)
+    assert proc.returncode == 2
+    no_traceback(proc)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith(f"{path}: ") for line in lines)
+    assert any("people[3] id=P04: field 'risk'" in line for line in lines)
+    assert any("people[5] id=P06: field 'sex'" in line for line in lines)
+    assert any("facilities[0] id=MTG.units[2] id=MTG-MED: field 'beds'" in line for line in lines)
+
+
+# --------------------------------------------------------------------------------------------
+# solve tiny.json, then check
+# --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("solve") / "tiny-plan"
+    proc = run("solve", TINY, "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""  # --quiet
+    no_traceback(proc)
+    return out
+
+
+def test_solve_writes_plan_and_summary(solved):
+    assert sorted(p.name for p in solved.iterdir()) == ["plan.csv", "summary.json"]
+    assert leftovers(solved) == []
+
+
+def test_plan_csv(solved):
+    inst = read_instance(TINY)
+    with open(solved / "plan.csv", newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    assert header[:len(PLAN_HEADER)] == PLAN_HEADER
+    rows = read_rows(solved)
+    assert [r["person_id"] for r in rows] == [p.id for p in inst.people]
+    assert {r["decision"] for r in rows} <= {"detain", "release", "unplaced", "removed"}
+    assert all(r["transfer"] in ("0", "1") for r in rows)
+    by_id = {r["person_id"]: r for r in rows}
+    assert by_id["P01"]["decision"] == "detain" and by_id["P02"]["decision"] == "detain"  # mandatory
+    assert by_id["P10"]["decision"] == "release"  # at the legal limit
+    assert by_id["P11"]["decision"] == "removed"  # removal_day 0
+    assert by_id["P07"]["effective_risk"] == "11.2500"  # 45 x pregnant 0.25
+    assert by_id["P08"]["unit_id"] == by_id["P09"]["unit_id"] == "DIL-FAM"  # family together
+
+
+def test_summary_json(solved):
+    s = json.loads((solved / "summary.json").read_text(encoding="utf-8"))
+    for key in ("format", "version", "instance", "instance_sha256", "solver", "solver_version", "params",
+                "termination", "has_solution", "objective", "bound", "gap", "counts", "facilities", "atd",
+                "timings_s", "model_size"):
+        assert key in s, key
+    assert s["format"] == "bedalloc-summary" and s["version"] == 1
+    assert s["instance"].endswith("tiny.json")
+    assert s["instance_sha256"] == hashlib.sha256(TINY.read_bytes()).hexdigest()
+    assert isinstance(s["solver"], str) and s["solver"] and isinstance(s["solver_version"], str)
+    assert isinstance(s["params"], dict)
+    assert s["termination"] == "optimal" and s["has_solution"] is True
+    assert list(s["objective"]) == LEVELS
+    assert set(s["bound"]) == set(LEVELS) and set(s["gap"]) == set(LEVELS)
+    # the values documented for tiny.json in instances/README.md
+    assert s["objective"]["unplaced"] == 0 and s["objective"]["surge"] == 1
+    assert s["objective"]["released_risk"] == pytest.approx(122.5, abs=1e-9)
+    assert all(0 <= g <= 1e-6 for g in s["gap"].values())
+    c = s["counts"]
+    assert set(c) >= {"people", "detained", "released", "unplaced", "removed", "transfers"}
+    assert c["people"] == 12
+    assert c["detained"] + c["released"] + c["unplaced"] + c["removed"] == c["people"]
+    assert [f["id"] for f in s["facilities"]] == ["MTG", "BRZ", "HLD", "DIL"]
+    for f in s["facilities"]:
+        assert set(f) >= {"id", "occupied", "beds", "utilization", "cost_usd"}
+        assert f["utilization"] == pytest.approx(f["occupied"] / f["beds"], abs=1e-4)
+    assert sum(f["cost_usd"] for f in s["facilities"]) <= s["objective"]["cost_usd"] + 1e-6
+    assert [a["id"] for a in s["atd"]] == ["GPS", "APP", "CM-SNA"]
+    for a in s["atd"]:
+        assert set(a) >= {"id", "enrolled", "capacity"}
+    assert sum(a["enrolled"] for a in s["atd"]) == c["released"]
+    assert set(s["timings_s"]) >= {"read", "build", "solve", "verify", "write", "total"}
+    assert all(v >= 0 for v in s["timings_s"].values())
+    assert set(s["model_size"]) >= {"variables", "constraints", "nonzeros"}
+
+
+def test_check_accepts_the_plan(solved):
+    proc = run("check", TINY, solved)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("OK")
+    proc = run("check", TINY, solved / "plan.csv")  # the file itself is accepted too
+    assert proc.returncode == 0
+
+
+def test_check_finds_a_released_mandatory_person(solved, tmp_path):
+    plan = tmp_path / "mutated"
+    shutil.copytree(solved, plan)
+    rows = read_rows(plan)
+    assert rows[0]["person_id"] == "P01" and rows[0]["decision"] == "detain"
+    rows[0].update(decision="release", facility_id="", unit_id="", atd_program_id="GPS", release_day="0")
+    write_rows(plan, rows)
+    proc = run("check", TINY, plan)
+    assert proc.returncode == 1
+    no_traceback(proc)
+    assert any("P01" in line and "mandatory" in line for line in proc.stdout.splitlines()), proc.stdout
+
+
+def test_check_finds_an_unknown_unit(solved, tmp_path):
+    plan = tmp_path / "mutated"
+    shutil.copytree(solved, plan)
+    rows = read_rows(plan)
+    rows[2]["unit_id"] = "NOPE"
+    write_rows(plan, rows)
+    proc = run("check", TINY, plan)
+    assert proc.returncode == 1
+    assert any("P03" in line for line in proc.stdout.splitlines()), proc.stdout
+
+
+@pytest.mark.parametrize("content", [None, b"", b"\x00\x01\x02garbage", b"hello,world\n1,2\n",
+                                     b"\xff\xfe not utf-8"])
+def test_check_unreadable_plan(tmp_path, content):
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    if content is not None:
+        (plan / "plan.csv").write_bytes(content)
+    proc = run("check", TINY, plan)
+    assert proc.returncode == 2
+    no_traceback(proc)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(str(plan / "plan.csv")), proc.stderr
+
+
+def test_check_bad_instance(solved):
+    proc = run("check", BAD / "bool_for_beds.json", solved)
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert "field 'beds'" in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# solve: bad input, atomic output folder
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["bool_for_beds.json", "truncated_json.json", "mandatory_at_legal_limit.json"])
+def test_solve_bad_instance_writes_nothing(tmp_path, name):
+    out = tmp_path / "out"
+    proc = run("solve", BAD / name, "--out", out, "--quiet")
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert proc.stderr.startswith(f"{BAD / name}: ")
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_solve_bad_instance_keeps_older_plan(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "plan.csv").write_text("older plan\n", encoding="utf-8")
+    (out / "summary.json").write_text("{}\n", encoding="utf-8")
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()}
+    proc = run("solve", BAD / "missing_unit_beds.json", "--out", out)
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()} == before
+    assert leftovers(out) == []
+
+
+def test_solve_out_is_a_file(tmp_path):
+    out = tmp_path / "out"
+    out.write_text("not a folder", encoding="utf-8")
+    proc = run("solve", TINY, "--out", out, "--quiet")
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert len(proc.stderr.splitlines()) == 1
+    assert out.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_solve_twice_replaces_the_folder(tmp_path):
+    out = tmp_path / "out"
+    proc = run("solve", TINY, "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    first = (out / "plan.csv").read_bytes()
+    (out / "stale.txt").write_text("from an older run", encoding="utf-8")
+    proc = run("solve", TINY, "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["plan.csv", "summary.json"]  # replaced, not merged
+    assert (out / "plan.csv").read_bytes() == first  # deterministic
+    assert leftovers(out) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_solve_multi_day_not_supported(tmp_path):
+    doc = tiny_doc()
+    doc["horizon_days"] = 2
+    path = write_json(tmp_path / "two-days.json", doc)
+    assert run("validate", path).returncode == 0
+    out = tmp_path / "out"
+    proc = run("solve", path, "--out", out, "--quiet")
+    assert proc.returncode == 2
+    no_traceback(proc)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "horizon_days" in lines[0] and lines[0].startswith(f"{path}: ")
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# solve: a mandatory person without a bed (exit 3, diagnosis.json)
+# --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def infeasible(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("infeasible")
+    doc = tiny_doc()
+    # male, level D, needs a medical bed: no unit of tiny.json takes him, and he may not be released
+    doc["people"].append({"id": "P13", "sex": "M", "level": "D", "risk": 40.0, "aor": "HOU", "origin": None,
+                          "mandatory": True, "needs_medical": True})
+    path = write_json(tmp / "no-bed.json", doc)
+    out = tmp / "out"
+    proc = run("solve", path, "--out", out, "--quiet")
+    return path, out, proc
+
+
+def test_infeasible_exit_3_with_diagnosis(infeasible):
+    path, out, proc = infeasible
+    assert proc.returncode == 3, proc.stderr
+    no_traceback(proc)
+    assert sorted(p.name for p in out.iterdir()) == ["diagnosis.json", "plan.csv", "summary.json"]
+    d = json.loads((out / "diagnosis.json").read_text(encoding="utf-8"))
+    assert d["unplaced"] == 1 and d["level1_proven_optimal"] is True
+    assert len(d["groups"]) == 1
+    g = d["groups"][0]
+    assert g["reason"] == "no_bed" and g["people"] == 1 and g["person_ids"] == ["P13"]
+    assert g["compatible_beds_incl_surge"] == 0
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["objective"]["unplaced"] == 1 and s["counts"]["unplaced"] == 1
+    assert s["has_solution"] is True
+    rows = read_rows(out)
+    assert len(rows) == 13 and rows[-1]["person_id"] == "P13" and rows[-1]["decision"] == "unplaced"
+    assert rows[-1]["unit_id"] == "" and rows[-1]["atd_program_id"] == ""
+    # the other twelve keep the objective of tiny.json at the later levels
+    assert s["objective"]["surge"] == 1 and s["objective"]["released_risk"] == pytest.approx(122.5, abs=1e-9)
+
+
+def test_infeasible_plan_checks(infeasible):
+    path, out, _ = infeasible
+    proc = run("check", path, out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "unplaced 1" in proc.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# generate
+# --------------------------------------------------------------------------------------------
+
+def test_generate_small_region(tmp_path):
+    out = tmp_path / "mia.json"
+    proc = run("generate", "--aor", "MIA", "--scale", "0.02", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    no_traceback(proc)
+    inst = read_instance(out)
+    assert inst.people and inst.facilities
+    assert {a.code for a in inst.aors} >= {"MIA"}
+    assert run("validate", out).returncode == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["mia.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize("args", [["--aor", "ZZZ", "--scale", "0.02"], ["--aor", "MIA", "--scale", "0"],
+                                  ["--aor", "MIA", "--scale", "-1"], ["--aor", "MIA", "--scale", "nan"],
+                                  ["--aor", "MIA", "--scale", "0.02", "--seed", "-1"]])
+def test_generate_bad_arguments(tmp_path, args):
+    out = tmp_path / "x.json"
+    proc = run("generate", *args, "--out", out)
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert len(proc.stderr.splitlines()) == 1
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,333 @@
+"""The instance reader (optimizer/instance.py) against MODEL.md §2.
+
+``tests/data/bad/`` holds malformed instance files, each derived from ``instances/tiny.json`` with
+exactly one defect and named after it.  Every one must be refused with :class:`InputError`, every
+message line must name the file, and the first line must name the record and the field (or, for a
+defect of the file itself, say what is wrong with it).  ``EXPECTED`` pins those messages: a new
+file in the folder must be added there, and a regression in a message fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from optimizer.errors import InputError
+from optimizer.instance import (
+    DEFAULT_HUMANITARIAN,
+    MAX_PROBLEMS,
+    effective_risk,
+    read_instance,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "instances" / "tiny.json"
+DATA = Path(__file__).resolve().parent / "data"
+BAD = DATA / "bad"
+X_FILE = DATA / "valid_x_annotations.json"
+
+# file -> (what the first line must contain after "FILE: ", a word of the message (case-insensitive))
+EXPECTED: dict[str, tuple[str, str]] = {
+    # the file itself
+    "empty_file.json": ("the file is empty", "empty"),
+    "whitespace_only.json": ("the file is empty", "empty"),
+    "truncated_json.json": ("not valid JSON", "line"),
+    "not_utf8.json": ("not UTF-8 text", "offset"),
+    "byte_order_mark.json": ("byte-order mark", "UTF-8"),
+    "duplicate_json_key.json": ("not valid JSON", "duplicate key 'risk'"),
+    "deeply_nested_lists.json": ("not valid JSON", "nested too deeply"),
+    "deeply_nested_x_key.json": ("not valid JSON", "nested too deeply"),
+    "top_level_list.json": ("top level", "must be a JSON object"),
+    "top_level_string.json": ("top level", "must be a JSON object"),
+    # format and version
+    "wrong_format.json": ("top level: field 'format'", "bedalloc-plan"),
+    "missing_format.json": ("top level: field 'format'", "bedalloc-instance"),
+    "wrong_version.json": ("top level: field 'version'", "version 1"),
+    "string_version.json": ("top level: field 'version'", "version 1"),
+    "bool_version.json": ("top level: field 'version'", "version 1"),
+    "float_version.json": ("top level: field 'version'", "version 1"),
+    # required fields
+    "missing_top_people.json": ("top level: field 'people'", "missing"),
+    "missing_top_snapshot_date.json": ("top level: field 'snapshot_date'", "missing"),
+    "missing_aor_lat.json": ("aors[1] code=SNA: field 'lat'", "missing"),
+    "missing_facility_per_diem.json": ("facilities[1] id=BRZ: field 'per_diem'", "missing"),
+    "missing_facility_units.json": ("facilities[2] id=HLD: field 'units'", "missing"),
+    "missing_unit_beds.json": ("facilities[0] id=MTG.units[1] id=MTG-CD: field 'beds'", "missing"),
+    "missing_unit_levels.json": ("facilities[1] id=BRZ.units[0] id=BRZ-M: field 'levels'", "missing"),
+    "missing_program_max_risk.json": ("atd_programs[1] id=APP: field 'max_risk'", "missing"),
+    "missing_person_risk.json": ("people[3] id=P04: field 'risk'", "missing"),
+    "missing_person_level.json": ("people[4] id=P05: field 'level'", "missing"),
+    "null_for_beds.json": ("facilities[0] id=MTG.units[0] id=MTG-AB: field 'beds'", "integer"),
+    # types
+    "string_for_beds.json": ("facilities[0] id=MTG.units[1] id=MTG-CD: field 'beds'", "integer"),
+    "string_for_risk.json": ("people[3] id=P04: field 'risk'", "number"),
+    "bool_for_beds.json": ("facilities[0] id=MTG.units[1] id=MTG-CD: field 'beds'", "integer"),
+    "bool_for_risk.json": ("people[3] id=P04: field 'risk'", "number"),
+    "int_for_bool_mandatory.json": ("people[2] id=P03: field 'mandatory'", "boolean"),
+    "fractional_beds.json": ("facilities[3] id=DIL.units[0] id=DIL-FAM: field 'beds'", "integer"),
+    "float_for_int_beds.json": ("facilities[3] id=DIL.units[0] id=DIL-FAM: field 'beds'", "integer"),
+    "float_for_int_custody_days.json": ("people[9] id=P10: field 'custody_days'", "integer"),
+    "nan_risk.json": ("people[3] id=P04: field 'risk'", "finite"),
+    "infinity_per_diem.json": ("facilities[1] id=BRZ: field 'per_diem'", "finite"),
+    "huge_number_per_diem.json": ("facilities[1] id=BRZ: field 'per_diem'", "finite"),
+    "huge_number_beds.json": ("facilities[1] id=BRZ.units[1] id=BRZ-F: field 'beds'", "integer"),
+    "huge_integer_beds.json": ("facilities[1] id=BRZ.units[1] id=BRZ-F: field 'beds'", "less than"),
+    "string_for_units.json": ("facilities[2] id=HLD: field 'units'", "list"),
+    "string_for_levels.json": ("facilities[0] id=MTG.units[0] id=MTG-AB: field 'levels'", "list"),
+    "object_for_people.json": ("top level: field 'people'", "list"),
+    "number_for_person.json": ("people[5]", "dictionary"),
+    # ranges
+    "negative_beds.json": ("facilities[1] id=BRZ.units[0] id=BRZ-M: field 'beds'", "greater than or equal to 0"),
+    "negative_surge_beds.json": ("facilities[0] id=MTG.units[1] id=MTG-CD: field 'surge_beds'", "greater than"),
+    "negative_custody_days.json": ("people[7] id=P08: field 'custody_days'", "greater than"),
+    "negative_arrival_day.json": ("people[4] id=P05: field 'arrival_day'", "greater than"),
+    "negative_per_diem.json": ("atd_programs[0] id=GPS: field 'per_diem'", "greater than"),
+    "risk_over_100.json": ("people[3] id=P04: field 'risk'", "less than or equal to 100"),
+    "risk_negative.json": ("people[3] id=P04: field 'risk'", "greater than or equal to 0"),
+    "max_risk_over_100.json": ("atd_programs[2] id=CM-SNA: field 'max_risk'", "100"),
+    "latitude_out_of_range.json": ("facilities[0] id=MTG: field 'lat'", "90"),
+    "longitude_out_of_range.json": ("aors[0] code=HOU: field 'lon'", "-180"),
+    "horizon_days_zero.json": ("top level: field 'horizon_days'", "greater than or equal to 1"),
+    "arrival_day_outside_horizon.json": ("people[11] id=P12: field 'arrival_day'", "outside the horizon"),
+    "cost_days_zero.json": ("policy: field 'cost_days'", "greater than"),
+    "humanitarian_multiplier_zero.json": ("policy.humanitarian_factors: field 'elderly'", "greater than 0"),
+    "humanitarian_multiplier_over_one.json": ("policy.humanitarian_factors: field 'elderly'", "less than or equal to 1"),
+    "invalid_snapshot_date.json": ("top level: field 'snapshot_date'", "not a valid ISO date"),
+    "snapshot_date_not_iso.json": ("top level: field 'snapshot_date'", "pattern"),
+    "empty_name.json": ("top level: field 'name'", "at least 1 character"),
+    # enumerations
+    "unknown_sex.json": ("people[2] id=P03: field 'sex'", "'M' or 'F'"),
+    "unknown_unit_sex.json": ("facilities[1] id=BRZ.units[1] id=BRZ-F: field 'sex'", "'any'"),
+    "unknown_level.json": ("people[2] id=P03: field 'level'", "'D'"),
+    "lowercase_level.json": ("people[2] id=P03: field 'level'", "'D'"),
+    "unknown_unit_level.json": ("facilities[0] id=MTG.units[0] id=MTG-AB.levels[1]: field 'levels'", "'D'"),
+    "unknown_technology.json": ("atd_programs[1] id=APP: field 'technology'", "ankle_gps"),
+    "unknown_facility_type.json": ("facilities[1] id=BRZ: field 'type'", "IGSA"),
+    "unknown_humanitarian_factor.json": ("people[3] id=P04: field 'humanitarian'", "unknown factor 'veteran'"),
+    "repeated_humanitarian_factor.json": ("people[3] id=P04: field 'humanitarian'", "repeated"),
+    "empty_levels.json": ("facilities[1] id=BRZ.units[0] id=BRZ-M: field 'levels'", "at least 1"),
+    "repeated_level.json": ("facilities[1] id=BRZ.units[0] id=BRZ-M: field 'levels'", "repeated"),
+    # ids and references
+    "duplicate_person_id.json": ("people[4] id=P04: field 'id'", "duplicate person id"),
+    "duplicate_unit_id.json": ("facilities[1] id=BRZ.units[1] id=MTG-MED: field 'id'", "duplicate unit id"),
+    "duplicate_facility_id.json": ("facilities[4] id=BRZ: field 'id'", "duplicate facility id"),
+    "duplicate_program_id.json": ("atd_programs[2] id=APP: field 'id'", "duplicate program id"),
+    "duplicate_aor_code.json": ("aors[2] code=HOU: field 'code'", "duplicate AOR code"),
+    "unknown_origin_facility.json": ("people[3] id=P04: field 'origin'", "unknown facility 'XYZ'"),
+    "unknown_person_aor.json": ("people[3] id=P04: field 'aor'", "unknown AOR 'ATL'"),
+    "unknown_facility_aor.json": ("facilities[1] id=BRZ: field 'aor'", "unknown AOR 'ATL'"),
+    "unknown_program_aor.json": ("atd_programs[2] id=CM-SNA: field 'aor'", "unknown AOR 'ATL'"),
+    # people, families, the legal limit
+    "minor_without_family.json": ("people[2] id=P03: field 'family_id'", "minor"),
+    "family_without_adult.json": ("people[7] id=P08: field 'family_id'", "no adult"),
+    "family_different_arrival_days.json": ("people[7] id=P08: field 'arrival_day'", "different arrival days"),
+    "family_different_removal_days.json": ("people[7] id=P08: field 'removal_day'", "different removal days"),
+    "mandatory_at_legal_limit.json": ("people[9] id=P10: field 'max_custody_days'", "contradictory"),
+    "family_member_of_mandatory_at_limit.json": ("people[8] id=P09: field 'max_custody_days'", "family with a mandatory member"),
+    "level_null_for_adult.json": ("people[2] id=P03: field 'level'", "only for minors"),
+    "any_sex_not_family_unit.json": ("facilities[1] id=BRZ.units[1] id=BRZ-F: field 'sex'", "only family units"),
+    # unknown keys
+    "unknown_key_bedz.json": ("facilities[0] id=MTG.units[1] id=MTG-CD: field 'bedz'", "unknown field"),
+    "misspelt_beds_as_bedz.json": ("facilities[0] id=MTG.units[1] id=MTG-CD: field 'beds'", "'bedz'"),
+    "misspelt_surge_beds.json": ("facilities[0] id=MTG.units[1] id=MTG-CD: field 'surge_bedz'", "unknown field"),
+    "unknown_top_level_key.json": ("top level: field 'Horizon_days'", "unknown field"),
+    "unknown_policy_key.json": ("policy: field 'cost_day'", "unknown field"),
+    "unknown_aor_key.json": ("aors[1] code=SNA: field 'hub'", "unknown field"),
+    "unknown_facility_key.json": ("facilities[3] id=DIL: field 'beds'", "unknown field"),
+    "unknown_program_key.json": ("atd_programs[1] id=APP: field 'cap'", "unknown field"),
+    "unknown_person_key.json": ("people[0] id=P01: field 'note'", "unknown field"),
+    # size
+    "very_long_id.json": ("people[4] id=" + "P" * 40 + ": field 'id'", "at most 200 characters"),
+}
+
+BAD_FILES = sorted(p.name for p in BAD.iterdir() if p.is_file())
+
+
+def _refused(path: Path) -> list[str]:
+    with pytest.raises(InputError) as e:
+        read_instance(path)
+    assert e.value.lines, "InputError without a message"
+    assert e.value.exit_code == 2
+    return e.value.lines
+
+
+def test_table_matches_folder():
+    assert len(BAD_FILES) >= 60
+    assert set(BAD_FILES) == set(EXPECTED), (
+        f"files without an EXPECTED entry: {sorted(set(BAD_FILES) - set(EXPECTED))}; "
+        f"entries without a file: {sorted(set(EXPECTED) - set(BAD_FILES))}"
+    )
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_file_is_refused(name):
+    path = BAD / name
+    lines = _refused(path)
+    assert 1 <= len(lines) <= MAX_PROBLEMS + 1
+    for line in lines:
+        assert line.startswith(f"{path}: "), line
+        assert "\n" not in line
+        assert len(line) < 1000, f"line of {len(line)} characters"  # a 1 MB value is not echoed
+        assert "Traceback" not in line
+    where, word = EXPECTED[name]
+    first = lines[0][len(str(path)) + 2:]
+    assert where in first, f"{where!r} not in {first!r}"
+    assert word.lower() in first.lower(), f"{word!r} not in {first!r}"
+    if ": field '" in where:  # record-level defect: the record comes first, then the field
+        assert first.startswith(where), f"{first!r} does not start with {where!r}"
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_file_has_one_defect(name):
+    """Each file is tiny.json with one defect, so exactly one problem is reported."""
+    assert len(_refused(BAD / name)) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# problem count cap
+# --------------------------------------------------------------------------------------------
+
+def _tiny() -> dict:
+    return json.loads(TINY.read_text(encoding="utf-8"))
+
+
+def _write(tmp_path: Path, doc: dict, name: str = "inst.json") -> Path:
+    p = tmp_path / name
+    p.write_text(json.dumps(doc), encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("defect", ["risk", "aor", "key"])
+def test_many_problems_are_capped(tmp_path, defect):
+    doc = _tiny()
+    template = doc["people"][0]
+    people = []
+    for i in range(100):
+        p = dict(template, id=f"Q{i:03d}")
+        if defect == "risk":
+            p["risk"] = "high"  # schema error (pydantic pass)
+        elif defect == "aor":
+            p["aor"] = "ZZZ"  # cross-record error
+        else:
+            p["colour"] = "blue"  # unknown key
+        people.append(p)
+    doc["people"] = people
+    path = _write(tmp_path, doc)
+    lines = _refused(path)
+    assert len(lines) == MAX_PROBLEMS + 1
+    assert all(line.startswith(f"{path}: ") for line in lines)
+    assert lines[0].startswith(f"{path}: people[0] id=Q000: field ")
+    assert "more problems" in lines[-1]
+    if defect == "risk":  # the schema pass counts every problem
+        assert lines[-1].endswith("... and 80 more problems")
+    else:  # the later checks stop early and must not claim a count
+        assert lines[-1].endswith(f"... and more problems (only the first {MAX_PROBLEMS} are listed)")
+
+
+def test_several_problems_one_line_each(tmp_path):
+    doc = _tiny()
+    doc["people"][3]["risk"] = "55"
+    doc["facilities"][1]["units"][0]["beds"] = -1
+    doc["atd_programs"][0]["technology"] = "drone"
+    lines = _refused(_write(tmp_path, doc))
+    assert len(lines) == 3
+    joined = "\n".join(lines)
+    for where in ("people[3] id=P04: field 'risk'", "facilities[1] id=BRZ.units[0] id=BRZ-M: field 'beds'",
+                  "atd_programs[0] id=GPS: field 'technology'"):
+        assert where in joined
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.json"
+    lines = _refused(path)
+    assert lines == [f"{path}: cannot read the file: No such file or directory"]
+
+
+def test_folder_instead_of_file(tmp_path):
+    lines = _refused(tmp_path)
+    assert len(lines) == 1 and lines[0].startswith(f"{tmp_path}: cannot read the file")
+
+
+# --------------------------------------------------------------------------------------------
+# valid files and defaults
+# --------------------------------------------------------------------------------------------
+
+def test_tiny_reads_with_defaults():
+    digest: list[str] = []
+    inst = read_instance(TINY, digest)
+    import hashlib
+
+    assert digest == [hashlib.sha256(TINY.read_bytes()).hexdigest()]
+    assert inst.format == "bedalloc-instance" and inst.version == 1 and inst.horizon_days == 1
+    assert [p.id for p in inst.people] == [f"P{i:02d}" for i in range(1, 13)]
+    units = {u.id: u for f in inst.facilities for u in f.units}
+    assert units["MTG-AB"].surge_beds == 0 and units["MTG-CD"].surge_beds == 2
+    assert units["MTG-AB"].medical is False and units["MTG-AB"].family is False
+    assert units["DIL-FAM"].family is True and units["DIL-FAM"].sex == "any"
+    fac = {f.id: f for f in inst.facilities}
+    assert fac["BRZ"].guaranteed_minimum == 0 and fac["BRZ"].gm_rate == 0.0
+    assert fac["BRZ"].max_stay_days is None and fac["HLD"].max_stay_days == 1
+    progs = {p.id: p for p in inst.atd_programs}
+    assert progs["APP"].capacity is None and progs["GPS"].capacity == 1
+    assert progs["GPS"].aor is None and progs["CM-SNA"].aor == "SNA"
+    p = inst.people[0]
+    assert (p.mandatory, p.custody_days, p.max_custody_days, p.needs_medical, p.humanitarian,
+            p.family_id, p.minor, p.arrival_day, p.removal_day) == (True, 0, None, False, [], None, False, 0, None)
+    assert inst.people[8].level is None and inst.people[8].minor is True
+    assert inst.policy.cost_days == 30
+    assert inst.policy.factors() == DEFAULT_HUMANITARIAN
+    assert effective_risk(45.0, ["pregnant"], inst.policy.factors()) == 11.25
+
+
+def test_policy_defaults_when_absent(tmp_path):
+    doc = _tiny()
+    del doc["policy"]
+    inst = read_instance(_write(tmp_path, doc))
+    assert inst.policy.cost_days == 30
+    assert inst.policy.transfer_fixed_usd == 250 and inst.policy.transfer_usd_per_km == 0.5
+    assert inst.policy.factors() == DEFAULT_HUMANITARIAN
+
+
+def test_policy_defaults_when_empty(tmp_path):
+    doc = _tiny()
+    doc["policy"] = {}
+    inst = read_instance(_write(tmp_path, doc))
+    assert inst.policy.cost_days == 30 and inst.policy.factors() == DEFAULT_HUMANITARIAN
+
+
+def test_humanitarian_overrides_merge_with_defaults(tmp_path):
+    doc = _tiny()
+    doc["policy"]["humanitarian_factors"] = {"elderly": 0.9, "veteran": 0.8}
+    doc["people"][3]["humanitarian"] = ["elderly", "veteran"]
+    inst = read_instance(_write(tmp_path, doc))
+    table = inst.policy.factors()
+    assert table == {**DEFAULT_HUMANITARIAN, "elderly": 0.9, "veteran": 0.8}
+    assert table["pregnant"] == 0.25  # defaults kept
+    assert effective_risk(55.0, inst.people[3].humanitarian, table) == round(55.0 * 0.9 * 0.8, 4)
+
+
+def test_x_keys_accepted_everywhere():
+    doc = json.loads(X_FILE.read_text(encoding="utf-8"))
+    # the file really carries x_ keys at every level
+    assert "x_top" in doc and "x_why" in doc["policy"] and "x_hub" in doc["aors"][0]
+    assert "x_contract" in doc["facilities"][0] and "x_wing" in doc["facilities"][0]["units"][0]
+    assert "x_vendor" in doc["atd_programs"][0] and "x_note" in doc["people"][0]
+    inst = read_instance(X_FILE)
+    base = read_instance(TINY)
+    assert [p.id for p in inst.people] == [p.id for p in base.people]
+    assert inst.facilities[0].units[0].beds == base.facilities[0].units[0].beds
+
+
+def test_x_key_with_moderate_nesting_accepted(tmp_path):
+    doc = _tiny()
+    doc["people"][0]["x_tree"] = json.loads("[" * 500 + "]" * 500)
+    read_instance(_write(tmp_path, doc))
+
+
+def test_horizon_two_is_valid(tmp_path):
+    doc = _tiny()
+    doc["horizon_days"] = 2
+    assert read_instance(_write(tmp_path, doc)).horizon_days == 2
+
