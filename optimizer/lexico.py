@@ -293,27 +293,31 @@ def _faces(model, params, deadline, compact, lift):
     s = LexSolver(model, params, deadline)
     statuses, bounds = [], []
     first = 0
+    fallback = (None, 0)  # a feasible solution and its number of proven levels
     if compact is not None:
         c = LexSolver(compact, params, deadline)
+        xc = None
         for k in range(3):
-            status, ok, xc, y, z_lp, rc = c.solve_lp(compact.objectives[k])
+            status, ok, x_k, y, z_lp, rc = c.solve_lp(compact.objectives[k])
             if not ok:
                 statuses.append(f"LP: {status}")
-                return None, 0, bounds, statuses, c.version
+                return (*_lifted(model, lift, xc, bounds, k), bounds, statuses, c.version)
+            xc = x_k
             statuses.append(status)
             bounds.append(z_lp)
             c.restrict_to_face(rc, y)
             yf = lift.duals(y)
             s.restrict_to_face(s.reduced_costs(model.objectives[k], yf), yf)
-        xf = lift.solution(xc)
+        xf, proven = _lifted(model, lift, xc, bounds, 3)
         s.activate(np.ones(len(s.active), dtype=bool) if xf is None else xf > 0)
+        fallback = (xf, proven)
         first = 3
     for k in range(first, 4):
         cost = model.objectives[k]
         status, ok, x, y, z_lp, rc = s.solve_lp(cost)
         if not ok:
             statuses.append(f"LP: {status}")
-            return None, 0, bounds, statuses, s.version
+            return fallback[0], fallback[1], bounds, statuses, s.version
         statuses.append(status)
         bounds.append(z_lp)
         if k < 3:
@@ -325,9 +329,21 @@ def _faces(model, params, deadline, compact, lift):
     if x_mip is None:
         if status == "Infeasible":
             return None
-        return None, 0, bounds, statuses, s.version
+        return fallback[0], fallback[1], bounds, statuses, s.version
     bounds[3] = bound
     return _check(cost, x_mip, float(cost @ np.rint(x_mip)), 3), (4 if ok else 3), bounds, statuses, s.version
+
+
+def _lifted(model, lift, xc, bounds, levels):
+    """The compact solution ``xc`` lifted to ``model``, with the number of leading levels it
+    proves optimal (its value equals the LP bound there); (None, 0) when it cannot be lifted."""
+    xf = None if xc is None else lift.solution(xc)
+    if xf is None:
+        return None, 0
+    proven = 0
+    while proven < levels and abs(float(model.objectives[proven] @ xf) - bounds[proven]) < 1e-6:
+        proven += 1
+    return xf, proven
 
 
 def _holds(model, params, deadline):

@@ -69,6 +69,17 @@ def all_unplaced(model: Model) -> np.ndarray:
     return x
 
 
+def tighten(model: Model, x: np.ndarray) -> np.ndarray:
+    """Set the surge and excess columns to the surge beds and beds above the guaranteed minimum
+    that the placements actually use (they may be larger when a level was not optimised)."""
+    x = x.copy()
+    for rows, cols in (("unit", "surge"), ("facility", "excess")):
+        r, c = model.row_blocks[rows], model.blocks[cols]
+        activity = model.A[r] @ x + x[c]  # the column enters its row with coefficient -1
+        x[c] = np.maximum(0, np.rint(activity - model.row_upper[r])).astype(np.int64)
+    return x
+
+
 def decode(inst: Instance, model: Model, P: People, N: Network, x: np.ndarray) -> list[dict[str, str]]:
     """Turn a model solution into plan.csv rows (MODEL.md §5), deterministically.
 
@@ -197,6 +208,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     t2 = time.monotonic()
     if x is None:
         x = all_unplaced(model)
+    x = tighten(model, x)
     rows = decode(inst, model, P, N, x)
     t3 = time.monotonic()
     values = model.objectives @ x + model.offsets
