@@ -35,34 +35,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not v > 0 or v != v or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
-    return v
+def _typed(convert, ok, requirement):
+    """An argparse type: ``convert`` the text, then require ``ok(value)``."""
+
+    def parse(text):
+        try:
+            v = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {'whole ' if convert is int else ''}number: {text!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{requirement}: {text!r}")
+        return v
+
+    return parse
 
 
-def _gap(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1): {text!r}")
-    return v
-
-
-def _nonneg_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return v
+_positive_float = _typed(float, lambda v: 0 < v < float("inf"), "must be a positive number of seconds")
+_gap = _typed(float, lambda v: 0 <= v < 1, "must be in [0, 1)")
+_nonneg_int = _typed(int, lambda v: v >= 0, "must be >= 0")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -212,13 +212,11 @@ def _no_duplicate_keys(pairs):
     return d
 
 
-def load_json(path: str | Path, digest: list | None = None):
-    """Read a JSON file strictly (UTF-8, no byte-order mark, no duplicate keys).
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a non-empty file of at most :data:`MAX_FILE_BYTES`.
 
-    When ``digest`` is a list, the file's SHA-256 (hex) is appended to it.  Raises
-    :class:`InputError` with one line naming the file for an unreadable, empty, oversized,
-    non-UTF-8 or non-JSON file."""
-    path = Path(path)
+    Raises :class:`InputError` (one line naming the file) when it is missing, unreadable,
+    too large or empty."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -226,12 +224,23 @@ def load_json(path: str | Path, digest: list | None = None):
         data = path.read_bytes()
     except OSError as e:
         raise InputError([f"{path}: cannot read the file: {e.strerror or e}"]) from None
+    if not data.strip():
+        raise InputError([f"{path}: the file is empty"])
+    return data
+
+
+def load_json(path: str | Path, digest: list | None = None):
+    """Read a JSON file strictly (UTF-8, no byte-order mark, no duplicate keys).
+
+    When ``digest`` is a list, the file's SHA-256 (hex) is appended to it.  Raises
+    :class:`InputError` with one line naming the file for an unreadable, empty, oversized,
+    non-UTF-8 or non-JSON file."""
+    path = Path(path)
+    data = read_bytes(path)
     if digest is not None:
         import hashlib
 
         digest.append(hashlib.sha256(data).hexdigest())
-    if not data.strip():
-        raise InputError([f"{path}: the file is empty"])
     if data.startswith(b"\xef\xbb\xbf"):
         raise InputError([f"{path}: the file starts with a byte-order mark; save it as UTF-8 without BOM"])
     try:

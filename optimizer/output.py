@@ -13,10 +13,7 @@ import numpy as np
 
 from .instance import Instance
 from .model import eligible_programs, network_arrays, people_arrays
-
-PLAN_COLUMNS = (
-    "person_id", "decision", "facility_id", "unit_id", "atd_program_id", "release_day", "transfer", "effective_risk",
-)
+from .verify import PLAN_COLUMNS
 
 
 def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict],

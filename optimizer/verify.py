@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .instance import MAX_FILE_BYTES, Instance, effective_risk
+from .instance import Instance, effective_risk, read_bytes
 
 PLAN_COLUMNS = (
     "person_id", "decision", "facility_id", "unit_id",
@@ -124,15 +124,7 @@ def read_plan(path: str | Path) -> list[dict[str, str]]:
     p = Path(path)
     if p.is_dir():
         p = p / "plan.csv"
-    try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError([f"{p}: file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes"])
-        data = p.read_bytes()
-    except OSError as e:
-        raise InputError([f"{p}: cannot read the file: {e.strerror or e}"]) from None
-    if not data.strip():
-        raise InputError([f"{p}: the file is empty"])
+    data = read_bytes(p)
     if b"\x00" in data:
         raise InputError([f"{p}: not a CSV text file (contains NUL bytes)"])
     try:
