@@ -162,8 +162,14 @@ class LexSolver:
         return np.sort(cand[(rank < limit) | (g < 0)])
 
     # ------------------------------------------------------------------ levels
-    def solve_lp(self, cost):
-        """Column generation to the full model's LP optimum. Returns (status, ok, x, y, z, rc)."""
+    def solve_lp(self, cost, x_prev=None):
+        """Column generation to the full model's LP optimum. Returns (status, ok, x, y, z, rc).
+
+        When ``x_prev`` (a solution of the current face) already costs 0 and no cost is
+        negative, it is optimal and ``y = 0`` is an optimal dual: no LP is solved."""
+        if x_prev is not None and not (cost < 0).any() and float(cost @ x_prev) == 0.0:
+            n_rows = self.m.A.shape[0] + len(self.holds)
+            return "Optimal (zero)", True, x_prev, np.zeros(n_rows), 0.0, cost.astype(float)
         scale = max(1.0, float(np.abs(cost).max(initial=0)))
         if self.lp is None:
             self._open_lp(cost)
@@ -298,7 +304,7 @@ def _faces(model, params, deadline, compact, lift):
         c = LexSolver(compact, params, deadline)
         xc = None
         for k in range(3):
-            status, ok, x_k, y, z_lp, rc = c.solve_lp(compact.objectives[k])
+            status, ok, x_k, y, z_lp, rc = c.solve_lp(compact.objectives[k], xc)
             if not ok:
                 statuses.append(f"LP: {status}")
                 return (*_lifted(model, lift, xc, bounds, k), bounds, statuses, c.version)
@@ -312,9 +318,10 @@ def _faces(model, params, deadline, compact, lift):
         s.activate(np.ones(len(s.active), dtype=bool) if xf is None else xf > 0)
         fallback = (xf, proven)
         first = 3
+    x = None
     for k in range(first, 4):
         cost = model.objectives[k]
-        status, ok, x, y, z_lp, rc = s.solve_lp(cost)
+        status, ok, x, y, z_lp, rc = s.solve_lp(cost, x)
         if not ok:
             statuses.append(f"LP: {status}")
             return fallback[0], fallback[1], bounds, statuses, s.version

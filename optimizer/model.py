@@ -100,43 +100,38 @@ class People:
 
 
 def people_arrays(inst: Instance) -> People:
-    """Convert ``inst.people`` to numpy arrays (one pass over the records)."""
+    """Convert ``inst.people`` to numpy arrays (one comprehension per field)."""
     aor_idx = {a.code: i for i, a in enumerate(inst.aors)}
     fac_idx = {f.id: i for i, f in enumerate(inst.facilities)}
     table = inst.policy.factors()
     fam_idx: dict[str, int] = {}
-    cols = ([], [], [], [], [], [], [], [], [], [], [], [], [], [])
-    (sex, lvl, risk, eff, aor, org, man, lim, med, stay, rem, minor, fam, _) = cols
-    for p in inst.people:
-        sex.append(SEX[p.sex])
-        lvl.append(LEVEL_INDEX[p.level] if p.level is not None else -1)
-        risk.append(p.risk)
-        eff.append(effective_risk(p.risk, p.humanitarian, table) if p.humanitarian else round(float(p.risk), 4))
-        aor.append(aor_idx[p.aor])
-        org.append(fac_idx[p.origin] if p.origin is not None else -1)
-        man.append(p.mandatory)
-        lim.append(p.max_custody_days is not None and p.custody_days >= p.max_custody_days)
-        med.append(p.needs_medical)
-        stay.append(BIG_STAY if p.removal_day is None else p.removal_day - p.arrival_day)
-        rem.append(p.removal_day is not None and p.removal_day <= p.arrival_day)
-        minor.append(p.minor)
-        fam.append(-1 if p.family_id is None else fam_idx.setdefault(p.family_id, len(fam_idx)))
-    eff_a = np.array(eff, dtype=np.float64)
+    ppl = inst.people
+
+    def arr(values, dtype):
+        return np.fromiter(values, dtype=dtype, count=len(ppl))
+
+    eff = arr((effective_risk(p.risk, p.humanitarian, table) if p.humanitarian else round(float(p.risk), 4)
+               for p in ppl), np.float64)
+    removal = [p.removal_day for p in ppl]
+    arrival = arr((p.arrival_day for p in ppl), np.int64)
+    has_removal = arr((r is not None for r in removal), bool)
+    removal_a = arr((-1 if r is None else r for r in removal), np.int64)
     return People(
-        sex=np.array(sex, dtype=np.int8),
-        level=np.array(lvl, dtype=np.int8),
-        risk=np.array(risk, dtype=np.float64),
-        eff=eff_a,
-        eff_units=np.rint(eff_a * RISK_SCALE).astype(np.int64),
-        aor=np.array(aor, dtype=np.int32),
-        origin=np.array(org, dtype=np.int32),
-        mandatory=np.array(man, dtype=bool),
-        at_limit=np.array(lim, dtype=bool),
-        medical=np.array(med, dtype=bool),
-        stay=np.array(stay, dtype=np.int64),
-        removed=np.array(rem, dtype=bool),
-        minor=np.array(minor, dtype=bool),
-        family=np.array(fam, dtype=np.int32),
+        sex=arr((SEX[p.sex] for p in ppl), np.int8),
+        level=arr((-1 if p.level is None else LEVEL_INDEX[p.level] for p in ppl), np.int8),
+        risk=arr((p.risk for p in ppl), np.float64),
+        eff=eff,
+        eff_units=np.rint(eff * RISK_SCALE).astype(np.int64),
+        aor=arr((aor_idx[p.aor] for p in ppl), np.int32),
+        origin=arr((-1 if p.origin is None else fac_idx[p.origin] for p in ppl), np.int32),
+        mandatory=arr((p.mandatory for p in ppl), bool),
+        at_limit=arr((p.max_custody_days is not None and p.custody_days >= p.max_custody_days for p in ppl), bool),
+        medical=arr((p.needs_medical for p in ppl), bool),
+        stay=np.where(has_removal, removal_a - arrival, BIG_STAY),
+        removed=has_removal & (removal_a <= arrival),
+        minor=arr((p.minor for p in ppl), bool),
+        family=arr((-1 if p.family_id is None else fam_idx.setdefault(p.family_id, len(fam_idx)) for p in ppl),
+                   np.int32),
     )
 
 
@@ -326,7 +321,7 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
 
     With ``merge_origins`` every person is treated as coming from one origin: the *compact* model,
     whose levels 1-3 equal the full model's (moving costs enter level 4 only) and whose optimal
-    duals lift to the full model (:func:`optimizer.lexico.lift_duals`).  Its level 4 is meaningless.
+    duals lift to the full model (:func:`lift_duals`).  Its level 4 is meaningless.
     Raises ``ValueError`` for a multi-day instance."""
     if inst.horizon_days != 1:
         raise ValueError("the one-day model needs horizon_days = 1")
@@ -359,27 +354,20 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
     if merge_origins:
         okey = np.zeros_like(okey)
-    ckey = np.stack([
-        okey,
-        np.where(detainable, btype_key, -1),
-        P.mandatory.astype(np.int64),
-        P.at_limit.astype(np.int64),
-        np.where(releasable, pkey_raw, -1),
-    ])
+    # class key in mixed radix: (origin, bed type + 1, mandatory, at limit, program key + 1)
+    nb, npk = int(btype_key.max(initial=0)) + 2, int(pkey_raw.max(initial=0)) + 2
+    ckey = ((((okey * nb + np.where(detainable, btype_key + 1, 0)) * 2 + P.mandatory) * 2 + P.at_limit) * npk
+            + np.where(releasable, pkey_raw + 1, 0))
     sidx = np.flatnonzero(single)
     person_class = np.full(len(P.sex), -1, dtype=np.int64)
-    if len(sidx):
-        ukeys, cls = np.unique(ckey[:, sidx], axis=1, return_inverse=True)
-        cls = cls.ravel()
-        person_class[sidx] = cls
-    else:
-        ukeys = np.zeros((5, 0), dtype=np.int64)
-        cls = np.zeros(0, dtype=np.int64)
-    C = ukeys.shape[1]
+    ukeys, cls = np.unique(ckey[sidx], return_inverse=True)
+    cls = cls.ravel()
+    person_class[sidx] = cls
+    C = len(ukeys)
     class_size = np.bincount(cls, minlength=C)
-    class_origin = ukeys[0]
-    class_btype = ukeys[1]
-    class_pkey = ukeys[4]
+    class_pkey = ukeys % npk - 1
+    class_btype = (ukeys // (npk * 4)) % nb - 1
+    class_origin = ukeys // (npk * 4 * nb)
     # a representative person per class (for compatibility and eligibility)
     rep = np.zeros(C, dtype=np.int64)
     rep[cls[::-1]] = sidx[::-1]

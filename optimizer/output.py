@@ -33,9 +33,9 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         with open(tmp / "plan.csv", "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()) if rows else PLAN_COLUMNS, lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(list(rows[0].keys()) if rows else PLAN_COLUMNS)
+            w.writerows([list(r.values()) for r in rows])
         if started is not None and "summary.json" in documents:
             now = time.monotonic()
             documents["summary.json"]["timings_s"].update(write=round(now - t0, 4), total=round(now - started, 4))

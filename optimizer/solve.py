@@ -15,6 +15,7 @@ import numpy as np
 
 from .instance import Instance
 from .lexico import LevelParams, solve_lexicographic
+from .verify import PLAN_COLUMNS
 from .model import (
     LEVELS, RISK_SCALE, Model, Network, People, build, lift_duals, lift_solution, network_arrays, people_arrays,
 )
@@ -149,24 +150,22 @@ def decode(inst: Instance, model: Model, P: People, N: Network, x: np.ndarray) -
     for j in np.flatnonzero(get("fatd")):
         prog[model.fatd_person[j]] = model.fatd_prog[j]
 
-    fac_ids = [f.id for f in inst.facilities]
-    unit_ids = [u.id for f in inst.facilities for u in f.units]
-    prog_ids = [p.id for p in inst.atd_programs]
-    rows = []
-    for i, p in enumerate(inst.people):
-        u = unit[i]
-        f = N.unit_fac[u] if u >= 0 else -1
-        rows.append({
-            "person_id": p.id,
-            "decision": decision[i],
-            "facility_id": fac_ids[f] if u >= 0 else "",
-            "unit_id": unit_ids[u] if u >= 0 else "",
-            "atd_program_id": prog_ids[prog[i]] if prog[i] >= 0 else "",
-            "release_day": "0" if decision[i] == "release" else "",
-            "transfer": "1" if (u >= 0 and P.origin[i] >= 0 and P.origin[i] != f) else "0",
-            "effective_risk": f"{P.eff[i]:.4f}",
-        })
-    return rows
+    def labels(ids, idx):  # ids[idx], "" where idx < 0
+        table = np.array([*ids, ""], dtype=object)
+        return table[np.where(idx >= 0, idx, len(ids))].tolist()
+
+    fac = np.where(unit >= 0, N.unit_fac[np.maximum(unit, 0)], -1)
+    columns = (
+        [p.id for p in inst.people],
+        decision.tolist(),
+        labels([f.id for f in inst.facilities], fac),
+        labels([u.id for f in inst.facilities for u in f.units], unit),
+        labels([p.id for p in inst.atd_programs], prog),
+        np.where(decision == "release", "0", "").tolist(),
+        np.where((unit >= 0) & (P.origin >= 0) & (P.origin != fac), "1", "0").tolist(),
+        [f"{e:.4f}" for e in P.eff.tolist()],
+    )
+    return [dict(zip(PLAN_COLUMNS, row)) for row in zip(*columns)]
 
 
 class _Lift:
