@@ -205,9 +205,10 @@ def _no_duplicate_keys(pairs):
     d = dict(pairs)
     if len(d) != len(pairs):
         seen = set()
+        where = next((f" (the object with {n}={d[n]!r:.60})" for n in ("id", "code") if isinstance(d.get(n), str)), "")
         for k, _ in pairs:
             if k in seen:
-                raise ValueError(f"duplicate key {k!r} in one JSON object")
+                raise ValueError(f"duplicate key {k!r:.60} in one JSON object{where}")
             seen.add(k)
     return d
 
@@ -277,11 +278,22 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
     except ValidationError as e:
         errors = e.errors()
         lines = []
+        hinted = set()  # unknown keys already named as a likely misspelling of a missing field
         for er in errors[:MAX_PROBLEMS]:
             msg = "required field is missing" if er["type"] == "missing" else er["msg"]
+            loc = er["loc"]
             if er["type"] == "missing":
-                msg += _misspelt_hint(raw, er["loc"])
-            lines.append(f"{path}: {_record_label(raw, er['loc'])}: field '{_field(er['loc'])}': {msg}")
+                hint = _misspelt_hint(raw, loc)
+                if hint:
+                    hinted.add(_record_label(raw, loc))
+                msg += hint
+            if loc and isinstance(loc[-1], int) and er["type"] in ("model_type", "model_attributes_type", "dict_type"):
+                # the record itself is not an object
+                lines.append(f"{path}: {_record_label(raw, loc + ('',))}: {msg}")
+            else:
+                lines.append(f"{path}: {_record_label(raw, loc)}: field '{_field(loc)}': {msg}")
+        unknown = [p for p in _unknown_raw(raw) if p.split(": field ")[0] not in hinted]
+        lines += [f"{path}: {p}" for p in unknown][: max(0, MAX_PROBLEMS - len(lines))]
         if len(errors) > MAX_PROBLEMS:
             lines.append(f"{path}: ... and {len(errors) - MAX_PROBLEMS} more problems")
         raise InputError(lines) from None
@@ -293,6 +305,38 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
             lines.append(f"{path}: ... and more problems (only the first {MAX_PROBLEMS} are listed)")
         raise InputError(lines)
     return inst
+
+
+def _unknown_raw(raw: dict) -> list[str]:
+    """Unknown keys in the raw document (used when schema errors stop validation early)."""
+    out = []
+
+    def check(node, model, label):
+        if isinstance(node, dict):
+            for k in node:
+                if isinstance(k, str) and k not in model.model_fields and not k.startswith("x_"):
+                    out.append(f"{label}: field '{k[:60]}': unknown field (names are case-sensitive; "
+                               "own annotations must start with x_)")
+
+    def records(name):
+        items = raw.get(name)
+        return enumerate(items) if isinstance(items, list) else ()
+
+    def label(name, i, rec):
+        key = next((n for n in ("id", "code") if isinstance(rec, dict) and isinstance(rec.get(n), str)), None)
+        return f"{name}[{i}]" + (f" {key}={rec[key][:40]}" if key else "")
+
+    check(raw, Instance, "top level")
+    check(raw.get("policy"), Policy, "policy")
+    for name, model in (("aors", Aor), ("atd_programs", AtdProgram), ("people", Person), ("facilities", Facility)):
+        for i, rec in records(name):
+            check(rec, model, label(name, i, rec))
+            if name == "facilities" and isinstance(rec, dict) and isinstance(rec.get("units"), list):
+                for j, u in enumerate(rec["units"]):
+                    check(u, Unit, f"{label(name, i, rec)}.{label('units', j, u)}")
+        if len(out) > MAX_PROBLEMS:
+            break
+    return out
 
 
 def _unknown_keys(inst: Instance) -> list[str]:

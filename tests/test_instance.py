@@ -331,3 +331,28 @@ def test_horizon_two_is_valid(tmp_path):
     doc["horizon_days"] = 2
     assert read_instance(_write(tmp_path, doc)).horizon_days == 2
 
+
+
+def test_type_error_and_unknown_key_reported_together(tmp_path):
+    doc = _tiny()
+    doc["people"][1]["risk"] = "high"
+    doc["people"][2]["riks"] = 3
+    lines = _refused(_write(tmp_path, doc))
+    assert any(f"people[1] id={doc['people'][1]['id']}: field 'risk'" in ln for ln in lines)
+    assert any(f"people[2] id={doc['people'][2]['id']}: field 'riks': unknown field" in ln for ln in lines)
+
+
+def test_duplicate_key_names_the_record(tmp_path):
+    text = TINY.read_text().replace('"id": "P04",', '"id": "P04", "id": "P04",', 1)
+    assert text != TINY.read_text()
+    path = tmp_path / "dup.json"
+    path.write_text(text)
+    (line,) = _refused(path)
+    assert "duplicate key 'id'" in line and "id='P04'" in line
+
+
+def test_record_that_is_not_an_object(tmp_path):
+    doc = _tiny()
+    doc["people"].append(7)
+    (line,) = _refused(_write(tmp_path, doc))
+    assert line.endswith(f"people[{len(doc['people']) - 1}]: Input should be a valid dictionary or instance of Person")
