@@ -14,8 +14,8 @@ EXIT_OK, EXIT_LIMIT, EXIT_INPUT, EXIT_UNPLACED, EXIT_ERROR, EXIT_INTERRUPT = 0, 
 DESCRIPTION = """\
 bedalloc plans the use of immigration-detention beds. For every person in an instance file it
 decides: a bed in a compatible housing unit, or release to an Alternatives-to-Detention (ATD)
-program, never breaking a legal rule (mandatory detention, custody time limits, short-stay sites),
-releasing the least public-safety risk, then spending the least money. Every plan is checked by an
+program, never breaking a legal rule (mandatory detention, custody time limits, short-stay sites,
+families kept together), releasing the least public-safety risk, then spending the least money. Every plan is checked by an
 independent verifier before it is written.
 """
 
@@ -78,12 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="verify a plan against its instance",
                        description="Recompute every rule and the four objective levels of PLAN_DIR/plan.csv.")
-    c.add_argument("instance")
+    c.add_argument("instance", help="the instance file the plan was made for")
     c.add_argument("plan_dir", metavar="PLAN_DIR", help="folder holding plan.csv (or the plan.csv file)")
 
     v = sub.add_parser("validate", help="validate an instance file",
                        description="Check an instance file against MODEL.md; print each problem on one line.")
-    v.add_argument("instance")
+    v.add_argument("instance", help="instance file (JSON, docs/MODEL.md format)")
 
     g = sub.add_parser("generate", help="generate an instance from public ICE statistics",
                        description="Generate a synthetic instance from the public, aggregated ICE detention "
@@ -126,12 +126,33 @@ def cmd_check(args) -> int:
         _err(e.lines)
         return EXIT_INPUT
     res = verify(inst, rows)
-    for line in res.violations:
+    for line in res.violations[:CHECK_LINES]:
         print(line)
+    if len(res.violations) > CHECK_LINES:
+        print(f"... and {len(res.violations) - CHECK_LINES} more violations")
+    _warn_other_instance(args.instance, args.plan_dir)
     o = res.objective
     print(f"{'OK' if res.ok else 'VIOLATIONS: ' + str(len(res.violations))}: unplaced {o['unplaced']}, "
           f"surge {o['surge']}, released risk {o['released_risk']:.4f}, cost {o['cost_usd']:.2f} USD")
     return EXIT_OK if res.ok else EXIT_LIMIT
+
+
+CHECK_LINES = 50
+
+
+def _warn_other_instance(instance: str, plan_dir: str) -> None:
+    """Say so when PLAN_DIR/summary.json was written for another instance file."""
+    import hashlib
+    import json
+
+    summary = Path(plan_dir) / "summary.json"
+    try:
+        sha = json.loads(summary.read_text(encoding="utf-8")).get("instance_sha256")
+        mine = hashlib.sha256(Path(instance).read_bytes()).hexdigest()
+    except (OSError, ValueError, AttributeError):
+        return
+    if sha and sha != mine:
+        print(f"note: {summary} says the plan was made for another instance file (sha256 {sha[:12]}...)")
 
 
 def cmd_solve(args, started: float) -> int:
@@ -151,8 +172,11 @@ def cmd_solve(args, started: float) -> int:
               f"{inst.horizon_days}) are not supported yet; this version solves one-day instances (horizon_days = 1)"])
         return EXIT_INPUT
     out = Path(args.out) if args.out else Path("out") / Path(args.instance).stem
-    if out.exists() and not out.is_dir():
-        _err([f"{out}: --out must be a folder, and a file of that name exists"])
+    from .output import unsafe_out_dir
+
+    why = unsafe_out_dir(out)
+    if why:
+        _err([f"{out}: --out: {why}"])
         return EXIT_INPUT
     t_read = time.monotonic() - t0
 
@@ -196,6 +220,13 @@ def cmd_solve(args, started: float) -> int:
         from .report import print_summary
 
         print_summary(summary, res.rows, out)
+    if unplaced > 0:
+        where = out / "diagnosis.json"
+        if res.levels_proven >= 1:
+            _err([f"bedalloc: {unplaced} people have no legal outcome (no bed or ATD slot); see {where}"])
+        else:
+            _err([f"bedalloc: the limit stopped the search before everyone was placed: {unplaced} people "
+                  f"left unplaced for lack of time, not necessarily of beds; see {where}"])
     if res.levels_proven >= 1 and unplaced > 0:
         return EXIT_UNPLACED
     return EXIT_OK if res.termination == "optimal" else EXIT_LIMIT

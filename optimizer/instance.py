@@ -270,7 +270,8 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
     if not isinstance(raw, dict):
         raise InputError([f"{path}: top level: the document must be a JSON object"])
     if raw.get("format") != "bedalloc-instance":
-        raise InputError([f"{path}: top level: field 'format': must be \"bedalloc-instance\", got {str(raw.get('format'))[:60]!r}"])
+        got = "it is missing" if "format" not in raw else f"got {str(raw.get('format'))[:60]!r}"
+        raise InputError([f"{path}: top level: field 'format': must be \"bedalloc-instance\"; {got}"])
     if type(raw.get("version")) is not int or raw.get("version") != 1:  # 1.0 and true are refused
         raise InputError([f"{path}: top level: field 'version': this reader knows version 1, got {str(raw.get('version'))[:60]!r}"])
     try:
@@ -289,7 +290,8 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
                 msg += hint
             if loc and isinstance(loc[-1], int) and er["type"] in ("model_type", "model_attributes_type", "dict_type"):
                 # the record itself is not an object
-                lines.append(f"{path}: {_record_label(raw, loc + ('',))}: {msg}")
+                lines.append(f"{path}: {_record_label(raw, loc + ('',))}: must be a JSON object (a record), "
+                             f"got {type(er.get('input')).__name__}")
             else:
                 lines.append(f"{path}: {_record_label(raw, loc)}: field '{_field(loc)}': {msg}")
         unknown = [p for p in _unknown_raw(raw) if p.split(": field ")[0] not in hinted]

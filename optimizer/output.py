@@ -15,6 +15,27 @@ from .instance import Instance
 from .model import eligible_programs, network_arrays, people_arrays
 from .verify import PLAN_COLUMNS
 
+PLAN_FILES = frozenset({"plan.csv", "summary.json", "diagnosis.json"})
+
+
+def unsafe_out_dir(out: str | Path) -> str | None:
+    """Why ``out`` may not be (re)placed by a plan folder, or None when it may.
+
+    A plan folder replaces ``out`` whole, so ``out`` must be absent or an earlier plan folder
+    (only plan files in it): a folder holding anything else is never deleted."""
+    out = Path(out)
+    if not out.exists():
+        return None
+    if not out.is_dir():
+        return "a file of that name exists; --out must name a folder"
+    if out.resolve() == Path.cwd().resolve() or out.resolve() == out.resolve().parent:
+        return "the current or root folder cannot be an output folder"
+    others = sorted(p.name for p in out.iterdir() if p.name not in PLAN_FILES)
+    if others:
+        return (f"the folder holds other files ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
+                "choose a new or an earlier plan folder")
+    return None
+
 
 def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict],
                    started: float | None = None) -> Path:
@@ -22,6 +43,7 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
 
     Everything goes to a temporary folder beside ``out`` that replaces ``out`` only when
     complete; an older ``out`` is removed after the swap, so an interrupted run leaves it intact.
+    The caller checks :func:`unsafe_out_dir` first.
     When ``started`` (a ``time.monotonic()`` value) is given, ``summary.json`` gets its
     ``timings_s.write`` (writing plan.csv) and ``timings_s.total`` (since ``started``) filled in.
     Raises ``OSError`` when the folder cannot be written."""
@@ -31,6 +53,10 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a plan folder is an ordinary folder
+    old = None
     try:
         with open(tmp / "plan.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
@@ -43,16 +69,21 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
             with open(tmp / name, "w", encoding="utf-8") as fh:
                 json.dump(doc, fh, indent=2)
                 fh.write("\n")
-        old = None
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / "previous")
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            if old is not None:  # put the earlier plan back
+                os.replace(old / "previous", out)
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     return out
 
 
@@ -62,7 +93,8 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool) -
     Groups unplaced people by (sex, level, medical need, mandatory, at legal limit, AOR) and
     says why (MODEL.md §4 level 1): ``no_bed`` when the group may not be released (mandatory,
     or no eligible ATD program), ``no_atd_slot`` when it may not be detained (at the legal limit,
-    or no compatible unit), ``no_bed_or_atd_slot`` otherwise.  For each group it lists the
+    or no compatible unit), ``no_bed_or_atd_slot`` otherwise; ``not_solved`` for every group when a
+    limit stopped the search before level 1 was proven optimal (they may have a legal outcome).  For each group it lists the
     compatible units (beds + surge beds, and how many the plan fills) and eligible programs."""
     P = people_arrays(inst)
     N = network_arrays(inst)
@@ -94,7 +126,9 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool) -
             & (P.stay[i] <= N.fac_max_stay[N.unit_fac])
         ) if not at_limit else np.zeros(0, dtype=np.int64)
         progs = eligible_programs(N, P.risk[i], P.aor[i]) if not mandatory else np.zeros(0, dtype=np.int64)
-        if mandatory or len(progs) == 0:
+        if not level1_proven:
+            reason = "not_solved"  # a limit stopped the search before level 1 was optimal
+        elif mandatory or len(progs) == 0:
             reason = "no_bed"
         elif at_limit or len(units) == 0:
             reason = "no_atd_slot"

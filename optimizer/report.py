@@ -21,7 +21,7 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    con = Console(width=None if Console().is_terminal else 120)
     term = summary["termination"]
     style = "green" if term == "optimal" and summary["objective"]["unplaced"] == 0 else "yellow"
     con.print(f"[bold]bedalloc[/] {summary['instance_name']}: [{style}]{term}[/] "
@@ -47,7 +47,7 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
               + ("none released" if cutoff is None else f"{cutoff:.4f}"))
 
     facs = [f for f in summary["facilities"] if f.get("utilization") is not None]
-    facs.sort(key=lambda f: (-f["utilization"], f["id"]))
+    facs.sort(key=lambda f: (-f["utilization"], -f["occupied"], f["id"]))
     ft = Table(title="Fullest facilities", title_justify="left")
     for col in ("facility", "occupied", "beds", "utilization"):
         ft.add_column(col, justify="right" if col != "facility" else "left")

@@ -344,13 +344,31 @@ def test_solve_twice_replaces_the_folder(tmp_path):
     proc = run("solve", TINY, "--out", out, "--quiet")
     assert proc.returncode == 0, proc.stderr
     first = (out / "plan.csv").read_bytes()
-    (out / "stale.txt").write_text("from an older run", encoding="utf-8")
+    (out / "diagnosis.json").write_text("{}", encoding="utf-8")  # a plan file of an older run
     proc = run("solve", TINY, "--out", out, "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["plan.csv", "summary.json"]  # replaced, not merged
     assert (out / "plan.csv").read_bytes() == first  # deterministic
     assert leftovers(out) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("foreign", ["notes.txt", "sub"])
+def test_solve_never_deletes_other_files(tmp_path, foreign):
+    """--out replaces an earlier plan folder, never a folder holding anything else."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "plan.csv").write_text("old", encoding="utf-8")
+    if foreign == "sub":
+        (out / foreign).mkdir()
+    else:
+        (out / foreign).write_text("mine", encoding="utf-8")
+    proc = run("solve", TINY, "--out", out, "--quiet")
+    assert proc.returncode == 2
+    assert "--out" in proc.stderr and foreign in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(["plan.csv", foreign])
+    assert (out / "plan.csv").read_text(encoding="utf-8") == "old"
+    assert leftovers(out) == []
 
 
 def test_solve_multi_day_not_supported(tmp_path):

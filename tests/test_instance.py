@@ -77,7 +77,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "string_for_units.json": ("facilities[2] id=HLD: field 'units'", "list"),
     "string_for_levels.json": ("facilities[0] id=MTG.units[0] id=MTG-AB: field 'levels'", "list"),
     "object_for_people.json": ("top level: field 'people'", "list"),
-    "number_for_person.json": ("people[5]", "dictionary"),
+    "number_for_person.json": ("people[5]", "JSON object"),
     # ranges
     "negative_beds.json": ("facilities[1] id=BRZ.units[0] id=BRZ-M: field 'beds'", "greater than or equal to 0"),
     "negative_surge_beds.json": ("facilities[0] id=MTG.units[1] id=MTG-CD: field 'surge_beds'", "greater than"),
@@ -355,4 +355,4 @@ def test_record_that_is_not_an_object(tmp_path):
     doc = _tiny()
     doc["people"].append(7)
     (line,) = _refused(_write(tmp_path, doc))
-    assert line.endswith(f"people[{len(doc['people']) - 1}]: Input should be a valid dictionary or instance of Person")
+    assert line.endswith(f"people[{len(doc['people']) - 1}]: must be a JSON object (a record), got int")
