@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=_nonneg_int, default=1, metavar="N",
                    help="solver threads (default 1: deterministic; 0 = solver's choice)")
     s.add_argument("--seed", type=_nonneg_int, default=0, metavar="K", help="solver random seed (default 0)")
+    s.add_argument("--solver", default="highs", metavar="NAME",
+                   help="MIP solver: highs (default, bedalloc's exact column-generation engine), cpsat, scip; "
+                        "see 'bedalloc solvers'")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
     s.add_argument("--log", action="store_true", help="show the solver log")
 
@@ -84,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="validate an instance file",
                        description="Check an instance file against MODEL.md; print each problem on one line.")
     v.add_argument("instance", help="instance file (JSON, docs/MODEL.md format)")
+
+    sub.add_parser("solvers", help="list the solver backends, whether each is available, and its version",
+                   description="List the solver backends usable with 'bedalloc solve --solver NAME'.")
 
     g = sub.add_parser("generate", help="generate an instance from public ICE statistics",
                        description="Generate a synthetic instance from the public, aggregated ICE detention "
@@ -97,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _err(lines):
     for line in lines:
         print(line, file=sys.stderr)
+
+
+def cmd_solvers() -> int:
+    from .backends import describe
+
+    for b in describe():
+        print(f"{b['name']:8s} {'available' if b['available'] else 'not available':14s} {b['version']}")
+    return EXIT_OK
 
 
 def cmd_validate(args) -> int:
@@ -159,6 +173,14 @@ def cmd_solve(args, started: float) -> int:
     from .errors import InputError
     from .instance import read_instance
 
+    if args.solver != "highs":
+        from .backends import BackendError, get
+
+        try:
+            get(args.solver)
+        except BackendError as e:
+            _err([f"bedalloc: --solver: {e}"])
+            return EXIT_INPUT
     deadline = started + args.time_limit if args.time_limit else None
     digest: list[str] = []
     t0 = time.monotonic()
@@ -185,7 +207,7 @@ def cmd_solve(args, started: float) -> int:
     from .verify import verify
 
     params = SolveParams(time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads,
-                         seed=args.seed, log=args.log)
+                         seed=args.seed, log=args.log, solver=args.solver)
     try:
         res = solve(inst, params, deadline=deadline)
     except Exception as e:  # a solver or internal failure: exit 4, nothing written
@@ -239,7 +261,7 @@ def _summary(args, inst, sha, params, res, check) -> dict:
         "instance": str(args.instance),
         "instance_name": inst.name,
         "instance_sha256": sha,
-        "solver": "highs",
+        "solver": params.solver,
         "solver_version": res.solver_version,
         "params": {"time_limit": params.time_limit, "mip_gap": params.mip_gap, "threads": params.threads,
                    "seed": params.seed},
@@ -281,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check(args)
         if args.command == "validate":
             return cmd_validate(args)
+        if args.command == "solvers":
+            return cmd_solvers()
         from .generate import run
 
         return run(args)

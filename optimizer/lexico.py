@@ -383,3 +383,50 @@ def _holds(model, params, deadline):
             s.holds.append((cost, z))
             s.lp = None  # reopen the LP with the hold row at the next level
     return x_best, proven, bounds, statuses, s.version
+
+
+def solve_with_backend(model: Model, backend, params: LevelParams, deadline: float | None,
+                       compact: Model | None = None, lift=None):
+    """The four levels as MIPs solved by ``backend`` (a module of :mod:`optimizer.backends`).
+
+    Levels 1-3 are solved on ``compact`` when given (their values equal ``model``'s), each held
+    by an exact row ``c_k x <= z_k`` for the later levels; level 4 on ``model`` with the three
+    holds.  Returns the same tuple as :func:`solve_lexicographic`."""
+    from .backends.base import MipParams, MipProblem
+
+    holds: list[tuple[int, float]] = []
+    x_best, x_compact, proven, bounds, statuses, version = None, None, 0, [], [], ""
+    for k in range(4):
+        m = compact if (compact is not None and k < 3) else model
+        A, rlo, rhi = m.A, m.row_lower, m.row_upper
+        if holds:
+            A = sp.vstack([A, sp.csr_matrix(np.vstack([m.objectives[j] for j, _ in holds]))], format="csc")
+            rlo = np.concatenate([rlo, np.full(len(holds), -np.inf)])
+            rhi = np.concatenate([rhi, [z for _, z in holds]])
+        problem = MipProblem(A, rlo, rhi, m.col_lower, m.col_upper, m.objectives[k], np.ones(A.shape[1], bool))
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0.05:
+            break
+        res = backend.solve(problem, MipParams(
+            time_limit=left, mip_gap=0.0 if k < 3 else params.mip_gap, abs_gap=0.99 if k < 3 else 1e-6,
+            threads=params.threads, seed=params.seed, log=params.log))
+        statuses.append(res.native_status)
+        version = res.solver_version
+        bounds.append(res.bound if res.bound is not None else float("nan"))
+        if not res.has_solution:
+            break
+        x = np.rint(res.x).astype(np.int64)
+        if m is compact:
+            x_compact = x
+        else:
+            x_best = x
+        if res.termination != "optimal":
+            break
+        proven += 1
+        if k < 3:
+            holds.append((k, float(m.objectives[k] @ x)))
+    if x_best is None and x_compact is not None and lift is not None:
+        x_best = lift.solution(x_compact)
+    if x_best is None:
+        proven = 0
+    return x_best, min(proven, 4), bounds, statuses, version

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .instance import Instance
-from .lexico import LevelParams, solve_lexicographic
+from .lexico import LevelParams, solve_lexicographic, solve_with_backend
 from .verify import PLAN_COLUMNS
 from .model import (
     LEVELS, RISK_SCALE, Model, Network, People, build, lift_duals, lift_solution, network_arrays, people_arrays,
@@ -22,14 +22,16 @@ from .model import (
 
 @dataclass(frozen=True)
 class SolveParams:
-    """Shared solver parameters: ``time_limit`` (s, None = none), relative ``mip_gap`` of level 4,
-    ``threads`` (0 = solver default), ``seed``, and ``log`` (solver log to the console)."""
+    """Shared solver parameters: ``solver`` (a name of :data:`optimizer.backends.NAMES`),
+    ``time_limit`` (s, None = none), relative ``mip_gap`` of level 4, ``threads`` (0 = solver
+    default), ``seed``, and ``log`` (solver log to the console)."""
 
     time_limit: float | None = None
     mip_gap: float = 1e-6
     threads: int = 1
     seed: int = 0
     log: bool = False
+    solver: str = "highs"
 
     def __post_init__(self):
         if self.time_limit is not None and not self.time_limit > 0:
@@ -200,10 +202,15 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     N = network_arrays(inst)
     model, compact, lift = build_models(inst, P, N)
     t1 = time.monotonic()
-    x, proven, bounds, statuses, version = solve_lexicographic(
-        model, LevelParams(threads=params.threads, seed=params.seed, mip_gap=params.mip_gap, log=params.log),
-        deadline, compact, lift,
-    )
+    level_params = LevelParams(threads=params.threads, seed=params.seed, mip_gap=params.mip_gap, log=params.log)
+    if params.solver == "highs":
+        x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline, compact, lift)
+        version = f"HiGHS {version}"
+    else:
+        from . import backends
+
+        x, proven, bounds, statuses, version = solve_with_backend(
+            model, backends.get(params.solver), level_params, deadline, compact, lift)
     t2 = time.monotonic()
     if x is None:
         x = all_unplaced(model)
@@ -237,7 +244,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         bound=bound,
         gap=gap,
         native_status=statuses,
-        solver_version=f"HiGHS {version}".strip(),
+        solver_version=version,
         model_size=model.size,
         model_stats=model.stats,
         timings={"build": t1 - t0, "solve": t2 - t1, "decode": t3 - t2},

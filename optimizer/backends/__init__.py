@@ -1,0 +1,41 @@
+"""MIP backends behind one interface (:mod:`optimizer.backends.base`).
+
+``highs`` is bedalloc's own engine (:mod:`optimizer.lexico`: column generation on optimal faces);
+the other backends solve each lexicographic level as a MIP with the earlier levels held by rows
+(:func:`optimizer.lexico.solve_with_backend`).  Modules are imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .base import BackendError
+
+MODULES = {"cpsat": "cpsat", "scip": "scip"}
+NAMES = ("highs", *MODULES)
+
+
+def get(name: str):
+    """The backend module called ``name`` (not ``highs``). Raises :class:`BackendError` for an
+    unknown or unavailable backend."""
+    if name not in MODULES:
+        raise BackendError(f"unknown solver {name!r}; known: {', '.join(NAMES)}")
+    mod = importlib.import_module(f".{MODULES[name]}", __name__)
+    if not mod.available():
+        raise BackendError(f"solver {name!r} is not available on this machine")
+    return mod
+
+
+def describe() -> list[dict]:
+    """Name, availability and version of every backend (for ``bedalloc solvers``)."""
+    import highspy
+
+    out = [{"name": "highs", "available": True, "version": f"HiGHS {highspy._core._Highs().version()}"}]
+    for name, mod_name in MODULES.items():
+        try:
+            mod = importlib.import_module(f".{mod_name}", __name__)
+            ok = mod.available()
+            out.append({"name": name, "available": ok, "version": mod.version() if ok else ""})
+        except ImportError as e:
+            out.append({"name": name, "available": False, "version": f"({e})"})
+    return out

@@ -1,0 +1,92 @@
+"""Every available MIP backend reaches the same four levels as the brute force and as HiGHS."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bruteforce import RISK_UNITS, brute_force
+from optimizer import backends
+from optimizer.backends.base import BackendError, MipParams, MipProblem
+from optimizer.generate import national_instance
+from optimizer.instance import read_instance
+from optimizer.solve import SolveParams, solve
+from randinst import load_random
+
+AVAILABLE = [b["name"] for b in backends.describe() if b["available"] and b["name"] != "highs"]
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason="no MIP backend besides HiGHS installed")
+
+
+def _params(name):
+    return SolveParams(mip_gap=1e-9, solver=name)
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_random_instances_against_brute_force(tmp_path, name):
+    for seed in range(100):
+        inst = load_random(seed, tmp_path)
+        ref = brute_force(inst)
+        res = solve(inst, _params(name))
+        o = res.objective
+        assert res.termination == "optimal", seed
+        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
+        assert round(o["released_risk"] * RISK_UNITS) == ref.released_risk_units, seed
+        # CP-SAT optimises level 4 on costs rounded to whole cents (optimizer/backends/cpsat.py)
+        assert abs(o["cost_usd"] - ref.cost_usd) <= 1e-6 * max(1.0, ref.cost_usd) + 0.01 * len(inst.people), seed
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_tiny_instance(name):
+    res = solve(read_instance("instances/tiny.json"), _params(name))
+    assert res.objective["unplaced"] == 0 and res.objective["surge"] == 1
+    assert res.objective["released_risk"] == 122.5
+    assert res.objective["cost_usd"] == pytest.approx(24716.889, abs=0.01)
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_medium_instance_agrees_with_highs(tmp_path, name):
+    path = tmp_path / "hou.json"
+    path.write_text(json.dumps(national_instance(seed=1, aors=["HOU"], scale=0.1)))
+    inst = read_instance(path)
+    ref = solve(inst, SolveParams(mip_gap=1e-9))
+    res = solve(inst, _params(name))
+    for level in ("unplaced", "surge", "released_risk"):
+        assert res.objective[level] == ref.objective[level]
+    assert res.objective["cost_usd"] == pytest.approx(ref.objective["cost_usd"], abs=0.01 * len(inst.people))
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_unplaced_people_on_every_backend(tmp_path, name):
+    """A mandatory woman with no women's unit: level 1 is 1 on every backend."""
+    doc = json.loads(open("instances/tiny.json").read())
+    doc["people"].append({"id": "P99", "sex": "F", "level": "D", "risk": 50.0, "aor": doc["aors"][0]["code"],
+                          "mandatory": True})
+    doc["facilities"] = [{**f, "units": [u for u in f["units"] if u["sex"] != "F"]} for f in doc["facilities"]]
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(doc))
+    inst = read_instance(path)
+    assert solve(inst, _params(name)).objective["unplaced"] == solve(inst, SolveParams()).objective["unplaced"] >= 1
+
+
+def test_unknown_solver_is_refused():
+    with pytest.raises(BackendError, match="unknown solver"):
+        backends.get("gurobi")
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_numpy_integer_data_and_infeasible_status(name):
+    """numpy int64 arrays are accepted (ENGINEERING.md §4 issue 15); x0 + x1 >= 3 with both <= 1
+    is reported infeasible without a solution."""
+    import scipy.sparse as sp
+
+    A = sp.csc_matrix(np.array([[1, 1]], dtype=np.int64))
+    problem = MipProblem(A, np.array([3]), np.array([np.inf]), np.zeros(2, np.int64), np.ones(2, np.int64),
+                         np.array([1, 2], dtype=np.int64), np.ones(2, bool))
+    res = backends.get(name).solve(problem, MipParams())
+    assert res.termination == "infeasible" and not res.has_solution and res.x is None
+    feasible = MipProblem(A, np.array([1]), np.array([np.inf]), np.zeros(2), np.ones(2), np.array([1.0, 2.0]),
+                          np.ones(2, bool))
+    res = backends.get(name).solve(feasible, MipParams())
+    assert res.termination == "optimal" and res.objective == 1.0 and list(res.x) == [1.0, 0.0]
