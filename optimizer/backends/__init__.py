@@ -1,7 +1,8 @@
 """MIP backends behind one interface (:mod:`optimizer.backends.base`).
 
 ``highs`` is bedalloc's own engine (:mod:`optimizer.lexico`: column generation on optimal faces);
-the other backends solve each lexicographic level as a MIP with the earlier levels held by rows
+the other backends (``highs-mip`` is plain HiGHS, one MIP per level) solve each lexicographic
+level as a MIP with the earlier levels held by rows
 (:func:`optimizer.lexico.solve_with_backend`).  Modules are imported only when used.
 """
 
@@ -11,7 +12,7 @@ import importlib
 
 from .base import BackendError
 
-MODULES = {"cpsat": "cpsat", "scip": "scip"}
+MODULES = {"highs-mip": "highs", "cpsat": "cpsat", "scip": "scip"}
 NAMES = ("highs", *MODULES)
 
 

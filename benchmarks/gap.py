@@ -1,0 +1,132 @@
+"""The generalized assignment problem (GAP) on every backend, against published optima.
+
+    .venv/bin/python benchmarks/gap.py [--solvers highs-mip,cpsat,scip] [--files gap1,gapa] [--time-limit 60]
+
+Reads OR-Library GAP files (format in ``benchmarks/data/gap/README.md``: the number of instances;
+then per instance ``m n``, the m x n cost matrix, the m x n resource matrix, the m capacities;
+whitespace-separated integers; any file in that format works), builds the textbook MIP (x_ij
+binary, each job on one agent, agent capacities) as a :class:`optimizer.backends.base.MipProblem`,
+solves it with each backend in both senses where an optimum is known, and checks the objective
+against ``known_optima.csv``.  Prints solved count, median time and the gap to the optimum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data" / "gap"
+sys.path.insert(0, str(HERE.parent))
+
+from optimizer.backends.base import MipProblem  # noqa: E402
+
+
+class GapFormatError(ValueError):
+    """A file that is not in the OR-Library GAP format (message names the file and the place)."""
+
+
+def read_gap(path: str | Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Instances of an OR-Library GAP file: (cost (m, n), resource (m, n), capacity (m,)) each.
+
+    Raises :class:`GapFormatError` for a truncated file, non-integers or trailing data."""
+    path = Path(path)
+    try:
+        tokens = path.read_text().split()
+        nums = [int(t) for t in tokens]
+    except (OSError, UnicodeDecodeError) as e:
+        raise GapFormatError(f"{path}: cannot read: {e}") from None
+    except ValueError as e:
+        raise GapFormatError(f"{path}: not whole numbers: {e}") from None
+    pos = 0
+
+    def take(k, what):
+        nonlocal pos
+        if pos + k > len(nums):
+            raise GapFormatError(f"{path}: truncated while reading {what}")
+        out = np.array(nums[pos:pos + k], dtype=np.int64)
+        pos += k
+        return out
+
+    count = int(take(1, "the number of instances")[0])
+    out = []
+    for i in range(count):
+        m, n = (int(v) for v in take(2, f"instance {i + 1} size"))
+        if m <= 0 or n <= 0:
+            raise GapFormatError(f"{path}: instance {i + 1}: m and n must be positive")
+        c = take(m * n, f"instance {i + 1} costs").reshape(m, n)
+        r = take(m * n, f"instance {i + 1} resources").reshape(m, n)
+        b = take(m, f"instance {i + 1} capacities")
+        out.append((c, r, b))
+    if pos != len(nums):
+        raise GapFormatError(f"{path}: {len(nums) - pos} numbers after the last instance")
+    return out
+
+
+def gap_problem(c: np.ndarray, r: np.ndarray, b: np.ndarray, sense: str) -> MipProblem:
+    """The GAP as a MIP over x (m*n,) binary, index i*n + j; ``sense`` "min" or "max" (negated)."""
+    m, n = c.shape
+    cols = np.arange(m * n)
+    assign = sp.csc_matrix((np.ones(m * n), (cols % n, cols)), shape=(n, m * n))
+    capacity = sp.csc_matrix((r.ravel().astype(float), (cols // n, cols)), shape=(m, m * n))
+    A = sp.vstack([assign, capacity], format="csc")
+    lo = np.concatenate([np.ones(n), np.full(m, -np.inf)])
+    hi = np.concatenate([np.ones(n), b.astype(float)])
+    cost = c.ravel().astype(float) * (1.0 if sense == "min" else -1.0)
+    return MipProblem(A, lo, hi, np.zeros(m * n), np.ones(m * n), cost, np.ones(m * n, bool))
+
+
+def known_optima(path: Path = DATA / "known_optima.csv") -> dict:
+    """(file stem, index 1-based, sense) -> optimal value."""
+    with open(path, newline="") as fh:
+        return {(Path(row["file"]).stem, int(row["index_in_file"]), row["sense"]): int(row["value"])
+                for row in csv.DictReader(fh) if row["status"] == "optimal"}
+
+
+def main() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from optimizer import backends
+    from optimizer.backends.base import MipParams
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--solvers", default="highs-mip,cpsat,scip")
+    ap.add_argument("--files", default=",".join(f"gap{i}" for i in range(1, 13)) + ",gapa,gapb,gapc")
+    ap.add_argument("--time-limit", type=float, default=60.0)
+    args = ap.parse_args()
+    optima = known_optima()
+    table = Table(title="GAP: OR-Library instances with known optima", title_justify="left")
+    for col in ("solver", "version", "runs", "proven optimal", "matches optimum", "median s", "max gap"):
+        table.add_column(col, justify="left" if col in ("solver", "version") else "right")
+    for name in args.solvers.split(","):
+        be = backends.get(name)
+        times, gaps, solved, matched, runs = [], [], 0, 0, 0
+        for stem in args.files.split(","):
+            for idx, (c, r, b) in enumerate(read_gap(DATA / "orlib" / f"{stem}.txt"), start=1):
+                for sense in ("min", "max"):
+                    if (stem, idx, sense) not in optima:
+                        continue
+                    runs += 1
+                    res = be.solve(gap_problem(c, r, b, sense), MipParams(time_limit=args.time_limit, mip_gap=0.0,
+                                                                          abs_gap=0.99))
+                    times.append(res.runtime_s)
+                    want = optima[(stem, idx, sense)]
+                    got = None if res.objective is None else round(abs(res.objective))
+                    solved += res.termination == "optimal"
+                    matched += got == want
+                    gaps.append(abs(got - want) / max(1, want) if got is not None else 1.0)
+        table.add_row(name, be.version(), str(runs), str(solved), str(matched),
+                      f"{statistics.median(times):.3f}" if times else "-", f"{max(gaps, default=0):.2e}")
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
