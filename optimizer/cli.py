@@ -52,7 +52,8 @@ def _typed(convert, ok, requirement):
 
 _positive_float = _typed(float, lambda v: 0 < v < float("inf"), "must be a positive number of seconds")
 _gap = _typed(float, lambda v: 0 <= v < 1, "must be in [0, 1)")
-_nonneg_int = _typed(int, lambda v: v >= 0, "must be >= 0")
+_threads = _typed(int, lambda v: 0 <= v <= 256, "must be a whole number from 0 to 256")
+_seed = _typed(int, lambda v: 0 <= v < 2**31, "must be a whole number from 0 to 2147483647")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,9 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wall-clock limit in seconds for the whole command (default: none)")
     s.add_argument("--mip-gap", type=_gap, default=1e-6, metavar="G",
                    help="relative optimality gap accepted on the cost level (default 1e-6)")
-    s.add_argument("--threads", type=_nonneg_int, default=1, metavar="N",
+    s.add_argument("--threads", type=_threads, default=1, metavar="N",
                    help="solver threads (default 1: deterministic; 0 = solver's choice)")
-    s.add_argument("--seed", type=_nonneg_int, default=0, metavar="K", help="solver random seed (default 0)")
+    s.add_argument("--seed", type=_seed, default=0, metavar="K", help="solver random seed (default 0)")
     s.add_argument("--solver", default="highs", metavar="NAME",
                    help="MIP solver: highs (default, bedalloc's exact column-generation engine), cpsat, scip; "
                         "see 'bedalloc solvers'")
@@ -163,6 +164,70 @@ def _warn_other_instance(instance: str, plan_dir: str) -> None:
     try:
         sha = json.loads(summary.read_text(encoding="utf-8")).get("instance_sha256")
         mine = hashlib.sha256(Path(instance).read_bytes()).hexdigest()
+    except Exception:  # no readable summary next to the plan: nothing to compare
+        return
+    if isinstance(sha, str) and sha != mine:
+        print(f"note: {summary} says the plan was made for another instance file (sha256 {sha[:12]}...)")
+
+
+def cmd_solvers() -> int:
+    from .backends import describe
+
+    for b in describe():
+        print(f"{b['name']:8s} {'available' if b['available'] else 'not available':14s} {b['version']}")
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from .errors import InputError
+    from .instance import read_instance
+
+    try:
+        inst = read_instance(args.instance)
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    print(f"{args.instance}: valid: {len(inst.people)} people, {len(inst.facilities)} facilities, "
+          f"{sum(len(f.units) for f in inst.facilities)} units, {len(inst.atd_programs)} ATD programs, "
+          f"horizon {inst.horizon_days} day(s)")
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from .errors import InputError
+    from .instance import read_instance
+    from .verify import read_plan, verify
+
+    try:
+        inst = read_instance(args.instance)
+        rows = read_plan(args.plan_dir)
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    res = verify(inst, rows)
+    for line in res.violations[:CHECK_LINES]:
+        print(line)
+    if len(res.violations) > CHECK_LINES:
+        print(f"... and {len(res.violations) - CHECK_LINES} more violations")
+    _warn_other_instance(args.instance, args.plan_dir)
+    o = res.objective
+    print(f"{'OK' if res.ok else 'VIOLATIONS: ' + str(len(res.violations))}: unplaced {o['unplaced']}, "
+          f"surge {o['surge']}, released risk {o['released_risk']:.4f}, cost {o['cost_usd']:.2f} USD")
+    return EXIT_OK if res.ok else EXIT_LIMIT
+
+
+CHECK_LINES = 50
+
+
+def _warn_other_instance(instance: str, plan_dir: str) -> None:
+    """Say so when PLAN_DIR/summary.json was written for another instance file."""
+    import hashlib
+    import json
+
+    summary = Path(plan_dir) / "summary.json"
+    try:
+        sha = json.loads(summary.read_text(encoding="utf-8")).get("instance_sha256")
+        mine = hashlib.sha256(Path(instance).read_bytes()).hexdigest()
     except (OSError, ValueError, AttributeError):
         return
     if sha and sha != mine:
@@ -193,6 +258,9 @@ def cmd_solve(args, started: float) -> int:
         _err([f"{args.instance}: top level: field 'horizon_days': multi-day plans (horizon_days = "
               f"{inst.horizon_days}) are not supported yet; this version solves one-day instances (horizon_days = 1)"])
         return EXIT_INPUT
+    if args.out is not None and not args.out.strip():
+        _err(["bedalloc: --out: empty folder name"])
+        return EXIT_INPUT
     out = Path(args.out) if args.out else Path("out") / Path(args.instance).stem
     from .output import unsafe_out_dir
 
@@ -202,7 +270,7 @@ def cmd_solve(args, started: float) -> int:
         return EXIT_INPUT
     t_read = time.monotonic() - t0
 
-    from .output import diagnosis, write_plan_dir
+    from .output import diagnosis
     from .solve import SolveParams, solve
     from .verify import verify
 
@@ -234,10 +302,13 @@ def cmd_solve(args, started: float) -> int:
         docs["diagnosis.json"] = diagnosis(inst, res.rows, res.levels_proven >= 1)
     docs["summary.json"] = summary
     try:
-        write_plan_dir(out, res.rows, docs, started)
+        interrupted = _write_holding_signals(out, res.rows, docs, started)
     except OSError as e:
         _err([f"{out}: cannot write the plan folder: {e.strerror or e}"])
         return EXIT_INPUT
+    if interrupted:
+        _err([f"bedalloc: interrupted; the verified plan was written to {out}"])
+        return EXIT_LIMIT
     if not args.quiet:
         from .report import print_summary
 
@@ -252,6 +323,26 @@ def cmd_solve(args, started: float) -> int:
     if res.levels_proven >= 1 and unplaced > 0:
         return EXIT_UNPLACED
     return EXIT_OK if res.termination == "optimal" else EXIT_LIMIT
+
+
+def _write_holding_signals(out, rows, docs, started) -> bool:
+    """Write the plan folder with SIGINT and SIGTERM held, so that an interrupt never leaves a
+    half-written folder; returns whether one arrived meanwhile (MODEL.md §5: an interrupt after a
+    verified plan exists writes it and exits 1)."""
+    import signal
+
+    from .output import write_plan_dir
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        write_plan_dir(out, rows, docs, started)
+    finally:
+        pending = signal.sigpending() & held
+        for sig in pending:  # consume them: the plan is safely written
+            signal.sigwait({sig})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+    return bool(pending)
 
 
 def _summary(args, inst, sha, params, res, check) -> dict:
@@ -289,6 +380,14 @@ def _summary(args, inst, sha, params, res, check) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bedalloc`` console script; returns the exit code."""
     started = time.monotonic()
+    import signal
+    import threading
+
+    def _terminate(signum, frame):  # SIGTERM ends the run like Ctrl-C (MODEL.md §5: exit 130)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     # A short-lived process building many small objects: cyclic garbage collection only costs time.
     # Restored on the way out, so that an in-process caller (tests, notebooks) keeps its collector.
     import gc

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -40,7 +41,9 @@ FACILITY_TYPES = (
 TECHNOLOGIES = ("ankle_gps", "wrist_gps", "app", "telephonic", "case_management", "none")
 LEVELS = ("A", "B", "C", "D")
 
-Str = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# no control characters: ids and names go into CSV cells and one-line messages
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+Str = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_CONTROL)]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
 Days = Annotated[int, Field(ge=0, le=100_000)]
 Usd = Annotated[float, Field(ge=0, le=1e9)]
@@ -164,7 +167,7 @@ def _record_label(raw, loc) -> str:
             if isinstance(node, dict) and i < len(loc) - 1:
                 for name in ("id", "code"):  # AOR records are keyed by code
                     if isinstance(node.get(name), str):
-                        parts[-1] += f" {name}={node[name][:40]}"
+                        parts[-1] += f" {name}={_printable(node[name][:40])}"
                         break
         else:
             if i == len(loc) - 1:
@@ -172,6 +175,11 @@ def _record_label(raw, loc) -> str:
             parts.append(str(key))
             node = node.get(key) if isinstance(node, dict) else None
     return ".".join(parts) or "top level"
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN`` (messages stay one line)."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _field(loc) -> str:
@@ -214,17 +222,19 @@ def _no_duplicate_keys(pairs):
 
 
 def read_bytes(path: Path) -> bytes:
-    """The bytes of a non-empty file of at most :data:`MAX_FILE_BYTES`.
+    """The bytes of a non-empty regular file of at most :data:`MAX_FILE_BYTES`.
 
-    Raises :class:`InputError` (one line naming the file) when it is missing, unreadable,
-    too large or empty."""
+    Raises :class:`InputError` (one line naming the file) when it is missing, not a regular file
+    (a folder, a device, a pipe), unreadable, too large or empty."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError([f"{path}: file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes"])
-        data = path.read_bytes()
+        if path.exists() and not path.is_file():
+            raise InputError([f"{path}: cannot read the file: not a regular file (a folder, a device or a pipe)"])
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise InputError([f"{path}: cannot read the file: {e.strerror or e}"]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError([f"{path}: the file is larger than the limit of {MAX_FILE_BYTES} bytes"])
     if not data.strip():
         raise InputError([f"{path}: the file is empty"])
     return data
@@ -282,6 +292,8 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
         hinted = set()  # unknown keys already named as a likely misspelling of a missing field
         for er in errors[:MAX_PROBLEMS]:
             msg = "required field is missing" if er["type"] == "missing" else er["msg"]
+            if er["type"] == "string_pattern_mismatch" and er.get("ctx", {}).get("pattern") == NO_CONTROL:
+                msg = "must not contain control characters (newline, tab, NUL, ...)"
             loc = er["loc"]
             if er["type"] == "missing":
                 hint = _misspelt_hint(raw, loc)

@@ -137,6 +137,8 @@ class LexSolver:
         h.run()
         status = h.getModelStatus()
         has = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
+        if status == highspy.HighsModelStatus.kModelEmpty:  # nothing to decide: optimal
+            return "Optimal (empty model)", True
         return h.modelStatusToString(status), status == highspy.HighsModelStatus.kOptimal and has
 
     def reduced_costs(self, cost, y):
@@ -410,6 +412,8 @@ def solve_with_backend(model: Model, backend, params: LevelParams, deadline: flo
         res = backend.solve(problem, MipParams(
             time_limit=left, mip_gap=0.0 if k < 3 else params.mip_gap, abs_gap=0.99 if k < 3 else 1e-6,
             threads=params.threads, seed=params.seed, log=params.log))
+        if res.termination == "error":
+            raise RuntimeError(f"{res.solver_version}: level {k + 1}: {res.native_status}")
         statuses.append(res.native_status)
         version = res.solver_version
         bounds.append(res.bound if res.bound is not None else float("nan"))

@@ -128,10 +128,14 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool) -
         progs = eligible_programs(N, P.risk[i], P.aor[i]) if not mandatory else np.zeros(0, dtype=np.int64)
         if not level1_proven:
             reason = "not_solved"  # a limit stopped the search before level 1 was optimal
-        elif mandatory or len(progs) == 0:
-            reason = "no_bed"
-        elif at_limit or len(units) == 0:
+        elif at_limit:
+            reason = "no_atd_slot"  # may not hold a bed by law
+        elif mandatory:
+            reason = "no_bed"  # may not be released by law
+        elif len(units) == 0:
             reason = "no_atd_slot"
+        elif len(progs) == 0:
+            reason = "no_bed"
         else:
             reason = "no_bed_or_atd_slot"
         cap = int((N.unit_beds[units] + N.unit_surge[units]).sum())

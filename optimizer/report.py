@@ -19,14 +19,15 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     """Print termination, the four objective levels with bound and gap, counts, the fullest
     facilities and the release risk cutoff (the highest effective risk released)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     con = Console(width=None if Console().is_terminal else 120)
     term = summary["termination"]
     style = "green" if term == "optimal" and summary["objective"]["unplaced"] == 0 else "yellow"
-    con.print(f"[bold]bedalloc[/] {summary['instance_name']}: [{style}]{term}[/] "
-              f"({summary['levels_proven_optimal']}/4 levels proven, {summary['solver_version']}), "
-              f"plan verified, written to [bold]{out}[/]")
+    con.print(f"[bold]bedalloc[/] {escape(summary['instance_name'])}: [{style}]{term}[/] "
+              f"({summary['levels_proven_optimal']}/4 levels proven, {escape(summary['solver_version'])}), "
+              f"plan verified, written to [bold]{escape(str(out))}[/]")
 
     t = Table(title="Objective (lexicographic)", title_justify="left")
     for col in ("level", "value", "bound", "gap"):
@@ -52,7 +53,7 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     for col in ("facility", "occupied", "beds", "utilization"):
         ft.add_column(col, justify="right" if col != "facility" else "left")
     for f in facs[:5]:
-        ft.add_row(f["id"], f"{f['occupied']:,}", f"{f['beds']:,}", f"{f['utilization']:.1%}")
+        ft.add_row(escape(f["id"]), f"{f['occupied']:,}", f"{f['beds']:,}", f"{f['utilization']:.1%}")
     con.print(ft)
     ts = summary["timings_s"]
     con.print(f"time: read {ts['read']:.2f} s, build {ts['build']:.2f} s, solve {ts['solve']:.2f} s, "

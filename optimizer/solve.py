@@ -156,7 +156,7 @@ def decode(inst: Instance, model: Model, P: People, N: Network, x: np.ndarray) -
         table = np.array([*ids, ""], dtype=object)
         return table[np.where(idx >= 0, idx, len(ids))].tolist()
 
-    fac = np.where(unit >= 0, N.unit_fac[np.maximum(unit, 0)], -1)
+    fac = np.append(N.unit_fac, -1)[np.where(unit >= 0, unit, len(N.unit_fac))]
     columns = (
         [p.id for p in inst.people],
         decision.tolist(),
@@ -165,7 +165,7 @@ def decode(inst: Instance, model: Model, P: People, N: Network, x: np.ndarray) -
         labels([p.id for p in inst.atd_programs], prog),
         np.where(decision == "release", "0", "").tolist(),
         np.where((unit >= 0) & (P.origin >= 0) & (P.origin != fac), "1", "0").tolist(),
-        [f"{e:.4f}" for e in P.eff.tolist()],
+        [f"{e + 0.0:.4f}" for e in P.eff.tolist()],  # + 0.0: no "-0.0000"
     )
     return [dict(zip(PLAN_COLUMNS, row)) for row in zip(*columns)]
 

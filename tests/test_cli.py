@@ -457,3 +457,36 @@ def test_generate_bad_arguments(tmp_path, args):
     assert len(proc.stderr.splitlines()) == 1
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_instance_without_units(tmp_path):
+    """No housing unit anywhere: everyone who may be released is released (exit 0), no crash."""
+    doc = tiny_doc()
+    for f in doc["facilities"]:
+        f["units"] = []
+    doc["people"] = [p for p in doc["people"] if not p.get("mandatory") and not p.get("family_id")]
+    path = write_json(tmp_path / "no-units.json", doc)
+    out = tmp_path / "out"
+    proc = run("solve", path, "--out", out, "--quiet")
+    assert proc.returncode in (0, 3), proc.stderr
+    no_traceback(proc)
+    rows = read_rows(out)
+    assert all(r["decision"] in ("release", "removed", "unplaced") and r["unit_id"] == "" for r in rows)
+    assert run("check", path, out).returncode == 0
+
+
+@pytest.mark.parametrize("argv", [["--threads", "100000"], ["--seed", "2147483648"], ["--out", ""]])
+def test_out_of_range_arguments(argv, tmp_path):
+    proc = run("solve", TINY, *argv, "--quiet")
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_control_characters_in_ids_are_refused(tmp_path):
+    doc = tiny_doc()
+    doc["people"][0]["id"] = "P\r01"
+    proc = run("validate", write_json(tmp_path / "cr.json", doc))
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "id=P\\x0d01: field 'id': must not contain control characters" in line

@@ -50,14 +50,14 @@ def solve(problem: MipProblem, params: MipParams) -> MipResult:
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
-    has = info.primal_solution_status == 2  # kSolutionStatusFeasible, never the headline status
     S = highspy.HighsModelStatus
-    term = {S.kOptimal: "optimal", S.kTimeLimit: "time_limit", S.kInfeasible: "infeasible",
+    has = info.primal_solution_status == 2 or status == S.kModelEmpty  # never the headline status alone
+    term = {S.kOptimal: "optimal", S.kModelEmpty: "optimal", S.kTimeLimit: "time_limit", S.kInfeasible: "infeasible",
             S.kInterrupt: "time_limit", S.kSolutionLimit: "time_limit"}.get(status, "error")
     x = np.asarray(h.getSolution().col_value) if has else None
     return MipResult(
         termination=term, has_solution=has, x=x,
-        objective=float(info.objective_function_value) if has else None,
+        objective=float(problem.cost @ x) if has else None,
         bound=float(info.mip_dual_bound) if has else None,
         native_status=h.modelStatusToString(status), solver_version=version(), runtime_s=time.monotonic() - t0,
     )
