@@ -248,7 +248,13 @@ def cmd_solve(args, started: float) -> int:
     if not args.quiet:
         from .report import print_summary
 
-        print_summary(summary, res.rows, out)
+        try:
+            print_summary(summary, res.rows, out)
+            sys.stdout.flush()
+        except BrokenPipeError:  # e.g. piped into `head`: the plan is written, the exit code stands
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if unplaced > 0:
         where = out / "diagnosis.json"
         if res.levels_proven >= 1:
