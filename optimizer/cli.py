@@ -251,7 +251,9 @@ def cmd_solve(args, started: float) -> int:
         try:
             print_summary(summary, res.rows, out)
             sys.stdout.flush()
-        except BrokenPipeError:  # e.g. piped into `head`: the plan is written, the exit code stands
+        except (BrokenPipeError, SystemExit):
+            # stdout closed (piped into `head`; rich turns that into SystemExit(1)): the plan is
+            # written and the exit code stands
             import os
 
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
