@@ -100,7 +100,19 @@ def main() -> int:
     ap.add_argument("--solvers", default="highs-mip,cpsat,scip")
     ap.add_argument("--files", default=",".join(f"gap{i}" for i in range(1, 13)) + ",gapa,gapb,gapc")
     ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--one", nargs=4, metavar=("FILE", "INDEX", "SENSE", "SOLVER"),
+                    help="solve one instance (file stem, 1-based index, min|max) and print the result as JSON")
     args = ap.parse_args()
+    if args.one:
+        import json
+
+        stem, idx, sense, name = args.one
+        c, r, b = read_gap(DATA / "orlib" / f"{stem}.txt")[int(idx) - 1]
+        be = backends.get(name)
+        res = be.solve(gap_problem(c, r, b, sense), MipParams(time_limit=args.time_limit, mip_gap=0.0, abs_gap=0.99))
+        print(json.dumps({"termination": res.termination, "version": res.solver_version, "runtime_s": res.runtime_s,
+                          "objective": None if res.objective is None else abs(res.objective)}))
+        return 0
     optima = known_optima()
     table = Table(title="GAP: OR-Library instances with known optima", title_justify="left")
     for col in ("solver", "version", "runs", "proven optimal", "matches optimum", "median s", "max gap"):
