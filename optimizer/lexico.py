@@ -1,25 +1,32 @@
-"""Exact lexicographic optimisation of a :class:`~optimizer.model.Model` with HiGHS.
+"""Exact lexicographic optimisation of a :class:`~optimizer.model.Model`.
 
-The four levels (MODEL.md §4) are optimised in order on one persistent HiGHS LP, warm-started
-from level to level and from pricing round to pricing round:
+:func:`solve_lexicographic` (``--solver highs``) optimises the four levels (MODEL.md §4) on
+persistent, warm-started HiGHS LPs:
 
-1. **Column generation.**  The LP starts from a restricted set of columns (every column except
-   the moving arcs beyond the cheapest ``INITIAL_ARCS`` per pool and the risk segments beyond the
-   lowest ``INITIAL_SEGMENTS`` per class).  After each LP solve, reduced costs
-   ``rc = c - A^T y`` are computed for every column of the full model; columns with ``rc < 0``
-   enter (at most ``ENTER_PER_GROUP`` per pool or class and round) until none is left, so the LP
-   optimum is that of the full model.
-2. **Optimal face.**  When the level's LP optimum is integral it is also the MIP optimum, and the
-   set of level-optimal solutions is the LP's optimal face: by complementary slackness with the
-   optimal duals ``y``, every column with ``rc > 0`` is fixed at its lower bound, every column with
-   ``rc < 0`` at its upper bound, and every row with ``y != 0`` at the bound it touches.  The next
-   level is optimised over that face, which keeps the network structure (no objective row that
-   would break total unimodularity, ENGINEERING.md §6).
-3. **Fallback.**  When an LP optimum is fractional (families are binary blocks), the level is
-   solved as a MIP on the restricted columns; the incumbent is optimal for the full model when no
-   excluded column has ``rc < z_mip - z_lp`` (a solution using excluded column j costs at least
-   ``z_lp + rc_j``), otherwise those columns enter and the MIP is solved again.  The level's value
-   is then held by a row ``c_k x <= z_k`` for the later levels (exact: levels 1-3 are integral).
+1. **Compact levels 1-3.**  Levels 1-3 do not depend on where people come from, so they are
+   optimised on the origin-free compact model; its optimal duals lift to the full model
+   (:func:`optimizer.model.lift_duals`: every full column gets its image's reduced cost).
+2. **Optimal faces.**  After each level, complementary slackness with the optimal duals ``y``
+   fixes every column with ``rc > 0`` at its lower bound, every column with ``rc < 0`` at its
+   upper bound and every row with ``y != 0`` at the bound it touches: the next level is optimised
+   over the set of LP-optimal solutions, which keeps the network structure (an objective row would
+   break total unimodularity, ENGINEERING.md §6).  Levels whose current solution already costs 0
+   need no LP (``y = 0`` is optimal).
+3. **Column generation for level 4.**  The full LP starts from a restricted set of columns (the
+   lifted compact solution's, the ``INITIAL_ARCS`` cheapest moving arcs per pool, the
+   ``INITIAL_SEGMENTS`` lowest risk segments per class); after each solve, ``rc = c - A^T y`` is
+   computed for every column and the negative ones enter (a bounded number per pool or class and
+   round) until none is left: the LP optimum is then the full model's.  A fractional optimum
+   (families are binary blocks) is solved as a MIP on the face; its incumbent is optimal for the
+   full model when no excluded column has ``rc < z_mip - z_lp`` (a solution using excluded column
+   j costs at least ``z_lp + rc_j``), otherwise those columns enter and the MIP is solved again.
+4. **Proof and fallback.**  An integer point of the last face has levels 1-3 equal to their LP
+   optima, which bound the MIP optima from below: all four levels are proven.  When the face holds
+   no integer point, every level is solved as a MIP with the earlier ones held by exact rows
+   ``c_k x <= z_k`` (levels 1-3 are integer-valued).
+
+:func:`solve_with_backend` solves each level as a MIP with any backend of
+:mod:`optimizer.backends`, holding earlier levels by exact rows.
 """
 
 from __future__ import annotations
