@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="solver threads (default 1: deterministic; 0 = solver's choice)")
     s.add_argument("--seed", type=_seed, default=0, metavar="K", help="solver random seed (default 0)")
     s.add_argument("--solver", default="highs", metavar="NAME",
-                   help="MIP solver: highs (default, bedalloc's exact column-generation engine), cpsat, scip; "
-                        "see 'bedalloc solvers'")
+                   help="solver: highs (default, bedalloc's exact column-generation engine), highs-mip, cpsat, "
+                        "scip, flow (one day, no families, small instances); see 'bedalloc solvers'")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
     s.add_argument("--log", action="store_true", help="show the solver log")
 
@@ -212,8 +212,13 @@ def cmd_solve(args, started: float) -> int:
 
     params = SolveParams(time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads,
                          seed=args.seed, log=args.log, solver=args.solver)
+    from .backends.base import BackendError
+
     try:
         res = solve(inst, params, deadline=deadline)
+    except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written
+        _err([f"{args.instance}: --solver {args.solver}: {e}"])
+        return EXIT_INPUT
     except Exception as e:  # a solver or internal failure: exit 4, nothing written
         _err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
         return EXIT_ERROR

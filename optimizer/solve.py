@@ -206,6 +206,12 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     if params.solver == "highs":
         x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline, compact, lift)
         version = f"HiGHS {version}"
+    elif params.solver == "flow":
+        from .backends import flow
+
+        x, status, _ = flow.solve_model(model, N)
+        proven, statuses, version = 4, [status], flow.version()
+        bounds = list(model.objectives @ x)
     else:
         from . import backends
 

@@ -15,7 +15,7 @@ from optimizer.instance import read_instance
 from optimizer.solve import SolveParams, solve
 from randinst import load_random
 
-AVAILABLE = [b["name"] for b in backends.describe() if b["available"] and b["name"] != "highs"]
+AVAILABLE = [b["name"] for b in backends.describe() if b["available"] and b["name"] in backends.MIP]
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason="no MIP backend besides HiGHS installed")
 
 
@@ -90,3 +90,30 @@ def test_numpy_integer_data_and_infeasible_status(name):
                           np.ones(2, bool))
     res = backends.get(name).solve(feasible, MipParams())
     assert res.termination == "optimal" and res.objective == 1.0 and list(res.x) == [1.0, 0.0]
+
+
+def test_flow_backend_against_brute_force(tmp_path):
+    """The min-cost-flow backend on random instances without families; families are refused."""
+    solved = refused = 0
+    for seed in range(150):
+        inst = load_random(seed, tmp_path)
+        if any(p.family_id and not (p.removal_day is not None and p.removal_day <= p.arrival_day)
+               for p in inst.people):  # a family still needing a decision
+            with pytest.raises(BackendError, match="families"):
+                solve(inst, SolveParams(solver="flow"))
+            refused += 1
+            continue
+        ref = brute_force(inst)
+        o = solve(inst, SolveParams(solver="flow")).objective
+        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
+        assert round(o["released_risk"] * RISK_UNITS) == ref.released_risk_units, seed
+        assert abs(o["cost_usd"] - ref.cost_usd) <= 0.01 * len(inst.people) + 1e-6, seed  # whole cents
+        solved += 1
+    assert solved > 50 and refused > 20
+
+
+def test_flow_backend_refuses_when_weights_overflow(tmp_path):
+    path = tmp_path / "mia.json"
+    path.write_text(json.dumps(national_instance(seed=0, aors=["MIA"], scale=0.5)))
+    with pytest.raises(BackendError, match="64-bit"):
+        solve(read_instance(path), SolveParams(solver="flow"))

@@ -13,7 +13,7 @@ from gap import DATA, GapFormatError, gap_problem, known_optima, read_gap  # noq
 from optimizer import backends  # noqa: E402
 from optimizer.backends.base import MipParams  # noqa: E402
 
-SOLVERS = [b["name"] for b in backends.describe() if b["available"] and b["name"] != "highs"]
+SOLVERS = [b["name"] for b in backends.describe() if b["available"] and b["name"] in backends.MIP]
 
 
 def test_reader_shapes():

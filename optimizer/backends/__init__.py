@@ -3,7 +3,8 @@
 ``highs`` is bedalloc's own engine (:mod:`optimizer.lexico`: column generation on optimal faces);
 the other backends (``highs-mip`` is plain HiGHS, one MIP per level) solve each lexicographic
 level as a MIP with the earlier levels held by rows
-(:func:`optimizer.lexico.solve_with_backend`).  Modules are imported only when used.
+(:func:`optimizer.lexico.solve_with_backend`); ``flow`` solves the network special case (one day,
+no families) as one min-cost flow with the levels combined in integer costs.  Modules are imported only when used.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import importlib
 
 from .base import BackendError
 
-MODULES = {"highs-mip": "highs", "cpsat": "cpsat", "scip": "scip"}
+MODULES = {"highs-mip": "highs", "cpsat": "cpsat", "scip": "scip", "flow": "flow"}
 NAMES = ("highs", *MODULES)
+MIP = ("highs-mip", "cpsat", "scip")  # backends that solve a MipProblem (the others take the model)
 
 
 def get(name: str):

@@ -1,0 +1,122 @@
+"""OR-Tools min-cost flow: the network special case (one day, no families).
+
+Without families, the class model (:mod:`optimizer.model`) is a min-cost flow: classes supply
+their people; a person flows to the sink as unplaced, through a risk segment and an ATD program
+(release), or through an (origin, bed type) pool, a facility, a unit (beds or surge beds) and the
+facility's guaranteed minimum or paid beds (detention).  The four levels are combined exactly in
+one integer cost per arc: ``W1 * unplaced + W2 * surge + W3 * risk units + cents`` with
+``W3 > max cents``, ``W2 > W3 * max risk units``, ``W1 > W2 * max surge``; level 4 is in whole
+cents (``COST_RESOLUTION``, each arc's cost rounded), so it is optimal at that resolution.  When
+the weighted costs could exceed 64-bit integers the backend refuses (ENGINEERING.md §6).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .base import BackendError
+
+NAME = "flow"
+COST_RESOLUTION = 0.01
+INT64_SAFE = 2**62
+
+
+def available() -> bool:
+    try:
+        from ortools.graph.python import min_cost_flow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def version() -> str:
+    import ortools
+
+    return f"OR-Tools min-cost flow {ortools.__version__}"
+
+
+def solve_model(model, net) -> tuple[np.ndarray, str, float]:
+    """Optimal integer solution of a class model (built from ``net``, the instance's
+    :class:`optimizer.model.Network`) without families, as model columns.
+
+    Returns ``(x, status, runtime_s)``.  Raises :class:`BackendError` for a model with families
+    or whose combined integer costs would overflow 64 bits, and when the solver fails."""
+    from ortools.graph.python import min_cost_flow
+
+    t0 = time.monotonic()
+    b = model.blocks
+    if any(b[k].stop > b[k].start for k in ("fam", "frel", "funp", "fatd")):
+        raise BackendError("flow: the instance has families, which are not a network flow; use another solver")
+    n_class = b["unp"].stop - b["unp"].start
+    sizes = model.col_upper[b["unp"]].astype(np.int64)
+    total = int(sizes.sum())
+    K = model.row_blocks["progkey"].stop - model.row_blocks["progkey"].start
+    n_prog = len(net.prog_capacity)
+    n_pool = model.row_blocks["pool"].stop - model.row_blocks["pool"].start
+    n_node = model.row_blocks["node"].stop - model.row_blocks["node"].start
+    U, F = len(net.unit_beds), len(net.fac_gm)
+    base = np.cumsum([0, n_class, K, n_prog, n_pool, n_node, U, F])
+    C0, K0, Q0, P0, N0, U0, F0, T = (int(v) for v in base)
+    tails, heads, caps, cols, kinds = [], [], [], [], []
+
+    def arcs(t, h, cap, col=None, kind=0):
+        t = np.broadcast_to(np.asarray(t, np.int64), np.shape(cap)).ravel()
+        tails.append(t)
+        heads.append(np.broadcast_to(np.asarray(h, np.int64), t.shape).ravel())
+        caps.append(np.asarray(cap, np.int64).ravel())
+        cols.append(np.full(t.shape, -1, np.int64) if col is None else np.asarray(col, np.int64).ravel())
+        kinds.append(np.full(t.shape, kind, np.int64))
+
+    big = total
+    idx = lambda name: np.arange(b[name].start, b[name].stop)  # noqa: E731
+    arcs(C0 + np.arange(n_class), T, sizes, idx("unp"))
+    det_classes = np.flatnonzero(model.class_pool >= 0)
+    arcs(C0 + det_classes, P0 + model.class_pool[det_classes], sizes[det_classes], idx("det"))
+    seg_cap = model.col_upper[b["seg"]].astype(np.int64)
+    arcs(C0 + model.seg_class, K0 + model.class_progkey[model.seg_class], seg_cap, idx("seg"))
+    arcs(K0 + model.atd_key, Q0 + model.atd_prog, np.full(len(model.atd_key), big), idx("atd"))
+    arcs(Q0 + np.arange(n_prog), T, np.where(net.prog_capacity >= 0, np.minimum(net.prog_capacity, big), big))
+    arcs(P0 + model.arc_pool, N0 + model.arc_node, np.full(len(model.arc_pool), big), idx("arc"))
+    arcs(N0 + model.put_node, U0 + model.put_unit, np.full(len(model.put_unit), big), idx("put"))
+    arcs(U0 + np.arange(U), F0 + net.unit_fac, np.minimum(net.unit_beds, big))
+    arcs(U0 + np.arange(U), F0 + net.unit_fac, np.minimum(net.unit_surge, big), idx("surge"))
+    cost_fac = np.flatnonzero(net.fac_per_diem > 0)  # the facilities with an "excess" column, in order
+    plain = np.setdiff1d(np.arange(F), cost_fac)
+    arcs(F0 + plain, T, np.full(len(plain), big))
+    arcs(F0 + cost_fac, T, np.minimum(net.fac_gm[cost_fac], big))
+    arcs(F0 + cost_fac, T, np.full(len(cost_fac), big), idx("excess"))
+    tails, heads, caps, cols = (np.concatenate(v) for v in (tails, heads, caps, cols))
+
+    obj = model.objectives
+    col = np.maximum(cols, 0)
+    has = cols >= 0
+    l1 = np.where(has, obj[0][col], 0).astype(np.int64)
+    l2 = np.where(has, obj[1][col], 0).astype(np.int64)
+    l3 = np.where(has, np.rint(obj[2][col]), 0).astype(np.int64)
+    cents = np.where(has, np.rint(obj[3][col] / COST_RESOLUTION), 0).astype(np.int64)
+    # bounds on each level's total over any flow (every person crosses at most one arc of each kind)
+    max_cents = int(total * (np.abs(cents).max(initial=0) * 4 + 1))
+    max_l3 = int((l3 * np.minimum(caps, total)).sum())
+    max_l2 = int(net.unit_surge.sum())
+    w3 = max_cents + 1
+    w2 = w3 * (max_l3 + 1)
+    w1 = w2 * (max_l2 + 1)
+    if w1 * (total + 1) >= INT64_SAFE:
+        raise BackendError(f"flow: the four levels do not fit in one 64-bit cost (weight {w1:.3e} x {total} people); "
+                           "use another solver")
+    cost = w1 * l1 + w2 * l2 + w3 * l3 + cents
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, cost)
+    supplies = np.zeros(T + 1, dtype=np.int64)
+    supplies[C0:C0 + n_class] = sizes
+    supplies[T] = -total
+    smcf.set_nodes_supplies(np.arange(T + 1), supplies)
+    status = smcf.solve()
+    if status != smcf.OPTIMAL:
+        raise BackendError(f"flow: min-cost flow status {status}")
+    flows = smcf.flows(np.arange(len(tails)))
+    x = np.zeros(model.A.shape[1], dtype=np.int64)
+    x[cols[has]] = flows[has]
+    return x, "OPTIMAL", time.monotonic() - t0
