@@ -110,7 +110,7 @@ def cmd_solvers() -> int:
     from .backends import describe
 
     for b in describe():
-        print(f"{b['name']:8s} {'available' if b['available'] else 'not available':14s} {b['version']}")
+        print(f"{b['name']:12s} {'available' if b['available'] else 'not available':14s} {b['version']}")
     return EXIT_OK
 
 

@@ -151,6 +151,13 @@ def decode(inst: Instance, model: Model, P: People, N: Network, x: np.ndarray) -
         decision[model.family_members[f]] = "unplaced"
     for j in np.flatnonzero(get("fatd")):
         prog[model.fatd_person[j]] = model.fatd_prog[j]
+    return plan_rows(inst, P, N, decision, unit, prog)
+
+
+def plan_rows(inst: Instance, P: People, N: Network, decision: np.ndarray, unit: np.ndarray,
+              prog: np.ndarray) -> list[dict[str, str]]:
+    """plan.csv rows from per-person arrays (P,): decision strings, unit and program indices
+    (-1 where none)."""
 
     def labels(ids, idx):  # ids[idx], "" where idx < 0
         table = np.array([*ids, ""], dtype=object)
@@ -168,6 +175,38 @@ def decode(inst: Instance, model: Model, P: People, N: Network, x: np.ndarray) -
         [f"{e + 0.0:.4f}" for e in P.eff.tolist()],  # + 0.0: no "-0.0000"
     )
     return [dict(zip(PLAN_COLUMNS, row)) for row in zip(*columns)]
+
+
+def _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, t0, t1) -> Result:
+    """A :class:`Result` from the Pyomo reference formulation's person-level choices."""
+    n = len(P.sex)
+    decision = np.where(P.removed, "removed", "unplaced").astype(object)
+    unit = np.full(n, -1, dtype=np.int64)
+    prog = np.full(n, -1, dtype=np.int64)
+    uidx = {u.id: k for k, u in enumerate(u for f in inst.facilities for u in f.units)}
+    pidx = {a.id: k for k, a in enumerate(inst.atd_programs)}
+    pos = {p.id: i for i, p in enumerate(inst.people)}
+    for pid, (what, where) in chosen.items():
+        i = pos[pid]
+        decision[i] = what
+        if what == "detain":
+            unit[i] = uidx[where]
+        elif what == "release" and where:
+            prog[i] = pidx[where]
+    t2 = time.monotonic()
+    obj = dict(zip(LEVELS, values))
+    if proven == 0:
+        raise RuntimeError(f"{version}: no solution ({', '.join(statuses)})")
+    obj.update({k: (0 if k in ("unplaced", "surge") else 0.0) for k, v in obj.items() if v is None})
+    obj["unplaced"], obj["surge"] = int(round(obj["unplaced"])), int(round(obj["surge"]))
+    bound = {k: (obj[k] if j < proven else None) for j, k in enumerate(LEVELS)}
+    return Result(
+        termination="optimal" if proven == 4 else "time_limit", levels_proven=proven,
+        rows=plan_rows(inst, P, N, decision, unit, prog), objective=obj, bound=bound,
+        gap={k: (0.0 if bound[k] is not None else None) for k in LEVELS}, native_status=statuses,
+        solver_version=version, model_size=model.size, model_stats=model.stats,
+        timings={"build": t1 - t0, "solve": t2 - t1, "decode": 0.0},
+    )
 
 
 class _Lift:
@@ -206,6 +245,14 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     if params.solver == "highs":
         x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline, compact, lift)
         version = f"HiGHS {version}"
+    elif params.solver.startswith("pyomo:"):
+        from .backends import pyomo_model
+
+        left = None if deadline is None else deadline - time.monotonic()
+        values, proven, statuses, _, chosen = pyomo_model.solve(
+            inst, params.solver.split(":", 1)[1], left, params.mip_gap)
+        version = pyomo_model.version(params.solver.split(":", 1)[1])
+        return _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, t0, t1)
     elif params.solver == "flow":
         from .backends import flow
 

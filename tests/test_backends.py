@@ -117,3 +117,25 @@ def test_flow_backend_refuses_when_weights_overflow(tmp_path):
     path.write_text(json.dumps(national_instance(seed=0, aors=["MIA"], scale=0.5)))
     with pytest.raises(BackendError, match="64-bit"):
         solve(read_instance(path), SolveParams(solver="flow"))
+
+
+PYOMO = [b["name"] for b in backends.describe() if b["available"] and b["name"].startswith("pyomo:")]
+
+
+@pytest.mark.parametrize("name", PYOMO)
+def test_pyomo_reference_formulation_against_brute_force(tmp_path, name):
+    """The readable person-level Pyomo model (optimizer/backends/pyomo_model.py) on random instances."""
+    for seed in range(40):
+        inst = load_random(seed, tmp_path)
+        ref = brute_force(inst)
+        res = solve(inst, _params(name))
+        o = res.objective
+        assert res.termination == "optimal", seed
+        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
+        assert round(o["released_risk"] * RISK_UNITS) == ref.released_risk_units, seed
+        assert abs(o["cost_usd"] - ref.cost_usd) <= 1e-6 * max(1.0, ref.cost_usd), seed
+
+
+def test_unavailable_pyomo_solver_is_refused():
+    with pytest.raises(BackendError, match="unknown Pyomo solver"):
+        backends.get("pyomo:gurobi")

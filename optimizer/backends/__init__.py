@@ -14,13 +14,23 @@ import importlib
 from .base import BackendError
 
 MODULES = {"highs-mip": "highs", "cpsat": "cpsat", "scip": "scip", "flow": "flow"}
-NAMES = ("highs", *MODULES)
+NAMES = ("highs", *MODULES, "pyomo:highs", "pyomo:cbc", "pyomo:glpk")
 MIP = ("highs-mip", "cpsat", "scip")  # backends that solve a MipProblem (the others take the model)
 
 
 def get(name: str):
     """The backend module called ``name`` (not ``highs``). Raises :class:`BackendError` for an
     unknown or unavailable backend."""
+    if name.startswith("pyomo:"):
+        from . import pyomo_model
+
+        solver = name.split(":", 1)[1]
+        if solver not in pyomo_model.SOLVERS:
+            raise BackendError(f"unknown Pyomo solver {solver!r}; known: {', '.join(pyomo_model.SOLVERS)}")
+        if not pyomo_model.available(solver):
+            raise BackendError(f"solver {name!r} is not available on this machine "
+                               f"(Pyomo needs the {pyomo_model.SOLVERS[solver]} executable or module)")
+        return pyomo_model
     if name not in MODULES:
         raise BackendError(f"unknown solver {name!r}; known: {', '.join(NAMES)}")
     mod = importlib.import_module(f".{MODULES[name]}", __name__)
@@ -34,6 +44,11 @@ def describe() -> list[dict]:
     import highspy
 
     out = [{"name": "highs", "available": True, "version": f"HiGHS {highspy._core._Highs().version()}"}]
+    from . import pyomo_model
+
+    for solver in pyomo_model.SOLVERS:
+        ok = pyomo_model.available(solver)
+        out.append({"name": f"pyomo:{solver}", "available": ok, "version": pyomo_model.version(solver) if ok else ""})
     for name, mod_name in MODULES.items():
         try:
             mod = importlib.import_module(f".{mod_name}", __name__)

@@ -1,0 +1,200 @@
+"""The one-day model written algebraically in Pyomo: the readable reference of MODEL.md §3-§4.
+
+One binary variable per (person, compatible unit), per (released adult, eligible ATD program),
+per released minor, per unplaced person; surge beds per unit; beds above the guaranteed minimum
+per facility.  Written for a modeller to read against MODEL.md, not for speed (bedalloc's own
+engine works on classes of people, see optimizer/model.py).  Solved through Pyomo with HiGHS
+(``appsi_highs``), CBC or GLPK, level by level, each level held by an exact constraint.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..instance import Instance, effective_risk
+from ..model import haversine_km
+from .base import BackendError
+
+NAME = "pyomo"
+SOLVERS = {"highs": "appsi_highs", "cbc": "cbc", "glpk": "glpk"}
+RISK_SCALE = 10_000  # released risk on the 0.0001 grid, in integers (MODEL.md §2)
+
+
+def available(solver: str = "highs") -> bool:
+    try:
+        import pyomo.environ as pyo
+    except ImportError:
+        return False
+    return bool(pyo.SolverFactory(SOLVERS[solver]).available(exception_flag=False))
+
+
+def version(solver: str = "highs") -> str:
+    import pyomo
+    import pyomo.environ as pyo
+
+    v = pyo.SolverFactory(SOLVERS[solver]).version()
+    return f"Pyomo {pyomo.__version__} + {solver} {'.'.join(map(str, v)) if v else ''}".strip()
+
+
+def build(inst: Instance):
+    """The Pyomo model of a one-day instance, with the four level expressions ``m.level[1..4]``."""
+    import pyomo.environ as pyo
+
+    pol = inst.policy
+    days = pol.cost_days
+    table = pol.factors()
+    units = [(f, u) for f in inst.facilities for u in f.units]
+    fac = {f.id: f for f in inst.facilities}
+    hub = {a.code: a for a in inst.aors}
+    people = [p for p in inst.people if not (p.removal_day is not None and p.removal_day <= p.arrival_day)]
+    families: dict[str, list] = {}
+    for p in people:
+        if p.family_id:
+            families.setdefault(p.family_id, []).append(p)
+
+    def block(p):  # the people who share p's outcome (MODEL.md §3 rule 2)
+        return families[p.family_id] if p.family_id else [p]
+
+    def may_hold_bed(q):  # law (rule 4): not at the custody limit on day 0
+        return q.max_custody_days is None or q.custody_days < q.max_custody_days
+
+    def fits(p, f, u):  # compatibility (rule 2), short stays (rule 5), law (rule 4), for p's block
+        for q in block(p):
+            if u.sex not in (q.sex, "any") or u.family != (q.family_id is not None):
+                return False
+            if not q.minor and q.level not in u.levels:
+                return False
+            if q.needs_medical and not u.medical:
+                return False
+            if f.max_stay_days is not None and (q.removal_day is None or q.removal_day - q.arrival_day > f.max_stay_days):
+                return False
+            if not may_hold_bed(q):
+                return False
+        return True
+
+    def eligible(p, a):  # ATD (rule 3)
+        return a.max_risk >= p.risk and a.aor in (None, p.aor)
+
+    def may_release(p):  # mandatory detention (rule 4), for p's block
+        return not any(q.mandatory for q in block(p))
+
+    def moving_cost(p, f):  # MODEL.md §3 "Moving cost"
+        if p.origin == f.id:
+            return 0.0
+        o = fac[p.origin] if p.origin else hub[p.aor]
+        km = float(haversine_km(o.lat, o.lon, f.lat, f.lon))
+        return (pol.transfer_fixed_usd if p.origin else 0.0) + pol.transfer_usd_per_km * km
+
+    def rule(f):  # a constraint rule; a relation that holds trivially (no variable) is skipped
+        def wrapped(m, *index):
+            expr = f(m, *index)
+            return pyo.Constraint.Skip if isinstance(expr, bool) else expr
+        return wrapped
+
+    m = pyo.ConcreteModel()
+    P = [p.id for p in people]
+    person = {p.id: p for p in people}
+    unit_fac = {u.id: f for f, u in units}
+    m.X = pyo.Set(dimen=2, initialize=[(p.id, u.id) for p in people for f, u in units if fits(p, f, u)])
+    m.Y = pyo.Set(dimen=2, initialize=[(p.id, a.id) for p in people if not p.minor and may_release(p)
+                                       for a in inst.atd_programs if eligible(p, a)])
+    m.R = pyo.Set(initialize=[p.id for p in people if p.minor and may_release(p)])
+    m.x = pyo.Var(m.X, domain=pyo.Binary)  # detained in unit
+    m.y = pyo.Var(m.Y, domain=pyo.Binary)  # released to program
+    m.r = pyo.Var(m.R, domain=pyo.Binary)  # minor released with the family (no program)
+    m.w = pyo.Var(P, domain=pyo.Binary)  # unplaced
+    m.surge = pyo.Var([u.id for _, u in units], domain=pyo.NonNegativeIntegers)
+    m.excess = pyo.Var([f.id for f in inst.facilities], domain=pyo.NonNegativeIntegers)
+
+    def released(i):
+        return sum(m.y[i, a] for (j, a) in m.Y if j == i) + (m.r[i] if i in m.R else 0)
+
+    beds = {u.id: u.beds for _, u in units}
+    surge_beds = {u.id: u.surge_beds for _, u in units}
+    capacity = {a.id: a.capacity for a in inst.atd_programs if a.capacity is not None}
+    m.one_outcome = pyo.Constraint(P, rule=rule(
+        lambda m, i: sum(m.x[i, u] for (j, u) in m.X if j == i) + released(i) + m.w[i] == 1))
+    m.beds = pyo.Constraint(list(beds), rule=rule(
+        lambda m, u: sum(m.x[i, v] for (i, v) in m.X if v == u) <= beds[u] + m.surge[u]))
+    m.surge_beds = pyo.Constraint(list(beds), rule=rule(lambda m, u: m.surge[u] <= surge_beds[u]))
+    m.paid_beds = pyo.Constraint([f.id for f in inst.facilities], rule=rule(
+        lambda m, f: sum(m.x[i, v] for (i, v) in m.X if unit_fac[v].id == f)
+        <= fac[f].guaranteed_minimum + m.excess[f]))
+    m.atd_capacity = pyo.Constraint(list(capacity), rule=rule(
+        lambda m, a: sum(m.y[i, b] for (i, b) in m.Y if b == a) <= capacity[a]))
+    # families: every member has the first member's outcome
+    ties = [(fam[0].id, q.id) for fam in families.values() for q in fam[1:]]
+    m.same_unit = pyo.Constraint([(a, b, u) for a, b in ties for u in beds], rule=rule(
+        lambda m, a, b, u: (m.x[a, u] if (a, u) in m.X else 0) == (m.x[b, u] if (b, u) in m.X else 0)))
+    m.same_release = pyo.Constraint(ties, rule=rule(lambda m, a, b: released(a) == released(b)))
+    m.same_unplaced = pyo.Constraint(ties, rule=rule(lambda m, a, b: m.w[a] == m.w[b]))
+
+    eff = {p.id: round(effective_risk(p.risk, p.humanitarian, table) * RISK_SCALE) for p in people}
+    per_diem = {a.id: a.per_diem for a in inst.atd_programs}
+    m.level = pyo.Expression([1, 2, 3, 4], rule=lambda m, k: {
+        1: sum(m.w[i] for i in P),
+        2: sum(m.surge[u.id] for _, u in units),
+        3: sum(eff[i] * released(i) for i in P),
+        4: sum(f.guaranteed_minimum * f.gm_rate * days + f.per_diem * days * m.excess[f.id] for f in inst.facilities)
+        + sum(per_diem[a] * days * m.y[i, a] for (i, a) in m.Y)
+        + sum(moving_cost(person[i], unit_fac[u]) * m.x[i, u] for (i, u) in m.X),
+    }[k])
+    return m
+
+
+def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-6):
+    """Solve ``inst`` level by level. Returns ``(levels, proven, statuses, runtime_s, chosen)``:
+    the four level values (released risk in risk points; None past the last proven level) and
+    each placed or released person's (decision, unit or program id); others are unplaced. Raises :class:`BackendError` when the
+    solver is unknown or not installed."""
+    import pyomo.environ as pyo
+    from pyomo.opt import TerminationCondition as TC
+
+    if solver not in SOLVERS or not available(solver):
+        raise BackendError(f"pyomo:{solver} is not available (needs the {SOLVERS.get(solver, solver)} solver)")
+    t0 = time.monotonic()
+    m = build(inst)
+    opt = pyo.SolverFactory(SOLVERS[solver])
+    statuses, proven, values = [], 0, [None] * 4
+    m.hold = pyo.ConstraintList()
+    for k in (1, 2, 3, 4):
+        m.obj = pyo.Objective(expr=m.level[k], sense=pyo.minimize)
+        exact = k < 4
+        if solver == "highs":
+            opt.config.mip_gap = 0.0 if exact else mip_gap
+            opt.highs_options = {"mip_abs_gap": 0.99 if exact else 1e-6}
+            if time_limit is not None:
+                opt.config.time_limit = max(time_limit - (time.monotonic() - t0), 0.01)
+            res = opt.solve(m, load_solutions=False)
+        else:
+            options = {"cbc": {"ratioGap": 0.0 if exact else mip_gap, "allowableGap": 0.99 if exact else 1e-6},
+                       "glpk": {"mipgap": 0.0 if exact else mip_gap}}[solver]
+            if time_limit is not None:
+                left = max(time_limit - (time.monotonic() - t0), 1.0)
+                options["seconds" if solver == "cbc" else "tmlim"] = int(left)
+            res = opt.solve(m, load_solutions=False, options=options)
+        cond = res.solver.termination_condition
+        statuses.append(str(cond))
+        m.del_component(m.obj)
+        if cond != TC.optimal:
+            break
+        m.solutions.load_from(res)
+        values[k - 1] = float(pyo.value(m.level[k]))
+        proven += 1
+        if exact:
+            m.hold.add(m.level[k] <= round(values[k - 1]))
+    if values[2] is not None:
+        values[2] = values[2] / RISK_SCALE
+    chosen = {}  # person id -> (decision, unit or program id) of the last loaded solution
+    if proven:
+        for (i, u) in m.X:
+            if pyo.value(m.x[i, u]) > 0.5:
+                chosen[i] = ("detain", u)
+        for (i, a) in m.Y:
+            if pyo.value(m.y[i, a]) > 0.5:
+                chosen[i] = ("release", a)
+        for i in m.R:
+            if pyo.value(m.r[i]) > 0.5:
+                chosen[i] = ("release", "")
+    return values, proven, statuses, time.monotonic() - t0, chosen
+
