@@ -61,5 +61,16 @@ class MipResult:
     runtime_s: float
 
 
+def importable(module: str) -> bool:
+    """Whether ``module`` can be imported (a backend's ``available()``)."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
 class BackendError(Exception):
     """A backend that is not installed, or an option it does not accept."""

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from .base import BackendError, MipParams, MipProblem, MipResult
+from .base import BackendError, MipParams, MipProblem, MipResult, importable
 
 COST_RESOLUTION = 0.01
 INT_BOUND = 10**9
@@ -23,11 +23,7 @@ NAME = "cpsat"
 
 
 def available() -> bool:
-    try:
-        import ortools.sat.python.cp_model  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importable("ortools.sat.python.cp_model")
 
 
 def version() -> str:

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from .base import BackendError
+from .base import BackendError, importable
 
 NAME = "flow"
 COST_RESOLUTION = 0.01
@@ -24,11 +24,7 @@ INT64_SAFE = 2**62
 
 
 def available() -> bool:
-    try:
-        from ortools.graph.python import min_cost_flow  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importable("ortools.graph.python.min_cost_flow")
 
 
 def version() -> str:

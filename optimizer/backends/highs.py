@@ -7,17 +7,13 @@ import time
 
 import numpy as np
 
-from .base import MipParams, MipProblem, MipResult
+from .base import MipParams, MipProblem, MipResult, importable
 
 NAME = "highs-mip"
 
 
 def available() -> bool:
-    try:
-        import highspy  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importable("highspy")
 
 
 def version() -> str:
