@@ -43,6 +43,14 @@ def shifted_geomean(values: list[float], shift: float = 10.0) -> float:
     return math.exp(sum(math.log(v + shift) for v in values) / len(values)) - shift if values else float("nan")
 
 
+def default_solvers(suite: str) -> list[str]:
+    """Every available backend: all of them for ``bedalloc``, the MIP backends for ``gap``."""
+    from optimizer import backends
+
+    usable = backends.MIP if suite == "gap" else backends.NAMES
+    return [b["name"] for b in backends.describe() if b["available"] and b["name"] in usable]
+
+
 def bedalloc_runs(solvers, timeout, work: Path):
     py = sys.executable
     for name, spec in BEDALLOC_SUITE:
@@ -104,11 +112,11 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", choices=("bedalloc", "gap"), default="bedalloc")
-    ap.add_argument("--solvers", default="highs,highs-mip,cpsat,scip")
+    ap.add_argument("--solvers", help="comma-separated backends (default: every available one that takes the suite)")
     ap.add_argument("--timeout", type=float, default=120.0, help="time limit per run, seconds")
     ap.add_argument("--out", default=str(HERE / "results" / "compare"))
     args = ap.parse_args()
-    solvers = args.solvers.split(",")
+    solvers = args.solvers.split(",") if args.solvers else default_solvers(args.suite)
     out = Path(args.out) / args.suite
     out.mkdir(parents=True, exist_ok=True)
     con = Console()
