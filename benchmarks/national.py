@@ -54,13 +54,27 @@ def run_process(cmd: list[str], timeout: float | None = None) -> tuple[int | Non
 
 
 def formulation(kind: str, instance: str) -> None:
-    """Child mode: build and solve one formulation, print its timings as JSON."""
+    """Child mode: build and solve one formulation (``class``, ``person`` or the ``flow`` speed
+    reference), print its timings as JSON."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from optimizer.instance import read_instance
     from optimizer.lexico import LevelParams, solve_lexicographic
 
     inst = read_instance(instance)
     t0 = time.monotonic()
+    if kind == "flow":  # the speed limit: one min-cost flow of the same network, levels 1 and 3, no families
+        from optimizer.backends import flow
+        from optimizer.model import network_arrays, people_arrays
+        from optimizer.solve import build_models
+
+        net = network_arrays(inst)
+        model, _, _ = build_models(inst, people_arrays(inst), net)
+        t1 = time.monotonic()
+        x, _, _ = flow.solve_model(model, net, levels=(0, 2), omit_families=True)
+        values = (model.objectives @ x + model.offsets).tolist()
+        print(json.dumps({"build": t1 - t0, "solve": time.monotonic() - t1, "proven": 0, "levels": values,
+                          "columns": int(model.A.shape[1]), "rows": int(model.A.shape[0])}))
+        return
     if kind == "class":
         from optimizer.model import network_arrays, people_arrays
         from optimizer.solve import build_models

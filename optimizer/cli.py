@@ -109,8 +109,17 @@ def _err(lines):
 def cmd_solvers() -> int:
     from .backends import describe
 
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="solver backends (bedalloc solve --solver NAME)", title_justify="left")
+    for col in ("name", "available", "version", "honours", "models"):
+        t.add_column(col)
     for b in describe():
-        print(f"{b['name']:12s} {'available' if b['available'] else 'not available':14s} {b['version']}")
+        t.add_row(b["name"], "yes" if b["available"] else "no", b["version"],
+                  ", ".join("--" + k.replace("_", "-") for k in b["options"]) or "-",
+                  "one day" + (", families" if "families" in b["features"] else ", no families"))
+    Console(soft_wrap=True).print(t)
     return EXIT_OK
 
 
@@ -174,14 +183,16 @@ def cmd_solve(args, started: float) -> int:
     from .errors import InputError
     from .instance import read_instance
 
-    if args.solver != "highs":
-        from .backends import BackendError, get
+    from .backends import BackendError, check
+    from .solve import SolveParams
 
-        try:
-            get(args.solver)
-        except BackendError as e:
-            _err([f"bedalloc: --solver: {e}"])
-            return EXIT_INPUT
+    params = SolveParams(time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads,
+                         seed=args.seed, log=args.log, solver=args.solver)
+    try:
+        check(args.solver, params.given())
+    except BackendError as e:
+        _err([f"bedalloc: --solver {args.solver}: {e}"])
+        return EXIT_INPUT
     deadline = started + args.time_limit if args.time_limit else None
     digest: list[str] = []
     t0 = time.monotonic()
@@ -207,12 +218,8 @@ def cmd_solve(args, started: float) -> int:
     t_read = time.monotonic() - t0
 
     from .output import diagnosis
-    from .solve import SolveParams, solve
+    from .solve import solve
     from .verify import verify
-
-    params = SolveParams(time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads,
-                         seed=args.seed, log=args.log, solver=args.solver)
-    from .backends.base import BackendError
 
     try:
         res = solve(inst, params, deadline=deadline)

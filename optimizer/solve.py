@@ -33,13 +33,16 @@ class SolveParams:
     log: bool = False
     solver: str = "highs"
 
-    def __post_init__(self):
-        if self.time_limit is not None and not self.time_limit > 0:
-            raise ValueError("time limit must be positive seconds")
-        if not 0 <= self.mip_gap < 1:
-            raise ValueError("mip gap must be in [0, 1)")
-        if self.threads < 0:
-            raise ValueError("threads must be >= 0")
+    def __post_init__(self):  # the same ranges as every backend (raises BackendError)
+        from .backends.base import MipParams
+
+        MipParams(time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads, seed=self.seed)
+
+    def given(self) -> dict:
+        """The parameters set to something other than their default (name -> value)."""
+        default = SolveParams()
+        return {k: getattr(self, k) for k in ("time_limit", "mip_gap", "threads", "seed", "log")
+                if getattr(self, k) != getattr(default, k)}
 
 
 @dataclass
@@ -195,10 +198,8 @@ def _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, 
             prog[i] = pidx[where]
     t2 = time.monotonic()
     obj = dict(zip(LEVELS, values))
-    if proven == 0:
-        raise RuntimeError(f"{version}: no solution ({', '.join(statuses)})")
-    obj.update({k: (0 if k in ("unplaced", "surge") else 0.0) for k, v in obj.items() if v is None})
     obj["unplaced"], obj["surge"] = int(round(obj["unplaced"])), int(round(obj["surge"]))
+    obj["released_risk"] = round(obj["released_risk"], 4)
     bound = {k: (obj[k] if j < proven else None) for j, k in enumerate(LEVELS)}
     return Result(
         termination="optimal" if proven == 4 else "time_limit", levels_proven=proven,
@@ -250,7 +251,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
 
         left = None if deadline is None else deadline - time.monotonic()
         values, proven, statuses, _, chosen = pyomo_model.solve(
-            inst, params.solver.split(":", 1)[1], left, params.mip_gap)
+            inst, params.solver.split(":", 1)[1], left, params.mip_gap, params.threads, params.seed, params.log)
         version = pyomo_model.version(params.solver.split(":", 1)[1])
         return _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, t0, t1)
     elif params.solver == "flow":

@@ -11,11 +11,40 @@ from __future__ import annotations
 
 import importlib
 
-from .base import BackendError
+from .base import FEATURES, OPTIONS, BackendError
 
 MODULES = {"highs-mip": "highs", "cpsat": "cpsat", "scip": "scip", "flow": "flow"}
 NAMES = ("highs", *MODULES, "pyomo:highs", "pyomo:cbc", "pyomo:glpk")
 MIP = ("highs-mip", "cpsat", "scip")  # backends that solve a MipProblem (the others take the model)
+OPTION_FLAGS = {"time_limit": "--time-limit", "mip_gap": "--mip-gap", "threads": "--threads", "seed": "--seed",
+                "log": "--log"}
+
+
+def capabilities(name: str) -> tuple[frozenset, frozenset]:
+    """``(options, features)`` of backend ``name``: the shared parameters it honours (from
+    :data:`base.OPTIONS`) and the model features it supports (:data:`base.FEATURES`).  Raises
+    :class:`BackendError` for an unknown or unavailable backend."""
+    if name == "highs":
+        return frozenset(OPTIONS), frozenset(FEATURES)
+    mod = get(name)
+    if name.startswith("pyomo:"):
+        return mod.OPTIONS[name.split(":", 1)[1]], mod.FEATURES
+    return mod.OPTIONS, mod.FEATURES
+
+
+def check(name: str, given: dict) -> None:
+    """Refuse at once a backend that is unknown or not installed, or that cannot honour one of
+    the ``given`` shared parameters (name -> value, only those the user set).  Raises
+    :class:`BackendError` with one clear message."""
+    options, _ = capabilities(name)
+    unknown = sorted(set(given) - set(OPTIONS))
+    if unknown:
+        raise BackendError(f"unknown solver option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    refused = [k for k in OPTIONS if k in given and k not in options]
+    if refused:
+        honoured = ", ".join(OPTION_FLAGS[k] for k in OPTIONS if k in options) or "none"
+        raise BackendError(f"solver {name!r} cannot honour {', '.join(OPTION_FLAGS[k] for k in refused)} "
+                           f"(options it honours: {honoured})")
 
 
 def get(name: str):
@@ -40,20 +69,25 @@ def get(name: str):
 
 
 def describe() -> list[dict]:
-    """Name, availability and version of every backend (for ``bedalloc solvers``)."""
+    """Name, availability, version, honoured options and features of every backend (for
+    ``bedalloc solvers``), in :data:`NAMES` order."""
     import highspy
 
-    out = [{"name": "highs", "available": True, "version": f"HiGHS {highspy._core._Highs().version()}"}]
-    from . import pyomo_model
-
-    for solver in pyomo_model.SOLVERS:
-        ok = pyomo_model.available(solver)
-        out.append({"name": f"pyomo:{solver}", "available": ok, "version": pyomo_model.version(solver) if ok else ""})
-    for name, mod_name in MODULES.items():
+    out = []
+    for name in NAMES:
+        entry = {"name": name, "available": False, "version": "", "options": [], "features": []}
         try:
-            mod = importlib.import_module(f".{mod_name}", __name__)
-            ok = mod.available()
-            out.append({"name": name, "available": ok, "version": mod.version() if ok else ""})
-        except ImportError as e:
-            out.append({"name": name, "available": False, "version": f"({e})"})
+            options, features = capabilities(name)
+        except (BackendError, ImportError) as e:
+            entry["version"] = f"({e})" if isinstance(e, ImportError) else ""
+        else:
+            if name == "highs":
+                version = f"HiGHS {highspy._core._Highs().version()}"
+            elif name.startswith("pyomo:"):
+                version = get(name).version(name.split(":", 1)[1])
+            else:
+                version = get(name).version()
+            entry.update(available=True, version=version, options=[k for k in OPTIONS if k in options],
+                         features=[k for k in FEATURES if k in features])
+        out.append(entry)
     return out

@@ -15,6 +15,12 @@ import numpy as np
 import scipy.sparse as sp
 
 TERMINATIONS = ("optimal", "time_limit", "infeasible", "error")
+OPTIONS = ("time_limit", "mip_gap", "threads", "seed", "log")  # shared parameters a backend may honour
+FEATURES = ("families",)  # model features a backend may support (the one-day model otherwise)
+
+
+class BackendError(Exception):
+    """A backend that is not installed, or an option it does not accept."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,22 @@ class MipParams:
     seed: int = 0
     log: bool = False
 
+    def __post_init__(self):
+        problems = [
+            f"{name} {value!r}: {why}" for name, value, ok, why in (
+                ("time_limit", self.time_limit, self.time_limit is None or 0 < self.time_limit < float("inf"),
+                 "must be positive seconds or None"),
+                ("mip_gap", self.mip_gap, 0 <= self.mip_gap < 1, "must be in [0, 1)"),
+                ("abs_gap", self.abs_gap, 0 <= self.abs_gap < float("inf"), "must be >= 0"),
+                ("threads", self.threads, int(self.threads) == self.threads and 0 <= self.threads <= 256,
+                 "must be a whole number from 0 to 256"),
+                ("seed", self.seed, int(self.seed) == self.seed and 0 <= self.seed < 2**31,
+                 "must be a whole number from 0 to 2**31 - 1"),
+            ) if not ok
+        ]
+        if problems:
+            raise BackendError("invalid solver parameters: " + "; ".join(problems))
+
 
 @dataclass(frozen=True)
 class MipResult:
@@ -70,7 +92,3 @@ def importable(module: str) -> bool:
     except ImportError:
         return False
     return True
-
-
-class BackendError(Exception):
-    """A backend that is not installed, or an option it does not accept."""

@@ -20,6 +20,12 @@ from .base import BackendError, MipParams, MipProblem, MipResult, importable
 COST_RESOLUTION = 0.01
 INT_BOUND = 10**9
 NAME = "cpsat"
+# every CpSolverStatus (by name) -> termination; FEASIBLE means a limit stopped the proof, UNKNOWN
+# that a limit stopped the search before any solution
+STATUS = {"OPTIMAL": "optimal", "FEASIBLE": "time_limit", "INFEASIBLE": "infeasible", "UNKNOWN": "time_limit",
+          "MODEL_INVALID": "error"}
+OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "seed", "log"})
+FEATURES = frozenset({"families"})
 
 
 def available() -> bool:
@@ -78,9 +84,8 @@ def solve(problem: MipProblem, params: MipParams) -> MipResult:
     sp.log_search_progress = bool(params.log)
     status = solver.solve(m)
     native = solver.status_name(status)
-    has = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    term = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "time_limit", cp_model.INFEASIBLE: "infeasible",
-            cp_model.UNKNOWN: "time_limit"}.get(status, "error")
+    has = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)  # CP-SAT's solution status
+    term = STATUS.get(native, "error")
     x = np.array([solver.value(v) for v in xs], dtype=float) if has else None
     return MipResult(
         termination=term, has_solution=has, x=x,

@@ -10,6 +10,19 @@ import numpy as np
 from .base import MipParams, MipProblem, MipResult, importable
 
 NAME = "highs-mip"
+# every HighsModelStatus (by name) -> termination (base.TERMINATIONS); a limit or an interrupt is
+# "time_limit" (the search stopped early), a failure "error"; kUnboundedOrInfeasible cannot be
+# told apart and bedalloc's models are bounded, so it is an error too
+STATUS = {
+    "kOptimal": "optimal", "kModelEmpty": "optimal", "kInfeasible": "infeasible",
+    "kTimeLimit": "time_limit", "kInterrupt": "time_limit", "kHighsInterrupt": "time_limit",
+    "kSolutionLimit": "time_limit", "kIterationLimit": "time_limit", "kObjectiveBound": "time_limit",
+    "kObjectiveTarget": "time_limit", "kMemoryLimit": "error", "kUnbounded": "error", "kUnboundedOrInfeasible": "error",
+    "kNotset": "error", "kLoadError": "error", "kModelError": "error", "kPresolveError": "error", "kSolveError": "error",
+    "kPostsolveError": "error", "kUnknown": "error",
+}
+OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "seed", "log"})
+FEATURES = frozenset({"families"})
 
 
 def available() -> bool:
@@ -46,10 +59,8 @@ def solve(problem: MipProblem, params: MipParams) -> MipResult:
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
-    S = highspy.HighsModelStatus
-    has = info.primal_solution_status == 2 or status == S.kModelEmpty  # never the headline status alone
-    term = {S.kOptimal: "optimal", S.kModelEmpty: "optimal", S.kTimeLimit: "time_limit", S.kInfeasible: "infeasible",
-            S.kInterrupt: "time_limit", S.kSolutionLimit: "time_limit"}.get(status, "error")
+    has = info.primal_solution_status == 2 or status == highspy.HighsModelStatus.kModelEmpty  # not the headline
+    term = STATUS.get(status.name, "error")
     x = np.asarray(h.getSolution().col_value) if has else None
     return MipResult(
         termination=term, has_solution=has, x=x,

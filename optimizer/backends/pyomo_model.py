@@ -9,6 +9,7 @@ engine works on classes of people, see optimizer/model.py).  Solved through Pyom
 
 from __future__ import annotations
 
+import logging
 import time
 
 from ..instance import Instance, effective_risk
@@ -17,6 +18,20 @@ from .base import BackendError
 
 NAME = "pyomo"
 SOLVERS = {"highs": "appsi_highs", "cbc": "cbc", "glpk": "glpk"}
+# the shared parameters each solver honours through Pyomo (GLPK is single-threaded and has no seed)
+OPTIONS = {"highs": frozenset({"time_limit", "mip_gap", "threads", "seed", "log"}),
+           "cbc": frozenset({"time_limit", "mip_gap", "threads", "seed", "log"}),
+           "glpk": frozenset({"time_limit", "mip_gap", "log"})}
+FEATURES = frozenset({"families"})
+# every Pyomo TerminationCondition (by name) -> termination (base.TERMINATIONS); whether a solution
+# exists is read from the results' solution count, never from this
+STATUS = {"optimal": "optimal", "globallyOptimal": "optimal", "infeasible": "infeasible",
+          "maxTimeLimit": "time_limit", "maxIterations": "time_limit", "maxEvaluations": "time_limit",
+          "userInterrupt": "time_limit", "resourceInterrupt": "time_limit", "feasible": "time_limit",
+          "intermediateNonInteger": "time_limit", "minFunctionValue": "time_limit", "minStepLength": "time_limit",
+          "locallyOptimal": "error", "unbounded": "error", "infeasibleOrUnbounded": "error", "invalidProblem": "error",
+          "noSolution": "error", "solverFailure": "error", "internalSolverError": "error", "error": "error",
+          "licensingProblems": "error", "other": "error", "unknown": "error"}
 RISK_SCALE = 10_000  # released risk on the 0.0001 grid, in integers (MODEL.md §2)
 
 
@@ -99,6 +114,16 @@ def build(inst: Instance):
     m.Y = pyo.Set(dimen=2, initialize=[(p.id, a.id) for p in people if not p.minor and may_release(p)
                                        for a in inst.atd_programs if eligible(p, a)])
     m.R = pyo.Set(initialize=[p.id for p in people if p.minor and may_release(p)])
+    units_of = {i: [] for i in P}  # the units person i may hold a bed in
+    people_in = {u.id: [] for _, u in units}  # the people who may hold a bed in unit u
+    programs_of = {i: [] for i in P}  # the ATD programs person i may be released to
+    enrolled = {a.id: [] for a in inst.atd_programs}  # the people program a may take
+    for i, u in m.X:
+        units_of[i].append(u)
+        people_in[u].append(i)
+    for i, a in m.Y:
+        programs_of[i].append(a)
+        enrolled[a].append(i)
     m.x = pyo.Var(m.X, domain=pyo.Binary)  # detained in unit
     m.y = pyo.Var(m.Y, domain=pyo.Binary)  # released to program
     m.r = pyo.Var(m.R, domain=pyo.Binary)  # minor released with the family (no program)
@@ -107,24 +132,25 @@ def build(inst: Instance):
     m.excess = pyo.Var([f.id for f in inst.facilities], domain=pyo.NonNegativeIntegers)
 
     def released(i):
-        return sum(m.y[i, a] for (j, a) in m.Y if j == i) + (m.r[i] if i in m.R else 0)
+        return sum(m.y[i, a] for a in programs_of[i]) + (m.r[i] if i in m.R else 0)
 
     beds = {u.id: u.beds for _, u in units}
     surge_beds = {u.id: u.surge_beds for _, u in units}
     capacity = {a.id: a.capacity for a in inst.atd_programs if a.capacity is not None}
     m.one_outcome = pyo.Constraint(P, rule=rule(
-        lambda m, i: sum(m.x[i, u] for (j, u) in m.X if j == i) + released(i) + m.w[i] == 1))
+        lambda m, i: sum(m.x[i, u] for u in units_of[i]) + released(i) + m.w[i] == 1))
     m.beds = pyo.Constraint(list(beds), rule=rule(
-        lambda m, u: sum(m.x[i, v] for (i, v) in m.X if v == u) <= beds[u] + m.surge[u]))
+        lambda m, u: sum(m.x[i, u] for i in people_in[u]) <= beds[u] + m.surge[u]))
     m.surge_beds = pyo.Constraint(list(beds), rule=rule(lambda m, u: m.surge[u] <= surge_beds[u]))
     m.paid_beds = pyo.Constraint([f.id for f in inst.facilities], rule=rule(
-        lambda m, f: sum(m.x[i, v] for (i, v) in m.X if unit_fac[v].id == f)
+        lambda m, f: sum(m.x[i, u.id] for u in fac[f].units for i in people_in[u.id])
         <= fac[f].guaranteed_minimum + m.excess[f]))
     m.atd_capacity = pyo.Constraint(list(capacity), rule=rule(
-        lambda m, a: sum(m.y[i, b] for (i, b) in m.Y if b == a) <= capacity[a]))
+        lambda m, a: sum(m.y[i, a] for i in enrolled[a]) <= capacity[a]))
     # families: every member has the first member's outcome
     ties = [(fam[0].id, q.id) for fam in families.values() for q in fam[1:]]
-    m.same_unit = pyo.Constraint([(a, b, u) for a, b in ties for u in beds], rule=rule(
+    m.same_unit = pyo.Constraint([(a, b, u) for a, b in ties for u in dict.fromkeys(units_of[a] + units_of[b])],
+                                 rule=rule(
         lambda m, a, b, u: (m.x[a, u] if (a, u) in m.X else 0) == (m.x[b, u] if (b, u) in m.X else 0)))
     m.same_release = pyo.Constraint(ties, rule=rule(lambda m, a, b: released(a) == released(b)))
     m.same_unplaced = pyo.Constraint(ties, rule=rule(lambda m, a, b: m.w[a] == m.w[b]))
@@ -142,11 +168,14 @@ def build(inst: Instance):
     return m
 
 
-def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-6):
+def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-6,
+          threads: int = 1, seed: int = 0, log: bool = False):
     """Solve ``inst`` level by level. Returns ``(levels, proven, statuses, runtime_s, chosen)``:
-    the four level values (released risk in risk points; None past the last proven level) and
-    each placed or released person's (decision, unit or program id); others are unplaced. Raises :class:`BackendError` when the
-    solver is unknown or not installed."""
+    the four level values of the last solution found (released risk in risk points; the
+    all-unplaced plan when a limit stopped the first level without a solution), the number of
+    levels proven optimal, and each placed or released person's (decision, unit or program id);
+    others are unplaced.  Raises :class:`BackendError` when the solver is unknown, not
+    installed or fails."""
     import pyomo.environ as pyo
     from pyomo.opt import TerminationCondition as TC
 
@@ -155,38 +184,54 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
     t0 = time.monotonic()
     m = build(inst)
     opt = pyo.SolverFactory(SOLVERS[solver])
-    statuses, proven, values = [], 0, [None] * 4
+    statuses, proven, loaded = [], 0, False
     m.hold = pyo.ConstraintList()
     for k in (1, 2, 3, 4):
         m.obj = pyo.Objective(expr=m.level[k], sense=pyo.minimize)
         exact = k < 4
         if solver == "highs":
             opt.config.mip_gap = 0.0 if exact else mip_gap
-            opt.highs_options = {"mip_abs_gap": 0.99 if exact else 1e-6}
+            opt.config.stream_solver = log
+            opt.highs_options = {"mip_abs_gap": 0.99 if exact else 1e-6, "random_seed": seed,
+                                 **({"threads": threads} if threads else {})}
             if time_limit is not None:
                 opt.config.time_limit = max(time_limit - (time.monotonic() - t0), 0.01)
             res = opt.solve(m, load_solutions=False)
         else:
-            options = {"cbc": {"ratioGap": 0.0 if exact else mip_gap, "allowableGap": 0.99 if exact else 1e-6},
+            options = {"cbc": {"ratioGap": 0.0 if exact else mip_gap, "allowableGap": 0.99 if exact else 1e-6,
+                               "randomCbcSeed": seed, **({"threads": threads} if threads > 1 else {})},
                        "glpk": {"mipgap": 0.0 if exact else mip_gap}}[solver]
             if time_limit is not None:
                 left = max(time_limit - (time.monotonic() - t0), 1.0)
                 options["seconds" if solver == "cbc" else "tmlim"] = int(left)
-            res = opt.solve(m, load_solutions=False, options=options)
+            res = opt.solve(m, load_solutions=False, options=options, tee=log)
         cond = res.solver.termination_condition
         statuses.append(str(cond))
         m.del_component(m.obj)
-        if cond != TC.optimal:
+        term = STATUS.get(cond.name, "error")
+        if term == "error":
+            raise BackendError(f"pyomo:{solver}: level {k}: solver failed ({cond})")
+        if len(res.solution) > 0:  # the solver's solution, not its headline status, says one exists
+            quiet = logging.getLogger("pyomo.core")
+            level = quiet.level
+            quiet.setLevel(logging.ERROR)  # Pyomo warns when loading the incumbent of a stopped solve
+            try:
+                m.solutions.load_from(res)
+            finally:
+                quiet.setLevel(level)
+            loaded = True
+        if term != "optimal":
             break
-        m.solutions.load_from(res)
-        values[k - 1] = float(pyo.value(m.level[k]))
         proven += 1
         if exact:
-            m.hold.add(m.level[k] <= round(values[k - 1]))
-    if values[2] is not None:
-        values[2] = values[2] / RISK_SCALE
+            m.hold.add(m.level[k] <= round(pyo.value(m.level[k])))
+    if not loaded:  # no solution at all: the all-unplaced plan
+        for var in m.component_data_objects(pyo.Var):
+            var.set_value(1 if var.parent_component() is m.w else 0)
+    values = [float(pyo.value(m.level[k])) for k in (1, 2, 3, 4)]
+    values[2] = values[2] / RISK_SCALE
     chosen = {}  # person id -> (decision, unit or program id) of the last loaded solution
-    if proven:
+    if loaded:
         for (i, u) in m.X:
             if pyo.value(m.x[i, u]) > 0.5:
                 chosen[i] = ("detain", u)

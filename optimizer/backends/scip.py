@@ -9,6 +9,12 @@ import numpy as np
 from .base import BackendError, MipParams, MipProblem, MipResult
 
 NAME = "scip"
+# every pywraplp result status (by name) -> termination; FEASIBLE and NOT_SOLVED mean a limit
+# stopped the search with and without a solution
+STATUS = {"OPTIMAL": "optimal", "FEASIBLE": "time_limit", "INFEASIBLE": "infeasible", "NOT_SOLVED": "time_limit",
+          "UNBOUNDED": "error", "ABNORMAL": "error", "MODEL_INVALID": "error"}
+OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "seed", "log"})
+FEATURES = frozenset({"families"})
 
 
 def _solver():
@@ -66,16 +72,13 @@ def solve(problem: MipProblem, params: MipParams) -> MipResult:
     mp = pywraplp.MPSolverParameters()
     mp.SetDoubleParam(mp.RELATIVE_MIP_GAP, float(params.mip_gap))
     status = s.Solve(mp)
-    names = {pywraplp.Solver.OPTIMAL: "OPTIMAL", pywraplp.Solver.FEASIBLE: "FEASIBLE",
-             pywraplp.Solver.INFEASIBLE: "INFEASIBLE", pywraplp.Solver.UNBOUNDED: "UNBOUNDED",
-             pywraplp.Solver.ABNORMAL: "ABNORMAL", pywraplp.Solver.NOT_SOLVED: "NOT_SOLVED"}
-    has = status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE)
-    term = {pywraplp.Solver.OPTIMAL: "optimal", pywraplp.Solver.FEASIBLE: "time_limit",
-            pywraplp.Solver.INFEASIBLE: "infeasible", pywraplp.Solver.NOT_SOLVED: "time_limit"}.get(status, "error")
+    native = next((k for k in STATUS if getattr(pywraplp.Solver, k) == status), str(status))
+    has = status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE)  # a solution was kept
+    term = STATUS.get(native, "error")
     x = np.array([v.solution_value() for v in xs]) if has else None
     return MipResult(
         termination=term, has_solution=has, x=x,
         objective=float(problem.cost @ x) if has else None,
         bound=float(obj.BestBound()) if has else None,
-        native_status=names.get(status, str(status)), solver_version=version(), runtime_s=time.monotonic() - t0,
+        native_status=native, solver_version=version(), runtime_s=time.monotonic() - t0,
     )
