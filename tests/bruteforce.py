@@ -82,13 +82,14 @@ class Decision:
     facility_id: str = ""
     unit_id: str = ""
     atd_program_id: str = ""
+    release_day: int | None = None  # multi-day plans (brute_force_days) only
 
 
 @dataclass
 class BruteResult:
     unplaced: int
     surge: int
-    released_risk_units: int  # in 0.0001 units
+    released_risk_units: int  # in 0.0001 units (multi-day: 0.0001 / horizon_days units)
     cost_usd: float
     n_optimal: int  # plans whose levels 1-3 equal the optimum and cost is within tolerance
     plans: list[dict[str, Decision]] = field(default_factory=list)  # up to MAX_STORED optimal plans
@@ -447,3 +448,162 @@ def evaluate_plan(inst: Instance, plan: dict[str, Decision]) -> dict:
         "cost_usd": detention + atd + moving,
         "cost_parts": {"detention": detention, "atd": atd, "moving": moving},
     }
+
+
+# --------------------------------------------------------------------------- multi-day plans
+
+
+def _last_day(p, H: int) -> int:
+    """The day a person leaves custody by removal or the end of the plan: min(removal_day, H)."""
+    return H if p.removal_day is None else min(p.removal_day, H)
+
+
+def _limit_day(p) -> float:
+    """The first day t with ``custody_days + (t - arrival_day) >= max_custody_days`` (MODEL.md §3
+    rule 4): the person may not occupy a bed on that day or later (inf without a limit)."""
+    if p.max_custody_days is None:
+        return math.inf
+    return p.arrival_day + p.max_custody_days - p.custody_days
+
+
+def brute_force_days(inst: Instance) -> BruteResult:
+    """Enumerate every plan of a small multi-day instance (MODEL.md §3-§4 for ``horizon_days``
+    H >= 1; at most 6 people and 4 days in the tests) and return the lexicographic optimum.
+
+    Each block (person or family; members share ``arrival_day`` a and ``removal_day``) takes one
+    of: ``detain`` in a compatible unit for days ``[a, e)``, e = min(removal_day, H), allowed when
+    no member reaches the legal limit before e; ``release`` on day a without a bed; ``release``
+    on a day d with a < d < e and d <= every member's limit day, after occupying a compatible
+    unit on days ``[a, d)``; or ``unplaced``.  Release needs no mandatory member and one eligible
+    program per adult; a program takes at most ``capacity`` enrolments over the plan.
+
+    Levels: unplaced people; surge bed-days (sum over units and days of max(0, occupancy -
+    beds)); released risk in units of 0.0001 / H (sum of ``round(effective_risk x 10000) x (H -
+    d)``); cost = sum over days and facilities of ``gm x gm_rate + per_diem x max(0, occupancy -
+    gm)`` + each released adult's program per diem x (H - d) + moving costs of everyone who
+    occupies a unit.  ``policy.cost_days`` is not used when H > 1 (for H = 1 it multiplies the
+    per-day terms, as in :func:`brute_force`).  Full enumeration with lexicographic pruning on
+    the partial levels (every term is >= 0)."""
+    d = _Data.__new__(_Data)
+    d.inst = inst
+    table = inst.policy.factors()
+    d.fac_index = {f.id: i for i, f in enumerate(inst.facilities)}
+    d.facilities = list(inst.facilities)
+    d.units = [(u, fi) for fi, f in enumerate(inst.facilities) for u in f.units]
+    d.programs = list(inst.atd_programs)
+    d.aor = {a.code: a for a in inst.aors}
+    d.eff_units = [round(effective_risk(p.risk, p.humanitarian, table) * RISK_UNITS) for p in inst.people]
+    H = inst.horizon_days
+    mult = inst.policy.cost_days if H == 1 else 1
+    people = inst.people
+    blocks, removed = _blocks(inst)
+
+    def unit_fits(members, ui):
+        u, fi = d.units[ui]
+        fac = d.facilities[fi]
+        if u.family != (members[0].family_id is not None):
+            return False
+        for p in members:
+            if (u.sex not in ("any", p.sex) or (not p.minor and p.level not in u.levels)
+                    or (p.needs_medical and not u.medical)):
+                return False
+            if fac.max_stay_days is not None and (p.removal_day is None
+                                                  or p.removal_day - p.arrival_day > fac.max_stay_days):
+                return False
+        return True
+
+    options = []  # per block: (kind, unit, first day, end day (exclusive) of the bed, release day, programs)
+    for block in blocks:
+        members = [people[i] for i in block]
+        a, e = members[0].arrival_day, _last_day(members[0], H)
+        limit = min(_limit_day(p) for p in members)
+        units = [ui for ui in range(len(d.units)) if unit_fits(members, ui)]
+        opts = [("detain", ui, a, e, None, ()) for ui in units if e <= limit]
+        if not any(p.mandatory for p in members):
+            adults = [p for p in members if not p.minor]
+            combos = list(itertools.product(*[[pi for pi in range(len(d.programs)) if d.program_ok(p, pi)]
+                                              for p in adults]))
+            for combo in combos:
+                opts.append(("release", -1, a, a, a, combo))
+                for day in range(a + 1, e):
+                    if day <= limit:
+                        opts += [("release", ui, a, day, day, combo) for ui in units]
+        opts.append(("unplaced", -1, a, a, None, ()))
+        options.append(opts)
+
+    nu, nf = len(d.units), len(d.facilities)
+    unit_occ = [[0] * H for _ in range(nu)]
+    prog_used = [0] * len(d.programs)
+    chosen = [None] * len(blocks)
+    best = {"key": None, "cost": math.inf, "ties": [], "nodes": 0}
+
+    def evaluate():
+        un = su = ri = 0
+        cost = 0.0
+        fac_occ = [[0] * H for _ in range(nf)]
+        for ui, (u, fi) in enumerate(d.units):
+            for t in range(H):
+                su += max(0, unit_occ[ui][t] - u.beds)
+                fac_occ[fi][t] += unit_occ[ui][t]
+        for fi, f in enumerate(d.facilities):
+            for t in range(H):
+                cost += mult * (f.guaranteed_minimum * f.gm_rate + f.per_diem * max(0, fac_occ[fi][t]
+                                                                                    - f.guaranteed_minimum))
+        for block, (kind, ui, start, end, day, combo) in zip(blocks, chosen):
+            if kind == "unplaced":
+                un += len(block)
+                continue
+            if ui >= 0:
+                cost += sum(d.moving_cost(people[i], d.units[ui][1]) for i in block)
+            if kind == "release":
+                ri += sum(d.eff_units[i] for i in block) * (H - day)
+                cost += sum(mult * d.programs[pi].per_diem * (H - day) for pi in combo)
+        return (un, su, ri), cost
+
+    def dfs(k, un):
+        best["nodes"] += 1
+        b = best["key"]
+        if b is not None and un > b[0]:  # level 1 only grows as blocks are added
+            return
+        if k == len(blocks):
+            key, cost = evaluate()
+            if b is None or key < b or (key == b and cost < best["cost"] and not cost_close(cost, best["cost"])):
+                best.update(key=key, cost=cost, ties=[list(chosen)])
+            elif key == b and cost_close(cost, best["cost"]):
+                best["ties"].append(list(chosen))
+                best["cost"] = min(cost, best["cost"])
+            return
+        size = len(blocks[k])
+        for opt in options[k]:
+            kind, ui, start, end, day, combo = opt
+            if ui >= 0 and any(unit_occ[ui][t] + size > d.units[ui][0].beds + d.units[ui][0].surge_beds
+                               for t in range(start, end)):
+                continue
+            if any(prog_used[pi] + combo.count(pi) > d.programs[pi].capacity
+                   for pi in set(combo) if d.programs[pi].capacity is not None):
+                continue
+            for t in range(start, end if ui >= 0 else start):
+                unit_occ[ui][t] += size
+            for pi in combo:
+                prog_used[pi] += 1
+            chosen[k] = opt
+            dfs(k + 1, un + (size if kind == "unplaced" else 0))
+            for pi in combo:
+                prog_used[pi] -= 1
+            for t in range(start, end if ui >= 0 else start):
+                unit_occ[ui][t] -= size
+        chosen[k] = None
+
+    dfs(0, 0)
+    plans = []
+    for ch in best["ties"][:MAX_STORED]:
+        plan = {people[i].id: Decision("removed") for i in removed}
+        for block, (kind, ui, start, end, day, combo) in zip(blocks, ch):
+            fac_id, unit_id = (d.facilities[d.units[ui][1]].id, d.units[ui][0].id) if ui >= 0 else ("", "")
+            progs = iter(combo)
+            for i in block:
+                prog = "" if kind != "release" or people[i].minor else d.programs[next(progs)].id
+                plan[people[i].id] = Decision(kind, fac_id, unit_id, prog, day)
+        plans.append({p.id: plan[p.id] for p in people})
+    un, su, ri = best["key"]
+    return BruteResult(un, su, ri, best["cost"], len(best["ties"]), plans, best["nodes"])

@@ -230,3 +230,42 @@ def write_instance(doc: dict, path: str | Path) -> Path:
 def load_random(seed: int, tmp_dir: str | Path, max_people: int = 8):
     """Write ``random_instance(seed)`` to ``tmp_dir`` and read it back (validated)."""
     return read_instance(write_instance(random_instance(seed, max_people), Path(tmp_dir) / f"rand{seed}.json"))
+
+
+def multiday_instance(seed: int, max_people: int = 5) -> dict:
+    """A random small MULTI-DAY instance (2 to 4 days): :func:`random_instance` with arrival and
+    removal days drawn per block (forecast arrivals, removals inside and beyond the horizon) and
+    legal limits that fall inside the plan; a mandatory block never reaches its limit before it
+    leaves (the MODEL.md §2 contradiction)."""
+    doc = random_instance(seed, max_people)
+    rng = random.Random(100_000 + seed)
+    H = rng.randint(2, 4)
+    doc["horizon_days"] = H
+    blocks: dict[str, list[dict]] = {}
+    for p in doc["people"]:
+        blocks.setdefault(p.get("family_id") or p["id"], []).append(p)
+    for members in blocks.values():
+        a = rng.choice([0, 0, rng.randrange(H)])
+        removal = rng.choice([None, None, a + rng.randint(0, H - a + 1)])
+        end = H if removal is None else min(removal, H)
+        held = any(m.get("mandatory") for m in members)
+        for m in members:
+            m["arrival_day"] = a
+            for key in ("removal_day", "max_custody_days", "custody_days"):
+                m.pop(key, None)
+            if removal is not None:
+                m["removal_day"] = removal
+            if rng.random() < 0.5:
+                limit = rng.choice([3, 20])
+                if held:  # custody + (end - 1 - a) < limit
+                    limit = max(limit, end - a + 1)
+                    m["custody_days"] = rng.randint(0, limit - (end - a))
+                else:  # the limit falls before, inside or after the plan
+                    m["custody_days"] = max(0, limit - rng.randint(0, H + 1))
+                m["max_custody_days"] = limit
+    return doc
+
+
+def load_multiday(seed: int, tmp_dir: str | Path, max_people: int = 5):
+    """Write ``multiday_instance(seed)`` to ``tmp_dir`` and read it back (validated)."""
+    return read_instance(write_instance(multiday_instance(seed, max_people), Path(tmp_dir) / f"multi{seed}.json"))
