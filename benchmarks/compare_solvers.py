@@ -168,7 +168,7 @@ def ratios(rows):
     model's solve over one min-cost flow of the same network (the speed limit)."""
     from rich.table import Table
 
-    t = Table(title="ratios to the reference formulations (medians of one run each)", title_justify="left")
+    t = Table(title="ratios to the reference formulations (one run each)", title_justify="left")
     for col in ("instance", "highs build+solve s", "person-by-unit s", "person / highs", "flow-speed solve s",
                 "highs solve / flow"):
         t.add_column(col, justify="left" if col == "instance" else "right")

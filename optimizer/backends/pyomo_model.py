@@ -211,7 +211,9 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
         term = STATUS.get(cond.name, "error")
         if term == "error":
             raise BackendError(f"pyomo:{solver}: level {k}: solver failed ({cond})")
-        if len(res.solution) > 0:  # the solver's solution, not its headline status, says one exists
+        # the solver's solution, not its headline status, says one exists; CBC's
+        # intermediateNonInteger carries a fractional LP point, which is no plan
+        if len(res.solution) > 0 and cond != TC.intermediateNonInteger:
             quiet = logging.getLogger("pyomo.core")
             level = quiet.level
             quiet.setLevel(logging.ERROR)  # Pyomo warns when loading the incumbent of a stopped solve
