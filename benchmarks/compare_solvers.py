@@ -212,6 +212,14 @@ def main() -> int:
     ap.add_argument("--out", default=str(HERE / "results" / "compare"))
     args = ap.parse_args()
     solvers = args.solvers.split(",") if args.solvers else default_solvers(args.suite)
+    known = default_solvers(args.suite)
+    names = [n for n, _ in BEDALLOC_SUITE]
+    wrong = [s for s in solvers if s not in known] + [
+        i for i in (args.instances.split(",") if args.instances else []) if i not in names]
+    if wrong or not args.timeout > 0:
+        print(f"compare_solvers: unknown or unavailable {', '.join(wrong) or 'timeout'}; solvers here: "
+              f"{', '.join(known)}; instances: {', '.join(names)}; --timeout must be positive", file=sys.stderr)
+        return 2
     out = Path(args.out) / args.suite
     out.mkdir(parents=True, exist_ok=True)
     con = Console(width=None if sys.stdout.isatty() else 160)

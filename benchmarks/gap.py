@@ -56,7 +56,11 @@ def read_gap(path: str | Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]
         pos += k
         return out
 
+    if any(abs(v) >= 2**62 for v in nums):
+        raise GapFormatError(f"{path}: a number is too large (beyond 2**62)")
     count = int(take(1, "the number of instances")[0])
+    if count <= 0:
+        raise GapFormatError(f"{path}: the number of instances must be positive, not {count}")
     out = []
     for i in range(count):
         m, n = (int(v) for v in take(2, f"instance {i + 1} size"))
@@ -119,11 +123,18 @@ def run(args) -> int:
     from optimizer import backends
     from optimizer.backends.base import MipParams
 
+    names = [args.one[3]] if args.one else args.solvers.split(",")
+    for name in names:
+        if name not in backends.MIP:
+            raise BackendError(f"{name!r} is not a MIP backend; the GAP takes {', '.join(backends.MIP)}")
     if args.one:
         import json
 
         stem, idx, sense, name = args.one
-        c, r, b = read_gap(gap_file(stem))[int(idx) - 1]
+        instances = read_gap(gap_file(stem))
+        if not idx.isdigit() or not 1 <= int(idx) <= len(instances) or sense not in ("min", "max"):
+            raise GapFormatError(f"--one: INDEX must be 1..{len(instances)} and SENSE min or max, not {idx} {sense}")
+        c, r, b = instances[int(idx) - 1]
         be = backends.get(name)
         res = be.solve(gap_problem(c, r, b, sense), MipParams(time_limit=args.time_limit, mip_gap=0.0, abs_gap=0.99))
         print(json.dumps({"termination": res.termination, "version": res.solver_version, "runtime_s": res.runtime_s,

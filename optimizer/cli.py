@@ -30,6 +30,9 @@ examples:
 """
 
 
+from .backends.base import MAX_TIME_LIMIT  # noqa: E402  (light: numpy and scipy only when solving)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one clear line, exit 2
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see --help)\n")
@@ -50,7 +53,8 @@ def _typed(convert, ok, requirement):
     return parse
 
 
-_positive_float = _typed(float, lambda v: 0 < v < float("inf"), "must be a positive number of seconds")
+_positive_float = _typed(float, lambda v: 0 < v <= MAX_TIME_LIMIT,
+                         f"must be a positive number of seconds, at most {MAX_TIME_LIMIT:.0f}")
 _gap = _typed(float, lambda v: 0 <= v < 1, "must be in [0, 1)")
 _threads = _typed(int, lambda v: 0 <= v <= 256, "must be a whole number from 0 to 256")
 _seed = _typed(int, lambda v: 0 <= v < 2**31, "must be a whole number from 0 to 2147483647")

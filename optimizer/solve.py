@@ -278,11 +278,13 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     obj["released_risk"] = round(obj["released_risk"] / RISK_SCALE, 4)
     bound, gap = {}, {}
     for k, name in enumerate(LEVELS):
-        if k < proven:
+        solver_bound = k < len(bounds) and np.isfinite(bounds[k])
+        if k < proven and not (k == 3 and solver_bound):  # levels 1-3 are proven exactly
             bound[name] = obj[name]
-        elif k < len(bounds) and np.isfinite(bounds[k]):
+        elif solver_bound:  # level 4 proven to the gap, or a level the limit stopped
             bb = bounds[k] + model.offsets[k]
-            bound[name] = round(bb / RISK_SCALE, 4) if k == 2 else float(bb)
+            # never above the incumbent (CP-SAT's bound is on costs rounded to cents)
+            bound[name] = min(round(bb / RISK_SCALE, 4) if k == 2 else float(bb), obj[name])
         else:
             bound[name] = None
         if bound[name] is None:

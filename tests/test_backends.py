@@ -243,3 +243,36 @@ def test_cli_refuses_an_option_the_solver_cannot_honour(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot honour --time-limit" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def _no_families(tmp_path, per_diem_factor: float):
+    doc = json.loads(open("instances/tiny.json").read())
+    doc["people"] = [p for p in doc["people"] if not p.get("family_id")]
+    doc["facilities"] = [{**f, "per_diem": f["per_diem"] * per_diem_factor} for f in doc["facilities"]]
+    doc["atd_programs"] = [{**a, "per_diem": a["per_diem"] * per_diem_factor} for a in doc["atd_programs"]]
+    path = tmp_path / f"nofam-{per_diem_factor:g}.json"
+    path.write_text(json.dumps(doc))
+    return read_instance(path)
+
+
+def test_flow_refuses_costs_that_would_wrap_around_instead_of_answering_wrong(tmp_path):
+    """Weights are computed in Python integers: huge per diems are refused, never wrapped."""
+    inst = _no_families(tmp_path, 1.0)
+    ref = solve(inst, SolveParams()).objective
+    o = solve(inst, SolveParams(solver="flow")).objective
+    assert [o[k] for k in ("unplaced", "surge", "released_risk")] == [ref[k] for k in ("unplaced", "surge",
+                                                                                         "released_risk")]
+    for factor in (1e3, 1e6):  # per diems up to 1e9 USD are valid input
+        with pytest.raises(BackendError, match="64-bit"):
+            solve(_no_families(tmp_path, factor), SolveParams(solver="flow"))
+
+
+@pytest.mark.skipif("cpsat" not in AVAILABLE, reason="CP-SAT not installed")
+def test_cpsat_large_costs_stay_within_int64(tmp_path):
+    """Unbounded columns get a domain from the data, not 10**9, so large costs still solve."""
+    inst = _no_families(tmp_path, 1e4)
+    ref = solve(inst, SolveParams(mip_gap=1e-9)).objective
+    o = solve(inst, SolveParams(solver="cpsat", mip_gap=1e-9)).objective
+    assert [o[k] for k in ("unplaced", "surge", "released_risk")] == [ref[k] for k in ("unplaced", "surge",
+                                                                                         "released_risk")]
+    assert o["cost_usd"] == pytest.approx(ref["cost_usd"], rel=1e-6)

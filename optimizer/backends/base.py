@@ -10,11 +10,14 @@ exists is decided from the solver's primal solution status, never from its headl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import scipy.sparse as sp
+if TYPE_CHECKING:  # annotations only: importing the CLI must stay light
+    import numpy as np
+    import scipy.sparse as sp
 
 TERMINATIONS = ("optimal", "time_limit", "infeasible", "error")
+MAX_TIME_LIMIT = 1e7  # seconds (about 115 days); larger values overflow some solvers' integer limits
 OPTIONS = ("time_limit", "mip_gap", "threads", "seed", "log")  # shared parameters a backend may honour
 FEATURES = ("families",)  # model features a backend may support (the one-day model otherwise)
 
@@ -53,8 +56,8 @@ class MipParams:
     def __post_init__(self):
         problems = [
             f"{name} {value!r}: {why}" for name, value, ok, why in (
-                ("time_limit", self.time_limit, self.time_limit is None or 0 < self.time_limit < float("inf"),
-                 "must be positive seconds or None"),
+                ("time_limit", self.time_limit, self.time_limit is None or 0 < self.time_limit <= MAX_TIME_LIMIT,
+                 f"must be positive seconds up to {MAX_TIME_LIMIT:.0f}, or None"),
                 ("mip_gap", self.mip_gap, 0 <= self.mip_gap < 1, "must be in [0, 1)"),
                 ("abs_gap", self.abs_gap, 0 <= self.abs_gap < float("inf"), "must be >= 0"),
                 ("threads", self.threads, int(self.threads) == self.threads and 0 <= self.threads <= 256,

@@ -13,7 +13,9 @@ documented here:
   float optimum by at most 0.005 USD per unit of flow changed.  ``tests/test_backends.py``
   proves that the scaled optimum equals the float optimum (to 1e-6 relative) on the tiny
   instance, 100 random instances against the brute force and a regional instance against HiGHS;
-* infinite column bounds become ``INT_BOUND``.
+* an infinite column bound becomes the sum of the finite column bounds plus the largest row
+  bound (at most ``INT_BOUND``); an objective whose range would not fit in 64-bit integers is
+  refused.
 """
 
 from __future__ import annotations
@@ -61,8 +63,14 @@ def solve(problem: MipProblem, params: MipParams) -> MipResult:
     A = problem.A.tocsr()
     coef = _as_int(A.data, "constraint coefficients")
     n = A.shape[1]
-    lo = np.where(np.isfinite(problem.col_lower), problem.col_lower, -INT_BOUND)
-    hi = np.where(np.isfinite(problem.col_upper), problem.col_upper, INT_BOUND)
+    # an infinite column bound becomes the sum of the finite column bounds plus the largest row
+    # bound: bedalloc's unbounded columns carry people (flows, beds above a guaranteed minimum),
+    # at most everyone; a smaller domain keeps the objective within int64
+    col_fin = np.concatenate([v[np.isfinite(v)] for v in (problem.col_lower, problem.col_upper)])
+    row_fin = np.concatenate([v[np.isfinite(v)] for v in (problem.row_lower, problem.row_upper)])
+    big = min(INT_BOUND, 1.0 + float(np.abs(col_fin).sum()) + float(np.abs(row_fin).max(initial=0.0)))
+    lo = np.where(np.isfinite(problem.col_lower), problem.col_lower, -big)
+    hi = np.where(np.isfinite(problem.col_upper), problem.col_upper, big)
     lo, hi = _as_int(lo, "column bounds"), _as_int(hi, "column bounds")
     m = cp_model.CpModel()
     xs = [m.new_int_var(int(a), int(b), "") for a, b in zip(lo.tolist(), hi.tolist())]
@@ -77,6 +85,9 @@ def solve(problem: MipProblem, params: MipParams) -> MipResult:
     scale = 1.0
     if np.any(np.abs(cost - np.rint(cost)) > 1e-9):
         scale = 1.0 / COST_RESOLUTION
+    if float(np.abs(cost * scale).sum()) * max(np.abs(lo).max(initial=0), np.abs(hi).max(initial=0)) >= 2.0**62:
+        raise BackendError("cpsat: the objective does not fit in 64-bit integers at a resolution of 0.01; "
+                           "use another solver")
     icost = np.rint(cost * scale).astype(np.int64)
     nz = np.flatnonzero(icost)
     m.minimize(cp_model.LinearExpr.weighted_sum([xs[j] for j in nz.tolist()], icost[nz].tolist()))
@@ -84,7 +95,8 @@ def solve(problem: MipProblem, params: MipParams) -> MipResult:
     sp = solver.parameters
     if params.time_limit is not None:
         sp.max_time_in_seconds = max(float(params.time_limit), 0.01)
-    sp.num_workers = int(params.threads) if params.threads else 8
+    if params.threads:  # 0: CP-SAT chooses
+        sp.num_workers = int(params.threads)
     sp.random_seed = int(params.seed)
     sp.relative_gap_limit = float(params.mip_gap)
     sp.absolute_gap_limit = float(params.abs_gap) * scale

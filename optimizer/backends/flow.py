@@ -97,18 +97,23 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     level_cost = [np.where(has, obj[0][col], 0).astype(np.int64), np.where(has, obj[1][col], 0).astype(np.int64),
                   np.where(has, np.rint(obj[2][col]), 0).astype(np.int64),
                   np.where(has, np.rint(obj[3][col] / COST_RESOLUTION), 0).astype(np.int64)]  # cents
-    # bounds on each level's total over any flow (every person crosses at most one arc of each kind)
-    level_max = [total, int(net.unit_surge.sum()), int((level_cost[2] * np.minimum(caps, total)).sum()),
-                 int(total * (np.abs(level_cost[3]).max(initial=0) * 4 + 1))]
-    cost = np.zeros(len(tails), dtype=np.int64)
-    span = 0  # the largest combined cost of the levels after the current one
+    # bounds on each level's total over any flow (every person crosses at most one arc of each
+    # kind), in Python integers so that nothing wraps around
+    level_max = [int(total), int(net.unit_surge.sum()),
+                 int((level_cost[2].astype(object) * np.minimum(caps, total).astype(object)).sum()),
+                 int(total) * (int(np.abs(level_cost[3]).max(initial=0)) * 4 + 1)]
+    weights, span = {}, 0  # span: the largest combined cost of the levels after the current one
     for k in sorted(levels, reverse=True):
-        weight = span + 1
-        span += weight * level_max[k]
-        if span >= INT64_SAFE:
-            raise BackendError(f"flow: the levels do not fit in one 64-bit cost (weight {weight:.3e}, total "
-                               f"{span:.3e}); use another solver")
-        cost += weight * level_cost[k]
+        weights[k] = span + 1
+        span += weights[k] * level_max[k]
+    # OR-Tools also needs the largest arc cost times the number of nodes to fit (BAD_COST_RANGE)
+    max_arc = sum(w * int(np.abs(level_cost[k]).max(initial=0)) for k, w in weights.items())
+    if span >= INT64_SAFE or max_arc * (T + 2) >= INT64_SAFE:
+        raise BackendError(f"flow: the levels do not fit in one 64-bit cost (combined range {span:.3e}, largest arc "
+                           f"cost {max_arc:.3e} x {T + 2} nodes); use another solver")
+    cost = np.zeros(len(tails), dtype=np.int64)
+    for k, w in weights.items():
+        cost += np.int64(w) * level_cost[k]
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, cost)
     supplies = np.zeros(T + 1, dtype=np.int64)
@@ -116,8 +121,8 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     supplies[T] = -total
     smcf.set_nodes_supplies(np.arange(T + 1), supplies)
     status = smcf.solve()
-    if status != smcf.OPTIMAL:
-        raise BackendError(f"flow: min-cost flow status {status}")
+    if status != smcf.OPTIMAL:  # a solver failure (the network always has a feasible flow)
+        raise RuntimeError(f"flow: min-cost flow status {status}")
     flows = smcf.flows(np.arange(len(tails)))
     x = np.zeros(model.A.shape[1], dtype=np.int64)
     x[cols[has]] = flows[has]

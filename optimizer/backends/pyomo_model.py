@@ -10,6 +10,7 @@ engine works on classes of people, see optimizer/model.py).  Solved through Pyom
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from ..instance import Instance, effective_risk
@@ -177,7 +178,10 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
     others are unplaced.  Raises :class:`BackendError` when the solver is unknown, not
     installed or fails."""
     import pyomo.environ as pyo
+    from pyomo.opt import SolutionStatus
     from pyomo.opt import TerminationCondition as TC
+
+    PLAN_STATUSES = (SolutionStatus.optimal, SolutionStatus.feasible, SolutionStatus.stoppedByLimit)
 
     if solver not in SOLVERS or not available(solver):
         raise BackendError(f"pyomo:{solver} is not available (needs the {SOLVERS.get(solver, solver)} solver)")
@@ -189,21 +193,22 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
     for k in (1, 2, 3, 4):
         m.obj = pyo.Objective(expr=m.level[k], sense=pyo.minimize)
         exact = k < 4
-        if solver == "highs":
+        left = None if time_limit is None else time_limit - (time.monotonic() - t0)
+        if left is not None and left <= 0:  # the deadline passed while building or solving
+            statuses.append("deadline")
+            m.del_component(m.obj)
+            break
+        if solver == "highs":  # the legacy interface takes the limit and the log per call
             opt.config.mip_gap = 0.0 if exact else mip_gap
-            opt.config.stream_solver = log
             opt.highs_options = {"mip_abs_gap": 0.99 if exact else 1e-6, "random_seed": seed,
                                  **({"threads": threads} if threads else {})}
-            if time_limit is not None:
-                opt.config.time_limit = max(time_limit - (time.monotonic() - t0), 0.01)
-            res = opt.solve(m, load_solutions=False)
+            res = opt.solve(m, load_solutions=False, tee=log, timelimit=left)
         else:
             options = {"cbc": {"ratioGap": 0.0 if exact else mip_gap, "allowableGap": 0.99 if exact else 1e-6,
                                "randomCbcSeed": seed, **({"threads": threads} if threads > 1 else {})},
                        "glpk": {"mipgap": 0.0 if exact else mip_gap}}[solver]
-            if time_limit is not None:
-                left = max(time_limit - (time.monotonic() - t0), 1.0)
-                options["seconds" if solver == "cbc" else "tmlim"] = int(left)
+            if left is not None:  # whole seconds for both executables
+                options["seconds" if solver == "cbc" else "tmlim"] = max(1, math.ceil(left))
             res = opt.solve(m, load_solutions=False, options=options, tee=log)
         cond = res.solver.termination_condition
         statuses.append(str(cond))
@@ -211,9 +216,9 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
         term = STATUS.get(cond.name, "error")
         if term == "error":
             raise BackendError(f"pyomo:{solver}: level {k}: solver failed ({cond})")
-        # the solver's solution, not its headline status, says one exists; CBC's
-        # intermediateNonInteger carries a fractional LP point, which is no plan
-        if len(res.solution) > 0 and cond != TC.intermediateNonInteger:
+        # the solver's solution status, not its headline status, says whether a plan exists
+        # (CBC stopped early may return a fractional LP point, status "other": no plan)
+        if len(res.solution) > 0 and res.solution(0).status in PLAN_STATUSES and cond != TC.intermediateNonInteger:
             quiet = logging.getLogger("pyomo.core")
             level = quiet.level
             quiet.setLevel(logging.ERROR)  # Pyomo warns when loading the incumbent of a stopped solve
