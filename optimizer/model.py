@@ -205,6 +205,52 @@ def eligible_programs(net: Network, risk: float, aor: int) -> np.ndarray:
     return np.flatnonzero(ok)
 
 
+def bed_type_keys(P: People, N: Network) -> np.ndarray:
+    """(P,) integer bed type of each person: (sex, level, needs_medical, stay band), where the
+    stay band counts the facilities' ``max_stay_days`` values below the person's stay; people
+    with equal keys fit exactly the same single units (MODEL.md §3 rules 2 and 5)."""
+    stays = np.unique(N.fac_max_stay[N.fac_max_stay < BIG_STAY])
+    band = np.searchsorted(stays, P.stay, side="left").astype(np.int64)
+    lvl = np.maximum(P.level, 0).astype(np.int64)
+    return ((P.sex.astype(np.int64) * 4 + lvl) * 2 + P.medical) * (len(stays) + 2) + band
+
+
+def program_keys(P: People, N: Network) -> np.ndarray:
+    """(P,) integer program key: (aor, risk band); people with equal keys are eligible for the
+    same ATD programs (MODEL.md §3 rule 3).  The AOR counts only when a program is restricted."""
+    risks = np.unique(N.prog_max_risk)
+    rband = np.searchsorted(risks, P.risk, side="left").astype(np.int64)
+    aor = P.aor.astype(np.int64) if (N.prog_aor >= 0).any() else np.zeros(len(P.aor), np.int64)
+    return aor * (len(risks) + 1) + rband
+
+
+def single_units(P: People, N: Network, reps: np.ndarray) -> np.ndarray:
+    """(len(reps), U) bool: the non-family units each person ``reps[i]`` fits (sex, level,
+    medical need, short stay; MODEL.md §3 rules 2 and 5; the legal limit is checked elsewhere)."""
+    lvl = np.maximum(P.level[reps], 0)
+    return ((~N.unit_family[None, :]) & (N.unit_sex[None, :] == P.sex[reps][:, None])
+            & N.unit_levels[:, lvl].T & (N.unit_medical[None, :] | ~P.medical[reps][:, None])
+            & (P.stay[reps][:, None] <= N.fac_max_stay[N.unit_fac][None, :]))
+
+
+def family_units(P: People, N: Network, members: np.ndarray) -> np.ndarray:
+    """(U,) bool: the family units that fit every member (MODEL.md §3 rules 2 and 5)."""
+    ok = N.unit_family.copy()
+    for s in np.unique(P.sex[members]):
+        ok &= (N.unit_sex == s) | (N.unit_sex == 2)
+    for lv in np.unique(P.level[members[~P.minor[members]]]):
+        ok &= N.unit_levels[:, lv]
+    if P.medical[members].any():
+        ok &= N.unit_medical
+    return ok & (P.stay[members].min() <= N.fac_max_stay[N.unit_fac])
+
+
+def programs_of(P: People, N: Network, reps: np.ndarray) -> np.ndarray:
+    """(len(reps), Q) bool: the ATD programs eligible for each person ``reps[i]`` (rule 3)."""
+    return (N.prog_max_risk[None, :] >= P.risk[reps][:, None]) & (
+        (N.prog_aor[None, :] < 0) | (N.prog_aor[None, :] == P.aor[reps][:, None]))
+
+
 def _empty():
     return np.zeros(0, dtype=np.int64)
 
@@ -336,18 +382,7 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     active = ~P.removed
     single = active & (P.family < 0)
 
-    # --- bed types of singles: (sex, level, medical, stay band) and their compatible units
-    stays = np.unique(N.fac_max_stay[N.fac_max_stay < BIG_STAY])
-    band = np.searchsorted(stays, P.stay, side="left").astype(np.int64)  # number of limits < stay
-    fac_band = np.where(N.fac_max_stay < BIG_STAY, np.searchsorted(stays, N.fac_max_stay), len(stays) + 1)
-    # a person fits facility f iff band <= fac_band[f]
-    lvl = np.maximum(P.level, 0).astype(np.int64)
-    btype_key = ((P.sex.astype(np.int64) * 4 + lvl) * 2 + P.medical) * (len(stays) + 2) + band
-    # --- program keys: (aor, risk band); aor only matters when a program is AOR-restricted
-    risks = np.unique(N.prog_max_risk)
-    rband = np.searchsorted(risks, P.risk, side="left").astype(np.int64)  # programs with max_risk >= risk
-    aor_matters = bool((N.prog_aor >= 0).any())
-    pkey_raw = (P.aor.astype(np.int64) if aor_matters else np.zeros(len(P.aor), np.int64)) * (len(risks) + 1) + rband
+    btype_key, pkey_raw = bed_type_keys(P, N), program_keys(P, N)
 
     detainable = single & ~P.at_limit
     releasable = single & ~P.mandatory
@@ -378,13 +413,7 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     G = len(bt_vals)
     g_rep = np.zeros(G, dtype=np.int64)
     g_rep[class_bt[::-1]] = rep[::-1]
-    compat = (
-        (~N.unit_family[None, :])
-        & (N.unit_sex[None, :] == P.sex[g_rep][:, None])
-        & N.unit_levels[:, lvl[g_rep]].T
-        & (N.unit_medical[None, :] | ~P.medical[g_rep][:, None])
-        & (band[g_rep][:, None] <= fac_band[N.unit_fac][None, :])
-    )
+    compat = single_units(P, N, g_rep)
     compat[bt_vals < 0] = False
     g_has_unit = compat.any(axis=1)
 
@@ -394,9 +423,7 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     K = len(pk_vals)
     k_rep = np.zeros(K, dtype=np.int64)
     k_rep[class_pk[::-1]] = rep[::-1]
-    elig = (N.prog_max_risk[None, :] >= P.risk[k_rep][:, None]) & (
-        (N.prog_aor[None, :] < 0) | (N.prog_aor[None, :] == P.aor[k_rep][:, None])
-    )
+    elig = programs_of(P, N, k_rep)
     elig[pk_vals < 0] = False
     k_has_prog = elig.any(axis=1)
 
@@ -474,15 +501,7 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
         adults = mem[~P.minor[mem]]
         fsize.append(len(mem))
         if not P.at_limit[mem].any():
-            ok = N.unit_family.copy()
-            for s in np.unique(P.sex[mem]):
-                ok &= (N.unit_sex == s) | (N.unit_sex == 2)
-            for l in np.unique(P.level[adults]):
-                ok &= N.unit_levels[:, l]
-            if P.medical[mem].any():
-                ok &= N.unit_medical
-            ok &= P.stay[mem].min() <= N.fac_max_stay[N.unit_fac]
-            for u in np.flatnonzero(ok):
+            for u in np.flatnonzero(family_units(P, N, mem)):
                 f = N.unit_fac[u]
                 okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem])
                 fam_f.append(j)

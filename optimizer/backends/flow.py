@@ -50,7 +50,7 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     t0 = time.monotonic()
     b = model.blocks
     if not omit_families and any(b[k].stop > b[k].start for k in ("fam", "frel", "funp", "fatd")):
-        raise BackendError("flow: the instance has families, which are not a network flow; use another solver")
+        raise BackendError("the instance has families, which are not a network flow; use another solver")
     n_class = b["unp"].stop - b["unp"].start
     sizes = model.col_upper[b["unp"]].astype(np.int64)
     total = int(sizes.sum())
@@ -109,7 +109,7 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     # OR-Tools also needs the largest arc cost times the number of nodes to fit (BAD_COST_RANGE)
     max_arc = sum(w * int(np.abs(level_cost[k]).max(initial=0)) for k, w in weights.items())
     if span >= INT64_SAFE or max_arc * (T + 2) >= INT64_SAFE:
-        raise BackendError(f"flow: the levels do not fit in one 64-bit cost (combined range {span:.3e}, largest arc "
+        raise BackendError(f"the levels do not fit in one 64-bit cost (combined range {span:.3e}, largest arc "
                            f"cost {max_arc:.3e} x {T + 2} nodes); use another solver")
     cost = np.zeros(len(tails), dtype=np.int64)
     for k, w in weights.items():
