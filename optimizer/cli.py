@@ -122,7 +122,8 @@ def cmd_solvers() -> int:
     for b in describe():
         t.add_row(b["name"], "yes" if b["available"] else "no", b["version"],
                   ", ".join("--" + k.replace("_", "-") for k in b["options"]) or "-",
-                  "one day" + (", families" if "families" in b["features"] else ", no families"))
+                  ("multi-day" if "multi_day" in b["features"] else "one day")
+                  + (", families" if "families" in b["features"] else ", no families"))
     Console(soft_wrap=True).print(t)
     return EXIT_OK
 
@@ -204,10 +205,6 @@ def cmd_solve(args, started: float) -> int:
         inst = read_instance(args.instance, digest)
     except InputError as e:
         _err(e.lines)
-        return EXIT_INPUT
-    if inst.horizon_days > 1:
-        _err([f"{args.instance}: top level: field 'horizon_days': multi-day plans (horizon_days = "
-              f"{inst.horizon_days}) are not supported yet; this version solves one-day instances (horizon_days = 1)"])
         return EXIT_INPUT
     if args.out is not None and not args.out.strip():
         _err(["bedalloc: --out: empty folder name"])

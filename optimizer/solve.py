@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .backends.base import BackendError
 from .instance import Instance
 from .lexico import LevelParams, solve_lexicographic, solve_with_backend
 from .verify import PLAN_COLUMNS
@@ -158,9 +159,9 @@ def decode(inst: Instance, model: Model, P: People, N: Network, x: np.ndarray) -
 
 
 def plan_rows(inst: Instance, P: People, N: Network, decision: np.ndarray, unit: np.ndarray,
-              prog: np.ndarray) -> list[dict[str, str]]:
+              prog: np.ndarray, release_day: np.ndarray | None = None) -> list[dict[str, str]]:
     """plan.csv rows from per-person arrays (P,): decision strings, unit and program indices
-    (-1 where none)."""
+    (-1 where none) and release days (None: day 0, the one-day plan's only day)."""
 
     def labels(ids, idx):  # ids[idx], "" where idx < 0
         table = np.array([*ids, ""], dtype=object)
@@ -173,7 +174,7 @@ def plan_rows(inst: Instance, P: People, N: Network, decision: np.ndarray, unit:
         labels([f.id for f in inst.facilities], fac),
         labels([u.id for f in inst.facilities for u in f.units], unit),
         labels([p.id for p in inst.atd_programs], prog),
-        np.where(decision == "release", "0", "").tolist(),
+        np.where(decision == "release", "0" if release_day is None else release_day.astype(str), "").tolist(),
         np.where((unit >= 0) & (P.origin >= 0) & (P.origin != fac), "1", "0").tolist(),
         [f"{e + 0.0:.4f}" for e in P.eff.tolist()],  # + 0.0: no "-0.0000"
     )
@@ -231,51 +232,71 @@ def build_models(inst: Instance, P: People, N: Network):
 
 
 def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float | None = None) -> Result:
-    """Solve a validated one-day instance to lexicographic optimality (MODEL.md §4) with HiGHS.
+    """Solve a validated instance to lexicographic optimality (MODEL.md §4).
 
-    Returns a :class:`Result` whose ``rows`` still have to be verified (the CLI does so before
-    writing).  Raises ``ValueError`` for ``horizon_days > 1`` (not supported yet)."""
+    One-day instances use the class model (:mod:`optimizer.model`) and, with ``highs``, the
+    column-generation engine; multi-day instances the horizon model (:mod:`optimizer.horizon`),
+    level by level on a MIP backend (``highs`` means plain HiGHS there).  Returns a
+    :class:`Result` whose ``rows`` still have to be verified (the CLI does so before writing).
+    Raises :class:`BackendError` when the solver cannot take the instance."""
     t0 = time.monotonic()
     if deadline is None and params.time_limit is not None:
         deadline = t0 + params.time_limit
     P = people_arrays(inst)
     N = network_arrays(inst)
-    model, compact, lift = build_models(inst, P, N)
-    t1 = time.monotonic()
     level_params = LevelParams(threads=params.threads, seed=params.seed, mip_gap=params.mip_gap, log=params.log)
-    if params.solver == "highs":
-        x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline, compact, lift)
-        version = f"HiGHS {version}"
-    elif params.solver.startswith("pyomo:"):
-        from .backends import pyomo_model
-
-        left = None if deadline is None else deadline - time.monotonic()
-        values, proven, statuses, _, chosen = pyomo_model.solve(
-            inst, params.solver.split(":", 1)[1], left, params.mip_gap, params.threads, params.seed, params.log)
-        version = pyomo_model.version(params.solver.split(":", 1)[1])
-        return _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, t0, t1)
-    elif params.solver == "flow":
-        from .backends import flow
-
-        x, status, _ = flow.solve_model(model, N)
-        proven, statuses, version = 4, [status], flow.version()
-        bounds = list(model.objectives @ x)
-    else:
+    H = inst.horizon_days
+    if H > 1:
         from . import backends
+        from .horizon import build_horizon, decode_horizon
 
+        if "multi_day" not in backends.capabilities(params.solver)[1]:
+            raise BackendError(f"solver {params.solver!r} plans one day only (horizon_days = 1); for "
+                               f"horizon_days = {H} use highs, highs-mip, cpsat or scip")
+        model = build_horizon(inst, P, N)
+        t1 = time.monotonic()
         x, proven, bounds, statuses, version = solve_with_backend(
-            model, backends.get(params.solver), level_params, deadline, compact, lift)
+            model, backends.get("highs-mip" if params.solver == "highs" else params.solver), level_params, deadline)
+    else:
+        model, compact, lift = build_models(inst, P, N)
+        t1 = time.monotonic()
+        if params.solver == "highs":
+            x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline, compact, lift)
+            version = f"HiGHS {version}"
+        elif params.solver.startswith("pyomo:"):
+            from .backends import pyomo_model
+
+            left = None if deadline is None else deadline - time.monotonic()
+            values, proven, statuses, _, chosen = pyomo_model.solve(
+                inst, params.solver.split(":", 1)[1], left, params.mip_gap, params.threads, params.seed, params.log)
+            version = pyomo_model.version(params.solver.split(":", 1)[1])
+            return _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, t0, t1)
+        elif params.solver == "flow":
+            from .backends import flow
+
+            x, status, _ = flow.solve_model(model, N)
+            proven, statuses, version = 4, [status], flow.version()
+            bounds = list(model.objectives @ x)
+        else:
+            from . import backends
+
+            x, proven, bounds, statuses, version = solve_with_backend(
+                model, backends.get(params.solver), level_params, deadline, compact, lift)
     t2 = time.monotonic()
     if x is None:
         x = all_unplaced(model)
     x = tighten(model, x)
-    rows = decode(inst, model, P, N, x)
+    if H > 1:
+        rows = plan_rows(inst, P, N, *decode_horizon(inst, model, P, x))
+    else:
+        rows = decode(inst, model, P, N, x)
     t3 = time.monotonic()
     values = model.objectives @ x + model.offsets
     obj = {name: float(v) for name, v in zip(LEVELS, values)}
     obj["unplaced"] = int(round(obj["unplaced"]))
     obj["surge"] = int(round(obj["surge"]))
-    obj["released_risk"] = round(obj["released_risk"] / RISK_SCALE, 4)
+    risk_unit = RISK_SCALE * H  # level 3 counts 0.0001 risk x days released
+    obj["released_risk"] = round(obj["released_risk"] / risk_unit, 4) if H == 1 else obj["released_risk"] / risk_unit
     bound, gap = {}, {}
     for k, name in enumerate(LEVELS):
         solver_bound = k < len(bounds) and np.isfinite(bounds[k])
@@ -284,7 +305,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         elif solver_bound:  # level 4 proven to the gap, or a level the limit stopped
             bb = bounds[k] + model.offsets[k]
             # never above the incumbent (CP-SAT's bound is on costs rounded to cents)
-            bound[name] = min(round(bb / RISK_SCALE, 4) if k == 2 else float(bb), obj[name])
+            bound[name] = min(round(bb / risk_unit, 4) if k == 2 else float(bb), obj[name])
         else:
             bound[name] = None
         if bound[name] is None:

@@ -371,18 +371,24 @@ def test_solve_never_deletes_other_files(tmp_path, foreign):
     assert leftovers(out) == []
 
 
-def test_solve_multi_day_not_supported(tmp_path):
+def test_solve_multi_day_end_to_end(tmp_path):
+    """A two-day instance: solved, verified, release days written; check agrees; the one-day
+    flow backend refuses it with one line."""
     doc = tiny_doc()
     doc["horizon_days"] = 2
     path = write_json(tmp_path / "two-days.json", doc)
-    assert run("validate", path).returncode == 0
     out = tmp_path / "out"
     proc = run("solve", path, "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(open(out / "plan.csv")))
+    assert all(r["release_day"] in ("0", "1") for r in rows if r["decision"] == "release")
+    assert all(r["release_day"] == "" for r in rows if r["decision"] != "release")
+    assert run("check", path, out).returncode == 0
+    proc = run("solve", path, "--solver", "flow", "--out", tmp_path / "flow", "--quiet")
     assert proc.returncode == 2
     no_traceback(proc)
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and "horizon_days" in lines[0] and lines[0].startswith(f"{path}: ")
-    assert not out.exists()
+    assert len(proc.stderr.splitlines()) == 1 and "one day only" in proc.stderr
+    assert not (tmp_path / "flow").exists()
 
 
 # --------------------------------------------------------------------------------------------

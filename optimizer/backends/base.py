@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # annotations only: importing the CLI must stay light
 TERMINATIONS = ("optimal", "time_limit", "infeasible", "error")
 MAX_TIME_LIMIT = 1e7  # seconds (about 115 days); larger values overflow some solvers' integer limits
 OPTIONS = ("time_limit", "mip_gap", "threads", "seed", "log")  # shared parameters a backend may honour
-FEATURES = ("families",)  # model features a backend may support (the one-day model otherwise)
+FEATURES = ("families", "multi_day")  # what a backend may model beyond one day without families
 
 
 class BackendError(Exception):

@@ -34,7 +34,7 @@ NAME = "cpsat"
 STATUS = {"OPTIMAL": "optimal", "FEASIBLE": "time_limit", "INFEASIBLE": "infeasible", "UNKNOWN": "time_limit",
           "MODEL_INVALID": "error"}
 OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "seed", "log"})
-FEATURES = frozenset({"families"})
+FEATURES = frozenset({"families", "multi_day"})
 
 
 def available() -> bool:

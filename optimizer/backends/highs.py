@@ -22,7 +22,7 @@ STATUS = {
     "kPostsolveError": "error", "kUnknown": "error",
 }
 OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "seed", "log"})
-FEATURES = frozenset({"families"})
+FEATURES = frozenset({"families", "multi_day"})
 
 
 def available() -> bool:

@@ -14,7 +14,7 @@ NAME = "scip"
 STATUS = {"OPTIMAL": "optimal", "FEASIBLE": "time_limit", "INFEASIBLE": "infeasible", "NOT_SOLVED": "time_limit",
           "UNBOUNDED": "error", "ABNORMAL": "error", "MODEL_INVALID": "error"}
 OPTIONS = frozenset({"time_limit", "mip_gap", "threads", "seed", "log"})
-FEATURES = frozenset({"families"})
+FEATURES = frozenset({"families", "multi_day"})
 
 
 def _solver():

@@ -1,0 +1,454 @@
+"""The multi-day model (MODEL.md §3-§4 for ``horizon_days`` = H >= 1) as a sparse class MIP.
+
+Each person needing a decision arrives on day ``a`` (``arrival_day``) and leaves custody by
+removal or the end of the plan on day ``e = min(removal_day, H)``; the legal limit forbids a bed
+from day ``L = a + max_custody_days - custody_days`` on (MODEL.md §3 rule 4).  Outcomes:
+
+* ``keep``: a bed in one unit on days ``[a, e)`` (only when ``L >= e``, rule 6: one placement);
+* ``release`` on day ``d``: on arrival (``d = a``, no bed) or from a bed held on days ``[a, d)``,
+  ``a < d <= min(L, e - 1)``; the person's ATD program starts on day ``d``;
+* ``unplaced``.
+
+Exactness of the class aggregation
+----------------------------------
+Single people are put in one *class* when they agree on origin, bed type and program key (as in
+:mod:`optimizer.model`), on ``mandatory``, and on ``(a, e, min(L, e - 1), L >= e)``: the days
+they may occupy a bed and may be released.  All four levels depend on a person only through
+these attributes, except level 3, which weighs each released person's effective risk by
+``H - d``.  Writing ``H - d`` as the number of days ``t >= d``, released risk is
+``sum_t S_c(R_{c,t})``, where ``R_{c,t}`` counts the class's releases on or before day t and
+``S_c(k)`` is the sum of the class's k lowest effective risks (releasing the lowest risks
+earliest is optimal by the rearrangement inequality, and beds do not depend on who is
+released).  ``S_c`` is convex piecewise linear: per class and day the model has one bounded
+segment column per distinct effective risk, which an optimal solution fills in increasing
+order.  After the class's last possible release day ``R`` is constant, so that day's segments
+weigh ``H - day``.  Hence optimal class solutions decode to optimal person-level plans at every
+level.  Families are kept one by one (binary columns per unit and release day).
+
+Detained people flow in *cohorts* ``(class, departure day)`` through pools ``(origin, bed type,
+a, departure)`` to facilities (moving cost) and units; a cohort occupies its unit on days
+``[a, departure)``.  Rows hold every unit's beds (plus surge columns) and every facility's
+guaranteed minimum (plus excess columns) on every day, and every ATD program's capacity over the
+plan.
+
+Level 4 sums, over the plan's days, the facilities' guaranteed-minimum payments and per diems
+above the minimum, each released adult's program per diem from ``d`` to the end of the plan,
+and moving costs.  With H = 1 every per-day term is multiplied by ``policy.cost_days``, so this
+model then equals the one-day model of :mod:`optimizer.model` (the tests check it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .instance import Instance
+from .model import (
+    BIG_STAY, Network, People, _Builder, bed_type_keys, family_units, network_arrays, people_arrays, program_keys,
+    programs_of, single_units,
+)
+
+NO_LIMIT = 1 << 40
+
+
+@dataclass
+class HorizonModel:
+    """A solver-neutral MIP (the fields :func:`optimizer.lexico.solve_with_backend` reads) plus
+    the maps from columns back to people.  Shapes: ``A`` (m, n); ``objectives`` (4, n), level 3
+    in units of 0.0001 risk x day; ``offsets`` (4,), guaranteed-minimum payments in USD."""
+
+    A: sp.csc_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    objectives: np.ndarray
+    offsets: np.ndarray
+    blocks: dict[str, slice]
+    row_blocks: dict[str, slice]
+    horizon: int
+    person_class: np.ndarray  # (P,) class of each single needing a decision, -1 otherwise
+    class_arrival: np.ndarray  # (C,)
+    coh_class: np.ndarray  # (cohorts,) class of each cohort column
+    coh_depart: np.ndarray  # (cohorts,) departure day (release day, or e when kept)
+    coh_release: np.ndarray  # (cohorts,) bool: the cohort is released on its departure day
+    coh_pool: np.ndarray  # (cohorts,) pool of each cohort
+    rel_class: np.ndarray  # (.,) class of each release-on-arrival column
+    keyday: np.ndarray  # (.,) program key * H + day of each (key, day) row
+    atd_key: np.ndarray  # (.,) index into ``keyday`` of each atd column
+    atd_prog: np.ndarray  # (.,) program of each atd column
+    key_of_class: np.ndarray  # (C,) program key index, -1 when it may not be released
+    arc_pool: np.ndarray
+    arc_node: np.ndarray
+    put_node: np.ndarray
+    put_unit: np.ndarray
+    family_members: list[np.ndarray] = field(default_factory=list)
+    fbed_family: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    fbed_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    fbed_depart: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    fbed_release: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    frel_family: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    fatd_person: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    fatd_prog: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> dict:
+        return {"variables": int(self.A.shape[1]), "constraints": int(self.A.shape[0]), "nonzeros": int(self.A.nnz)}
+
+
+def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per person (P,): arrival day ``a``, leaving day ``e = min(removal_day, H)`` and limit day
+    ``L`` (the first day the person may not hold a bed, MODEL.md §3 rule 4; NO_LIMIT without a
+    limit), in days."""
+    H = inst.horizon_days
+    a = np.fromiter((p.arrival_day for p in inst.people), np.int64, len(inst.people))
+    e = np.where(P.stay >= BIG_STAY, H, np.minimum(a + np.minimum(P.stay, BIG_STAY), H))
+    L = np.fromiter((NO_LIMIT if p.max_custody_days is None else p.arrival_day + p.max_custody_days - p.custody_days
+                     for p in inst.people), np.int64, len(inst.people))
+    return a, e, L
+
+
+def build_horizon(inst: Instance, P: People | None = None, N: Network | None = None) -> HorizonModel:
+    """Build the multi-day class model of a validated instance (any ``horizon_days``)."""
+    P = P if P is not None else people_arrays(inst)
+    N = N if N is not None else network_arrays(inst)
+    H = inst.horizon_days
+    mult = float(inst.policy.cost_days) if H == 1 else 1.0  # MODEL.md §4: one-day plans count cost_days
+    F, U, Q = len(N.fac_gm), len(N.unit_fac), len(N.prog_per_diem)
+    a, e, L = person_days(inst, P)
+    dmax = np.maximum(a, np.minimum(L, e - 1))  # the last release day
+    keep_ok = L >= e
+    bed_ok = np.minimum(L, e) > a  # may hold a bed at all
+    active = ~P.removed
+    single = active & (P.family < 0)
+    bt, pk = bed_type_keys(P, N), program_keys(P, N)
+    okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
+    key = np.stack([okey, np.where(bed_ok, bt, -1), P.mandatory.astype(np.int64),
+                    np.where(P.mandatory, -1, pk), a, e, np.where(bed_ok, dmax, a), keep_ok.astype(np.int64)], axis=1)
+    sidx = np.flatnonzero(single)
+    ukeys, cls = np.unique(key[sidx], axis=0, return_inverse=True)
+    cls = cls.ravel()
+    C = len(ukeys)
+    person_class = np.full(len(P.sex), -1, dtype=np.int64)
+    person_class[sidx] = cls
+    size = np.bincount(cls, minlength=C)
+    rep = np.zeros(C, dtype=np.int64)
+    rep[cls[::-1]] = sidx[::-1]
+    c_orig, c_bt, c_pk, c_a, c_e, c_dmax, c_keep = (ukeys[:, k] for k in (0, 1, 3, 4, 5, 6, 7))
+    compat = single_units(P, N, rep) & (c_bt >= 0)[:, None]
+    c_bed = compat.any(axis=1)
+    elig = programs_of(P, N, rep) & (c_pk >= 0)[:, None]
+    c_rel = elig.any(axis=1)
+    b = _Builder()
+
+    # ---------------- single people: outcomes
+    col_unp = b.columns("unp", size, {0: 1.0})
+    rel_class = np.flatnonzero(c_rel)
+    col_rel = b.columns("rel", size[rel_class])  # released on arrival
+    coh_c, coh_d, coh_r = [], [], []
+    for c in np.flatnonzero(c_bed):
+        days = list(range(c_a[c] + 1, c_dmax[c] + 1)) if c_rel[c] else []
+        coh_c += [c] * len(days)
+        coh_d += days
+        coh_r += [True] * len(days)
+        if c_keep[c]:
+            coh_c.append(c)
+            coh_d.append(c_e[c])
+            coh_r.append(False)
+    coh_c, coh_d, coh_r = np.array(coh_c, np.int64), np.array(coh_d, np.int64), np.array(coh_r, bool)
+    col_coh = b.columns("coh", size[coh_c])
+
+    # risk segments per (releasable class, day t in [a, last release day]); weight 1, or H - t on the last day
+    rel_mask = c_rel[cls] if C else np.zeros(0, bool)
+    rp, rc = sidx[rel_mask], cls[rel_mask]
+    order = np.lexsort((P.eff_units[rp], rc))
+    rc_s, ru_s = rc[order], P.eff_units[rp][order]
+    new = np.ones(len(rc_s), dtype=bool)
+    new[1:] = (rc_s[1:] != rc_s[:-1]) | (ru_s[1:] != ru_s[:-1])
+    starts = np.flatnonzero(new)
+    seg_c, seg_u = rc_s[starts], ru_s[starts]
+    seg_n = np.diff(np.append(starts, len(rc_s)))
+    last = np.where(c_bed, c_dmax, c_a)  # the last release day of each class
+    ndays = last[seg_c] - c_a[seg_c] + 1
+    segday_seg = np.repeat(np.arange(len(seg_c)), ndays)
+    segday_t = c_a[seg_c][segday_seg] + (np.arange(len(segday_seg)) - np.repeat(np.cumsum(ndays) - ndays, ndays))
+    sc = seg_c[segday_seg]
+    weight = np.where(segday_t < last[sc], 1, H - segday_t)
+    col_seg = b.columns("seg", seg_n[segday_seg], {2: seg_u[segday_seg] * weight.astype(float)})
+
+    # ATD: releases of a program key on a day go to eligible programs (per diem from that day on)
+    k_vals, c_key = np.unique(np.where(c_rel, c_pk, -1), return_inverse=True)
+    c_key = np.where(c_rel, c_key.ravel(), -1)
+    k_rep = np.zeros(len(k_vals), dtype=np.int64)
+    k_rep[c_key[c_rel][::-1]] = rep[c_rel][::-1]
+    k_elig = programs_of(P, N, k_rep) & (k_vals >= 0)[:, None]
+    rel_days = np.concatenate([c_a[rel_class], coh_d[coh_r]])
+    rel_keys = np.concatenate([c_key[rel_class], c_key[coh_c[coh_r]]])
+    kd_vals, kd_of = np.unique(rel_keys * H + rel_days, return_inverse=True)
+    kd_of = kd_of.ravel()
+    kd_k, kd_d = kd_vals // H, kd_vals % H
+    jj, qq = np.nonzero(k_elig[kd_k])
+    col_atd = b.columns("atd", np.full(len(jj), np.inf), {3: N.prog_per_diem[qq] * (H - kd_d[jj]) * mult})
+
+    # pools (origin, bed type, arrival, departure) -> facilities -> nodes -> units
+    bt_vals, c_g = np.unique(np.where(c_bed, c_bt, -1), return_inverse=True)
+    c_g = c_g.ravel()
+    G = len(bt_vals)
+    g_rep = np.zeros(G, dtype=np.int64)
+    g_rep[c_g[::-1]] = np.arange(C)[::-1]
+    g_compat = compat[g_rep] & (bt_vals >= 0)[:, None]
+    pool_key = np.stack([c_orig[coh_c], c_g[coh_c], c_a[coh_c], coh_d], axis=1)
+    pool_vals, coh_pool = np.unique(pool_key, axis=0, return_inverse=True) if len(coh_c) else (
+        np.zeros((0, 4), np.int64), np.zeros(0, np.int64))
+    coh_pool = np.asarray(coh_pool).ravel()
+    fac_compat = np.zeros((G, F), dtype=bool)
+    gg, uu = np.nonzero(g_compat)
+    fac_compat[gg, N.unit_fac[uu]] = True
+    ap, af = np.nonzero(fac_compat[pool_vals[:, 1]]) if len(pool_vals) else (np.zeros(0, np.int64),) * 2
+    col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: N.move_cost[pool_vals[ap, 0], af]})
+    node_key = np.stack([af, pool_vals[ap, 1], pool_vals[ap, 2], pool_vals[ap, 3]], axis=1)
+    node_vals, arc_node = np.unique(node_key, axis=0, return_inverse=True) if len(ap) else (
+        np.zeros((0, 4), np.int64), np.zeros(0, np.int64))
+    arc_node = np.asarray(arc_node).ravel()
+    unit_of_fac = [np.flatnonzero(N.unit_fac == f) for f in range(F)]
+    put_node_l, put_unit_l = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for j, (f, g, _, _) in enumerate(node_vals):
+        us = unit_of_fac[f][g_compat[g, unit_of_fac[f]]]
+        put_node_l.append(np.full(len(us), j))
+        put_unit_l.append(us)
+    put_node, put_unit = np.concatenate(put_node_l), np.concatenate(put_unit_l)
+    col_put = b.columns("put", np.full(len(put_unit), np.inf))
+    col_surge = b.columns("surge", np.tile(N.unit_surge, H), {1: 1.0})  # index t * U + u
+    cost_fac = np.flatnonzero(N.fac_per_diem > 0)
+    col_exc = b.columns("excess", np.full(len(cost_fac) * H, np.inf),
+                        {3: np.tile(N.fac_per_diem[cost_fac], H) * mult})  # index t * len(cost_fac) + i
+
+    # ---------------- families: binary columns per (unit, departure day), release on arrival, unplaced
+    fidx = np.flatnonzero(active & (P.family >= 0))
+    o = fidx[np.argsort(P.family[fidx], kind="stable")]
+    members = np.split(o, np.flatnonzero(np.diff(P.family[o])) + 1) if len(o) else []
+    fb_f, fb_u, fb_d, fb_r, fb_cost, fb_risk = [], [], [], [], [], []
+    fr_f, fr_risk, fsize = [], [], []
+    fa_p, fa_q, fa_day, fa_f = [], [], [], []
+    for j, mem in enumerate(members):
+        fa, fe = int(a[mem[0]]), int(e[mem[0]])
+        fl = int(L[mem].min())
+        fsize.append(len(mem))
+        adults = mem[~P.minor[mem]]
+        progs = [np.flatnonzero(programs_of(P, N, np.array([p]))[0]) for p in adults]
+        can_rel = not P.mandatory[mem].any() and all(len(q) for q in progs)
+        risk_units = float(P.eff_units[mem].sum())
+        days = []  # (departure, released)
+        if min(fl, fe) > fa:
+            days = [(d, True) for d in range(fa + 1, min(fl, fe - 1) + 1)] if can_rel else []
+            if fl >= fe:
+                days.append((fe, False))
+        okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem])
+        for u in np.flatnonzero(family_units(P, N, mem)) if days else []:
+            move = float(N.move_cost[okeys, N.unit_fac[u]].sum())
+            for d, released in days:
+                fb_f.append(j), fb_u.append(u), fb_d.append(d), fb_r.append(released), fb_cost.append(move)
+                fb_risk.append(risk_units * (H - d) if released else 0.0)
+        if can_rel:
+            fr_f.append(j)
+            fr_risk.append(risk_units * (H - fa))
+            rel_days = [fa] + [d for d, released in days if released]
+            for p, q in zip(adults, progs):
+                for d in rel_days:
+                    fa_p += [p] * len(q)
+                    fa_q += q.tolist()
+                    fa_day += [d] * len(q)
+                    fa_f += [j] * len(q)
+    nF = len(members)
+    fb_f, fb_u, fb_d = (np.array(v, np.int64) for v in (fb_f, fb_u, fb_d))
+    fb_r = np.array(fb_r, bool)
+    fsize = np.array(fsize, dtype=float)
+    col_fbed = b.columns("fbed", np.ones(len(fb_f)), {2: np.array(fb_risk), 3: np.array(fb_cost)})
+    fr_f = np.array(fr_f, np.int64)
+    col_frel = b.columns("frel", np.ones(len(fr_f)), {2: np.array(fr_risk)})
+    col_funp = b.columns("funp", np.ones(nF), {0: fsize})
+    fa_p, fa_q, fa_day, fa_f = (np.array(v, np.int64) for v in (fa_p, fa_q, fa_day, fa_f))
+    col_fatd = b.columns("fatd", np.ones(len(fa_p)), {3: N.prog_per_diem[fa_q] * (H - fa_day) * mult})
+
+    # ---------------- rows
+    r = b.rows_("class", size, size)  # unp + rel + cohorts = size
+    b.entries(r, col_unp, 1.0)
+    b.entries(r[rel_class], col_rel, 1.0)
+    b.entries(r[coh_c], col_coh, 1.0)
+    # released by day t: segments of (c, t) - rel - release cohorts with departure <= t = 0
+    sd_vals, sd_of = np.unique(sc * H + segday_t, return_inverse=True)
+    sd_of = sd_of.ravel()
+    r = b.rows_("released", np.zeros(len(sd_vals)), 0.0)
+    b.entries(r[sd_of], col_seg, 1.0)
+    sd_c, sd_t = sd_vals // H, sd_vals % H
+    row_of = {(int(c), int(t)): int(k) for k, (c, t) in enumerate(zip(sd_c, sd_t))}
+    pos_rel = np.full(C, -1, np.int64)
+    pos_rel[rel_class] = np.arange(len(rel_class))
+    for (c, t), k in row_of.items():
+        b.entries([r[k]], [col_rel[pos_rel[c]]], -1.0)
+    rel_coh = np.flatnonzero(coh_r)
+    for j in rel_coh:
+        c, d = int(coh_c[j]), int(coh_d[j])
+        ts = np.arange(d, last[c] + 1)
+        b.entries(r[[row_of[(c, int(t))] for t in ts]], np.full(len(ts), col_coh[j]), -1.0)
+    # ATD by (program key, day): releases - atd = 0
+    r = b.rows_("progday", np.zeros(len(kd_vals)), 0.0)
+    b.entries(r[kd_of[:len(rel_class)]], col_rel, 1.0)
+    b.entries(r[kd_of[len(rel_class):]], col_coh[coh_r], 1.0)
+    b.entries(r[jj], col_atd, -1.0)
+    # pools, nodes
+    r = b.rows_("pool", np.zeros(len(pool_vals)), 0.0)
+    b.entries(r[coh_pool], col_coh, 1.0)
+    b.entries(r[ap], col_arc, -1.0)
+    r = b.rows_("node", np.zeros(len(node_vals)), 0.0)
+    b.entries(r[arc_node], col_arc, 1.0)
+    b.entries(r[put_node], col_put, -1.0)
+    # unit beds per day (row t * U + u): puts and family beds active on day t - surge <= beds
+    r = b.rows_("unit", np.full(U * H, -np.inf), np.tile(N.unit_beds, H))
+    put_a, put_d = node_vals[put_node, 2], node_vals[put_node, 3]
+    fb_a = np.array([a[members[j][0]] for j in fb_f], np.int64)
+    for t in range(H):
+        on = (put_a <= t) & (t < put_d)
+        b.entries(r[t * U + put_unit[on]], col_put[on], 1.0)
+        onf = (fb_a <= t) & (t < fb_d)
+        b.entries(r[t * U + fb_u[onf]], col_fbed[onf], fsize[fb_f[onf]])
+    b.entries(r, col_surge, -1.0)
+    # facility guaranteed minimum per day (facilities with a per diem): occupancy - excess <= gm
+    fac_row = np.full(F, -1, dtype=np.int64)
+    fac_row[cost_fac] = np.arange(len(cost_fac))
+    r = b.rows_("facility", np.full(len(cost_fac) * H, -np.inf), np.tile(N.fac_gm[cost_fac], H))
+    for t in range(H):
+        on = (put_a <= t) & (t < put_d) & (fac_row[N.unit_fac[put_unit]] >= 0)
+        b.entries(r[t * len(cost_fac) + fac_row[N.unit_fac[put_unit[on]]]], col_put[on], 1.0)
+        onf = (fb_a <= t) & (t < fb_d) & (fac_row[N.unit_fac[fb_u]] >= 0)
+        b.entries(r[t * len(cost_fac) + fac_row[N.unit_fac[fb_u[onf]]]], col_fbed[onf], fsize[fb_f[onf]])
+    b.entries(r, col_exc, -1.0)
+    # program capacity over the plan
+    capped = np.flatnonzero(N.prog_capacity >= 0)
+    prog_row = np.full(Q, -1, dtype=np.int64)
+    prog_row[capped] = np.arange(len(capped))
+    r = b.rows_("program", np.full(len(capped), -np.inf), N.prog_capacity[capped])
+    ok = prog_row[qq] >= 0
+    b.entries(r[prog_row[qq[ok]]], col_atd[ok], 1.0)
+    ok = prog_row[fa_q] >= 0
+    b.entries(r[prog_row[fa_q[ok]]], col_fatd[ok], 1.0)
+    # families: one outcome; each adult of a family released on day d in one program
+    r = b.rows_("family", np.ones(nF), 1.0)
+    b.entries(r[fb_f], col_fbed, 1.0)
+    b.entries(r[fr_f], col_frel, 1.0)
+    b.entries(r, col_funp, 1.0)
+    ad_vals, ad_of = np.unique(fa_p * H + fa_day, return_inverse=True)
+    ad_of = ad_of.ravel()
+    r = b.rows_("adult", np.zeros(len(ad_vals)), 0.0)
+    b.entries(r[ad_of], col_fatd, 1.0)
+    ad_p, ad_d = ad_vals // H, ad_vals % H
+    fam_pos = np.full(int(P.family.max(initial=-1)) + 1, -1, np.int64)  # family index -> position in members
+    for j, mem in enumerate(members):
+        fam_pos[P.family[mem[0]]] = j
+    fr_pos = np.full(nF, -1, np.int64)
+    fr_pos[fr_f] = np.arange(len(fr_f))
+    for k, (p, d) in enumerate(zip(ad_p, ad_d)):
+        f = int(fam_pos[P.family[p]])
+        if d == a[p]:
+            b.entries([r[k]], [col_frel[fr_pos[f]]], -1.0)
+        sel = np.flatnonzero((fb_f == f) & fb_r & (fb_d == d))
+        b.entries(np.full(len(sel), r[k]), col_fbed[sel], -1.0)
+
+    A, rlo, rhi, clo, cub, obj = b.finish()
+    offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum()) * H * mult])
+    return HorizonModel(
+        A=A, row_lower=rlo, row_upper=rhi, col_lower=clo, col_upper=cub, objectives=obj, offsets=offsets,
+        blocks=b.blocks, row_blocks=b.row_blocks, horizon=H, person_class=person_class, class_arrival=c_a,
+        coh_class=coh_c, coh_depart=coh_d, coh_release=coh_r, coh_pool=coh_pool, rel_class=rel_class,
+        keyday=kd_vals, atd_key=jj, atd_prog=qq, key_of_class=c_key, arc_pool=ap, arc_node=arc_node, put_node=put_node,
+        put_unit=put_unit, family_members=members, fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d,
+        fbed_release=fb_r, frel_family=fr_f, fatd_person=fa_p, fatd_prog=fa_q,
+        stats={"classes": C, "cohorts": len(coh_c), "pools": len(pool_vals), "segments": len(seg_c),
+               "segment_days": len(segday_seg), "arcs": len(ap), "families": nF, "days": H},
+    )
+
+
+def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
+    """Per-person arrays (P,) of a model solution: decision strings, unit index, program index
+    (-1 where none) and release day (-1 where none), deterministically.
+
+    Within a class the lowest effective risks (ties: instance order) are released first and
+    earliest: on arrival, then by increasing release day; then the kept; the rest unplaced.
+    Detained people of a pool fill arcs and units in column order."""
+    H = hm.horizon
+    n = len(P.sex)
+    decision = np.full(n, "", dtype=object)
+    decision[P.removed] = "removed"
+    unit = np.full(n, -1, dtype=np.int64)
+    prog = np.full(n, -1, dtype=np.int64)
+    rday = np.full(n, -1, dtype=np.int64)
+    b = hm.blocks
+    get = lambda name: np.rint(x[b[name]]).astype(np.int64)  # noqa: E731
+    pc = hm.person_class
+    singles = np.flatnonzero(pc >= 0)
+    order = singles[np.lexsort((singles, P.eff_units[singles], pc[singles]))]
+    C = len(hm.class_arrival)
+    starts = np.searchsorted(pc[order], np.arange(C + 1))
+    taken = starts[:-1].copy()  # next unassigned position of each class in ``order``
+    key_people: dict[int, list[int]] = {}
+    pool_people: dict[int, list[int]] = {}
+
+    def take(c, k):
+        out = order[taken[c]:taken[c] + k]
+        taken[c] += k
+        return out
+
+    def enrol(c, day, ppl):
+        key_people.setdefault(int(hm.key_of_class[c]) * H + int(day), []).extend(ppl.tolist())
+
+    for c, k in zip(hm.rel_class, get("rel")):
+        ppl = take(c, k)
+        decision[ppl] = "release"
+        rday[ppl] = hm.class_arrival[c]
+        enrol(c, hm.class_arrival[c], ppl)
+    coh = get("coh")
+    for j in np.lexsort((hm.coh_depart, ~hm.coh_release, hm.coh_class)):  # releases by day, then the kept
+        c = hm.coh_class[j]
+        ppl = take(c, coh[j])
+        if hm.coh_release[j]:
+            decision[ppl] = "release"
+            rday[ppl] = hm.coh_depart[j]
+            enrol(c, hm.coh_depart[j], ppl)
+        else:
+            decision[ppl] = "detain"
+        pool_people.setdefault(int(hm.coh_pool[j]), []).extend(ppl.tolist())
+    for c in range(C):
+        decision[order[taken[c]:starts[c + 1]]] = "unplaced"
+    for j, k in zip(np.flatnonzero(get("atd")), get("atd")[get("atd") > 0]):
+        kd = int(hm.keyday[hm.atd_key[j]])
+        ppl, key_people[kd] = key_people[kd][:k], key_people[kd][k:]
+        prog[ppl] = hm.atd_prog[j]
+    node_people: dict[int, list[int]] = {}
+    arc = get("arc")
+    for j in np.flatnonzero(arc):
+        pool = int(hm.arc_pool[j])
+        ppl, pool_people[pool] = pool_people[pool][:arc[j]], pool_people[pool][arc[j]:]
+        node_people.setdefault(int(hm.arc_node[j]), []).extend(ppl)
+    put = get("put")
+    for j in np.flatnonzero(put):
+        node = int(hm.put_node[j])
+        ppl, node_people[node] = node_people[node][:put[j]], node_people[node][put[j]:]
+        unit[ppl] = hm.put_unit[j]
+    for j in np.flatnonzero(get("fbed")):
+        mem = hm.family_members[hm.fbed_family[j]]
+        unit[mem] = hm.fbed_unit[j]
+        decision[mem] = "release" if hm.fbed_release[j] else "detain"
+        rday[mem] = hm.fbed_depart[j] if hm.fbed_release[j] else -1
+    for f in hm.frel_family[get("frel") > 0]:
+        mem = hm.family_members[f]
+        decision[mem] = "release"
+        rday[mem] = np.fromiter((inst.people[i].arrival_day for i in mem), np.int64, len(mem))
+    for f in np.flatnonzero(get("funp")):
+        decision[hm.family_members[f]] = "unplaced"
+    fatd = get("fatd")
+    for j in np.flatnonzero(fatd):
+        prog[hm.fatd_person[j]] = hm.fatd_prog[j]
+    return decision, unit, prog, rday
