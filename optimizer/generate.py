@@ -113,6 +113,22 @@ REMOVED_TODAY_SHARE = 0.005
 """STAGING sites: max_stay_days 3 (under-72-hour, DOMAIN §3.6); 70 % of their people have
 removal_day U{1,2,3}.  0.5 % of the other adults have removal_day 0 (removed today)."""
 
+BOOKINS_FILE = "ice_initial_bookins_fy2026.csv"
+BOOKINS_MONTH = ("Mar", 31)
+ALOS_DAYS = 50.2
+MAX_HORIZON_DAYS = 90
+HORIZON_STREAM = 1_000_000
+"""Multi-day instances (``--horizon-days N``): forecast arrivals on days 1..N-1, a Poisson number
+per day with mean = the last full month's national initial book-ins (March 2026, Total: 32,531 /
+31 days; ``ice_initial_bookins_fy2026.csv``) x the subset's share of the national ADP x scale.
+Each arrival is drawn like the people of an adult facility of its AOR (chosen in proportion to
+ADP; family and staging sites excluded), with no origin, no custody days and no legal limit.
+Scheduled removals: a stay in custody from the snapshot (or from arrival) is exponential with the
+FY2026 national average length of stay, 50.2 days (DOMAIN §1.2; memoryless, so it also gives the
+remaining stay of the people already held); ``removal_day`` is set when it falls inside the plan
+(staging sites keep their U{1,2,3} removals, families keep none).  Drawn from a separate random
+stream, so the current population is the one-day instance's, day for day.  At most 90 days."""
+
 NEEDS_MEDICAL_RATE = 0.02
 HUMANITARIAN_RATES = {
     "pregnant": 0.01, "medical": 0.02, "mental_health": 0.03,
@@ -327,7 +343,8 @@ def _families(rng, n: int) -> list[tuple[int, int]]:
     return [(a, m) for a, m in fams]
 
 
-def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate) -> tuple[dict, list[dict]] | None:
+def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate,
+                    horizon: int = 1) -> tuple[dict, list[dict]] | None:
     """One facility and its synthetic people, drawn from the facility's own random stream."""
     import numpy as np
 
@@ -384,8 +401,8 @@ def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate
         for k in rng.permutation(len(fams)):
             if left <= 0:
                 break
-            if fam_days[k] > FLORES_DAYS - 3:
-                continue
+            if fam_days[k] > FLORES_DAYS - 3 or fam_days[k] + horizon - 1 >= FLORES_DAYS:
+                continue  # MODEL.md §2: a mandatory family must not reach the limit inside the plan
             members = np.flatnonzero(fam_of == k)
             take = members[:left]  # adults first (they are listed first)
             mandatory[take] = True
@@ -447,16 +464,7 @@ def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate
                     k = min(int(rng.binomial(len(idx), NEEDS_MEDICAL_RATE)), med, len(idx))
                     needs_medical[rng.choice(idx, size=k, replace=False)] = True
 
-    # humanitarian factors (adults only), in the policy table's order
-    hum = {}
-    adult = ~minor
-    for name, p in HUMANITARIAN_RATES.items():
-        m = adult & (rng.random(n) < p)
-        if name == "pregnant":
-            m &= female
-        if name == "medical":
-            m |= needs_medical
-        hum[name] = m
+    hum = _humanitarian(rng, female, ~minor, needs_medical)
 
     fac = {"id": fid, "name": row["name"].strip(), "aor": row["aor"], "state": state, "type": ftype,
            "lat": lat, "lon": lon}
@@ -544,8 +552,69 @@ def _parse_aors(aors) -> list[str] | None:
     return codes
 
 
+def _humanitarian(rng, female, adult, needs_medical) -> dict:
+    """Humanitarian factors per person (factor -> bool array), adults only, in the policy table's
+    order (HUMANITARIAN_RATES): pregnant only for women; medical for everyone who needs a
+    medical bed."""
+    out = {}
+    for name, p in HUMANITARIAN_RATES.items():
+        m = adult & (rng.random(len(adult)) < p)
+        if name == "pregnant":
+            m &= female
+        if name == "medical":
+            m |= needs_medical
+        out[name] = m
+    return out
+
+
+def _forecast(people: list[dict], rows: list[dict], seed: int, share: float, horizon: int) -> list[dict]:
+    """Scheduled removals of ``people`` (set in place) and the forecast arrivals of days
+    1..horizon-1 (returned), as described at ``ALOS_DAYS``; ``share`` = ADP share x scale."""
+    import numpy as np
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(HORIZON_STREAM,)))
+    stay = np.ceil(rng.exponential(ALOS_DAYS, size=len(people))).astype(np.int64)
+    for p, r in zip(people, stay.tolist()):
+        if "removal_day" not in p and "family_id" not in p and r < horizon:
+            p["removal_day"] = r
+    month = {r["month"]: int(r["initial_bookins"]) for r in _read_csv(BOOKINS_FILE) if r["arresting_agency"] == "Total"}
+    rate = month[BOOKINS_MONTH[0]] / BOOKINS_MONTH[1] * share
+    sites = [r for r in rows if TYPE_MAP.get(r["type_detailed"].strip().upper(), "OTHER") not in ("FAMILY", "STAGING")
+             and _f(r, "adp_total") > 0]
+    if not sites:
+        return []
+    weight = np.array([_f(r, "adp_total") for r in sites])
+    names = list(HUMANITARIAN_RATES)
+    out = []
+    for day in range(1, horizon):
+        n = int(rng.poisson(rate))
+        site = rng.choice(len(sites), size=n, p=weight / weight.sum())
+        for k in np.unique(site):
+            row = sites[k]
+            m = int((site == k).sum())
+            female, _, _, _, level, risk, _ = _draw_attributes(rng, row, m, np.zeros(m, dtype=bool))
+            mandatory = rng.random(m) < _f(row, "adp_mandatory") / _f(row, "adp_total")
+            medical = rng.random(m) < NEEDS_MEDICAL_RATE
+            hum = _humanitarian(rng, female, np.ones(m, dtype=bool), medical)
+            leave = day + np.ceil(rng.exponential(ALOS_DAYS, size=m)).astype(np.int64)
+            for j in range(m):
+                p = {"id": f"ARR{day:02d}-{len(out) + 1:06d}", "sex": "F" if female[j] else "M",
+                     "level": "ABCD"[level[j]], "risk": float(risk[j]), "aor": row["aor"], "arrival_day": day}
+                if mandatory[j]:
+                    p["mandatory"] = True
+                if medical[j]:
+                    p["needs_medical"] = True
+                h = [name for name in names if hum[name][j]]
+                if h:
+                    p["humanitarian"] = h
+                if leave[j] < horizon:
+                    p["removal_day"] = int(leave[j])
+                out.append(p)
+    return out
+
+
 def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | None = None,
-                      scale: float = 1.0) -> dict:
+                      scale: float = 1.0, horizon_days: int = 1) -> dict:
     """Build the synthetic instance as a JSON-ready dict (MODEL.md §2, version 1, one day).
 
     * ``seed``: non-negative integer; the same arguments give the same dict.
@@ -554,6 +623,8 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
       and ATD programs (the national case-management program is kept, its capacity scaled to the
       subset's share of the national ADP); ``None`` for the whole country.
     * ``scale``: multiplies ADPs (people), beds, guaranteed minimums and ATD slots; 0 < scale <= 20.
+    * ``horizon_days``: 1 (a one-day snapshot) to 90; above 1, forecast arrivals and scheduled
+      removals are added (see ``ALOS_DAYS``).
 
     At scale 1 the national instance has ~66,000 people (FY2026 ADP, DOMAIN §1.2) and ~63,000 beds
     (DOMAIN §1.1).  Raises ``ValueError`` (one-line message) for bad arguments.  Fields equal to
@@ -569,6 +640,8 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
         raise ValueError(f"--scale must be a number, got {scale!r}") from None
     if not math.isfinite(scale) or scale <= 0 or scale > MAX_SCALE:
         raise ValueError(f"--scale must be > 0 and <= {MAX_SCALE:g}, got {scale!r}")
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or not 1 <= horizon_days <= MAX_HORIZON_DAYS:
+        raise ValueError(f"--horizon-days must be a whole number from 1 to {MAX_HORIZON_DAYS}, got {horizon_days!r}")
     codes = _parse_aors(aors)
 
     meta = FISCAL_YEARS[fiscal_year]
@@ -579,7 +652,7 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
     locate = _locator()
     facilities, people = [], []
     for i in selected:
-        built = _build_facility(i, rows[i], ids[i], seed, scale, locate)
+        built = _build_facility(i, rows[i], ids[i], seed, scale, locate, horizon_days)
         if built is None:
             continue
         facilities.append(built[0])
@@ -604,14 +677,19 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
         name += "-" + "-".join(sorted(codes)).lower()
     if scale != 1.0:
         name += f"-x{scale:g}"
+    generator = {"tool": "bedalloc generate", "seed": seed, "fiscal_year": fiscal_year,
+                 "aors": sorted(codes) if codes is not None else None, "scale": scale}
+    if horizon_days > 1:
+        name += f"-{horizon_days}d"
+        generator["horizon_days"] = horizon_days
+        people += _forecast(people, [rows[i] for i in selected], seed, share * scale, horizon_days)
     return {
         "format": "bedalloc-instance",
         "version": 1,
         "name": name,
         "snapshot_date": meta["snapshot_date"],
-        "horizon_days": 1,
-        "x_generator": {"tool": "bedalloc generate", "seed": seed, "fiscal_year": fiscal_year,
-                        "aors": sorted(codes) if codes is not None else None, "scale": scale},
+        "horizon_days": horizon_days,
+        "x_generator": generator,
         "aors": aor_list,
         "facilities": facilities,
         "atd_programs": _atd_programs(used, scale, share),
@@ -669,6 +747,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=float, default=1.0,
                         help=f"multiply populations, beds and ATD slots (0 < scale <= {MAX_SCALE:g}; default 1)")
     parser.add_argument("--fiscal-year", type=int, default=2026, help="ICE fiscal year (only 2026 is bundled)")
+    parser.add_argument("--horizon-days", type=int, default=1, metavar="N",
+                        help=f"plan length in days, 1 to {MAX_HORIZON_DAYS} (default 1); above 1, forecast "
+                             "arrivals from the monthly book-ins and scheduled removals from the average "
+                             "length of stay are added")
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
@@ -708,7 +790,7 @@ def run(args) -> int:
         return 2
     try:
         inst = national_instance(seed=args.seed, fiscal_year=getattr(args, "fiscal_year", 2026),
-                                 aors=args.aor, scale=args.scale)
+                                 aors=args.aor, scale=args.scale, horizon_days=getattr(args, "horizon_days", 1))
     except ValueError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2

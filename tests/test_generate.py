@@ -66,6 +66,38 @@ def test_same_seed_same_bytes_different_seed_differs():
     assert a != c
 
 
+def test_committed_14_day_file_is_seed0_output():
+    path = ROOT / "instances" / "ice-fy2026-14d.json"
+    assert path.read_text(encoding="utf-8") == gen.to_json_text(gen.national_instance(seed=0, horizon_days=14)), (
+        "instances/ice-fy2026-14d.json differs from the generator's output; regenerate it with "
+        "`bedalloc generate --horizon-days 14 --out instances/ice-fy2026-14d.json`")
+
+
+def test_horizon_adds_arrivals_and_removals_to_the_same_population(tmp_path, region):
+    """The multi-day instance keeps the one-day population (attributes unchanged but scheduled
+    removals and which families are mandatory), adds Poisson arrivals at the book-in rate and validates (no MODEL.md §2
+    contradiction for mandatory families near the Flores limit)."""
+    multi = gen.national_instance(seed=0, aors=REGION, horizon_days=14)
+    read_instance(_write(tmp_path, multi))
+    base = {p["id"]: p for p in region["people"]}
+    now = [p for p in multi["people"] if p["id"] in base]
+    arrivals = [p for p in multi["people"] if p["id"] not in base]
+    assert len(now) == len(base)
+    for p in now:  # mandatory families are only those that stay below the Flores limit all plan long
+        skip = {"removal_day"} | ({"mandatory"} if "family_id" in p else set())
+        q = {k: v for k, v in p.items() if k not in skip}
+        assert q == {k: v for k, v in base[p["id"]].items() if k not in skip}
+    share = sum(gen._f(r, "adp_total") for r in gen._read_csv(gen.FISCAL_YEARS[2026]["facilities"])
+                if r["aor"] in REGION) / sum(gen._f(r, "adp_total") for r in gen._read_csv(
+                    gen.FISCAL_YEARS[2026]["facilities"]))
+    mean = 32531 / 31 * share * 13  # days 1..13
+    assert abs(len(arrivals) - mean) < 4 * mean ** 0.5
+    assert all(1 <= p["arrival_day"] <= 13 and "origin" not in p for p in arrivals)
+    assert all(p["removal_day"] > p["arrival_day"] for p in arrivals if "removal_day" in p)
+    removed = sum("removal_day" in p and p["removal_day"] > 0 for p in now)
+    assert 0.15 * len(now) < removed < 0.35 * len(now)  # 1 - exp(-13 / 50.2) = 23 %
+
+
 def test_committed_file_is_seed0_output(national_text):
     assert COMMITTED.exists(), "instances/ice-fy2026.json is missing"
     assert COMMITTED.read_text(encoding="utf-8") == national_text, (
@@ -294,6 +326,8 @@ def test_run_writes_atomically(tmp_path, capsys):
     ({"scale": "nan"}, "--scale"),
     ({"seed": -1}, "--seed"),
     ({"fiscal_year": 2019}, "--fiscal-year"),
+    ({"horizon_days": 0}, "--horizon-days"),
+    ({"horizon_days": 91}, "--horizon-days"),
 ])
 def test_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, kw, words):
     out = tmp_path / "b.json"
