@@ -324,6 +324,7 @@ def _summary(args, inst, sha, params, res, check) -> dict:
             {**f, "utilization": round(f["occupied"] / f["beds"], 4) if f["beds"] else None} for f in check.per_facility
         ],
         "atd": check.per_program,
+        "days": check.per_day,
         "release_risk_cutoff": max(
             (float(r["effective_risk"]) for r in res.rows if r["decision"] == "release"), default=None),
         "timings_s": {"read": 0.0, "build": round(res.timings["build"], 4), "solve": round(res.timings["solve"], 4),

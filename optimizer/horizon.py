@@ -209,10 +209,12 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     fac_compat[gg, N.unit_fac[uu]] = True
     ap, af = np.nonzero(fac_compat[pool_vals[:, 1]]) if len(pool_vals) else (np.zeros(0, np.int64),) * 2
     col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: N.move_cost[pool_vals[ap, 0], af]})
-    node_key = np.stack([af, pool_vals[ap, 1], pool_vals[ap, 2], pool_vals[ap, 3]], axis=1)
-    node_vals, arc_node = np.unique(node_key, axis=0, return_inverse=True) if len(ap) else (
-        np.zeros((0, 4), np.int64), np.zeros(0, np.int64))
-    arc_node = np.asarray(arc_node).ravel()
+    # node (facility, bed type, arrival, departure) as one integer, decoded below
+    node_key = ((af * G + pool_vals[ap, 1]) * H + pool_vals[ap, 2]) * (H + 1) + pool_vals[ap, 3]
+    node_int, arc_node = np.unique(node_key, return_inverse=True)
+    arc_node = arc_node.ravel()
+    node_vals = np.stack([node_int // (G * H * (H + 1)), node_int // (H * (H + 1)) % G,
+                          node_int // (H + 1) % H, node_int % (H + 1)], axis=1)
     unit_of_fac = [np.flatnonzero(N.unit_fac == f) for f in range(F)]
     put_node_l, put_unit_l = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for j, (f, g, _, _) in enumerate(node_vals):
@@ -283,17 +285,19 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     sd_of = sd_of.ravel()
     r = b.rows_("released", np.zeros(len(sd_vals)), 0.0)
     b.entries(r[sd_of], col_seg, 1.0)
-    sd_c, sd_t = sd_vals // H, sd_vals % H
-    row_of = {(int(c), int(t)): int(k) for k, (c, t) in enumerate(zip(sd_c, sd_t))}
+    sd_c = sd_vals // H
     pos_rel = np.full(C, -1, np.int64)
     pos_rel[rel_class] = np.arange(len(rel_class))
-    for (c, t), k in row_of.items():
-        b.entries([r[k]], [col_rel[pos_rel[c]]], -1.0)
+    b.entries(r, col_rel[pos_rel[sd_c]], -1.0)  # every row of a class: its releases on arrival
+    # a release cohort (c, d) counts in the rows (c, t) for t = d .. last[c] (contiguous rows)
+    first_row = np.zeros(C, np.int64)
+    first_row[sd_c[::-1]] = np.arange(len(sd_c))[::-1]
     rel_coh = np.flatnonzero(coh_r)
-    for j in rel_coh:
-        c, d = int(coh_c[j]), int(coh_d[j])
-        ts = np.arange(d, last[c] + 1)
-        b.entries(r[[row_of[(c, int(t))] for t in ts]], np.full(len(ts), col_coh[j]), -1.0)
+    span = last[coh_c[rel_coh]] - coh_d[rel_coh] + 1
+    rep_coh = np.repeat(rel_coh, span)
+    offset = np.arange(len(rep_coh)) - np.repeat(np.cumsum(span) - span, span)
+    rows = first_row[coh_c[rep_coh]] + (coh_d[rep_coh] - c_a[coh_c[rep_coh]]) + offset
+    b.entries(r[rows], col_coh[rep_coh], -1.0)
     # ATD by (program key, day): releases - atd = 0
     r = b.rows_("progday", np.zeros(len(kd_vals)), 0.0)
     b.entries(r[kd_of[:len(rel_class)]], col_rel, 1.0)

@@ -17,7 +17,8 @@ def _fmt(v, level):
 
 def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     """Print termination, the four objective levels with bound and gap, counts, the fullest
-    facilities and the release risk cutoff (the highest effective risk released)."""
+    facilities, the release risk cutoff (the highest effective risk released) and, for a
+    multi-day plan, the days on which capacity binds and the occupancy and releases per day."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -55,6 +56,16 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     for f in facs[:5]:
         ft.add_row(escape(f["id"]), f"{f['occupied']:,}", f"{f['beds']:,}", f"{f['utilization']:.1%}")
     con.print(ft)
+    days = summary.get("days", [])
+    if len(days) > 1:
+        binding = [d["day"] for d in days if d["units_at_capacity"]]
+        con.print("capacity binds (some unit full) on days: " + (", ".join(map(str, binding)) or "none"))
+        dt = Table(title="Per day", title_justify="left")
+        for col in ("day", "occupied", "released", "units full"):
+            dt.add_column(col, justify="right")
+        for d in days:
+            dt.add_row(str(d["day"]), f"{d['occupied']:,}", f"{d['released']:,}", f"{d['units_at_capacity']:,}")
+        con.print(dt)
     ts = summary["timings_s"]
     con.print(f"time: read {ts['read']:.2f} s, build {ts['build']:.2f} s, solve {ts['solve']:.2f} s, "
               f"verify {ts['verify']:.2f} s, write {ts['write']:.2f} s, total {ts['total']:.2f} s; "

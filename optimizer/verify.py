@@ -90,6 +90,10 @@ class Verification:
       adults assigned to it), ``capacity`` (int or None for unlimited).
     * ``counts``: ``people``, ``detained``, ``released``, ``unplaced``, ``removed`` (rows by
       decision) and ``transfers`` (occupants of a unit outside their origin facility).
+    * ``per_day``: one dict per day of the plan: ``day``, ``occupied`` (beds used, surge
+      included), ``released`` (release rows with that release day) and ``units_at_capacity``
+      (units whose occupancy reaches their beds: where capacity binds).  Multi-day plans also
+      give each facility ``occupied_by_day``.
     """
 
     violations: list[str]
@@ -97,6 +101,7 @@ class Verification:
     per_facility: list[dict] = field(default_factory=list)
     per_program: list[dict] = field(default_factory=list)
     counts: dict = field(default_factory=dict)
+    per_day: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -288,6 +293,7 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
     diff: dict[str, list[int]] = {}  # multi-day: difference arrays
     enrolled: dict[str, int] = {}
     n_detained = n_released = n_unplaced = n_removed = n_transfers = 0
+    released_on = [0] * H  # release rows by release day
     risk_grid = 0  # released risk in units of 0.0001 / horizon_days
     atd_cost = 0.0
     move_src: list[int] = []  # distance points of occupants who pay per-km moving cost
@@ -497,6 +503,7 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
             n_detained += 1
         elif dec == "release":
             n_released += 1
+            released_on[rday] += 1
             risk_grid += round(eff * 10000) * (H - rday)
         elif dec == "unplaced":
             n_unplaced += 1
@@ -584,6 +591,13 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
             "cost_usd": round(cost, 2),
         })
 
+    per_day = [{"day": t, "occupied": sum(days[t] for days in occ.values()), "released": released_on[t],
+                "units_at_capacity": sum(1 for uid, days in occ.items() if days[t] >= max(1, uinfo[uid][0].beds))}
+               for t in range(H)]
+    if H > 1:
+        for f, entry in zip(inst.facilities, per_facility):
+            entry["occupied_by_day"] = list(fac_occ.get(f.id, zeros))
+
     total_cost = math.fsum(det_costs) + atd_cost * mult + move_cost
     objective = {
         "unplaced": n_unplaced,
@@ -599,4 +613,4 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
         "removed": n_removed,
         "transfers": n_transfers,
     }
-    return Verification(violations, objective, per_facility, per_program, counts)
+    return Verification(violations, objective, per_facility, per_program, counts, per_day)
