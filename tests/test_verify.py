@@ -485,7 +485,11 @@ def test_multi_day_plan(tmp_path):
     #   from the NYC hub at G1's point) -> 56
     assert res.objective == {"unplaced": 0, "surge": 1, "released_risk": pytest.approx(65 / 3),
                              "cost_usd": 56.0}
-    assert res.per_facility == [{"id": "G1", "occupied": 2, "beds": 1, "cost_usd": 50.0}]
+    assert res.per_facility == [{"id": "G1", "occupied": 2, "beds": 1, "cost_usd": 50.0, "occupied_by_day": [1, 2, 0]}]
+    # per day: Q1 and Q3 released on day 2; V1 (1 bed) full on days 0 and 1
+    assert res.per_day == [{"day": 0, "occupied": 1, "released": 0, "units_at_capacity": 1},
+                           {"day": 1, "occupied": 2, "released": 0, "units_at_capacity": 1},
+                           {"day": 2, "occupied": 0, "released": 2, "units_at_capacity": 0}]
 
 
 @pytest.mark.parametrize("pid,cells,rule,needles", [
