@@ -96,6 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("solvers", help="list the solver backends, whether each is available, and its version",
                    description="List the solver backends usable with 'bedalloc solve --solver NAME'.")
 
+    m = sub.add_parser("simulate", help="replay a rolling horizon and compare planning policies",
+                       description="Simulate DAYS days: each day realize arrivals and removals at random, "
+                                   "re-plan, apply the plan's first day; compare the horizon plan, a one-day "
+                                   "(myopic) plan and a first-come-first-served rule.")
+    m.add_argument("instance", help="instance file: the starting state and the forecast (its arrivals)")
+    m.add_argument("--days", type=_typed(int, lambda v: 1 <= v <= 366, "must be a whole number from 1 to 366"),
+                   default=60, help="days to simulate (default 60)")
+    m.add_argument("--seed", type=_seed, default=0, metavar="K", help="random seed of arrivals and removals")
+    m.add_argument("--policies", default="horizon,myopic,rule",
+                   help="comma-separated subset of horizon, myopic, rule (default: all three)")
+    m.add_argument("--solver", default="highs", metavar="NAME", help="solver of the optimizing policies")
+    m.add_argument("--out", metavar="DIR", help="folder for simulation.csv and days.csv "
+                                                "(default: out/<instance name>-simulation)")
+    m.add_argument("--quiet", action="store_true", help="no progress bar")
+
     g = sub.add_parser("generate", help="generate an instance from public ICE statistics",
                        description="Generate a synthetic instance from the public, aggregated ICE detention "
                                    "statistics bundled with bedalloc (seeded, reproducible).")
@@ -125,6 +140,75 @@ def cmd_solvers() -> int:
                   ("multi-day" if "multi_day" in b["features"] else "one day")
                   + (", families" if "families" in b["features"] else ", no families"))
     Console(soft_wrap=True).print(t)
+    return EXIT_OK
+
+
+def cmd_simulate(args) -> int:
+    """``bedalloc simulate``: run the policies, print the comparison, write two CSV files."""
+    import csv
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from .backends import BackendError, check
+    from .errors import InputError
+    from .generate import write_atomic
+    from .instance import load_json, read_instance
+    from .simulate import POLICIES, simulate
+    from .solve import SolveParams
+
+    policies = [x.strip() for x in args.policies.split(",") if x.strip()]
+    wrong = [x for x in policies if x not in POLICIES]
+    if wrong or not policies:
+        _err([f"bedalloc simulate: --policies: unknown {', '.join(wrong) or '(none)'}; known: {', '.join(POLICIES)}"])
+        return EXIT_INPUT
+    try:
+        check(args.solver, {})
+        read_instance(args.instance)  # one clear line per problem
+    except BackendError as e:
+        _err([f"bedalloc simulate: --solver {args.solver}: {e}"])
+        return EXIT_INPUT
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    out = Path(args.out) if args.out else Path("out") / f"{Path(args.instance).stem}-simulation"
+    if out.exists() and not out.is_dir():
+        _err([f"{out}: --out: not a folder"])
+        return EXIT_INPUT
+    doc = load_json(args.instance)
+    con = Console(stderr=True)
+    with Progress(console=con, disable=args.quiet or not con.is_terminal, transient=True) as bar:
+        tasks = {p: bar.add_task(f"{p:8s}", total=args.days) for p in policies}
+        try:
+            results = simulate(doc, args.days, args.seed, policies, SolveParams(solver=args.solver),
+                               progress=lambda policy, day: bar.advance(tasks[policy]))
+        except (BackendError, InputError) as e:
+            _err([f"{args.instance}: {e}" if isinstance(e, BackendError) else e.lines[0]])
+            return EXIT_INPUT
+    rows = [r.row() for r in results]
+    t = Table(title=f"Simulation of {args.days} days (seed {args.seed})", title_justify="left")
+    cols = ("policy", "released", "released_risk", "max_risk_released", "deadline_violations", "unplaced_days",
+            "surge_bed_days", "cost_usd", "transfers", "solve_s")
+    for col in cols:
+        t.add_column(col.replace("_", " "), justify="left" if col == "policy" else "right")
+    for r in rows:
+        t.add_row(*(f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
+                    for c in cols))
+    Console(width=None if Console().is_terminal else 160).print(t)
+
+    def text(records):
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(records)
+        return buf.getvalue()
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "simulation.csv", text(rows))
+    write_atomic(out / "days.csv", text([d for r in results for d in r.per_day]))
+    print(f"written to {out}/simulation.csv and days.csv")
     return EXIT_OK
 
 
@@ -362,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_validate(args)
         if args.command == "solvers":
             return cmd_solvers()
+        if args.command == "simulate":
+            return cmd_simulate(args)
         from .generate import run
 
         return run(args)

@@ -276,7 +276,12 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
     to it.  Raises :class:`InputError` listing at most :data:`MAX_PROBLEMS` problems, one line
     each: ``FILE: RECORD: field 'F': message``."""
     path = Path(path)
-    raw = load_json(path, digest)
+    return parse_instance(load_json(path, digest), path)
+
+
+def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
+    """Validate a parsed JSON document (dict) as :func:`read_instance` does; ``path`` labels the
+    messages.  Raises :class:`InputError`."""
     if not isinstance(raw, dict):
         raise InputError([f"{path}: top level: the document must be a JSON object"])
     if raw.get("format") != "bedalloc-instance":
