@@ -39,7 +39,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(HERE / "results" / "horizon.json"))
     args = ap.parse_args()
     py = sys.executable
-    con = Console()
+    con = Console(width=None if sys.stdout.isatty() else 140)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         suite = [(name, Path(tmp) / f"{name}.json", spec) for name, spec in SUITE]
