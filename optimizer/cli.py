@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("solvers", help="list the solver backends, whether each is available, and its version",
                    description="List the solver backends usable with 'bedalloc solve --solver NAME'.")
 
+    e = sub.add_parser("explain", help="say in plain words why a person got their outcome",
+                       description="Explain one person's outcome in a plan folder written by 'bedalloc solve', "
+                                   "and what would have changed it.")
+    e.add_argument("plan_dir", metavar="PLAN_DIR", help="folder written by 'bedalloc solve'")
+    e.add_argument("person_id", metavar="PERSON_ID", help="the person's id (plan.csv person_id)")
+    e.add_argument("--instance", help="the instance file (default: the one named in PLAN_DIR/summary.json)")
+
     m = sub.add_parser("simulate", help="replay a rolling horizon and compare planning policies",
                        description="Simulate DAYS days: each day realize arrivals and removals at random, "
                                    "re-plan, apply the plan's first day; compare the horizon plan, a one-day "
@@ -140,6 +147,39 @@ def cmd_solvers() -> int:
                   ("multi-day" if "multi_day" in b["features"] else "one day")
                   + (", families" if "families" in b["features"] else ", no families"))
     Console(soft_wrap=True).print(t)
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    """``bedalloc explain``: one person's outcome in plain words (exit 0; 2 for bad input)."""
+    import json
+
+    from .errors import InputError
+    from .instance import read_instance
+    from .reasons import explain
+    from .verify import read_plan
+
+    plan_dir = Path(args.plan_dir)
+    try:
+        summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
+        instance = args.instance or summary["instance"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        _err([f"{plan_dir}: summary.json: cannot read the instance name ({e}); give --instance"])
+        return EXIT_INPUT
+    try:
+        inst = read_instance(instance)
+        rows = read_plan(plan_dir / "plan.csv")
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    if len(rows) != len(inst.people) or any(r["person_id"] != p.id for r, p in zip(rows, inst.people)):
+        _err([f"{plan_dir}/plan.csv: its rows are not the people of {instance}, in order; give --instance"])
+        return EXIT_INPUT
+    text = explain(inst, rows, args.person_id)
+    if text is None:
+        _err([f"{plan_dir}/plan.csv: no person with id {args.person_id!r}"])
+        return EXIT_INPUT
+    print(text)
     return EXIT_OK
 
 
@@ -328,7 +368,14 @@ def cmd_solve(args, started: float) -> int:
              + [f"objective level {k}: model {res.objective[k]} != verifier {check.objective[k]}" for k in mismatch])
         return EXIT_ERROR
     unplaced = check.objective["unplaced"]
+    from .reasons import reasons
+
+    why, cutoffs = reasons(inst, res.rows)
+    for row, reason in zip(res.rows, why):
+        row["reason"] = reason  # a documented extra column of plan.csv
     summary = _summary(args, inst, digest[0], params, res, check)
+    summary["release_cutoffs"] = cutoffs
+    summary["releases_by_reason"] = {k: why.count(k) for k in sorted(set(why) - {""})}
     summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
     docs = {}
     if unplaced > 0:
@@ -448,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_solvers()
         if args.command == "simulate":
             return cmd_simulate(args)
+        if args.command == "explain":
+            return cmd_explain(args)
         from .generate import run
 
         return run(args)

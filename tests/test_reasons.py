@@ -1,0 +1,62 @@
+"""Reasons for releases (plan.csv ``reason``), release cutoffs and ``bedalloc explain``."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from optimizer.cli import main
+from optimizer.instance import read_instance
+from optimizer.reasons import REASONS, reasons
+from optimizer.solve import SolveParams, solve
+from randinst import load_random
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    inst = read_instance("instances/tiny.json")
+    return inst, solve(inst).rows
+
+
+def test_tiny_reasons_and_cutoffs(tiny):
+    """instances/README.md: P04 is released only because 'elderly' halves his risk (55 -> 27.5,
+    below P03's 35 kept); P10 is at the 180-day limit; P12 has no free bed for men C-D."""
+    inst, rows = tiny
+    why, cutoffs = reasons(inst, rows)
+    got = {p.id: w for p, w in zip(inst.people, why) if w}
+    assert got == {"P04": "humanitarian", "P10": "legal_limit", "P12": "capacity"}
+    ab = next(c for c in cutoffs if c["class"].startswith("men of level A-B"))
+    assert (ab["highest_released"], ab["lowest_kept"], ab["released"], ab["kept_releasable"]) == (27.5, 35.0, 1, 2)
+
+
+def test_every_release_and_unplaced_person_has_a_reason(tmp_path):
+    for seed in range(40):
+        inst = load_random(seed, tmp_path)
+        rows = solve(inst, SolveParams()).rows
+        why, _ = reasons(inst, rows)
+        for r, w in zip(rows, why):
+            assert (w in REASONS) == (r["decision"] in ("release", "unplaced")), (seed, r, w)
+
+
+def test_solve_writes_reasons_and_explain_answers(tmp_path, capsys):
+    out = tmp_path / "plan"
+    assert main(["solve", "instances/tiny.json", "--out", str(out), "--quiet"]) == 0
+    rows = list(csv.DictReader(open(out / "plan.csv")))
+    assert [r["reason"] for r in rows if r["decision"] == "release"] == ["humanitarian", "legal_limit", "capacity"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["releases_by_reason"] == {"capacity": 1, "humanitarian": 1, "legal_limit": 1}
+    assert main(["check", "instances/tiny.json", str(out)]) == 0  # the extra column is accepted
+    capsys.readouterr()
+    assert main(["explain", str(out), "P04"]) == 0
+    text = capsys.readouterr().out
+    assert "humanitarian" in text and "55 to 27.5" in text and "(35)" in text
+    assert main(["explain", str(out), "P12"]) == 0
+    assert "Kept if 1 more bed for men of level C-D" in capsys.readouterr().out
+    assert main(["explain", str(out), "P01"]) == 0
+    assert "mandatory detention" in capsys.readouterr().out
+    assert main(["explain", str(out), "nobody"]) == 2
+    assert main(["explain", str(tmp_path / "missing"), "P01"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "nobody" in err[0] and "summary.json" in err[1]
