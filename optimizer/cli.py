@@ -103,6 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("person_id", metavar="PERSON_ID", help="the person's id (plan.csv person_id)")
     e.add_argument("--instance", help="the instance file (default: the one named in PLAN_DIR/summary.json)")
 
+    w = sub.add_parser("whatif", help="compare the plan with more or fewer beds or ATD slots",
+                       description="Solve the instance as it is and with changed capacity; compare released "
+                                   "risk, the highest risk released, cost and the people whose outcome changes.")
+    w.add_argument("instance", help="instance file")
+    w.add_argument("--beds", action="append", default=[], metavar="FACILITY[:UNIT]=+N",
+                   help="add (or, with -N, remove) beds in a facility (spread over its units) or one unit; "
+                        "repeatable")
+    w.add_argument("--atd", action="append", default=[], metavar="PROGRAM=+N", help="add ATD slots; repeatable")
+    cc = sub.add_parser("capacity-curve", help="optimal outcomes from -30%% to +30%% of all beds",
+                        description="Solve with every unit's beds scaled from --from to --to percent (step "
+                                    "--step; 13 points by default), reusing the built model, and find the beds "
+                                    "needed so that nobody at or above each --risk is released.")
+    cc.add_argument("instance", help="one-day instance file")
+    cc.add_argument("--from", dest="lo", type=float, default=-30.0, help="first point, percent (default -30)")
+    cc.add_argument("--to", dest="hi", type=float, default=30.0, help="last point, percent (default 30)")
+    cc.add_argument("--step", type=_typed(float, lambda v: v > 0, "must be positive"), default=5.0,
+                    help="percent between points (default 5)")
+    cc.add_argument("--risk", type=float, action="append", default=[], metavar="R",
+                    help="find the beds needed so that nobody with effective risk >= R is released; repeatable")
+    cc.add_argument("--out", metavar="FILE", help="also write the curve as CSV")
+    cc.add_argument("--quiet", action="store_true", help="no progress bar")
+
     m = sub.add_parser("simulate", help="replay a rolling horizon and compare planning policies",
                        description="Simulate DAYS days: each day realize arrivals and removals at random, "
                                    "re-plan, apply the plan's first day; compare the horizon plan, a one-day "
@@ -180,6 +202,112 @@ def cmd_explain(args) -> int:
         _err([f"{plan_dir}/plan.csv: no person with id {args.person_id!r}"])
         return EXIT_INPUT
     print(text)
+    return EXIT_OK
+
+
+def _changes(items: list[str], flag: str) -> dict[str, int]:
+    """``KEY=+N`` / ``KEY=-N`` items as a dict; raises ValueError naming the bad item."""
+    out: dict[str, int] = {}
+    for item in items:
+        key, sep, num = item.rpartition("=")
+        try:
+            n = int(num)
+        except ValueError:
+            n = None
+        if not sep or not key or n is None:
+            raise ValueError(f"{flag} {item!r}: expected NAME=+N or NAME=-N")
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+def cmd_whatif(args) -> int:
+    """``bedalloc whatif``: the plan with changed capacity against the base plan."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .errors import InputError
+    from .instance import load_json, read_instance
+    from .whatif import whatif
+
+    try:
+        read_instance(args.instance)
+        beds, atd = _changes(args.beds, "--beds"), _changes(args.atd, "--atd")
+        if not beds and not atd:
+            raise ValueError("give at least one --beds or --atd change")
+        res = whatif(load_json(args.instance), beds, atd)
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    except ValueError as e:
+        _err([f"bedalloc whatif: {e}"])
+        return EXIT_INPUT
+    t = Table(title="What if: " + ", ".join([f"{k} {v:+d} beds" for k, v in beds.items()]
+                                            + [f"{k} {v:+d} ATD slots" for k, v in atd.items()]), title_justify="left")
+    for col in ("", "base", "what-if", "change"):
+        t.add_column(col, justify="left" if not col else "right")
+    b, w = res["base"], res["whatif"]
+    for key, label in (("unplaced", "unplaced people"), ("surge", "surge bed-days"), ("released", "released people"),
+                       ("released_risk", "released risk"), ("highest_risk_released", "highest risk released"),
+                       ("cost_usd", "cost (USD)")):
+        x, y = b[key], w[key]
+        t.add_row(label, "-" if x is None else f"{x:,.4g}" if key != "cost_usd" else f"{x:,.2f}",
+                  "-" if y is None else f"{y:,.4g}" if key != "cost_usd" else f"{y:,.2f}",
+                  "-" if x is None or y is None else f"{y - x:+,.4g}" if key != "cost_usd" else f"{y - x:+,.2f}")
+    t.add_row("people whose outcome changes", "", "", f"{res['moved']:,}")
+    Console(width=None if Console().is_terminal else 120).print(t)
+    return EXIT_OK
+
+
+def cmd_capacity_curve(args) -> int:
+    """``bedalloc capacity-curve``: optimal outcomes over scaled bed counts."""
+    import csv
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from .errors import InputError
+    from .generate import write_atomic
+    from .instance import load_json, read_instance
+    from .whatif import capacity_curve
+
+    if not args.lo <= args.hi or args.lo <= -100:
+        _err(["bedalloc capacity-curve: --from must be above -100 and at most --to"])
+        return EXIT_INPUT
+    percents = [round(args.lo + k * args.step, 6) for k in range(int((args.hi - args.lo) / args.step + 1e-9) + 1)]
+    try:
+        read_instance(args.instance)
+        con = Console(stderr=True)
+        with Progress(console=con, disable=args.quiet or not con.is_terminal, transient=True) as bar:
+            task = bar.add_task("solving", total=len(percents) + 7 * len(args.risk))
+            res = capacity_curve(load_json(args.instance), percents, args.risk,
+                                 progress=lambda: bar.advance(task))
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    except ValueError as e:
+        _err([f"{args.instance}: {e}"])
+        return EXIT_INPUT
+    t = Table(title="Capacity curve (every unit's beds scaled; surge beds unchanged)", title_justify="left")
+    cols = ("percent", "beds", "unplaced", "surge", "released", "released_risk", "highest_risk_released", "cost_usd")
+    for col in cols:
+        t.add_column(col.replace("_", " "), justify="right")
+    for p in res["points"]:
+        t.add_row(*("-" if p[c] is None else f"{p[c]:+g}" if c == "percent" else f"{p[c]:,.2f}"
+                    if isinstance(p[c], float) else f"{p[c]:,}" for c in cols))
+    out = Console(width=None if Console().is_terminal else 140)
+    out.print(t)
+    for n in res["beds_needed"]:
+        out.print(f"nobody with effective risk >= {n['risk']:g} released for lack of capacity: "
+                  + ("not reached with +100 % beds" if n["percent"] is None
+                     else f"+{n['percent']} % beds ({n['extra_beds']:,} more beds)"))
+    if args.out:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(res["points"][0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(res["points"])
+        write_atomic(args.out, buf.getvalue())
     return EXIT_OK
 
 
@@ -497,6 +625,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_simulate(args)
         if args.command == "explain":
             return cmd_explain(args)
+        if args.command == "whatif":
+            return cmd_whatif(args)
+        if args.command == "capacity-curve":
+            return cmd_capacity_curve(args)
         from .generate import run
 
         return run(args)

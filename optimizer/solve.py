@@ -231,13 +231,16 @@ def build_models(inst: Instance, P: People, N: Network):
     return model, compact, _Lift(model, compact, P.eff_units)
 
 
-def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float | None = None) -> Result:
+def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float | None = None,
+          models: tuple | None = None) -> Result:
     """Solve a validated instance to lexicographic optimality (MODEL.md §4).
 
     One-day instances use the class model (:mod:`optimizer.model`) and, with ``highs``, the
     column-generation engine; multi-day instances the horizon model (:mod:`optimizer.horizon`),
     level by level on a MIP backend (``highs`` means plain HiGHS there).  Returns a
     :class:`Result` whose ``rows`` still have to be verified (the CLI does so before writing).
+    ``models``: the one-day ``(model, compact, lift)`` of :func:`build_models`, built once and
+    reused (for example with other bed counts, see :mod:`optimizer.whatif`).
     Raises :class:`BackendError` when the solver cannot take the instance."""
     t0 = time.monotonic()
     if deadline is None and params.time_limit is not None:
@@ -258,7 +261,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         x, proven, bounds, statuses, version = solve_with_backend(
             model, backends.get("highs-mip" if params.solver == "highs" else params.solver), level_params, deadline)
     else:
-        model, compact, lift = build_models(inst, P, N)
+        model, compact, lift = models if models is not None else build_models(inst, P, N)
         t1 = time.monotonic()
         if params.solver == "highs":
             x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline, compact, lift)

@@ -1,0 +1,140 @@
+"""What-if questions on capacity: more or fewer beds or ATD slots, and the capacity curve.
+
+Every answer is a full optimal, verified solve.  The capacity curve scales every unit's beds
+(``round(beds x (1 + p / 100))``, half up; surge beds and guaranteed minimums unchanged) and
+re-solves the one-day class model built once, changing only its bed rows.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+from .instance import Instance, parse_instance
+from .solve import SolveParams, build_models, solve
+from .verify import verify
+
+
+def _outcome(inst: Instance, rows: list[dict[str, str]]) -> dict:
+    """The verified levels of a plan, the number released, the highest effective risk released,
+    and the highest released for lack of capacity (reasons ``capacity`` and ``humanitarian``:
+    releases at a legal limit happen whatever the beds)."""
+    from .reasons import reasons
+
+    check = verify(inst, rows)
+    if not check.ok:
+        raise RuntimeError(f"a what-if plan failed verification: {check.violations[0]}")
+    why, _ = reasons(inst, rows)
+    released = [float(r["effective_risk"]) for r in rows if r["decision"] == "release"]
+    capacity = [float(r["effective_risk"]) for r, w in zip(rows, why) if w in ("capacity", "humanitarian")]
+    return {**check.objective, "released": len(released), "highest_risk_released": max(released, default=None),
+            "highest_released_for_capacity": max(capacity, default=None)}
+
+
+def change_capacity(doc: dict, beds: dict[str, int], atd: dict[str, int]) -> dict:
+    """A copy of instance document ``doc`` with ``beds`` added (``FACILITY`` or
+    ``FACILITY:UNIT`` -> beds, negative to remove; a facility's change is spread over its units
+    in proportion to their beds, largest remainders first) and ``atd`` slots added (program ->
+    slots).  Raises ``ValueError`` naming an unknown facility, unit or program, or a count that
+    would go below zero."""
+    doc = copy.deepcopy(doc)
+    facs = {f["id"]: f for f in doc["facilities"]}
+    for key, n in beds.items():
+        fid, _, uid = key.partition(":")
+        if fid not in facs:
+            raise ValueError(f"--beds {key}: no facility {fid!r}")
+        units = [u for u in facs[fid]["units"] if not uid or u["id"] == uid]
+        if not units:
+            raise ValueError(f"--beds {key}: facility {fid} has no unit {uid!r}")
+        total = sum(u["beds"] for u in units) or len(units)
+        share = [n * (u["beds"] or 1) / total for u in units]
+        add = [math.floor(x) for x in share]
+        for k in sorted(range(len(units)), key=lambda k: add[k] - share[k])[: n - sum(add)]:
+            add[k] += 1
+        for u, a in zip(units, add):
+            if u["beds"] + a < 0:
+                raise ValueError(f"--beds {key}: unit {u['id']} would have {u['beds'] + a} beds")
+            u["beds"] += a
+    progs = {a["id"]: a for a in doc["atd_programs"]}
+    for pid, n in atd.items():
+        if pid not in progs:
+            raise ValueError(f"--atd {pid}: no ATD program {pid!r}")
+        if progs[pid].get("capacity") is not None:
+            if progs[pid]["capacity"] + n < 0:
+                raise ValueError(f"--atd {pid}: capacity would be {progs[pid]['capacity'] + n}")
+            progs[pid]["capacity"] += n
+    return doc
+
+
+def whatif(doc: dict, beds: dict[str, int], atd: dict[str, int], params: SolveParams = SolveParams()) -> dict:
+    """Solve the base instance and the changed one; return both outcomes and ``moved``, the
+    number of people whose decision, unit or program differs."""
+    base_inst = parse_instance(doc)
+    new_inst = parse_instance(change_capacity(doc, beds, atd), "<what-if>")
+    base, new = solve(base_inst, params).rows, solve(new_inst, params).rows
+    moved = sum((a["decision"], a["unit_id"], a["atd_program_id"]) != (b["decision"], b["unit_id"], b["atd_program_id"])
+                for a, b in zip(base, new))
+    return {"base": _outcome(base_inst, base), "whatif": _outcome(new_inst, new), "moved": moved}
+
+
+def scaled_beds(doc: dict, percent: float) -> dict:
+    """``doc`` with every unit's beds times (1 + percent / 100), rounded half up."""
+    doc = copy.deepcopy(doc)
+    for f in doc["facilities"]:
+        for u in f["units"]:
+            u["beds"] = int(math.floor(u["beds"] * (1 + percent / 100) + 0.5))
+    return doc
+
+
+def capacity_curve(doc: dict, percents, risks=(), params: SolveParams = SolveParams(), progress=None) -> dict:
+    """Optimal outcomes with every unit's beds scaled by each of ``percents``; and, for each
+    risk R in ``risks``, the smallest whole percentage (0..100) of extra beds with which nobody of
+    effective risk >= R is released for lack of capacity (releases at a legal limit do not
+    depend on beds), found by bisection, which assumes that more beds never release a higher
+    risk; None when +100 % is not enough.
+
+    One-day instances only (the model is built once; each point changes its bed rows).
+    ``progress()`` is called after every solve."""
+    inst = parse_instance(doc)
+    if inst.horizon_days != 1:
+        raise ValueError("the capacity curve is for one-day instances (horizon_days = 1)")
+    from .model import network_arrays, people_arrays
+
+    P, N = people_arrays(inst), network_arrays(inst)
+    models = build_models(inst, P, N)
+    base_beds = N.unit_beds.copy()
+    cache: dict[int, dict] = {}
+
+    def point(pct: float) -> dict:
+        if pct in cache:
+            return cache[pct]
+        changed = scaled_beds(doc, pct)
+        beds = np.array([u["beds"] for f in changed["facilities"] for u in f["units"]], dtype=float)
+        for m in models[:2]:  # the bed rows of the full and the compact model, in place
+            m.row_upper[m.row_blocks["unit"]] = beds
+        res = solve(inst, params, models=models)
+        out = {"percent": pct, "beds": int(beds.sum()), **_outcome(parse_instance(changed, f"<{pct:+g} % beds>"),
+                                                                    res.rows)}
+        out["proven"] = res.levels_proven == 4
+        cache[pct] = out
+        if progress:
+            progress()
+        return out
+
+    curve = [point(p) for p in percents]
+    needed = []
+    for r in risks:
+        ok = lambda pct: (point(pct)["highest_released_for_capacity"] or -1.0) < r  # noqa: E731
+        if not ok(100):
+            needed.append({"risk": r, "percent": None, "extra_beds": None})
+            continue
+        lo, hi = -1, 100  # ok(hi) holds; find the smallest such whole percentage
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+        needed.append({"risk": r, "percent": hi, "extra_beds": point(hi)["beds"] - int(base_beds.sum())})
+    for m in models[:2]:
+        m.row_upper[m.row_blocks["unit"]] = base_beds
+    return {"points": curve, "beds_needed": needed}

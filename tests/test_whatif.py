@@ -1,0 +1,74 @@
+"""What-if capacity changes and the capacity curve (optimizer/whatif.py), checked by re-solving."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from optimizer.cli import main
+from optimizer.generate import national_instance
+from optimizer.instance import parse_instance
+from optimizer.solve import solve
+from optimizer.verify import verify
+from optimizer.whatif import capacity_curve, change_capacity, scaled_beds, whatif
+
+TINY = json.loads(open("instances/tiny.json").read())
+
+
+def _levels(doc):
+    inst = parse_instance(doc)
+    return verify(inst, solve(inst).rows).objective
+
+
+@pytest.mark.parametrize("doc", [TINY, json.loads(json.dumps(national_instance(seed=3, aors=["HOU"], scale=0.1)))],
+                         ids=["tiny", "hou"])
+def test_curve_points_equal_solving_the_scaled_instance(doc):
+    """Each point reuses the built model with new bed rows; it must equal a fresh solve."""
+    res = capacity_curve(doc, [-30, -10, 0, 15, 30])
+    for p in res["points"]:
+        ref = _levels(scaled_beds(doc, p["percent"]))
+        assert {k: p[k] for k in ref} == pytest.approx(ref), p["percent"]
+        assert p["proven"]
+    assert [p["beds"] for p in res["points"]] == sorted(p["beds"] for p in res["points"])
+
+
+def test_beds_needed_by_bisection_is_the_smallest_whole_percentage():
+    doc = json.loads(json.dumps(national_instance(seed=3, aors=["HOU"], scale=0.1)))
+    res = capacity_curve(doc, [0], risks=[20.0])
+    need = res["beds_needed"][0]
+    if need["percent"] is None:
+        pytest.skip("not reachable on this instance")
+    def high(pct):  # noqa: E306
+        return capacity_curve(doc, [pct])["points"][0]["highest_released_for_capacity"] or -1
+    assert high(need["percent"]) < 20.0
+    if need["percent"] > 0:
+        assert high(need["percent"] - 1) >= 20.0
+
+
+def test_whatif_one_more_bed_removes_the_surge_bed():
+    """tiny: the surge bed at MTG-CD (P02) is no longer needed with one more regular bed."""
+    res = whatif(TINY, {"MTG:MTG-CD": 1}, {})
+    assert (res["base"]["surge"], res["whatif"]["surge"]) == (1, 0)
+    assert res["whatif"]["released_risk"] == res["base"]["released_risk"] == 122.5
+    one_more_slot = whatif(TINY, {}, {"GPS": 1})  # P04 could take GPS instead of CM-SNA (cheaper)
+    assert one_more_slot["whatif"]["cost_usd"] < one_more_slot["base"]["cost_usd"]
+
+
+@pytest.mark.parametrize("beds,atd,needle", [({"NOPE": 1}, {}, "no facility"), ({"MTG:X": 1}, {}, "no unit"),
+                                             ({"HLD": -5}, {}, "would have"), ({}, {"ZZZ": 1}, "no ATD program")])
+def test_bad_changes_are_refused(beds, atd, needle):
+    with pytest.raises(ValueError, match=needle):
+        change_capacity(TINY, beds, atd)
+
+
+def test_cli_whatif_and_curve(tmp_path, capsys):
+    assert main(["whatif", "instances/tiny.json", "--beds", "MTG:MTG-CD=+1"]) == 0
+    assert "surge bed-days" in capsys.readouterr().out
+    assert main(["whatif", "instances/tiny.json", "--beds", "MTG=one"]) == 2
+    assert main(["whatif", "instances/tiny.json"]) == 2
+    out = tmp_path / "curve.csv"
+    assert main(["capacity-curve", "instances/tiny.json", "--quiet", "--out", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 14  # header + 13 points
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "one" in err[0]
