@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--solver", default="highs", metavar="NAME",
                    help="solver: highs (default, bedalloc's exact column-generation engine), highs-mip, cpsat, "
                         "scip, flow (one day, no families, small instances); see 'bedalloc solvers'")
+    s.add_argument("--bed-values", type=_typed(int, lambda v: 0 <= v <= 10000, "must be a whole number from 0"),
+                   default=0, metavar="K", help="one-day plans: the value of one more bed in every unit and "
+                   "facility (LP estimate), re-solved exactly for the K most valuable units (default 0: off)")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
     s.add_argument("--log", action="store_true", help="show the solver log")
 
@@ -504,6 +507,10 @@ def cmd_solve(args, started: float) -> int:
     summary = _summary(args, inst, digest[0], params, res, check)
     summary["release_cutoffs"] = cutoffs
     summary["releases_by_reason"] = {k: why.count(k) for k in sorted(set(why) - {""})}
+    if args.bed_values and inst.horizon_days == 1:
+        from .bedvalue import bed_values
+
+        summary["bed_values"] = bed_values(inst, args.bed_values, params)
     summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
     docs = {}
     if unplaced > 0:

@@ -56,6 +56,17 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     for f in facs[:5]:
         ft.add_row(escape(f["id"]), f"{f['occupied']:,}", f"{f['beds']:,}", f"{f['utilization']:.1%}")
     con.print(ft)
+    values = summary.get("bed_values")
+    if values:
+        vt = Table(title="Value of one more bed (top 20 units; re_solve exact, lp_dual an estimate)",
+                   title_justify="left")
+        for col in ("unit", "facility", "unplaced", "surge", "released risk", "cost (USD)", "method"):
+            vt.add_column(col, justify="left" if col in ("unit", "facility", "method") else "right")
+        for e in values["units"][:20]:
+            vt.add_row(escape(e["id"]), escape(e["facility"]), *("-" if e[k] is None else f"{e[k]:+,.4g}" for k in (
+                "unplaced_change", "surge_change", "released_risk_change")),
+                "-" if e["cost_change"] is None else f"{e['cost_change']:+,.2f}", e["method"])
+        con.print(vt)
     days = summary.get("days", [])
     if len(days) > 1:
         binding = [d["day"] for d in days if d["units_at_capacity"]]

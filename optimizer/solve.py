@@ -52,7 +52,8 @@ class Result:
 
     ``termination`` is ``optimal`` or ``time_limit`` (MODEL.md §5); ``levels_proven`` counts the
     leading levels proven optimal; ``objective`` (the model's values), ``bound`` and ``gap`` are keyed by level
-    name (cost in USD, released risk in risk points); ``rows`` are the plan.csv rows (strings)."""
+    name (cost in USD, released risk in risk points); ``rows`` are the plan.csv rows (strings);
+    ``x`` the model solution (n,) they were decoded from (None for the Pyomo formulation)."""
 
     termination: str
     levels_proven: int
@@ -65,6 +66,7 @@ class Result:
     model_size: dict
     model_stats: dict
     timings: dict = field(default_factory=dict)
+    x: np.ndarray | None = None
 
 
 def all_unplaced(model: Model) -> np.ndarray:
@@ -328,4 +330,5 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         model_size=model.size,
         model_stats=model.stats,
         timings={"build": t1 - t0, "solve": t2 - t1, "decode": t3 - t2},
+        x=x,
     )

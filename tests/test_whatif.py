@@ -72,3 +72,25 @@ def test_cli_whatif_and_curve(tmp_path, capsys):
     assert len(out.read_text().splitlines()) == 14  # header + 13 points
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "one" in err[0]
+
+
+@pytest.mark.parametrize("doc", [TINY, json.loads(json.dumps(national_instance(seed=4, aors=["NOL"], scale=0.05)))],
+                         ids=["tiny", "nol"])
+def test_value_of_a_bed_equals_re_solving_with_one_more_bed(doc):
+    """Every exactly re-solved value (model reused, one bed row changed) equals a fresh solve
+    of the instance with one more bed in that unit; every unit of a small instance is exact."""
+    from optimizer.bedvalue import bed_values
+
+    inst = parse_instance(doc)
+    n_units = sum(len(f.units) for f in inst.facilities)
+    values = bed_values(inst, exact=n_units)
+    base = _levels(doc)
+    assert len(values["units"]) == n_units and all(e["method"] == "re_solve" for e in values["units"])
+    for e in values["units"]:
+        new = _levels(change_capacity(doc, {f"{e['facility']}:{e['id']}": 1}, {}))
+        assert e["unplaced_change"] == new["unplaced"] - base["unplaced"], e
+        assert e["surge_change"] == new["surge"] - base["surge"], e
+        assert e["released_risk_change"] == pytest.approx(new["released_risk"] - base["released_risk"], abs=1e-4), e
+        assert e["cost_change"] == pytest.approx(new["cost_usd"] - base["cost_usd"], abs=0.02), e
+    best = {f["id"]: f for f in values["facilities"]}
+    assert set(best) == {f.id for f in inst.facilities if f.units}
