@@ -106,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("person_id", metavar="PERSON_ID", help="the person's id (plan.csv person_id)")
     e.add_argument("--instance", help="the instance file (default: the one named in PLAN_DIR/summary.json)")
 
+    d = sub.add_parser("diagnose", help="certify a shortfall of beds and slots without solving the plan",
+                       description="Find the people who can have no legal outcome and the beds and ATD slots they "
+                                   "compete for (a max-flow / Hall cut), without solving the plan. Exit 0 when "
+                                   "there is no shortfall, 3 when there is one.")
+    d.add_argument("instance", help="one-day instance file")
+    d.add_argument("--json", action="store_true", help="print the certificate as JSON")
+
     w = sub.add_parser("whatif", help="compare the plan with more or fewer beds or ATD slots",
                        description="Solve the instance as it is and with changed capacity; compare released "
                                    "risk, the highest risk released, cost and the people whose outcome changes.")
@@ -206,6 +213,34 @@ def cmd_explain(args) -> int:
         return EXIT_INPUT
     print(text)
     return EXIT_OK
+
+
+def cmd_diagnose(args) -> int:
+    """``bedalloc diagnose``: the shortfall certificate (0 none, 3 a shortfall, 2 bad input)."""
+    import json
+
+    from .diagnose import diagnose
+    from .errors import InputError
+    from .instance import read_instance
+
+    try:
+        cert = diagnose(read_instance(args.instance))
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    except ValueError as e:
+        _err([f"{args.instance}: {e}"])
+        return EXIT_INPUT
+    if args.json:
+        print(json.dumps(cert, indent=2))
+    elif not cert["unplaced_at_least"]:
+        print(f"{args.instance}: no shortfall: every one of the {cert['people']:,} people can have a legal outcome")
+    else:
+        bound = "exactly" if cert["exact"] else "at least"
+        print(f"{args.instance}: {bound} {cert['unplaced_at_least']:,} people can have no legal outcome:")
+        for piece in cert["short"]:
+            print(f"  {piece['text']}")
+    return EXIT_UNPLACED if cert["unplaced_at_least"] else EXIT_OK
 
 
 def _changes(items: list[str], flag: str) -> dict[str, int]:
@@ -515,6 +550,10 @@ def cmd_solve(args, started: float) -> int:
     docs = {}
     if unplaced > 0:
         docs["diagnosis.json"] = diagnosis(inst, res.rows, res.levels_proven >= 1)
+        if inst.horizon_days == 1:
+            from .diagnose import diagnose
+
+            docs["diagnosis.json"]["certificate"] = diagnose(inst)
     docs["summary.json"] = summary
     try:
         interrupted = _write_holding_signals(out, res.rows, docs, started)
@@ -634,6 +673,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_explain(args)
         if args.command == "whatif":
             return cmd_whatif(args)
+        if args.command == "diagnose":
+            return cmd_diagnose(args)
         if args.command == "capacity-curve":
             return cmd_capacity_curve(args)
         from .generate import run

@@ -1,0 +1,147 @@
+"""Shortfall certificates: why some people can have no legal outcome, without solving the plan.
+
+A one-day instance is a bipartite supply problem: every person needing a decision must get a
+bed in a compatible unit (if not at the legal limit) or a slot in an eligible ATD program (if
+releasable; minors released with their family take none).  Treat each family member as one
+person (a relaxation: families only make it harder) and build the network
+
+    source -> person group (its size) -> compatible unit (beds + surge beds)
+                                      -> eligible program (free slots)  -> sink
+
+where a *group* holds the people with the same compatible units and eligible programs.  By the
+max-flow min-cut theorem (Hall's condition with capacities), the number of people who can get
+no outcome is at least ``people - max flow``, and the source side of a minimum cut is a set S of
+groups whose compatible beds and slots ``N(S)`` hold fewer than ``|S|`` people: the certificate
+"these people need these beds and slots, which hold that many: short by ``|S| - cap(N(S))``".
+The source side is taken as small as possible (the nodes reachable from the source in the
+residual network).  Without families the bound is exact: it equals the optimal level 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .instance import Instance
+from .model import network_arrays, people_arrays, programs_of
+
+
+def _groups(inst: Instance, P, N):
+    """Per person needing a decision: compatible units (bool, U) and eligible programs (Q)."""
+    n = len(P.sex)
+    active = np.flatnonzero(~P.removed)
+    lvl = np.maximum(P.level, 0)
+    fam = P.family >= 0
+    units = ((N.unit_family[None, :] == fam[active][:, None])
+             & ((N.unit_sex[None, :] == P.sex[active][:, None]) | (N.unit_sex[None, :] == 2))
+             & (N.unit_levels[:, lvl[active]].T | P.minor[active][:, None])
+             & (N.unit_medical[None, :] | ~P.medical[active][:, None])
+             & (P.stay[active][:, None] <= N.fac_max_stay[N.unit_fac][None, :])
+             & ~P.at_limit[active][:, None])
+    fam_mandatory = np.zeros(n, bool)
+    for f in np.unique(P.family[fam]):
+        mem = P.family == f
+        fam_mandatory[mem] = P.mandatory[mem].any()
+    releasable = ~P.mandatory[active] & ~fam_mandatory[active]
+    progs = programs_of(P, N, active) & releasable[:, None] & ~P.minor[active][:, None]
+    free = releasable & P.minor[active]  # a releasable minor needs no slot
+    return active, units, progs, free
+
+
+def diagnose(inst: Instance) -> dict:
+    """The shortfall certificate of a one-day instance: ``{"unplaced_at_least", "exact",
+    "short": [...]}`` where each entry of ``short`` describes one independent deficient set:
+    its people grouped by (sex, level, mandatory, at the legal limit, AOR), the compatible
+    units and eligible programs with their capacity, and by how many it is short.  Raises
+    ``ValueError`` for a multi-day instance."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components, maximum_flow
+
+    if inst.horizon_days != 1:
+        raise ValueError("diagnose handles one-day instances (horizon_days = 1)")
+    P, N = people_arrays(inst), network_arrays(inst)
+    active, units, progs, free = _groups(inst, P, N)
+    keys = np.concatenate([units, progs, free[:, None]], axis=1)
+    packed = np.ascontiguousarray(np.packbits(keys, axis=1))  # one byte string per person: fast grouping
+    _, first, gid = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_index=True,
+                              return_inverse=True)
+    uniq = keys[first]
+    gid = np.asarray(gid).ravel()
+    G, U, Q = len(uniq), units.shape[1], progs.shape[1]
+    size = np.bincount(gid, minlength=G)
+    total = int(size.sum())
+    big = total + 1
+    s, t = 0, 1 + G + U + Q  # nodes: source, groups, units, programs, sink
+    tails, heads, caps = [np.full(G, s)], [1 + np.arange(G)], [size]
+    gg, uu = np.nonzero(uniq[:, :U])
+    tails.append(1 + gg), heads.append(1 + G + uu), caps.append(np.full(len(gg), big))
+    gg, qq = np.nonzero(uniq[:, U:U + Q])
+    tails.append(1 + gg), heads.append(1 + G + U + qq), caps.append(np.full(len(gg), big))
+    gf = np.flatnonzero(uniq[:, -1])
+    tails.append(1 + gf), heads.append(np.full(len(gf), t)), caps.append(np.full(len(gf), big))
+    tails.append(1 + G + np.arange(U)), heads.append(np.full(U, t)), caps.append(N.unit_beds + N.unit_surge)
+    pcap = np.where(N.prog_capacity >= 0, N.prog_capacity, big)
+    tails.append(1 + G + U + np.arange(Q)), heads.append(np.full(Q, t)), caps.append(pcap)
+    tails, heads, caps = (np.concatenate(v).astype(np.int32) for v in (tails, heads, caps))
+    graph = csr_matrix((caps, (tails, heads)), shape=(t + 1, t + 1))
+    flow = maximum_flow(graph, s, t).flow if total else csr_matrix((t + 1, t + 1))
+    value = int(flow[s].sum()) if total else 0
+    # residual graph: forward arcs with spare capacity, backward arcs with flow
+    resid = (graph - flow).tocoo()
+    fwd = resid.data > 0
+    back = flow.tocoo()
+    rows = np.concatenate([resid.row[fwd], back.col[back.data > 0]])
+    cols = np.concatenate([resid.col[fwd], back.row[back.data > 0]])
+    reach = np.zeros(t + 1, bool)
+    reach[s] = True
+    adj = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(t + 1, t + 1))
+    frontier = [s]
+    while frontier:  # breadth-first search from the source
+        nxt = np.unique(adj[frontier].indices)
+        nxt = nxt[~reach[nxt]]
+        reach[nxt] = True
+        frontier = nxt.tolist()
+    S = np.flatnonzero(reach[1:1 + G])
+    # independent deficient sets: connected components of the groups in S and their neighbours
+    pieces = []
+    if len(S):
+        link = csr_matrix(uniq[S, :U + Q].astype(np.int8))
+        both = link @ link.T
+        _, comp = connected_components(both, directed=False)
+        for c in np.unique(comp):
+            groups = S[comp == c]
+            piece = _describe(inst, P, N, active, gid, uniq, groups, size, U, Q)
+            if piece["short_by"] > 0:  # a component of the cut that is not short adds nothing
+                pieces.append(piece)
+    pieces.sort(key=lambda d: -d["short_by"])
+    return {"format": "bedalloc-diagnosis-certificate", "version": 1, "people": total,
+            "unplaced_at_least": total - value, "exact": not (P.family[active] >= 0).any(), "short": pieces}
+
+
+def _describe(inst, P, N, active, gid, uniq, groups, size, U, Q) -> dict:
+    """One deficient set in domain terms."""
+    people = active[np.isin(gid, groups)]
+    need = int(size[groups].sum())
+    unit_mask = uniq[groups, :U].any(axis=0)
+    prog_mask = uniq[groups, U:U + Q].any(axis=0)
+    beds = int((N.unit_beds[unit_mask] + N.unit_surge[unit_mask]).sum())
+    slots = int(np.where(N.prog_capacity >= 0, N.prog_capacity, 0)[prog_mask].sum())
+    kinds: dict[tuple, int] = {}
+    for i in people:
+        p = inst.people[i]
+        key = (p.sex, p.level or "minor", p.mandatory, bool(P.at_limit[i]), p.aor)
+        kinds[key] = kinds.get(key, 0) + 1
+    unit_ids = [u.id for f in inst.facilities for u in f.units]
+    classes = [{"sex": k[0], "level": k[1], "mandatory": k[2], "at_legal_limit": k[3], "aor": k[4], "people": v}
+               for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])]
+    text = "; ".join(f"{c['people']} {'mandatory ' if c['mandatory'] else ''}"
+                     f"{'women' if c['sex'] == 'F' else 'men'} level {c['level']}"
+                     f"{' at the legal limit' if c['at_legal_limit'] else ''} in AOR {c['aor']}" for c in classes[:5])
+    if len(classes) > 5:
+        text += f"; and {len(classes) - 5} more kinds"
+    where = f"{beds} compatible beds (surge included) in {int(unit_mask.sum())} units"
+    if prog_mask.any():
+        where += f" and {slots} ATD slots in {int(prog_mask.sum())} eligible programs"
+    return {"people": need, "beds_incl_surge": beds, "atd_slots": slots, "short_by": need - beds - slots,
+            "classes": classes, "units": [unit_ids[u] for u in np.flatnonzero(unit_mask)][:50],
+            "programs": [inst.atd_programs[q].id for q in np.flatnonzero(prog_mask)],
+            "text": f"{text}: {need} people; {where}; short by {need - beds - slots}"}
