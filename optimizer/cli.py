@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--bed-values", type=_typed(int, lambda v: 0 <= v <= 10000, "must be a whole number from 0"),
                    default=0, metavar="K", help="one-day plans: the value of one more bed in every unit and "
                    "facility (LP estimate), re-solved exactly for the K most valuable units (default 0: off)")
+    s.add_argument("--capacity-curve", action="store_true",
+                   help="one-day plans: also solve with every unit's beds from -30%% to +30%% (13 points)")
+    s.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report with charts")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
     s.add_argument("--log", action="store_true", help="show the solver log")
 
@@ -506,6 +509,11 @@ def cmd_solve(args, started: float) -> int:
     if why:
         _err([f"{out}: --out: {why}"])
         return EXIT_INPUT
+    if args.report is not None:
+        report = Path(args.report)
+        if report.is_dir() or not (report.parent if str(report.parent) else Path(".")).is_dir():
+            _err([f"{report}: --report: must be a file name in an existing folder"])
+            return EXIT_INPUT
     t_read = time.monotonic() - t0
 
     from .output import diagnosis
@@ -546,6 +554,12 @@ def cmd_solve(args, started: float) -> int:
         from .bedvalue import bed_values
 
         summary["bed_values"] = bed_values(inst, args.bed_values, params)
+    if args.capacity_curve and inst.horizon_days == 1:
+        from .instance import load_json
+        from .whatif import capacity_curve
+
+        summary["capacity_curve"] = capacity_curve(load_json(args.instance), [-30 + 5 * k for k in range(13)],
+                                                   params=params)
     summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
     docs = {}
     if unplaced > 0:
@@ -563,6 +577,15 @@ def cmd_solve(args, started: float) -> int:
     if interrupted:
         _err([f"bedalloc: interrupted; the verified plan was written to {out}"])
         return EXIT_LIMIT
+    if args.report is not None:
+        from .generate import write_atomic
+        from .htmlreport import render
+
+        try:
+            write_atomic(args.report, render(summary, res.rows))
+        except OSError as e:
+            _err([f"{args.report}: cannot write the report: {e.strerror or e}"])
+            return EXIT_INPUT
     if not args.quiet:
         from .report import print_summary
 
