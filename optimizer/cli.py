@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--capacity-curve", action="store_true",
                    help="one-day plans: also solve with every unit's beds from -30%% to +30%% (13 points)")
     s.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report with charts")
+    s.add_argument("--redact", action="store_true",
+                   help="no person ids anywhere but plan.csv (diagnosis.json lists none)")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
     s.add_argument("--log", action="store_true", help="show the solver log")
 
@@ -568,6 +570,9 @@ def cmd_solve(args, started: float) -> int:
             from .diagnose import diagnose
 
             docs["diagnosis.json"]["certificate"] = diagnose(inst)
+        if args.redact:
+            for group in docs["diagnosis.json"]["groups"]:
+                group.pop("person_ids", None)
     docs["summary.json"] = summary
     try:
         interrupted = _write_holding_signals(out, res.rows, docs, started)

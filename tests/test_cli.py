@@ -513,3 +513,25 @@ def test_same_seed_and_one_thread_give_a_byte_identical_plan(tmp_path, solver):
                      "--quiet"]) in (0, 3)
         plans.append((out / "plan.csv").read_bytes())
     assert plans[0] == plans[1]
+
+
+def test_redact_keeps_person_ids_in_plan_csv_only(tmp_path):
+    """--redact: summary.json and diagnosis.json carry no person id (a plan with unplaced people)."""
+    from optimizer import generate
+    from optimizer.cli import main
+
+    doc = generate.national_instance(seed=1, aors=["NOL"], scale=0.2)
+    for f in doc["facilities"]:
+        for u in f["units"]:
+            if u["sex"] == "M" and u["levels"] == ["C", "D"]:
+                u["beds"] //= 2
+                u.pop("surge_beds", None)
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(doc))
+    ids = [p["id"] for p in doc["people"]]
+    for redact in (False, True):
+        out = tmp_path / f"plan-{redact}"
+        assert main(["solve", str(path), "--out", str(out), "--quiet", *(["--redact"] if redact else [])]) == 3
+        others = (out / "summary.json").read_text() + (out / "diagnosis.json").read_text()
+        assert any(i in others for i in ids) != redact
+        assert all(i in (out / "plan.csv").read_text() for i in ids[:50])
