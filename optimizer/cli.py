@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -197,20 +198,33 @@ def cmd_explain(args) -> int:
     from .verify import read_plan
 
     plan_dir = Path(args.plan_dir)
+    summary: dict = {}
+    if args.instance is None:
+        try:
+            summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
+            instance = summary["instance"]
+            if not isinstance(instance, str):
+                raise TypeError("'instance' is not a file name")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            _err([f"{plan_dir}: summary.json: cannot read the instance file name ({e}); give --instance"])
+            return EXIT_INPUT
+    else:
+        instance = args.instance
+    from .verify import verify
+
+    digest: list[str] = []
     try:
-        summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
-        instance = args.instance or summary["instance"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        _err([f"{plan_dir}: summary.json: cannot read the instance name ({e}); give --instance"])
-        return EXIT_INPUT
-    try:
-        inst = read_instance(instance)
+        inst = read_instance(instance, digest)
         rows = read_plan(plan_dir / "plan.csv")
     except InputError as e:
         _err(e.lines)
         return EXIT_INPUT
-    if len(rows) != len(inst.people) or any(r["person_id"] != p.id for r, p in zip(rows, inst.people)):
-        _err([f"{plan_dir}/plan.csv: its rows are not the people of {instance}, in order; give --instance"])
+    if summary.get("instance_sha256") not in (None, digest[0]):
+        _err([f"{plan_dir}: the plan was made for another version of {instance} (sha256 differs); give --instance"])
+        return EXIT_INPUT
+    check = verify(inst, rows)
+    if not check.ok:
+        _err([f"{plan_dir}/plan.csv: the plan fails verification ({check.violations[0]}); see bedalloc check"])
         return EXIT_INPUT
     text = explain(inst, rows, args.person_id)
     if text is None:
@@ -246,6 +260,21 @@ def cmd_diagnose(args) -> int:
         for piece in cert["short"]:
             print(f"  {piece['text']}")
     return EXIT_UNPLACED if cert["unplaced_at_least"] else EXIT_OK
+
+
+def _bad_output_file(path: str, flag: str, keep: list[str | Path]) -> str | None:
+    """Why ``path`` may not be written by ``flag`` (one line), or None: it must be a file name
+    in an existing folder, and neither one of ``keep`` (inputs) nor inside one of them (plan
+    folders)."""
+    p = Path(path)
+    if p.is_dir() or not (p.parent if str(p.parent) else Path(".")).is_dir():
+        return f"{path}: {flag}: must be a file name in an existing folder"
+    target = p.resolve()
+    for k in keep:
+        k = Path(k).resolve()
+        if target == k or k in target.parents:
+            return f"{path}: {flag}: would overwrite {k}; choose another file"
+    return None
 
 
 def _changes(items: list[str], flag: str) -> dict[str, int]:
@@ -315,8 +344,17 @@ def cmd_capacity_curve(args) -> int:
     from .instance import load_json, read_instance
     from .whatif import capacity_curve
 
-    if not args.lo <= args.hi or args.lo <= -100:
-        _err(["bedalloc capacity-curve: --from must be above -100 and at most --to"])
+    bad = None
+    if not (-100 < args.lo <= args.hi <= 1000 and math.isfinite(args.step)):
+        bad = "--from must be above -100, at most --to, and --to at most 1000"
+    elif (args.hi - args.lo) / args.step > 200:
+        bad = "at most 201 points (raise --step)"
+    elif any(not 0 <= r <= 100 for r in args.risk):
+        bad = "--risk must be from 0 to 100"
+    else:
+        bad = args.out and _bad_output_file(args.out, "--out", [args.instance])
+    if bad:
+        _err([f"bedalloc capacity-curve: {bad}"])
         return EXIT_INPUT
     percents = [round(args.lo + k * args.step, 6) for k in range(int((args.hi - args.lo) / args.step + 1e-9) + 1)]
     try:
@@ -370,7 +408,7 @@ def cmd_simulate(args) -> int:
     from .simulate import POLICIES, simulate
     from .solve import SolveParams
 
-    policies = [x.strip() for x in args.policies.split(",") if x.strip()]
+    policies = list(dict.fromkeys(x.strip() for x in args.policies.split(",") if x.strip()))
     wrong = [x for x in policies if x not in POLICIES]
     if wrong or not policies:
         _err([f"bedalloc simulate: --policies: unknown {', '.join(wrong) or '(none)'}; known: {', '.join(POLICIES)}"])
@@ -385,8 +423,16 @@ def cmd_simulate(args) -> int:
         _err(e.lines)
         return EXIT_INPUT
     out = Path(args.out) if args.out else Path("out") / f"{Path(args.instance).stem}-simulation"
-    if out.exists() and not out.is_dir():
-        _err([f"{out}: --out: not a folder"])
+    why = (f"{out}: --out: not a folder" if out.exists() and not out.is_dir() else
+           _bad_output_file(str(out / "simulation.csv"), "--out", [args.instance]) if out.exists() else None)
+    if why is None and not out.exists():
+        try:
+            out.mkdir(parents=True)
+            out.rmdir()
+        except OSError as e:
+            why = f"{out}: --out: cannot create the folder: {e.strerror or e}"
+    if why:
+        _err([why])
         return EXIT_INPUT
     doc = load_json(args.instance)
     con = Console(stderr=True)
@@ -512,9 +558,18 @@ def cmd_solve(args, started: float) -> int:
         _err([f"{out}: --out: {why}"])
         return EXIT_INPUT
     if args.report is not None:
-        report = Path(args.report)
-        if report.is_dir() or not (report.parent if str(report.parent) else Path(".")).is_dir():
-            _err([f"{report}: --report: must be a file name in an existing folder"])
+        why = _bad_output_file(args.report, "--report", [args.instance, out])
+        if why:
+            _err([why])
+            return EXIT_INPUT
+    if args.bed_values or args.capacity_curve:
+        flag = "--bed-values" if args.bed_values else "--capacity-curve"
+        if inst.horizon_days > 1:
+            _err([f"bedalloc: {flag}: one-day plans only (this instance has horizon_days = {inst.horizon_days})"])
+            return EXIT_INPUT
+        if args.solver not in ("highs", "highs-mip", "cpsat", "scip"):
+            _err([f"bedalloc: {flag}: needs a solver of the class model (highs, highs-mip, cpsat, scip), "
+                  f"not {args.solver}"])
             return EXIT_INPUT
     t_read = time.monotonic() - t0
 

@@ -51,8 +51,9 @@ def _charts(summary: dict, rows: list[dict[str, str]]) -> list[tuple[str, str]]:
         ax.axvline(cutoff, color="#b03030", lw=1.5, label=f"highest released {cutoff:g}")
     ax.set_xlabel("effective risk")
     ax.set_ylabel("people")
-    ax.set_yscale("log")
-    ax.legend()
+    if released or kept:
+        ax.set_yscale("log")
+        ax.legend()
     charts.append(("Effective risk of the people detained and released, with the release cutoff", _png(fig)))
 
     reasons = summary.get("releases_by_reason", {})
@@ -63,11 +64,13 @@ def _charts(summary: dict, rows: list[dict[str, str]]) -> list[tuple[str, str]]:
 
     values = summary.get("bed_values")
     if values:
-        top = [f for f in values["facilities"] if f["released_risk_change"]][:25]
+        # the first level one more bed changes: unplaced people where any change, else released risk
+        key = "unplaced_change" if any(f["unplaced_change"] for f in values["facilities"]) else "released_risk_change"
+        top = [f for f in values["facilities"] if f[key]][:25]
         fig, ax = plt.subplots(figsize=(10, 4))
-        ax.bar([f["id"] for f in top], [-f["released_risk_change"] for f in top],
+        ax.bar([f["id"] for f in top], [-f[key] for f in top],
                color=["#4a7ab5" if f["method"] == "re_solve" else "#b0b0b0" for f in top])
-        ax.set_ylabel("released risk avoided by one more bed")
+        ax.set_ylabel("unplaced people avoided" if key == "unplaced_change" else "released risk avoided")
         ax.tick_params(axis="x", rotation=90, labelsize=7)
         charts.append(("Value of one more bed by facility (blue: exact re-solve; grey: LP estimate)", _png(fig)))
 

@@ -5,7 +5,8 @@ plan, whoever made it.  A person's *bed class* is the set of housing units they 
 single, sex, classification level, medical need and the stay limits they meet (MODEL.md §3
 rules 2 and 5).  Reasons (plan.csv column ``reason``):
 
-* ``legal_limit``: released on the day the custody limit is reached (MODEL.md §3 rule 4);
+* ``legal_limit``: released on the day the custody limit is reached (MODEL.md §3 rule 4), or
+  unplaced at the limit with no eligible ATD program;
 * ``no_compatible_bed``: no housing unit of the instance fits the person at all;
 * ``short_stay_only``: only units of short-stay facilities fit, whose ``max_stay_days`` the
   person's stay exceeds (rule 5);
@@ -13,11 +14,17 @@ rules 2 and 5).  Reasons (plan.csv column ``reason``):
   in the bed class: a humanitarian factor moved the person below the release cutoff;
 * ``capacity``: released because every compatible bed went to people of higher effective risk
   (or to people who may not be released); for an unplaced person, no compatible bed was free;
-* ``atd_capacity``: unplaced although release was allowed: no eligible ATD program had a slot.
+* ``atd_capacity``: unplaced although release was allowed (or required by the legal limit): no
+  eligible ATD program had a slot;
+* ``cost``: released although a compatible bed was free: the person's effective risk is 0, so
+  releasing adds no risk and costs less than a bed.
+
+Reasons and cutoffs compare effective risks only; in a multi-day plan they do not weigh how long
+each person stays (a person leaving tomorrow may be kept while a lower risk is released).
 
 The *release cutoff* of a bed class is the highest effective risk released for capacity or
 humanitarian reasons and the lowest effective risk kept among the people who could have been
-released.
+released (releasable, with an eligible ATD program that still has room).
 """
 
 from __future__ import annotations
@@ -29,13 +36,13 @@ import numpy as np
 from .instance import Instance
 from .model import BIG_STAY, family_units, network_arrays, people_arrays, programs_of, single_units
 
-REASONS = ("legal_limit", "capacity", "humanitarian", "atd_capacity", "no_compatible_bed", "short_stay_only")
+REASONS = ("legal_limit", "capacity", "humanitarian", "atd_capacity", "no_compatible_bed", "short_stay_only", "cost")
 
 
-def _bed_classes(inst: Instance, P, N) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+def _bed_classes(inst: Instance, P, N):
     """Per person (P,): bed class index (people who fit exactly the same units, or the same
-    family), the class labels, whether any unit fits ignoring stay limits, and whether any unit
-    fits (bool arrays)."""
+    family), the class labels, whether any unit fits ignoring stay limits, whether any unit
+    fits (bool arrays), and each class's units (classes, U) bool."""
     n = len(P.sex)
     stays = np.unique(N.fac_max_stay[N.fac_max_stay < BIG_STAY])
     band = np.searchsorted(stays, P.stay, side="left")
@@ -76,16 +83,23 @@ def _bed_classes(inst: Instance, P, N) -> tuple[np.ndarray, list[str], np.ndarra
         text += f" staying more than {stays[b - 1]} day{'s' if stays[b - 1] != 1 else ''}" if b > 0 else ""
         labels.append(text if units[kcls == c].any() else text + " (no unit fits)")
     cls = kcls[kid]
-    return cls, labels, fits_any[kid], units.any(axis=1)[kid]
+    return cls, labels, fits_any[kid], units.any(axis=1)[kid], sets[:, :units.shape[1]]
 
 
 def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
     """Per person arrays (P,) of the plan and its bed classes (see :func:`reasons`)."""
     P = people_arrays(inst)
     N = network_arrays(inst)
-    cls, labels, fits_any, fits = _bed_classes(inst, P, N)
+    cls, labels, fits_any, fits, class_units = _bed_classes(inst, P, N)
     n = len(P.sex)
     dec = np.array([r["decision"] for r in rows], dtype=object)
+    unit_index = {u.id: k for k, u in enumerate(u for f in inst.facilities for u in f.units)}
+    occ = np.zeros(len(N.unit_fac), np.int64)
+    for r in rows:
+        if r["unit_id"]:
+            occ[unit_index[r["unit_id"]]] += 1
+    free_bed = (class_units & (occ < N.unit_beds)[None, :]).any(axis=1)  # per class: a regular bed left
+    surge_used = (class_units * np.maximum(0, occ - N.unit_beds)[None, :]).sum(axis=1)
     rday = np.array([int(r["release_day"]) if r["release_day"] else -1 for r in rows], np.int64)
     arrival = np.fromiter((p.arrival_day for p in inst.people), np.int64, n)
     limit = np.fromiter((1 << 40 if p.max_custody_days is None else p.arrival_day + p.max_custody_days - p.custody_days
@@ -96,26 +110,37 @@ def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
         mem = P.family == f
         fam_mandatory[mem] = P.mandatory[mem].any()
     releasable = ~P.mandatory & ~fam_mandatory
-    has_program = programs_of(P, N, np.arange(n)).any(axis=1) | P.minor
-    kept = (dec == "detain") & releasable & (limit > arrival)
+    eligible = programs_of(P, N, np.arange(n))
+    has_program = eligible.any(axis=1) | P.minor
+    prog_index = {a.id: k for k, a in enumerate(inst.atd_programs)}
+    enrolled = np.bincount([prog_index[r["atd_program_id"]] for r in rows if r["atd_program_id"]],
+                           minlength=len(prog_index))
+    open_slot = (N.prog_capacity < 0) | (enrolled < N.prog_capacity)
+    # kept although they could have been released: releasable, with an eligible program with room
+    kept = (dec == "detain") & releasable & (eligible & open_slot[None, :]).any(axis=1) & ~P.minor & (limit > arrival)
     released = dec == "release"
     lowest_kept = np.full(len(labels), np.inf)
     np.minimum.at(lowest_kept, cls[kept], P.eff[kept])
     why = [""] * n
     for i in np.flatnonzero(released | (dec == "unplaced")):
         blocked = released[i] or not releasable[i] or not has_program[i]
-        if released[i] and rday[i] >= limit[i]:
-            why[i] = "legal_limit"
+        if rday[i] >= limit[i] if released[i] else limit[i] <= arrival[i] and not has_program[i]:
+            why[i] = "legal_limit"  # released at the limit, or unplaced at it without an eligible program
+        elif not released[i] and limit[i] <= arrival[i]:
+            why[i] = "atd_capacity"  # must be released, every eligible program full
         elif not fits_any[i] and blocked:
             why[i] = "no_compatible_bed"
         elif not fits[i] and blocked:
             why[i] = "short_stay_only"
+        elif released[i] and free_bed[cls[i]]:
+            why[i] = "cost"  # a compatible bed was free: releasing costs no risk (effective risk 0) and less money
         elif released[i]:
             why[i] = "humanitarian" if P.eff[i] < raw[i] and raw[i] >= lowest_kept[cls[i]] else "capacity"
         else:
             why[i] = "atd_capacity" if releasable[i] and has_program[i] else "capacity"
     voluntary = released & np.isin(np.array(why, dtype=object), ["capacity", "humanitarian"])
     return {"P": P, "cls": cls, "labels": labels, "why": why, "kept": kept, "voluntary": voluntary,
+            "surge_used": surge_used,
             "lowest_kept": lowest_kept, "releasable": releasable, "limit": limit, "rday": rday, "dec": dec}
 
 
@@ -168,12 +193,13 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
         return facts + f"\nRemoved: leaves custody by removal on day {p.removal_day}; no decision is needed."
     if dec == "detain":
         why_kept = ("mandatory detention: may not be released (MODEL.md §3 rule 4)" if not a["releasable"][i]
+                    else "held with their family" if p.minor or p.family_id
                     else f"their effective risk {eff:g} is above what the plan released for {label}")
         return facts + f"\nDetained in {where}: {why_kept}."
     released = f"Released on day {r['release_day']}" + (f" to ATD program {r['atd_program_id']}"
                                                           if r["atd_program_id"] else " (no program: a minor)")
     released += f", after holding a bed in {where}" if where else ""
-    if why == "legal_limit":
+    if why == "legal_limit" and dec == "release":
         return facts + (f"\n{released}. Reason legal_limit: the custody limit is reached on day {a['limit'][i]}, "
                         "so the law requires release by then (MODEL.md §3 rule 4). Nothing in capacity would "
                         "change it.")
@@ -183,7 +209,9 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
                         f"({lk:g}). Without them the person would have been kept.")
     if why == "capacity" and dec == "release":
         same = a["voluntary"] & (a["cls"] == a["cls"][i]) & (P.eff >= P.eff[i])
-        more = int(same.sum())
+        more = int(same.sum()) + int(a["surge_used"][a["cls"][i]])  # surge beds in use are replaced first
+        if p.family_id:
+            more = int((P.family == P.family[i]).sum())
         kept_text = f"the lowest effective risk kept there is {lk:g}" if np.isfinite(lk) else \
             "no one who could be released was kept there"
         return facts + (f"\n{released}. Reason capacity: every compatible bed ({label}) went to people of higher "
@@ -196,8 +224,17 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
         return facts + (f"\n{dec.capitalize()}: reason short_stay_only: only short-stay facilities have units "
                         "that fit, and the person's stay exceeds their limit (MODEL.md §3 rule 5). A bed in a "
                         "facility without a stay limit would change it.")
+    if why == "atd_capacity" and a["limit"][i] <= p.arrival_day:
+        return facts + ("\nUnplaced: reason atd_capacity: the custody limit is reached, so the law requires release, "
+                        "and every eligible ATD program is full. One more slot in an eligible program would change it.")
     if why == "atd_capacity":
         return facts + ("\nUnplaced: reason atd_capacity: no compatible bed was free and no eligible ATD program "
                         "had a free slot. One more slot in an eligible program, or one more bed, would change it.")
+    if why == "legal_limit":
+        return facts + ("\nUnplaced: reason legal_limit: the custody limit is reached, so the law requires release, "
+                        "and no ATD program may take this person. An eligible program would change it.")
+    if why == "cost":
+        return facts + (f"\n{released}. Reason cost: a compatible bed was free, but the effective risk is 0: "
+                        "releasing adds no risk and costs less than the bed.")
     return facts + (f"\nUnplaced: reason capacity: the person may not be released and every compatible bed "
                     f"({label}, surge beds included) is taken. One more such bed would change it.")

@@ -94,12 +94,16 @@ class _World:
         self.alos = ALOS_DAYS
         self.people: dict[str, dict] = {}
         self.leave: dict[str, int] = {}  # simulated day of removal
+        family_leave: dict[str, int] = {}  # a family leaves together
         for p in now:
             if p.get("removal_day") is not None and p["removal_day"] <= 0:
                 continue
             q = {k: v for k, v in p.items() if k not in ("arrival_day", "removal_day")}
             self.people[q["id"]] = q
-            self.leave[q["id"]] = p["removal_day"] if p.get("removal_day") is not None else self._stay(0)
+            leave = p["removal_day"] if p.get("removal_day") is not None else None
+            if q.get("family_id"):
+                leave = family_leave.setdefault(q["family_id"], leave if leave is not None else self._stay(0))
+            self.leave[q["id"]] = leave if leave is not None else self._stay(0)
         self.bed: dict[str, str] = {}  # person -> unit held
         self.slots = {a["id"]: float(a.get("capacity") or 0) for a in doc["atd_programs"]}
         self.used = {a["id"]: 0 for a in doc["atd_programs"]}
@@ -136,10 +140,9 @@ class _World:
             if pid in self.bed:
                 q["origin"] = self.units[self.bed[pid]][0]["id"]
             r = self.leave[pid] - day
-            if r < window:
-                q["removal_day"] = r
+            q["removal_day"] = r  # known removal days, inside the window or not (short stays need them)
             limit = q.get("max_custody_days")
-            if q.get("mandatory") and limit is not None and q.get("custody_days", 0) + min(r, window) - 1 >= limit:
+            if limit is not None and q.get("custody_days", 0) + min(r, window) - 1 >= limit:
                 freed.add(q.get("family_id") or pid)  # the legal limit overrides mandatory detention
             people.append(q)
         for q in people:
@@ -259,9 +262,9 @@ def _optimize(world: _World, day: int, window: int, params) -> None:
             world.bed.pop(pid, None)
 
 
-def _fits(world: _World, p: dict, unit: str) -> bool:
+def _fits(world: _World, p: dict, unit: str, day: int) -> bool:
     f, u = world.units[unit]
-    stay = world.leave[p["id"]]
+    stay = world.leave[p["id"]] - day
     return (not u.get("family", False) and u["sex"] == p["sex"] and p["level"] in u["levels"]
             and (u.get("medical", False) or not p.get("needs_medical", False))
             and (f.get("max_stay_days") is None or stay <= f["max_stay_days"]))
@@ -275,13 +278,13 @@ def _program(world: _World, p: dict) -> str | None:
     return None
 
 
-def _rule(world: _World, arrivals: list[dict]) -> None:
+def _rule(world: _World, arrivals: list[dict], day: int) -> None:
     """First come, first served; when full, release the lowest risk (see the module doc)."""
     occ: dict[str, list[str]] = {u: [] for u in world.units}
     for pid, u in world.bed.items():
         occ[u].append(pid)
     for p in arrivals:
-        fit = [u for u in world.unit_order if _fits(world, p, u)]
+        fit = [u for u in world.unit_order if _fits(world, p, u, day)]
         free = next((u for u in fit if len(occ[u]) < world.units[u][1]["beds"]), None)
         if free is not None:
             world.place(p["id"], free)
@@ -331,7 +334,7 @@ def simulate(doc: dict, days: int, seed: int, policies=POLICIES, params=None, pr
             if policy == "rule":
                 if day == 0:  # the starting placement: today's optimal one-day plan
                     _optimize(world, 0, 1, params)
-                _rule(world, arrivals)
+                _rule(world, arrivals, day)
             else:
                 _optimize(world, day, world.H if policy == "horizon" else 1, params)
             world.count_day(day)

@@ -28,7 +28,8 @@ def _outcome(inst: Instance, rows: list[dict[str, str]]) -> dict:
         raise RuntimeError(f"a what-if plan failed verification: {check.violations[0]}")
     why, _ = reasons(inst, rows)
     released = [float(r["effective_risk"]) for r in rows if r["decision"] == "release"]
-    capacity = [float(r["effective_risk"]) for r, w in zip(rows, why) if w in ("capacity", "humanitarian")]
+    capacity = [float(r["effective_risk"]) for r, w in zip(rows, why)
+                if r["decision"] == "release" and w in ("capacity", "humanitarian")]
     return {**check.objective, "released": len(released), "highest_risk_released": max(released, default=None),
             "highest_released_for_capacity": max(capacity, default=None)}
 
@@ -48,8 +49,8 @@ def change_capacity(doc: dict, beds: dict[str, int], atd: dict[str, int]) -> dic
         units = [u for u in facs[fid]["units"] if not uid or u["id"] == uid]
         if not units:
             raise ValueError(f"--beds {key}: facility {fid} has no unit {uid!r}")
-        total = sum(u["beds"] for u in units) or len(units)
-        share = [n * (u["beds"] or 1) / total for u in units]
+        weight = [u["beds"] for u in units] if any(u["beds"] for u in units) else [1] * len(units)
+        share = [n * w / sum(weight) for w in weight]
         add = [math.floor(x) for x in share]
         for k in sorted(range(len(units)), key=lambda k: add[k] - share[k])[: n - sum(add)]:
             add[k] += 1
@@ -61,10 +62,11 @@ def change_capacity(doc: dict, beds: dict[str, int], atd: dict[str, int]) -> dic
     for pid, n in atd.items():
         if pid not in progs:
             raise ValueError(f"--atd {pid}: no ATD program {pid!r}")
-        if progs[pid].get("capacity") is not None:
-            if progs[pid]["capacity"] + n < 0:
-                raise ValueError(f"--atd {pid}: capacity would be {progs[pid]['capacity'] + n}")
-            progs[pid]["capacity"] += n
+        if progs[pid].get("capacity") is None:
+            raise ValueError(f"--atd {pid}: the program has no capacity limit to change")
+        if progs[pid]["capacity"] + n < 0:
+            raise ValueError(f"--atd {pid}: capacity would be {progs[pid]['capacity'] + n}")
+        progs[pid]["capacity"] += n
     return doc
 
 
@@ -72,7 +74,7 @@ def whatif(doc: dict, beds: dict[str, int], atd: dict[str, int], params: SolvePa
     """Solve the base instance and the changed one; return both outcomes and ``moved``, the
     number of people whose decision, unit or program differs."""
     base_inst = parse_instance(doc)
-    new_inst = parse_instance(change_capacity(doc, beds, atd), "<what-if>")
+    new_inst = parse_instance(change_capacity(doc, beds, atd), "what-if instance")
     base, new = solve(base_inst, params).rows, solve(new_inst, params).rows
     moved = sum((a["decision"], a["unit_id"], a["atd_program_id"]) != (b["decision"], b["unit_id"], b["atd_program_id"])
                 for a, b in zip(base, new))
@@ -130,7 +132,10 @@ def capacity_curve(doc: dict, percents, risks=(), params: SolveParams = SolvePar
         if not ok(100):
             needed.append({"risk": r, "percent": None, "extra_beds": None})
             continue
-        lo, hi = -1, 100  # ok(hi) holds; find the smallest such whole percentage
+        if ok(0):
+            needed.append({"risk": r, "percent": 0, "extra_beds": 0})
+            continue
+        lo, hi = 0, 100  # ok(hi) holds, ok(lo) does not; find the smallest such whole percentage
         while hi - lo > 1:
             mid = (lo + hi) // 2
             lo, hi = (lo, mid) if ok(mid) else (mid, hi)

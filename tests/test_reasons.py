@@ -28,7 +28,27 @@ def test_tiny_reasons_and_cutoffs(tiny):
     got = {p.id: w for p, w in zip(inst.people, why) if w}
     assert got == {"P04": "humanitarian", "P10": "legal_limit", "P12": "capacity"}
     ab = next(c for c in cutoffs if c["class"].startswith("men of level A-B"))
-    assert (ab["highest_released"], ab["lowest_kept"], ab["released"], ab["kept_releasable"]) == (27.5, 35.0, 1, 2)
+    # kept and releasable with a free slot: P03 only (P05, risk 62, has no eligible program with room)
+    assert (ab["highest_released"], ab["lowest_kept"], ab["released"], ab["kept_releasable"]) == (27.5, 35.0, 1, 1)
+
+
+def test_two_more_beds_keep_p12():
+    from optimizer.whatif import whatif
+
+    tiny = json.loads(open("instances/tiny.json").read())
+    assert whatif(tiny, {"MTG:MTG-CD": 1}, {})["whatif"]["released_risk"] == 122.5
+    assert whatif(tiny, {"MTG:MTG-CD": 2}, {})["whatif"]["released_risk"] == 92.5
+
+
+def test_kept_people_could_have_been_released_and_cutoffs_are_ordered(tmp_path):
+    """The lowest kept risk of a bed class counts only people who could have been released;
+    then no capacity release is above it."""
+    for seed in range(60):
+        inst = load_random(seed, tmp_path)
+        _, cutoffs = reasons(inst, solve(inst, SolveParams()).rows)
+        for c in cutoffs:
+            if c["highest_released"] is not None and c["lowest_kept"] is not None:
+                assert c["highest_released"] <= c["lowest_kept"], (seed, c)
 
 
 def test_every_release_and_unplaced_person_has_a_reason(tmp_path):
@@ -53,7 +73,8 @@ def test_solve_writes_reasons_and_explain_answers(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "humanitarian" in text and "55 to 27.5" in text and "(35)" in text
     assert main(["explain", str(out), "P12"]) == 0
-    assert "Kept if 1 more bed for men of level C-D" in capsys.readouterr().out
+    # the surge bed P02 uses is replaced first: two more beds keep P12 (whatif MTG:MTG-CD=+2)
+    assert "Kept if 2 more beds for men of level C-D" in capsys.readouterr().out
     assert main(["explain", str(out), "P01"]) == 0
     assert "mandatory detention" in capsys.readouterr().out
     assert main(["explain", str(out), "nobody"]) == 2
