@@ -98,7 +98,11 @@ def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
     for r in rows:
         if r["unit_id"]:
             occ[unit_index[r["unit_id"]]] += 1
-    free_bed = (class_units & (occ < N.unit_beds)[None, :]).any(axis=1)  # per class: a regular bed left
+    # per class: the most regular beds left in one of its units (a family needs room for all)
+    max_free = np.where(class_units, (N.unit_beds - occ)[None, :], 0).max(axis=1, initial=0)
+    block = np.ones(n, np.int64)
+    fam = P.family >= 0
+    block[fam] = np.bincount(P.family[fam])[P.family[fam]]
     surge_used = (class_units * np.maximum(0, occ - N.unit_beds)[None, :]).sum(axis=1)
     rday = np.array([int(r["release_day"]) if r["release_day"] else -1 for r in rows], np.int64)
     arrival = np.fromiter((p.arrival_day for p in inst.people), np.int64, n)
@@ -109,6 +113,7 @@ def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
     for f in np.unique(P.family[P.family >= 0]):
         mem = P.family == f
         fam_mandatory[mem] = P.mandatory[mem].any()
+        limit[mem] = limit[mem].min()  # one member at the limit: the family may not hold a bed
     releasable = ~P.mandatory & ~fam_mandatory
     eligible = programs_of(P, N, np.arange(n))
     has_program = eligible.any(axis=1) | P.minor
@@ -132,7 +137,7 @@ def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
             why[i] = "no_compatible_bed"
         elif not fits[i] and blocked:
             why[i] = "short_stay_only"
-        elif released[i] and free_bed[cls[i]]:
+        elif released[i] and max_free[cls[i]] >= block[i]:
             why[i] = "cost"  # a compatible bed was free: releasing costs no risk (effective risk 0) and less money
         elif released[i]:
             why[i] = "humanitarian" if P.eff[i] < raw[i] and raw[i] >= lowest_kept[cls[i]] else "capacity"

@@ -81,3 +81,17 @@ def test_solve_writes_reasons_and_explain_answers(tmp_path, capsys):
     assert main(["explain", str(tmp_path / "missing"), "P01"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "nobody" in err[0] and "summary.json" in err[1]
+
+
+def test_a_child_at_the_flores_limit_releases_the_family_for_legal_limit(tmp_path):
+    doc = json.loads(open("instances/tiny.json").read())
+    for p in doc["people"]:
+        if p.get("family_id") == "FAM1":
+            p["custody_days"] = 20  # the son reaches the 20-day limit: the family may not hold a bed
+    path = tmp_path / "flores.json"
+    path.write_text(json.dumps(doc))
+    inst = read_instance(path)
+    rows = solve(inst).rows
+    why, _ = reasons(inst, rows)
+    fam = {p.id: (r["decision"], w) for p, r, w in zip(inst.people, rows, why) if p.family_id == "FAM1"}
+    assert fam == {"P08": ("release", "legal_limit"), "P09": ("release", "legal_limit")}
