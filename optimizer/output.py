@@ -95,19 +95,26 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool) -
     or no eligible ATD program), ``no_atd_slot`` when it may not be detained (at the legal limit,
     or no compatible unit), ``no_bed_or_atd_slot`` otherwise; ``not_solved`` for every group when a
     limit stopped the search before level 1 was proven optimal (they may have a legal outcome).  For each group it lists the
-    compatible units (beds + surge beds, and how many the plan fills) and eligible programs."""
+    compatible units (beds + surge beds, and the most the plan fills on any day) and eligible
+    programs."""
     P = people_arrays(inst)
     N = network_arrays(inst)
     unit_ids = [u.id for f in inst.facilities for u in f.units]
     fac_ids = [f.id for f in inst.facilities]
     uidx = {u: i for i, u in enumerate(unit_ids)}
-    occ = np.zeros(len(unit_ids), dtype=np.int64)
+    H = inst.horizon_days
+    by_day = np.zeros((len(unit_ids), H + 1), dtype=np.int64)  # occupancy changes per unit and day
     enrolled = {p.id: 0 for p in inst.atd_programs}
-    for r in rows:
+    for p, r in zip(inst.people, rows):
         if r["unit_id"] and r["decision"] in ("detain", "release"):
-            occ[uidx[r["unit_id"]]] += 1
+            end = H if p.removal_day is None else min(p.removal_day, H)
+            if r["decision"] == "release":
+                end = min(end, int(r["release_day"]))
+            by_day[uidx[r["unit_id"]], p.arrival_day] += 1
+            by_day[uidx[r["unit_id"]], end] -= 1
         if r["atd_program_id"]:
             enrolled[r["atd_program_id"]] += 1
+    occ = np.cumsum(by_day, axis=1)[:, :H].max(axis=1, initial=0)  # peak beds used over the plan's days
     groups: dict[tuple, list[int]] = {}
     for i, r in enumerate(rows):
         if r["decision"] == "unplaced":
