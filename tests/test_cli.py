@@ -535,3 +535,25 @@ def test_redact_keeps_person_ids_in_plan_csv_only(tmp_path):
         others = (out / "summary.json").read_text() + (out / "diagnosis.json").read_text()
         assert any(i in others for i in ids) != redact
         assert all(i in (out / "plan.csv").read_text() for i in ids[:50])
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_signal_during_a_solve_leaves_no_partial_output(tmp_path, sig):
+    """MODEL.md §5: Ctrl-C or SIGTERM during a solve writes nothing (exit 130), or, once a plan
+    is verified, the whole plan (exit 1); never a half-written folder or a traceback."""
+    import signal
+    import time
+
+    out = tmp_path / "plan"
+    proc = subprocess.Popen([sys.executable, "-m", "optimizer", "solve", str(ROOT / "instances" / "ice-fy2026.json"),
+                             "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(1.5)  # reading, building or solving the national instance
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err
+    assert leftovers(out) == []
+    if proc.returncode == 130:
+        assert not out.exists() and "interrupted" in err
+    else:  # the signal came after the plan was verified
+        assert proc.returncode in (0, 1) and run("check", ROOT / "instances" / "ice-fy2026.json", out).returncode == 0
