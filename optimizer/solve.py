@@ -69,15 +69,6 @@ class Result:
     x: np.ndarray | None = None
 
 
-def all_unplaced(model: Model) -> np.ndarray:
-    """A feasible solution that leaves everyone unplaced (the fallback when no incumbent exists)."""
-    x = np.zeros(model.A.shape[1], dtype=np.int64)
-    b = model.blocks
-    x[b["unp"]] = model.col_upper[b["unp"]].astype(np.int64)
-    x[b["funp"]] = 1
-    return x
-
-
 def tighten(model: Model, x: np.ndarray) -> np.ndarray:
     """Set the surge and excess columns to the surge beds and beds above the guaranteed minimum
     that the placements actually use (they may be larger when a level was not optimised)."""
@@ -181,6 +172,22 @@ def plan_rows(inst: Instance, P: People, N: Network, decision: np.ndarray, unit:
         [f"{e + 0.0:.4f}" for e in P.eff.tolist()],  # + 0.0: no "-0.0000"
     )
     return [dict(zip(PLAN_COLUMNS, row)) for row in zip(*columns)]
+
+
+def _constructive(inst, P, N, model, statuses, version, t0, t1, t2) -> Result:
+    """A :class:`Result` from the constructive heuristic (no level proven; the objective is the
+    verifier's, computed here because no model solution exists)."""
+    from .heuristic import greedy_plan
+    from .verify import verify
+
+    rows = plan_rows(inst, P, N, *greedy_plan(inst, P, N))
+    none = {k: None for k in LEVELS}
+    return Result(
+        termination="time_limit", levels_proven=0, rows=rows, objective=dict(verify(inst, rows).objective),
+        bound=dict(none), gap=dict(none), native_status=statuses + ["constructive heuristic"],
+        solver_version=version, model_size=model.size, model_stats=model.stats,
+        timings={"build": t1 - t0, "solve": t2 - t1, "decode": time.monotonic() - t2},
+    )
 
 
 def _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, t0, t1) -> Result:
@@ -288,8 +295,8 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
             x, proven, bounds, statuses, version = solve_with_backend(
                 model, backends.get(params.solver), level_params, deadline, compact, lift)
     t2 = time.monotonic()
-    if x is None:
-        x = all_unplaced(model)
+    if x is None:  # no incumbent before the limit: a constructive plan instead (optimizer/heuristic.py)
+        return _constructive(inst, P, N, model, statuses, version, t0, t1, t2)
     x = tighten(model, x)
     if H > 1:
         rows = plan_rows(inst, P, N, *decode_horizon(inst, model, P, x))
