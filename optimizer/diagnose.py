@@ -22,12 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 from .instance import Instance
-from .model import network_arrays, people_arrays, programs_of
+from .model import family_groups, network_arrays, people_arrays, programs_of
 
 
 def _groups(inst: Instance, P, N):
     """Per person needing a decision: compatible units (bool, U) and eligible programs (Q)."""
-    n = len(P.sex)
     active = np.flatnonzero(~P.removed)
     lvl = np.maximum(P.level, 0)
     fam = P.family >= 0
@@ -37,10 +36,7 @@ def _groups(inst: Instance, P, N):
              & (N.unit_medical[None, :] | ~P.medical[active][:, None])
              & (P.stay[active][:, None] <= N.fac_max_stay[N.unit_fac][None, :])
              & ~P.at_limit[active][:, None])
-    fam_mandatory = np.zeros(n, bool)
-    for f in np.unique(P.family[fam]):
-        mem = P.family == f
-        fam_mandatory[mem] = P.mandatory[mem].any()
+    fam_mandatory = family_groups(P, P.mandatory, np.logical_or)
     releasable = ~P.mandatory[active] & ~fam_mandatory[active]
     progs = programs_of(P, N, active) & releasable[:, None] & ~P.minor[active][:, None]
     free = releasable & P.minor[active]  # a releasable minor needs no slot

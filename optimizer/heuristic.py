@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .instance import Instance
-from .model import Network, People, bed_type_keys, family_units, programs_of, single_units
+from .model import Network, People, bed_type_keys, family_members, family_units, programs_of, single_units
 
 
 def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -39,10 +39,7 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
     used = np.zeros((len(N.unit_fac), H), np.int64)  # beds used per unit and day
     slots = np.where(N.prog_capacity >= 0, N.prog_capacity, n + 1).astype(np.int64)
     elig = programs_of(P, N, np.arange(n))
-    blocks: list[np.ndarray] = []
-    fam = np.flatnonzero(~P.removed & (P.family >= 0))
-    for f in np.unique(P.family[fam]):
-        blocks.append(np.flatnonzero((P.family == f) & ~P.removed))
+    blocks = [m for m in family_members(P).values() if not P.removed[m].any()]  # a family is removed whole
     singles = np.flatnonzero(~P.removed & (P.family < 0))
     singles = singles[np.lexsort((-P.eff[singles], ~P.mandatory[singles]))]
     blocks += [np.array([i]) for i in singles]

@@ -251,6 +251,28 @@ def programs_of(P: People, N: Network, reps: np.ndarray) -> np.ndarray:
         (N.prog_aor[None, :] < 0) | (N.prog_aor[None, :] == P.aor[reps][:, None]))
 
 
+def family_groups(P: People, values: np.ndarray, reduce) -> np.ndarray:
+    """(P,) ``values`` combined over each family with the ufunc ``reduce`` (``np.logical_or``,
+    ``np.minimum``) and given to every member; single people keep their own value.  Linear in
+    the number of people."""
+    out = values.copy()
+    fam = P.family >= 0
+    if fam.any():
+        acc = np.full(int(P.family.max()) + 1, reduce.identity if reduce.identity is not None else values.max(),
+                      dtype=values.dtype)
+        reduce.at(acc, P.family[fam], values[fam])
+        out[fam] = acc[P.family[fam]]
+    return out
+
+
+def family_members(P: People) -> dict[int, np.ndarray]:
+    """Family index -> the indices of its members (instance order); linear in the people."""
+    fam = np.flatnonzero(P.family >= 0)
+    order = fam[np.argsort(P.family[fam], kind="stable")]
+    cuts = np.flatnonzero(np.diff(P.family[order])) + 1
+    return {int(P.family[g[0]]): g for g in np.split(order, cuts)} if len(order) else {}
+
+
 def _empty():
     return np.zeros(0, dtype=np.int64)
 

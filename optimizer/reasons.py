@@ -34,7 +34,9 @@ from dataclasses import replace
 import numpy as np
 
 from .instance import Instance
-from .model import BIG_STAY, family_units, network_arrays, people_arrays, programs_of, single_units
+from .model import (
+    BIG_STAY, family_groups, family_members, family_units, network_arrays, people_arrays, programs_of, single_units,
+)
 
 REASONS = ("legal_limit", "capacity", "humanitarian", "atd_capacity", "no_compatible_bed", "short_stay_only", "cost")
 
@@ -61,8 +63,9 @@ def _bed_classes(inst: Instance, P, N):
     if len(single):
         units[single] = single_units(P, N, rep[single])
         fits_any[single] = single_units(nostay, N, rep[single]).any(axis=1)
+    members = family_members(P)
     for k in np.flatnonzero(uniq[:, 0] > 0):
-        mem = np.flatnonzero(P.family == uniq[k, 0] - 1)
+        mem = members[int(uniq[k, 0] - 1)]
         units[k] = family_units(P, N, mem)
         fits_any[k] = family_units(nostay, N, mem).any()
     # single people who fit exactly the same units share a class; each family is its own class
@@ -73,7 +76,7 @@ def _bed_classes(inst: Instance, P, N):
     for c in range(len(sets)):
         ks = uniq[kcls == c]
         if ks[0, 0] > 0:
-            labels.append(f"family {inst.people[np.flatnonzero(P.family == ks[0, 0] - 1)[0]].family_id}")
+            labels.append(f"family {inst.people[members[int(ks[0, 0] - 1)][0]].family_id}")
             continue
         sexes = " and ".join(("men", "women")[s] for s in sorted(set(ks[:, 1].tolist())))
         levels = "".join("ABCD"[lv] for lv in sorted(set(ks[:, 2].tolist())) if lv >= 0)
@@ -100,20 +103,15 @@ def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
             occ[unit_index[r["unit_id"]]] += 1
     # per class: the most regular beds left in one of its units (a family needs room for all)
     max_free = np.where(class_units, (N.unit_beds - occ)[None, :], 0).max(axis=1, initial=0)
-    block = np.ones(n, np.int64)
-    fam = P.family >= 0
-    block[fam] = np.bincount(P.family[fam])[P.family[fam]]
+    block = family_groups(P, np.ones(n, np.int64), np.add)  # people who need a bed together
     surge_used = (class_units * np.maximum(0, occ - N.unit_beds)[None, :]).sum(axis=1)
     rday = np.array([int(r["release_day"]) if r["release_day"] else -1 for r in rows], np.int64)
     arrival = np.fromiter((p.arrival_day for p in inst.people), np.int64, n)
     limit = np.fromiter((1 << 40 if p.max_custody_days is None else p.arrival_day + p.max_custody_days - p.custody_days
                          for p in inst.people), np.int64, n)
     raw = np.round(P.risk, 4)
-    fam_mandatory = np.zeros(n, bool)
-    for f in np.unique(P.family[P.family >= 0]):
-        mem = P.family == f
-        fam_mandatory[mem] = P.mandatory[mem].any()
-        limit[mem] = limit[mem].min()  # one member at the limit: the family may not hold a bed
+    fam_mandatory = family_groups(P, P.mandatory, np.logical_or)
+    limit = family_groups(P, limit, np.minimum)  # one member at the limit: the family may not hold a bed
     releasable = ~P.mandatory & ~fam_mandatory
     eligible = programs_of(P, N, np.arange(n))
     has_program = eligible.any(axis=1) | P.minor
