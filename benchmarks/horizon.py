@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from national import run_process  # noqa: E402
+from national import run_process, write_results  # noqa: E402
 
 SUITE = [("hou-0.2-7d", ("HOU", 0.2, 7)), ("hou-0.5-14d", ("HOU", 0.5, 14)), ("hou-14d", ("HOU", 1.0, 14)),
          ("sna-14d", ("SNA", 1.0, 14)), ("mia-14d", ("MIA", 1.0, 14))]
@@ -80,9 +80,7 @@ def main() -> int:
                   f"{e['wall_s_median']:.2f}" + (" (killed)" if e["killed"] else ""), f"{e['peak_mb_max']:.0f}",
                   str(e.get("levels_proven", "-")), str(obj.get("unplaced", "-")), str(obj.get("surge", "-")))
     con.print(t)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    con.print(f"results written to {args.out}")
+    write_results(args.out, results, con)
     return 0
 
 

@@ -53,6 +53,13 @@ def run_process(cmd: list[str], timeout: float | None = None) -> tuple[int | Non
     return code, wall, usage.ru_maxrss / 1024.0, text
 
 
+def write_results(path: str, results, con) -> None:
+    """Write a benchmark's results as JSON to ``path`` (folders created) and say where."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(results, indent=2) + "\n")
+    con.print(f"results written to {path}")
+
+
 def formulation(kind: str, instance: str) -> None:
     """Child mode: build and solve one formulation (``class``, ``person`` or the ``flow`` speed
     reference), print its timings as JSON."""
@@ -175,9 +182,7 @@ def main() -> int:
             if person is not None and not same:
                 con.print(f"[red]{name}: the formulations disagree: {cls[0]['levels']} vs {person['levels']}[/]")
         con.print(ratios)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    con.print(f"results written to {args.out}")
+    write_results(args.out, results, con)
     return 0
 
 

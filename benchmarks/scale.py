@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from national import run_process  # noqa: E402
+from national import run_process, write_results  # noqa: E402
 
 NATIONAL_PEOPLE = 66_157
 
@@ -74,9 +74,7 @@ def main() -> int:
                                                                                         "write")),
                   f"{e['wall_s_median']:.1f}", f"{e['peak_mb_max']:.0f}", str(e["levels_proven"] or "killed"))
     con.print(t)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    con.print(f"results written to {args.out}")
+    write_results(args.out, results, con)
     return 0
 
 

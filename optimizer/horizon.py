@@ -42,31 +42,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from .instance import Instance
 from .model import (
-    BIG_STAY, Network, People, _Builder, bed_type_keys, family_units, network_arrays, people_arrays, program_keys,
-    programs_of, single_units,
+    BIG_STAY, LexMip, Network, People, _Builder, bed_type_keys, family_units, network_arrays, people_arrays,
+    program_keys, programs_of, single_units,
 )
 
 NO_LIMIT = 1 << 40
 
 
 @dataclass
-class HorizonModel:
-    """A solver-neutral MIP (the fields :func:`optimizer.lexico.solve_with_backend` reads) plus
-    the maps from columns back to people.  Shapes: ``A`` (m, n); ``objectives`` (4, n), level 3
-    in units of 0.0001 risk x day; ``offsets`` (4,), guaranteed-minimum payments in USD."""
+class HorizonModel(LexMip):
+    """The multi-day model: a :class:`optimizer.model.LexMip` whose level 3 is in units of
+    0.0001 risk x day, plus the maps from columns back to people."""
 
-    A: sp.csc_matrix
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    objectives: np.ndarray
-    offsets: np.ndarray
-    blocks: dict[str, slice]
     row_blocks: dict[str, slice]
     horizon: int
     person_class: np.ndarray  # (P,) class of each single needing a decision, -1 otherwise
@@ -93,10 +83,6 @@ class HorizonModel:
     fatd_person: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     fatd_prog: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     stats: dict = field(default_factory=dict)
-
-    @property
-    def size(self) -> dict:
-        return {"variables": int(self.A.shape[1]), "constraints": int(self.A.shape[0]), "nonzeros": int(self.A.nnz)}
 
 
 def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -278,13 +278,11 @@ def _empty():
 
 
 @dataclass
-class Model:
+class LexMip:
     """A solver-neutral MIP: minimise ``objectives[k] @ x`` lexicographically over k = 0..3,
     subject to ``row_lower <= A @ x <= row_upper``, ``col_lower <= x <= col_upper``, x integer.
-
-    ``objectives`` is (4, n); ``offsets`` (4,) are constants (guaranteed-minimum payments, USD)
-    added to the level values.  Level 3 is in units of 0.0001 effective risk.  The remaining
-    fields map columns back to people (see :func:`build`)."""
+    ``A`` (m, n); ``objectives`` (4, n); ``offsets`` (4,) constants (guaranteed-minimum
+    payments, USD) added to the level values; ``blocks`` names column ranges."""
 
     A: sp.csc_matrix
     row_lower: np.ndarray
@@ -294,6 +292,17 @@ class Model:
     objectives: np.ndarray
     offsets: np.ndarray
     blocks: dict[str, slice]
+
+    @property
+    def size(self) -> dict:
+        return {"variables": int(self.A.shape[1]), "constraints": int(self.A.shape[0]), "nonzeros": int(self.A.nnz)}
+
+
+@dataclass
+class Model(LexMip):
+    """The one-day class model (:func:`build`): a :class:`LexMip` whose level 3 is in units of
+    0.0001 effective risk, with the maps from columns back to people."""
+
     # maps from columns and rows back to classes, pools and people (empty for other models)
     # (P,) class of each single person needing a decision, -1 otherwise
     person_class: np.ndarray = field(default_factory=_empty)
@@ -329,10 +338,6 @@ class Model:
     # (.,) rank of each arc within its pool by moving cost (0 = cheapest)
     arc_rank: np.ndarray = field(default_factory=_empty)
     stats: dict = field(default_factory=dict)
-
-    @property
-    def size(self) -> dict:
-        return {"variables": int(self.A.shape[1]), "constraints": int(self.A.shape[0]), "nonzeros": int(self.A.nnz)}
 
 
 class _Builder:

@@ -269,3 +269,14 @@ def multiday_instance(seed: int, max_people: int = 5) -> dict:
 def load_multiday(seed: int, tmp_dir: str | Path, max_people: int = 5):
     """Write ``multiday_instance(seed)`` to ``tmp_dir`` and read it back (validated)."""
     return read_instance(write_instance(multiday_instance(seed, max_people), Path(tmp_dir) / f"multi{seed}.json"))
+
+
+def short_of_cd_beds(doc: dict) -> dict:
+    """``doc`` (a generated instance) with every men's level C-D unit halved and its surge beds
+    removed, in place: mandatory men are left without beds (tests of diagnoses)."""
+    for f in doc["facilities"]:
+        for u in f["units"]:
+            if u["sex"] == "M" and u["levels"] == ["C", "D"]:
+                u["beds"] //= 2
+                u.pop("surge_beds", None)
+    return doc

@@ -520,12 +520,9 @@ def test_redact_keeps_person_ids_in_plan_csv_only(tmp_path):
     from optimizer import generate
     from optimizer.cli import main
 
-    doc = generate.national_instance(seed=1, aors=["NOL"], scale=0.2)
-    for f in doc["facilities"]:
-        for u in f["units"]:
-            if u["sex"] == "M" and u["levels"] == ["C", "D"]:
-                u["beds"] //= 2
-                u.pop("surge_beds", None)
+    from randinst import short_of_cd_beds
+
+    doc = short_of_cd_beds(generate.national_instance(seed=1, aors=["NOL"], scale=0.2))
     path = tmp_path / "short.json"
     path.write_text(json.dumps(doc))
     ids = [p["id"] for p in doc["people"]]

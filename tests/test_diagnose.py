@@ -11,7 +11,7 @@ from optimizer.diagnose import diagnose
 from optimizer.generate import national_instance
 from optimizer.instance import read_instance
 from optimizer.solve import solve
-from randinst import load_random
+from randinst import load_random, short_of_cd_beds
 
 
 def test_certificate_equals_the_brute_force_optimum_without_families(tmp_path):
@@ -36,12 +36,7 @@ def test_certificate_equals_the_brute_force_optimum_without_families(tmp_path):
 def test_regional_variant_short_of_beds(tmp_path):
     """Halving the beds for men of levels C-D (no surge) leaves mandatory men without beds: the
     certificate matches the solver's proven level 1 and names them."""
-    doc = national_instance(seed=1, aors=["NOL"], scale=0.2)
-    for f in doc["facilities"]:
-        for u in f["units"]:
-            if u["sex"] == "M" and u["levels"] == ["C", "D"]:
-                u["beds"] //= 2
-                u.pop("surge_beds", None)
+    doc = short_of_cd_beds(national_instance(seed=1, aors=["NOL"], scale=0.2))
     path = tmp_path / "short.json"
     path.write_text(json.dumps(doc))
     inst = read_instance(path)
