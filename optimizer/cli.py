@@ -581,6 +581,10 @@ def cmd_solve(args, started: float) -> int:
     from .solve import solve
     from .verify import verify
 
+    if deadline is not None:  # the whole command keeps to the limit (optimizer/deadline.py)
+        from .deadline import reserve_s
+
+        deadline -= reserve_s(len(inst.people))
     try:
         res = solve(inst, params, deadline=deadline)
     except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written
@@ -590,7 +594,7 @@ def cmd_solve(args, started: float) -> int:
         _err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
         return EXIT_ERROR
     t1 = time.monotonic()
-    check = verify(inst, res.rows)
+    check = res.verified or verify(inst, res.rows)  # a constructive plan was verified already
     t_verify = time.monotonic() - t1
     mismatch = [
         k for k in ("unplaced", "surge", "released_risk")

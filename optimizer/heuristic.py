@@ -21,12 +21,18 @@ from __future__ import annotations
 import numpy as np
 
 from .instance import Instance
-from .model import Network, People, bed_type_keys, family_members, family_units, programs_of, single_units
+from .model import (
+    Network, People, bed_type_keys, family_members, family_units, program_keys, programs_of, single_units,
+)
 
 
 def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-person arrays (P,): decision strings, unit index, program index and release day (-1
-    where none), for :func:`optimizer.solve.plan_rows`."""
+    where none), for :func:`optimizer.solve.plan_rows`.
+
+    Linear time in practice: beds and slots are only ever taken, so the first unit (program) that
+    had no room for a single person's days stays full for every later single person with the same
+    bed type and days (program key), and a scan resumes where the last one stopped."""
     n, H = len(P.sex), inst.horizon_days
     decision = np.where(P.removed, "removed", "unplaced").astype(object)
     unit = np.full(n, -1, np.int64)
@@ -36,53 +42,107 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
     end = np.minimum(np.where(P.stay >= 1 << 30, H, arrival + np.minimum(P.stay, 1 << 30)), H)
     limit = np.fromiter((1 << 40 if p.max_custody_days is None else p.arrival_day + p.max_custody_days - p.custody_days
                          for p in inst.people), np.int64, n)
-    used = np.zeros((len(N.unit_fac), H), np.int64)  # beds used per unit and day
+    free = np.repeat(N.unit_beds[:, None], H, axis=1)  # regular beds left per unit and day
+    spare = np.repeat(N.unit_surge[:, None], H, axis=1)  # surge beds left per unit and day
     slots = np.where(N.prog_capacity >= 0, N.prog_capacity, n + 1).astype(np.int64)
-    elig = programs_of(P, N, np.arange(n))
-    blocks = [m for m in family_members(P).values() if not P.removed[m].any()]  # a family is removed whole
-    singles = np.flatnonzero(~P.removed & (P.family < 0))
-    singles = singles[np.lexsort((-P.eff[singles], ~P.mandatory[singles]))]
-    blocks += [np.array([i]) for i in singles]
-    bt = bed_type_keys(P, N)
-    compat_single: dict[int, np.ndarray] = {}  # bed type -> compatible units
-    for b in blocks:
+    bt, pk = bed_type_keys(P, N), program_keys(P, N)
+    units_of: dict = {}  # bed type (and origin facility) -> compatible single units
+    progs_of: dict[int, np.ndarray] = {}  # program key -> eligible programs
+    scan: dict[tuple, int] = {}  # (what, key, a, e) -> position where the next scan starts
+
+    def first_fit(units, size, a, e, surge, start=0):
+        """Position in ``units`` of the first with ``size`` beds (regular, or with surge) on days [a, e)."""
+        room = free + spare if surge else free
+        if e == a + 1:  # one day: scalar comparisons
+            col = room[:, a]
+            for k in range(start, len(units)):
+                if col[units[k]] >= size:
+                    return k
+            return len(units)
+        for k in range(start, len(units)):
+            if room[units[k], a:e].min() >= size:
+                return k
+        return len(units)
+
+    def place(u, b, size, a, e):  # regular beds first, surge beds for the rest, day by day
+        if e == a + 1:
+            regular = min(int(free[u, a]), size)
+            free[u, a] -= regular
+            spare[u, a] -= size - regular
+        else:
+            regular = np.minimum(free[u, a:e], size)
+            free[u, a:e] -= regular
+            spare[u, a:e] -= size - regular
+        decision[b] = "detain"
+        unit[b] = u
+
+    for b in [m for m in family_members(P).values() if not P.removed[m].any()]:  # a family is removed whole
         i = b[0]
         a, e = int(arrival[i]), int(end[i])
-        may_hold = bool((limit[b] >= e).all()) and e > a
-        if len(b) > 1 or P.family[i] >= 0:
-            units = np.flatnonzero(family_units(P, N, b)) if may_hold else np.zeros(0, np.int64)
-        else:
-            if bt[i] not in compat_single:
-                compat_single[bt[i]] = np.flatnonzero(single_units(P, N, np.array([i]))[0])
-            units = compat_single[bt[i]] if may_hold else np.zeros(0, np.int64)
+        units = np.flatnonzero(family_units(P, N, b)) if (limit[b] >= e).all() and e > a else np.zeros(0, np.int64)
         if len(units) and P.origin[i] >= 0:  # the origin facility first
             units = units[np.argsort(N.unit_fac[units] != P.origin[i], kind="stable")]
-        fits = (used[units, a:e] + len(b) <= N.unit_beds[units][:, None]).all(axis=1)
-        if fits.any():
-            u = units[np.argmax(fits)]
-            used[u, a:e] += len(b)
-            decision[b], unit[b] = "detain", u
+        k = first_fit(units, len(b), a, e, False)
+        if k < len(units):
+            place(units[k], b, len(b), a, e)
             continue
         adults = b[~P.minor[b]]
-        picks = []
         if not P.mandatory[b].any():
-            left = slots.copy()
+            left, picks = slots.copy(), []
             for p in adults:
-                q = np.flatnonzero(elig[p] & (left > 0))
+                q = np.flatnonzero(programs_of(P, N, np.array([p]))[0] & (left > 0))
                 if not len(q):
-                    picks = None
                     break
                 picks.append(q[0])
                 left[q[0]] -= 1
-            if picks is not None:
-                for p, q in zip(adults, picks):
-                    prog[p] = q
-                    slots[q] -= 1
+            if len(picks) == len(adults):
+                prog[adults], slots[:] = picks, left
                 decision[b], rday[b] = "release", a
                 continue
-        fits = (used[units, a:e] + len(b) <= (N.unit_beds + N.unit_surge)[units][:, None]).all(axis=1)
-        if fits.any():
-            u = units[np.argmax(fits)]
-            used[u, a:e] += len(b)
-            decision[b], unit[b] = "detain", u
+        k = first_fit(units, len(b), a, e, True)
+        if k < len(units):
+            place(units[k], b, len(b), a, e)
+
+    singles = np.flatnonzero(~P.removed & (P.family < 0))
+    singles = singles[np.lexsort((-P.eff[singles], ~P.mandatory[singles]))]
+    # Python lists: scalar reads of numpy arrays dominate the loop otherwise
+    arrival_l, end_l, bt_l, limit_l, pk_l = (v.tolist() for v in (arrival, end, bt, limit, pk))
+    origin_l, mandatory_l = P.origin.tolist(), P.mandatory.tolist()
+    for i in singles.tolist():
+        a, e, g, o = arrival_l[i], end_l[i], bt_l[i], origin_l[i]
+        if limit_l[i] >= e and e > a:
+            if g not in units_of:
+                units_of[g] = np.flatnonzero(single_units(P, N, np.array([i]))[0])
+            units = units_of[g]
+            if o >= 0:  # the origin facility first
+                if (g, o) not in units_of:
+                    units_of[g, o] = units[N.unit_fac[units] == o]
+                home = units_of[g, o]
+                k = first_fit(home, 1, a, e, False)
+                if k < len(home):
+                    place(home[k], i, 1, a, e)
+                    continue
+            k = scan[("bed", g, a, e)] = first_fit(units, 1, a, e, False, scan.get(("bed", g, a, e), 0))
+            if k < len(units):
+                place(units[k], i, 1, a, e)
+                continue
+        else:
+            units = np.zeros(0, np.int64)
+        if not mandatory_l[i]:
+            key = pk_l[i]
+            if key not in progs_of:
+                progs_of[key] = np.flatnonzero(programs_of(P, N, np.array([i]))[0])
+            qs = progs_of[key]
+            k = scan.get(("atd", key), 0)
+            while k < len(qs) and slots[qs[k]] <= 0:
+                k += 1
+            scan[("atd", key)] = k
+            if k < len(qs):
+                prog[i] = qs[k]
+                slots[qs[k]] -= 1
+                decision[i], rday[i] = "release", a
+                continue
+        k = scan[("surge", g, a, e)] = first_fit(units, 1, a, e, True, scan.get(("surge", g, a, e), 0))
+        if k < len(units):
+            place(units[k], i, 1, a, e)
     return decision, unit, prog, rday

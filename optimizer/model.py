@@ -55,7 +55,8 @@ take integer values and can be held exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import scipy.sparse as sp
@@ -99,7 +100,36 @@ class People:
     family: np.ndarray  # int32 family index, -1 when single
 
 
+_ARRAYS: dict[tuple[int, str], tuple[weakref.ref, object]] = {}
+
+
+def _cached(inst: Instance, kind: str, make):
+    """``make(inst)`` computed once per instance object (instances are frozen) and made
+    read-only, so the solver, the verifier's callers and the reasons share one conversion."""
+    key = (id(inst), kind)
+    hit = _ARRAYS.get(key)
+    if hit is not None and hit[0]() is inst:
+        return hit[1]
+    value = make(inst)
+    for f in fields(value):
+        arr = getattr(value, f.name)
+        if isinstance(arr, np.ndarray):
+            arr.setflags(write=False)
+    _ARRAYS[key] = (weakref.ref(inst, lambda _: _ARRAYS.pop(key, None)), value)
+    return value
+
+
 def people_arrays(inst: Instance) -> People:
+    """Per-person arrays of ``inst`` (read-only, computed once per instance object)."""
+    return _cached(inst, "people", _people_arrays)
+
+
+def network_arrays(inst: Instance) -> "Network":
+    """Facility, unit and program arrays of ``inst`` (read-only, computed once per instance)."""
+    return _cached(inst, "network", _network_arrays)
+
+
+def _people_arrays(inst: Instance) -> People:
     """Convert ``inst.people`` to numpy arrays (one comprehension per field)."""
     aor_idx = {a.code: i for i, a in enumerate(inst.aors)}
     fac_idx = {f.id: i for i, f in enumerate(inst.facilities)}
@@ -157,7 +187,7 @@ class Network:
     prog_aor: np.ndarray  # (Q,) AOR index, -1 when any
 
 
-def network_arrays(inst: Instance) -> Network:
+def _network_arrays(inst: Instance) -> Network:
     """Arrays of facilities, units and programs, and the moving-cost matrix (MODEL.md §3)."""
     aor_idx = {a.code: i for i, a in enumerate(inst.aors)}
     facs = inst.facilities

@@ -52,7 +52,10 @@ def _bed_classes(inst: Instance, P, N):
     key = np.stack([np.where(fam, 1 + P.family, 0), P.sex, np.where(P.minor, -1, P.level), P.medical, band],
                    axis=1).astype(np.int64)
     key[fam, 1:] = -1  # a family's units depend on all its members: one class per family
-    uniq, kid = np.unique(key, axis=0, return_inverse=True)
+    # np.unique on one int64 per person (mixed radix) is much faster than on rows
+    radix = key.max(axis=0, initial=0) + 2
+    _, first, kid = np.unique(np.ravel_multi_index((key + 1).T, radix), return_index=True, return_inverse=True)
+    uniq = key[first]
     kid = kid.ravel()
     rep = np.zeros(len(uniq), np.int64)
     rep[kid[::-1]] = np.arange(n)[::-1]

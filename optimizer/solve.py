@@ -53,7 +53,8 @@ class Result:
     ``termination`` is ``optimal`` or ``time_limit`` (MODEL.md §5); ``levels_proven`` counts the
     leading levels proven optimal; ``objective`` (the model's values), ``bound`` and ``gap`` are keyed by level
     name (cost in USD, released risk in risk points); ``rows`` are the plan.csv rows (strings);
-    ``x`` the model solution (n,) they were decoded from (None for the Pyomo formulation)."""
+    ``x`` the model solution (n,) they were decoded from (None for the Pyomo formulation);
+    ``verified`` the :class:`optimizer.verify` report of ``rows`` when it was already computed."""
 
     termination: str
     levels_proven: int
@@ -67,6 +68,7 @@ class Result:
     model_stats: dict
     timings: dict = field(default_factory=dict)
     x: np.ndarray | None = None
+    verified: object | None = None  # the verifier's report of ``rows`` when solve already made one
 
 
 def tighten(model: Model, x: np.ndarray) -> np.ndarray:
@@ -174,19 +176,20 @@ def plan_rows(inst: Instance, P: People, N: Network, decision: np.ndarray, unit:
     return [dict(zip(PLAN_COLUMNS, row)) for row in zip(*columns)]
 
 
-def _constructive(inst, P, N, model, statuses, version, t0, t1, t2) -> Result:
-    """A :class:`Result` from the constructive heuristic (no level proven; the objective is the
-    verifier's, computed here because no model solution exists)."""
+def _constructive(inst, P, N, size, stats, statuses, version, t0, t1, t2) -> Result:
+    """A :class:`Result` from the constructive heuristic (no level proven).  Its objective is the
+    verifier's, so the verification report travels with it (``Result.verified``)."""
     from .heuristic import greedy_plan
     from .verify import verify
 
     rows = plan_rows(inst, P, N, *greedy_plan(inst, P, N))
+    check = verify(inst, rows)
     none = {k: None for k in LEVELS}
     return Result(
-        termination="time_limit", levels_proven=0, rows=rows, objective=dict(verify(inst, rows).objective),
+        termination="time_limit", levels_proven=0, rows=rows, objective=dict(check.objective),
         bound=dict(none), gap=dict(none), native_status=statuses + ["constructive heuristic"],
-        solver_version=version, model_size=model.size, model_stats=model.stats,
-        timings={"build": t1 - t0, "solve": t2 - t1, "decode": time.monotonic() - t2},
+        solver_version=version, model_size=size, model_stats=stats,
+        timings={"build": t1 - t0, "solve": t2 - t1, "decode": time.monotonic() - t2}, verified=check,
     )
 
 
@@ -258,6 +261,10 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     N = network_arrays(inst)
     level_params = LevelParams(threads=params.threads, seed=params.seed, mip_gap=params.mip_gap, log=params.log)
     H = inst.horizon_days
+    if deadline is not None and time.monotonic() >= deadline:  # no time to build a model
+        none = {"variables": 0, "constraints": 0, "nonzeros": 0}
+        now = time.monotonic()
+        return _constructive(inst, P, N, none, {}, ["no time left for the solver"], "", t0, now, now)
     if H > 1:
         from . import backends
         from .horizon import build_horizon, decode_horizon
@@ -266,37 +273,53 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
             raise BackendError(f"solver {params.solver!r} plans one day only (horizon_days = 1); for "
                                f"horizon_days = {H} use highs, highs-mip, cpsat or scip")
         model = build_horizon(inst, P, N)
-        t1 = time.monotonic()
-        x, proven, bounds, statuses, version = solve_with_backend(
-            model, backends.get("highs-mip" if params.solver == "highs" else params.solver), level_params, deadline)
+
+        def attempt():
+            return solve_with_backend(model, backends.get("highs-mip" if params.solver == "highs" else params.solver),
+                                      level_params, deadline)
     else:
         model, compact, lift = models if models is not None else build_models(inst, P, N)
-        t1 = time.monotonic()
-        if params.solver == "highs":
-            x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline, compact, lift)
-            version = f"HiGHS {version}"
-        elif params.solver.startswith("pyomo:"):
-            from .backends import pyomo_model
 
-            left = None if deadline is None else deadline - time.monotonic()
-            values, proven, statuses, _, chosen = pyomo_model.solve(
-                inst, params.solver.split(":", 1)[1], left, params.mip_gap, params.threads, params.seed, params.log)
-            version = pyomo_model.version(params.solver.split(":", 1)[1])
-            return _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, t0, t1)
-        elif params.solver == "flow":
-            from .backends import flow
+        def attempt():
+            if params.solver == "highs":
+                x, proven, bounds, statuses, version = solve_lexicographic(
+                    model, level_params, deadline, compact, lift)
+                return x, proven, bounds, statuses, f"HiGHS {version}"
+            if params.solver.startswith("pyomo:"):
+                from .backends import pyomo_model
 
-            x, status, _ = flow.solve_model(model, N)
-            proven, statuses, version = 4, [status], flow.version()
-            bounds = list(model.objectives @ x)
-        else:
+                name = params.solver.split(":", 1)[1]
+                left = None if deadline is None else deadline - time.monotonic()
+                return pyomo_model.solve(inst, name, left, params.mip_gap, params.threads, params.seed, params.log), \
+                    pyomo_model.version(name)
+            if params.solver == "flow":
+                from .backends import flow
+
+                x, status, _ = flow.solve_model(model, N)
+                return x, 4, list(model.objectives @ x), [status], flow.version()
             from . import backends
 
-            x, proven, bounds, statuses, version = solve_with_backend(
-                model, backends.get(params.solver), level_params, deadline, compact, lift)
+            return solve_with_backend(model, backends.get(params.solver), level_params, deadline, compact, lift)
+    t1 = time.monotonic()
+    if deadline is None:
+        out = attempt()
+    elif t1 >= deadline:  # no time left for the solver
+        return _constructive(inst, P, N, model.size, model.stats, ["no time left for the solver"], "", t0, t1, t1)
+    else:  # a hard stop even when the solver overruns its own limit (optimizer/deadline.py)
+        from .deadline import GRACE_S, Overrun, run_bounded
+
+        try:
+            out = run_bounded(attempt, deadline + GRACE_S)
+        except Overrun:
+            return _constructive(inst, P, N, model.size, model.stats, ["solver stopped at the time limit"], "",
+                                 t0, t1, time.monotonic())
+    if params.solver.startswith("pyomo:"):
+        (values, proven, statuses, _, chosen), version = out
+        return _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, t0, t1)
+    x, proven, bounds, statuses, version = out
     t2 = time.monotonic()
     if x is None:  # no incumbent before the limit: a constructive plan instead (optimizer/heuristic.py)
-        return _constructive(inst, P, N, model, statuses, version, t0, t1, t2)
+        return _constructive(inst, P, N, model.size, model.stats, statuses, version, t0, t1, t2)
     x = tighten(model, x)
     if H > 1:
         rows = plan_rows(inst, P, N, *decode_horizon(inst, model, P, x))

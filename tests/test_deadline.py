@@ -1,0 +1,55 @@
+"""The whole-command time limit (optimizer/deadline.py): the solver runs in a child process that
+is killed when it overruns, and the command still returns a verified constructive plan."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+import optimizer.solve as solve_mod
+from optimizer.backends.base import BackendError
+from optimizer.cli import main
+from optimizer.deadline import Overrun, run_bounded
+from optimizer.instance import read_instance
+from optimizer.solve import SolveParams, solve
+from optimizer.verify import verify
+
+
+def test_run_bounded_returns_the_childs_result_and_its_exceptions():
+    assert run_bounded(lambda: {"x": [1, 2, 3]}, time.monotonic() + 30) == {"x": [1, 2, 3]}
+
+    def refuse():
+        raise BackendError("no families")
+
+    with pytest.raises(BackendError, match="no families"):  # the type survives: exit 2, not 4
+        run_bounded(refuse, time.monotonic() + 30)
+
+
+def test_run_bounded_kills_a_child_that_overruns():
+    with pytest.raises(Overrun):
+        run_bounded(lambda: time.sleep(120), time.monotonic() + 0.5)
+
+
+def test_a_solver_that_ignores_its_limit_is_stopped_and_a_constructive_plan_returned(monkeypatch):
+    """The engine is replaced by one that sleeps far past the deadline: solve returns the
+    verified constructive plan instead of waiting."""
+    monkeypatch.setattr(solve_mod, "solve_lexicographic", lambda *a, **k: time.sleep(120))
+    inst = read_instance("instances/tiny.json")
+    res = solve(inst, SolveParams(time_limit=1.0))
+    assert res.termination == "time_limit" and res.levels_proven == 0
+    assert res.native_status == ["solver stopped at the time limit", "constructive heuristic"]
+    assert res.verified is not None and res.verified.ok and verify(inst, res.rows).ok
+
+
+def test_an_exhausted_limit_skips_the_model(tmp_path):
+    """A deadline already past when the arrays are ready: no model is built (size 0), the plan is
+    the constructive one, verified, exit 1."""
+    out = tmp_path / "plan"
+    assert main(["solve", "instances/tiny.json", "--time-limit", "0.001", "--out", str(out), "--quiet"]) == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model_size"] == {"variables": 0, "constraints": 0, "nonzeros": 0}
+    assert summary["native_status"] == ["no time left for the solver", "constructive heuristic"]
+    assert main(["check", "instances/tiny.json", str(out)]) == 0
+
