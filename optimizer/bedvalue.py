@@ -16,6 +16,8 @@ A facility's value is that of its best unit (one more bed placed where it helps 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .instance import Instance
@@ -44,10 +46,13 @@ def _risk_duals(model, x: np.ndarray) -> np.ndarray:
     return np.asarray(h.getSolution().row_dual)[model.row_blocks["unit"]] / RISK_SCALE
 
 
-def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParams()) -> dict:
+def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParams(),
+               deadline: float | None = None) -> dict:
     """Value of one more bed per unit and per facility of a one-day instance.
 
-    The instance is solved here (the base), then ``exact`` units are re-solved.  Returns ``{"units": [...],
+    The instance is solved here (the base), then ``exact`` units are re-solved, as many as fit
+    before ``deadline`` (``time.monotonic()``; None: all of them, each under ``params``' limit);
+    ``complete`` says whether all were.  Returns ``{"units": [...],
     "facilities": [...]}``, each entry ``{id, (facility), released_risk_change, cost_change,
     unplaced_change, surge_change, method}`` sorted by the released-risk change (most negative
     first), then the cost change; risk in effective-risk points, cost in USD over the plan.
@@ -57,7 +62,9 @@ def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParam
     P, N = people_arrays(inst), network_arrays(inst)
     models = build_models(inst, P, N)
     model = models[0]
-    base = solve(inst, params, models=models)
+    base = solve(inst, params, deadline=deadline, models=models)
+    if base.x is None:  # the limit left only a constructive plan: no model solution to price
+        return {"units": [], "facilities": [], "complete": False}
     risk_lp = _risk_duals(model, base.x)
     unit_ids = [u.id for f in inst.facilities for u in f.units]
     fac_ids = [f.id for f in inst.facilities]
@@ -67,12 +74,19 @@ def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParam
              for u in range(len(unit_ids))]
     order = sorted(range(len(units)), key=lambda u: (units[u]["released_risk_change"], u))
     beds = model.row_upper[model.row_blocks["unit"]].copy()
+    complete = True
     for u in order[:exact]:
+        if deadline is not None and time.monotonic() >= deadline:
+            complete = False  # the whole command's time limit: the rest keep their LP estimate
+            break
         for m in models[:2]:
             m.row_upper[m.row_blocks["unit"].start + u] = beds[u] + 1
-        res = solve(inst, params, models=models)
+        res = solve(inst, params, deadline=deadline, models=models)
         for m in models[:2]:
             m.row_upper[m.row_blocks["unit"].start + u] = beds[u]
+        if res.levels_proven < 4:  # stopped by the limit: not an exact value
+            complete = False
+            continue
         d = {k: res.objective[k] - base.objective[k] for k in ("unplaced", "surge", "released_risk", "cost_usd")}
         units[u].update(released_risk_change=round(d["released_risk"], 4), cost_change=round(d["cost_usd"], 2),
                         unplaced_change=d["unplaced"], surge_change=d["surge"], method="re_solve")
@@ -85,4 +99,4 @@ def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParam
             best[e["facility"]] = {"id": e["facility"], "best_unit": e["id"],
                                    **{k: e[k] for k in ("released_risk_change", "cost_change", "unplaced_change",
                                                         "surge_change", "method")}}
-    return {"units": units, "facilities": list(best.values())}
+    return {"units": units, "facilities": list(best.values()), "complete": complete}

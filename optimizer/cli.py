@@ -618,13 +618,13 @@ def cmd_solve(args, started: float) -> int:
     if args.bed_values and inst.horizon_days == 1:
         from .bedvalue import bed_values
 
-        summary["bed_values"] = bed_values(inst, args.bed_values, params)
+        summary["bed_values"] = bed_values(inst, args.bed_values, params, deadline=deadline)
     if args.capacity_curve and inst.horizon_days == 1:
         from .instance import load_json
         from .whatif import capacity_curve
 
         summary["capacity_curve"] = capacity_curve(load_json(args.instance), [-30 + 5 * k for k in range(13)],
-                                                   params=params)
+                                                   params=params, deadline=deadline)
     summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
     docs = {}
     if unplaced > 0:

@@ -229,13 +229,15 @@ def read_bytes(path: Path) -> bytes:
     try:
         if path.exists() and not path.is_file():
             raise InputError([f"{path}: cannot read the file: not a regular file (a folder, a device or a pipe)"])
+        if path.exists() and path.stat().st_size > MAX_FILE_BYTES:  # refused before reading a byte
+            raise InputError([f"{path}: the file is larger than the limit of {MAX_FILE_BYTES} bytes"])
         with open(path, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise InputError([f"{path}: cannot read the file: {e.strerror or e}"]) from None
     if len(data) > MAX_FILE_BYTES:
         raise InputError([f"{path}: the file is larger than the limit of {MAX_FILE_BYTES} bytes"])
-    if not data.strip():
+    if not data or data.isspace():  # no stripped copy of a large file
         raise InputError([f"{path}: the file is empty"])
     return data
 

@@ -7,6 +7,8 @@ re-solves the one-day class model built once, changing only its bed rows.
 
 from __future__ import annotations
 
+import time
+
 import copy
 import math
 
@@ -90,7 +92,8 @@ def scaled_beds(doc: dict, percent: float) -> dict:
     return doc
 
 
-def capacity_curve(doc: dict, percents, risks=(), params: SolveParams = SolveParams(), progress=None) -> dict:
+def capacity_curve(doc: dict, percents, risks=(), params: SolveParams = SolveParams(), progress=None,
+                   deadline: float | None = None) -> dict:
     """Optimal outcomes with every unit's beds scaled by each of ``percents``; and, for each
     risk R in ``risks``, the smallest whole percentage (0..100) of extra beds with which nobody of
     effective risk >= R is released for lack of capacity (releases at a legal limit do not
@@ -98,7 +101,8 @@ def capacity_curve(doc: dict, percents, risks=(), params: SolveParams = SolvePar
     risk; None when +100 % is not enough.
 
     One-day instances only (the model is built once; each point changes its bed rows).
-    ``progress()`` is called after every solve."""
+    ``progress()`` is called after every solve.  With ``deadline`` (``time.monotonic()``) the
+    points and bisections that do not fit before it are left out and ``complete`` is false."""
     inst = parse_instance(doc)
     if inst.horizon_days != 1:
         raise ValueError("the capacity curve is for one-day instances (horizon_days = 1)")
@@ -109,14 +113,19 @@ def capacity_curve(doc: dict, percents, risks=(), params: SolveParams = SolvePar
     base_beds = N.unit_beds.copy()
     cache: dict[int, dict] = {}
 
+    class _OutOfTime(Exception):
+        pass
+
     def point(pct: float) -> dict:
         if pct in cache:
             return cache[pct]
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _OutOfTime()
         changed = scaled_beds(doc, pct)
         beds = np.array([u["beds"] for f in changed["facilities"] for u in f["units"]], dtype=float)
         for m in models[:2]:  # the bed rows of the full and the compact model, in place
             m.row_upper[m.row_blocks["unit"]] = beds
-        res = solve(inst, params, models=models)
+        res = solve(inst, params, deadline=deadline, models=models)
         out = {"percent": pct, "beds": int(beds.sum()), **_outcome(parse_instance(changed, f"<{pct:+g} % beds>"),
                                                                     res.rows)}
         out["proven"] = res.levels_proven == 4
@@ -125,21 +134,30 @@ def capacity_curve(doc: dict, percents, risks=(), params: SolveParams = SolvePar
             progress()
         return out
 
-    curve = [point(p) for p in percents]
-    needed = []
-    for r in risks:
-        ok = lambda pct: (point(pct)["highest_released_for_capacity"] or -1.0) < r  # noqa: E731
-        if not ok(100):
-            needed.append({"risk": r, "percent": None, "extra_beds": None})
-            continue
-        if ok(0):
-            needed.append({"risk": r, "percent": 0, "extra_beds": 0})
-            continue
-        lo, hi = 0, 100  # ok(hi) holds, ok(lo) does not; find the smallest such whole percentage
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-        needed.append({"risk": r, "percent": hi, "extra_beds": point(hi)["beds"] - int(base_beds.sum())})
+    curve, needed = [], []
+    try:
+        for p in percents:
+            curve.append(point(p))
+        for r in risks:
+            needed.append(_beds_needed(point, r, int(base_beds.sum())))
+        complete = True
+    except _OutOfTime:
+        complete = False
     for m in models[:2]:
         m.row_upper[m.row_blocks["unit"]] = base_beds
-    return {"points": curve, "beds_needed": needed}
+    return {"points": curve, "beds_needed": needed, "complete": complete}
+
+
+def _beds_needed(point, r: float, base: int) -> dict:
+    """The smallest whole percentage of extra beds (0..100) with which nobody of effective risk
+    >= ``r`` is released for lack of capacity, by bisection over ``point(pct)``."""
+    ok = lambda pct: (point(pct)["highest_released_for_capacity"] or -1.0) < r  # noqa: E731
+    if not ok(100):
+        return {"risk": r, "percent": None, "extra_beds": None}
+    if ok(0):
+        return {"risk": r, "percent": 0, "extra_beds": 0}
+    lo, hi = 0, 100  # ok(hi) holds, ok(lo) does not; find the smallest such whole percentage
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return {"risk": r, "percent": hi, "extra_beds": point(hi)["beds"] - base}

@@ -53,3 +53,23 @@ def test_an_exhausted_limit_skips_the_model(tmp_path):
     assert summary["native_status"] == ["no time left for the solver", "constructive heuristic"]
     assert main(["check", "instances/tiny.json", str(out)]) == 0
 
+
+
+def test_extra_solves_share_the_commands_limit():
+    """--bed-values and --capacity-curve under a deadline that has passed: no re-solve, no point,
+    ``complete`` false; without one, everything and ``complete`` true."""
+    from optimizer.bedvalue import bed_values
+    from optimizer.instance import load_json
+    from optimizer.whatif import capacity_curve
+
+    inst = read_instance("instances/tiny.json")
+    late = time.monotonic() + 0.01
+    time.sleep(0.02)
+    values = bed_values(inst, 3, deadline=late)
+    assert not values["complete"] and all(u["method"] == "lp_dual" for u in values["units"])
+    assert bed_values(inst, 3)["complete"]
+    doc = load_json("instances/tiny.json")
+    curve = capacity_curve(doc, [-10, 0, 10], risks=[50.0], deadline=late)
+    assert curve == {"points": [], "beds_needed": [], "complete": False}
+    full = capacity_curve(doc, [-10, 0, 10], risks=[50.0])
+    assert full["complete"] and len(full["points"]) == 3 and len(full["beds_needed"]) == 1

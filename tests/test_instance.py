@@ -356,3 +356,17 @@ def test_record_that_is_not_an_object(tmp_path):
     doc["people"].append(7)
     (line,) = _refused(_write(tmp_path, doc))
     assert line.endswith(f"people[{len(doc['people']) - 1}]: must be a JSON object (a record), got int")
+
+
+def test_a_file_above_the_size_limit_is_refused_before_it_is_read(tmp_path, capsys):
+    """A sparse file one byte above MAX_FILE_BYTES (no disk used): exit 2, one line naming the
+    file and the limit, refused from its size alone."""
+    from optimizer.cli import main
+    from optimizer.instance import MAX_FILE_BYTES
+
+    big = tmp_path / "huge.json"
+    with open(big, "wb") as fh:
+        fh.truncate(MAX_FILE_BYTES + 1)
+    assert main(["validate", str(big)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"{big}: the file is larger than the limit of {MAX_FILE_BYTES} bytes"]
