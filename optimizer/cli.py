@@ -774,6 +774,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err(["bedalloc: interrupted; nothing written"])
         return EXIT_INTERRUPT
+    except BrokenPipeError:  # stdout closed early (`bedalloc diagnose --json | head`): no traceback
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush must not fail too
+        return 1  # as the Python documentation advises for SIGPIPE
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -554,3 +554,21 @@ def test_signal_during_a_solve_leaves_no_partial_output(tmp_path, sig):
         assert not out.exists() and "interrupted" in err
     else:  # the signal came after the plan was verified
         assert proc.returncode in (0, 1) and run("check", ROOT / "instances" / "ice-fy2026.json", out).returncode == 0
+
+
+def test_a_closed_stdout_gives_no_traceback(monkeypatch, capsys):
+    """`bedalloc diagnose --json | head -1`: the reader goes away; bedalloc exits 1, no traceback."""
+    import os
+    import sys
+
+    from optimizer.cli import main
+
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone: writes fail with EPIPE
+    out = os.fdopen(w, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", out)
+    try:
+        assert main(["diagnose", "instances/tiny.json", "--json"]) == 1
+    finally:
+        out.close()
+    assert "Traceback" not in capsys.readouterr().err
