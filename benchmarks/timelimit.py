@@ -81,16 +81,18 @@ def main() -> int:
                     "allowed_s": round(0.1 * limit + 1.0, 3), "within": median <= 1.1 * limit + 1.0,
                     "exit_codes": codes, "levels_proven": proven, "constructive": constructive,
                 })
-                con.print(results[-1])
+                con.print(f"{name}: limit {limit:g} s: median {median:.2f} s, exit codes {codes}")
     table = Table(title="bedalloc solve --time-limit T: whole-command wall clock (median)")
     for col in ("instance", "T s", "median s", "max s", "overshoot s", "allowed s", "within", "exit", "proven",
                 "constructive"):
         table.add_column(col, justify="left" if col == "instance" else "right")
     for r in results:
-        table.add_row(r["instance"], "floor" if r["limit_s"] == 0.001 else f"{r['limit_s']:g}",
-                      f"{r['wall_s_median']:.2f}", f"{r['wall_s_max']:.2f}", f"{r['overshoot_s']:+.2f}",
-                      f"{r['allowed_s']:.2f}", "yes" if r["within"] else "no", ",".join(map(str, r["exit_codes"])),
-                      ",".join(map(str, r["levels_proven"])), str(sum(r["constructive"])))
+        floor = r["limit_s"] == 0.001  # the floor has no allowance: it is what no limit goes below
+        table.add_row(r["instance"], "floor" if floor else f"{r['limit_s']:g}",
+                      f"{r['wall_s_median']:.2f}", f"{r['wall_s_max']:.2f}",
+                      "-" if floor else f"{r['overshoot_s']:+.2f}", "-" if floor else f"{r['allowed_s']:.2f}",
+                      "-" if floor else ("yes" if r["within"] else "no"), ",".join(map(str, r["exit_codes"])),
+                      ",".join(map(str, r["levels_proven"])), f"{sum(r['constructive'])} of {r['runs']}")
     con.print(table)
     write_results(args.out, results, con)
     return 0

@@ -25,9 +25,9 @@ from .model import RISK_SCALE, network_arrays, people_arrays
 from .solve import SolveParams, build_models, solve
 
 
-def _risk_duals(model, x: np.ndarray) -> np.ndarray:
+def _risk_duals(model, x: np.ndarray, deadline: float | None = None) -> np.ndarray | None:
     """Duals of the unit bed rows (U,) in the LP relaxation of level 3 with levels 1-2 held at
-    ``x``'s values: released risk (points) per bed."""
+    ``x``'s values: released risk (points) per bed; None when ``deadline`` stops the LP."""
     import highspy
     import scipy.sparse as sp
 
@@ -42,17 +42,22 @@ def _risk_duals(model, x: np.ndarray) -> np.ndarray:
     h.passModel(int(n), int(A.shape[0]), int(A.nnz), 1, 1, 0.0, np.ascontiguousarray(model.objectives[2]),
                 model.col_lower, model.col_upper, rlo, rhi, A.indptr.astype(np.int32), A.indices.astype(np.int32),
                 A.data, np.zeros(n, np.int32))
+    if deadline is not None:
+        h.setOptionValue("time_limit", max(0.01, deadline - time.monotonic()))
     h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
     return np.asarray(h.getSolution().row_dual)[model.row_blocks["unit"]] / RISK_SCALE
 
 
 def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParams(),
-               deadline: float | None = None) -> dict:
+               deadline: float | None = None, base=None) -> dict:
     """Value of one more bed per unit and per facility of a one-day instance.
 
     The instance is solved here (the base), then ``exact`` units are re-solved, as many as fit
     before ``deadline`` (``time.monotonic()``; None: all of them, each under ``params``' limit);
-    ``complete`` says whether all were.  Returns ``{"units": [...],
+    ``complete`` says whether all were.  ``base``: the instance's :class:`optimizer.solve.Result`
+    when already solved with ``params`` (it is not solved again).  Returns ``{"units": [...],
     "facilities": [...]}``, each entry ``{id, (facility), released_risk_change, cost_change,
     unplaced_change, surge_change, method}`` sorted by the released-risk change (most negative
     first), then the cost change; risk in effective-risk points, cost in USD over the plan.
@@ -62,10 +67,13 @@ def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParam
     P, N = people_arrays(inst), network_arrays(inst)
     models = build_models(inst, P, N)
     model = models[0]
-    base = solve(inst, params, deadline=deadline, models=models)
+    base = base if base is not None else solve(inst, params, deadline=deadline, models=models)
+    incomplete = {"units": [], "facilities": [], "complete": False}
     if base.x is None:  # the limit left only a constructive plan: no model solution to price
-        return {"units": [], "facilities": [], "complete": False}
-    risk_lp = _risk_duals(model, base.x)
+        return incomplete
+    risk_lp = _risk_duals(model, base.x, deadline)
+    if risk_lp is None:
+        return incomplete
     unit_ids = [u.id for f in inst.facilities for u in f.units]
     fac_ids = [f.id for f in inst.facilities]
     units = [{"id": unit_ids[u], "facility": fac_ids[N.unit_fac[u]],

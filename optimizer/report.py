@@ -29,6 +29,9 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     con.print(f"[bold]bedalloc[/] {escape(summary['instance_name'])}: [{style}]{term}[/] "
               f"({summary['levels_proven_optimal']}/4 levels proven, {escape(summary['solver_version'])}), "
               f"plan verified, written to [bold]{escape(str(out))}[/]")
+    if summary["native_status"][-1:] == ["constructive heuristic"]:
+        con.print(f"[yellow]the time limit left no solver plan ({escape(summary['native_status'][0])}): this is "
+                  "the constructive plan (optimizer/heuristic.py), feasible and verified, not optimized[/]")
 
     t = Table(title="Objective (lexicographic)", title_justify="left")
     for col in ("level", "value", "bound", "gap"):
@@ -67,6 +70,9 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
                 "unplaced_change", "surge_change", "released_risk_change")),
                 "-" if e["cost_change"] is None else f"{e['cost_change']:+,.2f}", e["method"])
         con.print(vt)
+    for key, what in (("bed_values", "exact values of a bed"), ("capacity_curve", "capacity curve")):
+        if summary.get(key) and not summary[key]["complete"]:
+            con.print(f"[yellow]{what}: cut short by the time limit (summary.json {key}.complete is false)[/]")
     days = summary.get("days", [])
     if len(days) > 1:
         binding = [d["day"] for d in days if d["units_at_capacity"]]

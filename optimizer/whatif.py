@@ -7,10 +7,9 @@ re-solves the one-day class model built once, changing only its bed rows.
 
 from __future__ import annotations
 
-import time
-
 import copy
 import math
+import time
 
 import numpy as np
 
@@ -102,7 +101,8 @@ def capacity_curve(doc: dict, percents, risks=(), params: SolveParams = SolvePar
 
     One-day instances only (the model is built once; each point changes its bed rows).
     ``progress()`` is called after every solve.  With ``deadline`` (``time.monotonic()``) the
-    points and bisections that do not fit before it are left out and ``complete`` is false."""
+    points and bisections not solved to proven optimality before it are left out and
+    ``complete`` is false."""
     inst = parse_instance(doc)
     if inst.horizon_days != 1:
         raise ValueError("the capacity curve is for one-day instances (horizon_days = 1)")
@@ -126,6 +126,9 @@ def capacity_curve(doc: dict, percents, risks=(), params: SolveParams = SolvePar
         for m in models[:2]:  # the bed rows of the full and the compact model, in place
             m.row_upper[m.row_blocks["unit"]] = beds
         res = solve(inst, params, deadline=deadline, models=models)
+        if deadline is not None and res.levels_proven < 4:
+            # cut short by the command's limit: a constructive plan here would be for today's beds
+            raise _OutOfTime()
         out = {"percent": pct, "beds": int(beds.sum()), **_outcome(parse_instance(changed, f"<{pct:+g} % beds>"),
                                                                     res.rows)}
         out["proven"] = res.levels_proven == 4

@@ -73,3 +73,25 @@ def test_extra_solves_share_the_commands_limit():
     assert curve == {"points": [], "beds_needed": [], "complete": False}
     full = capacity_curve(doc, [-10, 0, 10], risks=[50.0])
     assert full["complete"] and len(full["points"]) == 3 and len(full["beds_needed"]) == 1
+
+
+def test_a_curve_point_cut_short_is_left_out_not_verified_against_other_beds(monkeypatch):
+    """A point whose solve the limit cut short (its plan may be the constructive one, made for
+    today's beds) ends the curve there instead of failing verification against scaled beds."""
+    import dataclasses
+
+    import optimizer.whatif as whatif
+    from optimizer.instance import load_json
+
+    real = whatif.solve
+    calls = []
+
+    def cut_after_first(*args, **kwargs):
+        res = real(*args, **kwargs)
+        calls.append(1)
+        return res if len(calls) == 1 else dataclasses.replace(res, levels_proven=0, termination="time_limit")
+
+    monkeypatch.setattr(whatif, "solve", cut_after_first)
+    curve = whatif.capacity_curve(load_json("instances/tiny.json"), [-30, 0, 30],
+                                  deadline=time.monotonic() + 600)
+    assert not curve["complete"] and [p["percent"] for p in curve["points"]] == [-30]
