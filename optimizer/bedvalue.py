@@ -64,14 +64,27 @@ def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParam
     Raises ``ValueError`` for a multi-day instance."""
     if inst.horizon_days != 1:
         raise ValueError("the value of a bed is computed for one-day plans")
+    incomplete = {"units": [], "facilities": [], "complete": False}
+    if base is not None and base.x is None:  # the limit left only a constructive plan: nothing to price
+        return incomplete
+    if deadline is not None and time.monotonic() >= deadline:
+        return incomplete
     P, N = people_arrays(inst), network_arrays(inst)
     models = build_models(inst, P, N)
     model = models[0]
     base = base if base is not None else solve(inst, params, deadline=deadline, models=models)
-    incomplete = {"units": [], "facilities": [], "complete": False}
-    if base.x is None:  # the limit left only a constructive plan: no model solution to price
+    if base.x is None:
         return incomplete
-    risk_lp = _risk_duals(model, base.x, deadline)
+    if deadline is None:
+        risk_lp = _risk_duals(model, base.x)
+    else:  # HiGHS runs in a child process, as every solve under a limit (optimizer/deadline.py): its
+        # thread scheduler must not be started in this process, whose children then could not use threads
+        from .deadline import GRACE_S, Overrun, run_bounded
+
+        try:
+            risk_lp = run_bounded(lambda: _risk_duals(model, base.x, deadline), deadline + GRACE_S)
+        except Overrun:
+            risk_lp = None
     if risk_lp is None:
         return incomplete
     unit_ids = [u.id for f in inst.facilities for u in f.units]

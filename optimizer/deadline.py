@@ -13,7 +13,9 @@ caller falls back to the constructive plan (MODEL.md §5: exit 1, a verified pla
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 import time
 
 RESERVE_FIXED_S = 0.25  # summary, report table, process exit
@@ -25,9 +27,19 @@ class Overrun(Exception):
     """The solver did not return by the hard deadline and was killed."""
 
 
+BUILD_PER_PERSON_S = 8e-6  # building the model, per person and per (1 + days / 5): measured 4.5 us
+# (national, one day) and 2.4 us per person-day (national, 14 days), with a margin
+
+
 def reserve_s(people: int) -> float:
     """Seconds kept after the solver for ``people`` people (see the module docstring)."""
     return RESERVE_FIXED_S + RESERVE_PER_PERSON_S * people
+
+
+def build_s(people: int, days: int) -> float:
+    """Estimated seconds to build the model of ``people`` people over ``days`` days: with less
+    time left than this, no model is built and the constructive plan is written at once."""
+    return BUILD_PER_PERSON_S * people * (1 + days / 5)
 
 
 def run_bounded(fn, hard_deadline: float):
@@ -37,16 +49,22 @@ def run_bounded(fn, hard_deadline: float):
     ``time.monotonic()`` value; the child is killed), and the child's own exception when ``fn``
     raised (``RuntimeError`` when the child died without answering).  The child ignores SIGINT and SIGTERM: the parent handles them and kills it
     (``KeyboardInterrupt`` propagates).  The child shares the parent's memory copy-on-write, so a
-    model built before the call is not copied."""
+    model built before the call is not copied.  It runs in its own process group, killed as a
+    whole when it ends, with a private temporary folder that is removed, so solver executables
+    and their files do not outlive it."""
     import multiprocessing as mp
     import pickle
 
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
 
+    scratch = tempfile.mkdtemp(prefix="bedalloc-solver-")
+
     def child():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.setpgid(0, 0)  # its own group: a solver executable it starts (cbc, glpsol) dies with it
+        os.environ["TMPDIR"] = tempfile.tempdir = scratch  # solver files go where the parent removes them
         try:
             payload = ("ok", fn())
         except BaseException as e:  # report, never raise in the child
@@ -60,19 +78,28 @@ def run_bounded(fn, hard_deadline: float):
 
     proc = ctx.Process(target=child, daemon=True)
     proc.start()
+    try:
+        os.setpgid(proc.pid, proc.pid)  # also from here: no race with the child's own call
+    except (ProcessLookupError, PermissionError):
+        pass
     send.close()
     try:
-        if not recv.poll(max(0.0, hard_deadline - time.monotonic())):
-            raise Overrun()
+        while not recv.poll(min(max(0.0, hard_deadline - time.monotonic()), 3600.0)):  # poll takes int ms
+            if time.monotonic() >= hard_deadline:
+                raise Overrun()
         try:
             kind, value = pickle.loads(recv.recv_bytes())
         except EOFError:  # the child died without answering (killed by the system, out of memory)
             raise RuntimeError(f"the solver process ended without a result (exit {proc.exitcode})") from None
     finally:
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started
+        except (ProcessLookupError, PermissionError):
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGKILL)
         proc.join()
         recv.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     if kind == "error":
         raise value
     return value

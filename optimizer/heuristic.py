@@ -142,6 +142,11 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
                 slots[qs[k]] -= 1
                 decision[i], rday[i] = "release", a
                 continue
+        if len(units) and o >= 0:  # the origin facility first, for surge beds too
+            k = first_fit(units_of[g, o], 1, a, e, True)
+            if k < len(units_of[g, o]):
+                place(units_of[g, o][k], i, 1, a, e)
+                continue
         k = scan[("surge", g, a, e)] = first_fit(units, 1, a, e, True, scan.get(("surge", g, a, e), 0))
         if k < len(units):
             place(units[k], i, 1, a, e)

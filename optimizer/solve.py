@@ -264,17 +264,22 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     N = network_arrays(inst)
     level_params = LevelParams(threads=params.threads, seed=params.seed, mip_gap=params.mip_gap, log=params.log)
     H = inst.horizon_days
-    if deadline is not None and time.monotonic() >= deadline:  # no time to build a model
-        none = {"variables": 0, "constraints": 0, "nonzeros": 0}
-        now = time.monotonic()
-        return _constructive(inst, P, N, none, {}, ["no time left for the solver"], "", t0, now, now)
     if H > 1:
         from . import backends
-        from .horizon import build_horizon, decode_horizon
 
         if "multi_day" not in backends.capabilities(params.solver)[1]:
             raise BackendError(f"solver {params.solver!r} plans one day only (horizon_days = 1); for "
                                f"horizon_days = {H} use highs, highs-mip, cpsat or scip")
+    if deadline is not None:
+        from .deadline import build_s
+
+        if time.monotonic() + build_s(len(P.sex), H) >= deadline:  # no time to build a model
+            none = {"variables": 0, "constraints": 0, "nonzeros": 0}
+            now = time.monotonic()
+            return _constructive(inst, P, N, none, {}, ["no time left for the solver"], "", t0, now, now)
+    if H > 1:
+        from .horizon import build_horizon, decode_horizon
+
         model = build_horizon(inst, P, N)
 
         def attempt():

@@ -557,7 +557,7 @@ def test_signal_during_a_solve_leaves_no_partial_output(tmp_path, sig):
 
 
 def test_a_closed_stdout_gives_no_traceback(monkeypatch, capsys):
-    """`bedalloc diagnose --json | head -1`: the reader goes away; bedalloc exits 1, no traceback."""
+    """`bedalloc diagnose --json | head -1`: the reader goes away; exit 141, no traceback."""
     import os
     import sys
 
@@ -568,7 +568,7 @@ def test_a_closed_stdout_gives_no_traceback(monkeypatch, capsys):
     out = os.fdopen(w, "w", buffering=1)
     monkeypatch.setattr(sys, "stdout", out)
     try:
-        assert main(["diagnose", "instances/tiny.json", "--json"]) == 1
+        assert main(["diagnose", "instances/tiny.json", "--json"]) == 141
     finally:
         out.close()
     assert "Traceback" not in capsys.readouterr().err

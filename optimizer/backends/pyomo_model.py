@@ -207,8 +207,8 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
             options = {"cbc": {"ratioGap": 0.0 if exact else mip_gap, "allowableGap": 0.99 if exact else 1e-6,
                                "randomCbcSeed": seed, **({"threads": threads} if threads > 1 else {})},
                        "glpk": {"mipgap": 0.0 if exact else mip_gap}}[solver]
-            if left is not None:  # whole seconds for both executables
-                options["seconds" if solver == "cbc" else "tmlim"] = max(1, math.ceil(left))
+            if left is not None:  # whole seconds for both executables, rounded down to end in time
+                options["seconds" if solver == "cbc" else "tmlim"] = max(1, math.floor(left))
             res = opt.solve(m, load_solutions=False, options=options, tee=log)
         cond = res.solver.termination_condition
         statuses.append(str(cond))
