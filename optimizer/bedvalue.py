@@ -82,7 +82,7 @@ def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParam
         from .deadline import GRACE_S, Overrun, run_bounded
 
         try:
-            risk_lp = run_bounded(lambda: _risk_duals(model, base.x, deadline), deadline + GRACE_S)
+            risk_lp = run_bounded(lambda _report: _risk_duals(model, base.x, deadline), deadline + GRACE_S)
         except Overrun:
             risk_lp = None
     if risk_lp is None:

@@ -24,7 +24,12 @@ GRACE_S = 0.2  # how long past its deadline a solver may take to return before i
 
 
 class Overrun(Exception):
-    """The solver did not return by the hard deadline and was killed."""
+    """The solver did not return by the hard deadline and was killed; ``partial`` is the last
+    value it reported on the way (None when none)."""
+
+    def __init__(self, partial=None):
+        super().__init__("the solver did not return by the deadline")
+        self.partial = partial
 
 
 BUILD_PER_PERSON_S = 8e-6  # building the model, per person and per (1 + days / 5): measured 4.5 us
@@ -43,22 +48,30 @@ def build_s(people: int, days: int) -> float:
 
 
 def run_bounded(fn, hard_deadline: float):
-    """``fn()`` in a forked child process, returning its (picklable) result.
+    """``fn(report)`` in a forked child process, returning its (picklable) result.
 
-    Raises :class:`Overrun` when the child has not answered by ``hard_deadline`` (a
-    ``time.monotonic()`` value; the child is killed), and the child's own exception when ``fn``
-    raised (``RuntimeError`` when the child died without answering).  The child ignores SIGINT and SIGTERM: the parent handles them and kills it
-    (``KeyboardInterrupt`` propagates).  The child shares the parent's memory copy-on-write, so a
-    model built before the call is not copied.  It runs in its own process group, killed as a
-    whole when it ends, with a private temporary folder that is removed, so solver executables
-    and their files do not outlive it."""
+    ``report(value)`` sends a partial result on the way (for example after each proven level).
+    Raises :class:`Overrun` (carrying the last partial result) when the child has not answered by
+    ``hard_deadline`` (a ``time.monotonic()`` value; the child is killed), and the child's own
+    exception when ``fn`` raised (``RuntimeError`` when the child died without answering).  The
+    child ignores SIGINT and SIGTERM: the parent handles them and kills it (``KeyboardInterrupt``
+    propagates).  The child shares the parent's memory copy-on-write, so a model built before the
+    call is not copied.  It runs in its own process group, killed as a whole when it ends, with a
+    private temporary folder that is removed, so solver executables and their files do not
+    outlive it."""
     import multiprocessing as mp
     import pickle
 
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-
     scratch = tempfile.mkdtemp(prefix="bedalloc-solver-")
+
+    def message(kind, value):
+        try:
+            data = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as e:  # an unpicklable exception: its text
+            data = pickle.dumps(("error", RuntimeError(f"{type(value).__name__}: {value} ({e})")))
+        send.send_bytes(data)
 
     def child():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -66,14 +79,10 @@ def run_bounded(fn, hard_deadline: float):
         os.setpgid(0, 0)  # its own group: a solver executable it starts (cbc, glpsol) dies with it
         os.environ["TMPDIR"] = tempfile.tempdir = scratch  # solver files go where the parent removes them
         try:
-            payload = ("ok", fn())
+            kind, value = "ok", fn(lambda partial: message("partial", partial))
         except BaseException as e:  # report, never raise in the child
-            payload = ("error", e)
-        try:
-            data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as e:  # an unpicklable exception: its text
-            data = pickle.dumps(("error", RuntimeError(f"{type(payload[1]).__name__}: {payload[1]} ({e})")))
-        send.send_bytes(data)
+            kind, value = "error", e
+        message(kind, value)
         send.close()
 
     proc = ctx.Process(target=child, daemon=True)
@@ -83,14 +92,19 @@ def run_bounded(fn, hard_deadline: float):
     except (ProcessLookupError, PermissionError):
         pass
     send.close()
+    partial = None
     try:
-        while not recv.poll(min(max(0.0, hard_deadline - time.monotonic()), 3600.0)):  # poll takes int ms
-            if time.monotonic() >= hard_deadline:
-                raise Overrun()
-        try:
-            kind, value = pickle.loads(recv.recv_bytes())
-        except EOFError:  # the child died without answering (killed by the system, out of memory)
-            raise RuntimeError(f"the solver process ended without a result (exit {proc.exitcode})") from None
+        while True:
+            while not recv.poll(min(max(0.0, hard_deadline - time.monotonic()), 3600.0)):  # poll takes int ms
+                if time.monotonic() >= hard_deadline:
+                    raise Overrun(partial)
+            try:
+                kind, value = pickle.loads(recv.recv_bytes())
+            except EOFError:  # the child died without answering (killed by the system, out of memory)
+                raise RuntimeError(f"the solver process ended without a result (exit {proc.exitcode})") from None
+            if kind != "partial":
+                break
+            partial = value
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started

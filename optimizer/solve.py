@@ -282,13 +282,13 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
 
         model = build_horizon(inst, P, N)
 
-        def attempt():
+        def attempt(report=None):
             return solve_with_backend(model, backends.get("highs-mip" if params.solver == "highs" else params.solver),
                                       level_params, deadline)
     else:
         model, compact, lift = models if models is not None else build_models(inst, P, N)
 
-        def attempt():
+        def attempt(report=None):  # report(partial result): see optimizer/deadline.py
             if params.solver == "highs":
                 x, proven, bounds, statuses, version = solve_lexicographic(
                     model, level_params, deadline, compact, lift)
@@ -297,9 +297,14 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
                 from .backends import pyomo_model
 
                 name = params.solver.split(":", 1)[1]
-                left = None if deadline is None else deadline - time.monotonic()
-                return pyomo_model.solve(inst, name, left, params.mip_gap, params.threads, params.seed, params.log), \
-                    pyomo_model.version(name)
+                # 1 s of the time left is kept for writing, starting and reading back the solver
+                # executables, which their own limits do not count; proven levels are reported
+                # as they come, so that a stop keeps them
+                left = None if deadline is None else deadline - time.monotonic() - 1.0
+                version = pyomo_model.version(name)
+                partial = None if report is None else (lambda out: report((out, version)))
+                return pyomo_model.solve(inst, name, left, params.mip_gap, params.threads, params.seed, params.log,
+                                         progress=partial), version
             if params.solver == "flow":
                 from .backends import flow
 
@@ -318,9 +323,12 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
 
         try:
             out = run_bounded(attempt, deadline + GRACE_S)
-        except Overrun:
-            return _constructive(inst, P, N, model.size, model.stats, ["solver stopped at the time limit"], "",
-                                 t0, t1, time.monotonic())
+        except Overrun as stop:
+            if stop.partial is None:
+                return _constructive(inst, P, N, model.size, model.stats, ["solver stopped at the time limit"], "",
+                                     t0, t1, time.monotonic())
+            out = stop.partial  # the levels proven before the solver was stopped (Pyomo backends)
+            out[0][2].append("solver stopped at the time limit")
     if params.solver.startswith("pyomo:"):
         (values, proven, statuses, _, chosen), version = out
         return _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, t0, t1)

@@ -18,18 +18,28 @@ from optimizer.verify import verify
 
 
 def test_run_bounded_returns_the_childs_result_and_its_exceptions():
-    assert run_bounded(lambda: {"x": [1, 2, 3]}, time.monotonic() + 30) == {"x": [1, 2, 3]}
+    assert run_bounded(lambda report: {"x": [1, 2, 3]}, time.monotonic() + 30) == {"x": [1, 2, 3]}
 
-    def refuse():
+    def refuse(report):
         raise BackendError("no families")
 
     with pytest.raises(BackendError, match="no families"):  # the type survives: exit 2, not 4
         run_bounded(refuse, time.monotonic() + 30)
 
 
-def test_run_bounded_kills_a_child_that_overruns():
-    with pytest.raises(Overrun):
-        run_bounded(lambda: time.sleep(120), time.monotonic() + 0.5)
+def test_run_bounded_kills_a_child_that_overruns_and_keeps_its_last_partial_result():
+    with pytest.raises(Overrun) as stop:
+        run_bounded(lambda report: time.sleep(120), time.monotonic() + 0.5)
+    assert stop.value.partial is None
+
+    def levels(report):
+        report({"proven": 1})
+        report({"proven": 2})
+        time.sleep(120)
+
+    with pytest.raises(Overrun) as stop:
+        run_bounded(levels, time.monotonic() + 1.0)
+    assert stop.value.partial == {"proven": 2}
 
 
 def test_a_solver_that_ignores_its_limit_is_stopped_and_a_constructive_plan_returned(monkeypatch):

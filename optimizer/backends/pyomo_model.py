@@ -170,8 +170,9 @@ def build(inst: Instance):
 
 
 def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-6,
-          threads: int = 1, seed: int = 0, log: bool = False):
-    """Solve ``inst`` level by level. Returns ``(levels, proven, statuses, runtime_s, chosen)``:
+          threads: int = 1, seed: int = 0, log: bool = False, progress=None):
+    """Solve ``inst`` level by level. Returns ``(levels, proven, statuses, runtime_s, chosen)``
+    (``progress``, when given, also receives that tuple after each proven level):
     the four level values of the last solution found (released risk in risk points; the
     all-unplaced plan when a limit stopped the first level without a solution), the number of
     levels proven optimal, and each placed or released person's (decision, unit or program id);
@@ -194,7 +195,8 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
         m.obj = pyo.Objective(expr=m.level[k], sense=pyo.minimize)
         exact = k < 4
         left = None if time_limit is None else time_limit - (time.monotonic() - t0)
-        if left is not None and left <= 0:  # the deadline passed while building or solving
+        # the deadline passed while building or solving (the executables count in whole seconds)
+        if left is not None and (left <= 0 or (solver != "highs" and left < 1)):
             statuses.append("deadline")
             m.del_component(m.obj)
             break
@@ -208,7 +210,7 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
                                "randomCbcSeed": seed, **({"threads": threads} if threads > 1 else {})},
                        "glpk": {"mipgap": 0.0 if exact else mip_gap}}[solver]
             if left is not None:  # whole seconds for both executables, rounded down to end in time
-                options["seconds" if solver == "cbc" else "tmlim"] = max(1, math.floor(left))
+                options["seconds" if solver == "cbc" else "tmlim"] = math.floor(left)
             res = opt.solve(m, load_solutions=False, options=options, tee=log)
         cond = res.solver.termination_condition
         statuses.append(str(cond))
@@ -232,6 +234,16 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
         proven += 1
         if exact:
             m.hold.add(m.level[k] <= round(pyo.value(m.level[k])))
+        if progress is not None:
+            progress(_outcome(m, loaded, proven, list(statuses), t0))
+    return _outcome(m, loaded, proven, statuses, t0)
+
+
+def _outcome(m, loaded, proven, statuses, t0):
+    """``(levels, proven, statuses, runtime_s, chosen)`` of the model's current solution (the
+    all-unplaced plan when none was loaded; see :func:`solve`)."""
+    import pyomo.environ as pyo
+
     if not loaded:  # no solution at all: the all-unplaced plan
         for var in m.component_data_objects(pyo.Var):
             var.set_value(1 if var.parent_component() is m.w else 0)
