@@ -32,6 +32,10 @@ class Overrun(Exception):
         self.partial = partial
 
 
+class SolverDied(RuntimeError):
+    """The solver's process ended without a result (killed by the system, out of memory)."""
+
+
 BUILD_PER_PERSON_S = 8e-6  # building the model, per person and per (1 + days / 5): measured 4.5 us
 # (national, one day) and 2.4 us per person-day (national, 14 days), with a margin
 
@@ -53,7 +57,7 @@ def run_bounded(fn, hard_deadline: float):
     ``report(value)`` sends a partial result on the way (for example after each proven level).
     Raises :class:`Overrun` (carrying the last partial result) when the child has not answered by
     ``hard_deadline`` (a ``time.monotonic()`` value; the child is killed), and the child's own
-    exception when ``fn`` raised (``RuntimeError`` when the child died without answering).  The
+    exception when ``fn`` raised (:class:`SolverDied` when the child died without answering).  The
     child ignores SIGINT and SIGTERM: the parent handles them and kills it (``KeyboardInterrupt``
     propagates).  The child shares the parent's memory copy-on-write, so a model built before the
     call is not copied.  It runs in its own process group, killed as a whole when it ends, with a
@@ -101,7 +105,8 @@ def run_bounded(fn, hard_deadline: float):
             try:
                 kind, value = pickle.loads(recv.recv_bytes())
             except EOFError:  # the child died without answering (killed by the system, out of memory)
-                raise RuntimeError(f"the solver process ended without a result (exit {proc.exitcode})") from None
+                proc.join(1.0)
+                raise SolverDied(f"the solver process ended without a result (exit {proc.exitcode})") from None
             if kind != "partial":
                 break
             partial = value

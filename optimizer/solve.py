@@ -319,10 +319,12 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     elif t1 >= deadline:  # no time left for the solver
         return _constructive(inst, P, N, model.size, model.stats, ["no time left for the solver"], "", t0, t1, t1)
     else:  # a hard stop even when the solver overruns its own limit (optimizer/deadline.py)
-        from .deadline import GRACE_S, Overrun, run_bounded
+        from .deadline import GRACE_S, Overrun, SolverDied, run_bounded
 
         try:
             out = run_bounded(attempt, deadline + GRACE_S)
+        except SolverDied as e:  # still a verified plan, never nothing (MODEL.md §5)
+            return _constructive(inst, P, N, model.size, model.stats, [str(e)], "", t0, t1, time.monotonic())
         except Overrun as stop:
             if stop.partial is None:
                 return _constructive(inst, P, N, model.size, model.stats, ["solver stopped at the time limit"], "",

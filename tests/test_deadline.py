@@ -105,3 +105,17 @@ def test_a_curve_point_cut_short_is_left_out_not_verified_against_other_beds(mon
     curve = whatif.capacity_curve(load_json("instances/tiny.json"), [-30, 0, 30],
                                   deadline=time.monotonic() + 600)
     assert not curve["complete"] and [p["percent"] for p in curve["points"]] == [-30]
+
+
+def test_a_solver_process_killed_by_the_system_still_gives_a_verified_plan(monkeypatch):
+    """The child dies without answering (as under the out-of-memory killer): the constructive
+    plan, verified, with the reason in the statuses."""
+    import os
+    import signal
+
+    monkeypatch.setattr(solve_mod, "solve_lexicographic", lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))
+    inst = read_instance("instances/tiny.json")
+    res = solve(inst, SolveParams(time_limit=30.0))
+    assert res.levels_proven == 0 and res.verified.ok
+    assert res.native_status[0].startswith("the solver process ended without a result")
+    assert res.native_status[-1] == "constructive heuristic"
