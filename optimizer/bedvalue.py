@@ -79,11 +79,11 @@ def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParam
         risk_lp = _risk_duals(model, base.x)
     else:  # HiGHS runs in a child process, as every solve under a limit (optimizer/deadline.py): its
         # thread scheduler must not be started in this process, whose children then could not use threads
-        from .deadline import GRACE_S, Overrun, run_bounded
+        from .deadline import GRACE_S, Overrun, SolverDied, run_bounded
 
         try:
             risk_lp = run_bounded(lambda _report: _risk_duals(model, base.x, deadline), deadline + GRACE_S)
-        except Overrun:
+        except (Overrun, SolverDied):
             risk_lp = None
     if risk_lp is None:
         return incomplete

@@ -119,3 +119,21 @@ def test_a_solver_process_killed_by_the_system_still_gives_a_verified_plan(monke
     assert res.levels_proven == 0 and res.verified.ok
     assert res.native_status[0].startswith("the solver process ended without a result")
     assert res.native_status[-1] == "constructive heuristic"
+
+
+def test_a_stopped_search_keeps_the_constructive_plan_when_that_is_better(monkeypatch):
+    """The engine stops with the all-unplaced plan (feasible, poor): the verified constructive
+    plan, lexicographically better, is returned instead, with the search's statuses."""
+    import numpy as np
+
+    def all_unplaced(model, *a, **k):
+        x = np.zeros(model.A.shape[1])
+        x[model.blocks["unp"]] = model.col_upper[model.blocks["unp"]]
+        x[model.blocks["funp"]] = 1
+        return x, 0, [], ["stopped"], "test"
+
+    monkeypatch.setattr(solve_mod, "solve_lexicographic", all_unplaced)
+    inst = read_instance("instances/tiny.json")
+    res = solve(inst, SolveParams(time_limit=30.0))
+    assert res.native_status == ["stopped", "constructive heuristic (better than the stopped search's plan)"]
+    assert res.verified.ok and res.objective["unplaced"] < len(inst.people)
