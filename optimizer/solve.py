@@ -314,32 +314,35 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
 
             return solve_with_backend(model, backends.get(params.solver), level_params, deadline, compact, lift)
     t1 = time.monotonic()
+
+    def fallback(statuses, version=""):  # the constructive plan, with why the solver gave none
+        return _constructive(inst, P, N, model.size, model.stats, statuses, version, t0, t1, time.monotonic())
+
     if deadline is None:
         out = attempt()
     elif t1 >= deadline:  # no time left for the solver
-        return _constructive(inst, P, N, model.size, model.stats, ["no time left for the solver"], "", t0, t1, t1)
+        return fallback(["no time left for the solver"])
     else:  # a hard stop even when the solver overruns its own limit (optimizer/deadline.py)
         from .deadline import GRACE_S, Overrun, SolverDied, run_bounded
 
         try:
             out = run_bounded(attempt, deadline + GRACE_S)
         except SolverDied as e:  # still a verified plan, never nothing (MODEL.md §5)
-            return _constructive(inst, P, N, model.size, model.stats, [str(e)], "", t0, t1, time.monotonic())
+            return fallback([str(e)])
         except Overrun as stop:
             if stop.partial is None:
-                return _constructive(inst, P, N, model.size, model.stats, ["solver stopped at the time limit"], "",
-                                     t0, t1, time.monotonic())
+                return fallback(["solver stopped at the time limit"])
             out = stop.partial  # the levels proven before the solver was stopped (Pyomo backends)
             out[0][2].append("solver stopped at the time limit")
     if params.solver.startswith("pyomo:"):
         (values, proven, statuses, _, chosen), version = out
         if proven == 0 and not chosen:  # the limit left the solver no plan: a constructive one instead
-            return _constructive(inst, P, N, model.size, model.stats, statuses, version, t0, t1, time.monotonic())
+            return fallback(statuses, version)
         return _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, t0, t1)
     x, proven, bounds, statuses, version = out
     t2 = time.monotonic()
     if x is None:  # no incumbent before the limit: a constructive plan instead (optimizer/heuristic.py)
-        return _constructive(inst, P, N, model.size, model.stats, statuses, version, t0, t1, t2)
+        return fallback(statuses, version)
     x = tighten(model, x)
     if H > 1:
         rows = plan_rows(inst, P, N, *decode_horizon(inst, model, P, x))
