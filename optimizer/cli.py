@@ -633,6 +633,9 @@ def cmd_solve(args, started: float) -> int:
                                                        params=params, deadline=deadline)
     except KeyboardInterrupt:
         interrupted_extras = True
+        summary["extras_interrupted"] = [name for name, asked in (("bed_values", args.bed_values),
+                                                                  ("capacity_curve", args.capacity_curve))
+                                         if asked and name not in summary]
     summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
     docs = {}
     if unplaced > 0:

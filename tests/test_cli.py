@@ -556,6 +556,23 @@ def test_signal_during_a_solve_leaves_no_partial_output(tmp_path, sig):
         assert proc.returncode in (0, 1) and run("check", ROOT / "instances" / "ice-fy2026.json", out).returncode == 0
 
 
+def test_an_interrupt_during_the_extra_solves_writes_the_plan_and_says_what_is_missing(tmp_path, monkeypatch):
+    """MODEL.md §5: once the plan is verified an interrupt writes it (exit 1); summary.json
+    names the extra solves it left out."""
+    from optimizer import bedvalue
+    from optimizer.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bedvalue, "bed_values", interrupted)
+    out = tmp_path / "plan"
+    assert main(["solve", "instances/tiny.json", "--out", str(out), "--quiet", "--bed-values", "2"]) == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["extras_interrupted"] == ["bed_values"] and "bed_values" not in summary
+    assert run("check", ROOT / "instances" / "tiny.json", out).returncode == 0
+
+
 def test_a_closed_stdout_gives_no_traceback(monkeypatch, capsys):
     """`bedalloc diagnose --json | head -1`: the reader goes away; exit 141, no traceback."""
     import os
