@@ -330,10 +330,11 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         except SolverDied as e:  # still a verified plan, never nothing (MODEL.md §5)
             return fallback([str(e)])
         except Overrun as stop:
+            why = "solver process killed at the time limit (it did not stop by itself)"
             if stop.partial is None:
-                return fallback(["solver stopped at the time limit"])
+                return fallback([why])
             out = stop.partial  # the levels proven before the solver was stopped (Pyomo backends)
-            out[0][2].append("solver stopped at the time limit")
+            out[0][2].append(why)
     if params.solver.startswith("pyomo:"):
         (values, proven, statuses, _, chosen), version = out
         if proven == 0 and not chosen:  # the limit left the solver no plan: a constructive one instead
