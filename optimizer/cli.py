@@ -585,7 +585,7 @@ def cmd_solve(args, started: float) -> int:
     if deadline is not None:  # the whole command keeps to the limit (optimizer/deadline.py)
         from .deadline import reserve_s
 
-        deadline -= reserve_s(len(inst.people))
+        deadline -= reserve_s(len(inst.people), inst.horizon_days)
     try:
         res = solve(inst, params, deadline=deadline)
     except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written

@@ -2,9 +2,10 @@
 
 The limit counts from the start of the command.  After the instance is read, the solver gets the
 time left minus a *reserve* for what follows it (decoding, a constructive plan when there is no
-incumbent, verification, reasons, writing), estimated from the number of people: the
+incumbent, verification, reasons, writing), estimated from the number of people and days: the
 per-person figure is the measured cost of those phases on the 500,000-person benchmark instance
-(``benchmarks/timelimit.py``) with a margin.  A solver that overruns its own limit (a solver
+(``benchmarks/timelimit.py``) with a margin, the per-person-day one that of the two constructive
+plans of a multi-day instance (national, 14 days).  A solver that overruns its own limit (a solver
 checks its clock only now and then, and not at all in some phases) is stopped from outside:
 :func:`run_bounded` runs it in a forked child process that is killed at the hard deadline, and the
 caller falls back to the constructive plan (MODEL.md §5: exit 1, a verified plan, never nothing).
@@ -20,6 +21,7 @@ import time
 
 RESERVE_FIXED_S = 0.25  # summary, report table, process exit
 RESERVE_PER_PERSON_S = 16e-6  # decode 3, constructive plan 6, verify 3, reasons 2.5, write 2.5 (us per person)
+RESERVE_PER_PERSON_DAY_S = 2e-6  # multi-day: two constructive plans, 1.2-3.5 s at 80,000 people x 14 days
 GRACE_S = 0.2  # how long past its deadline a solver may take to return before it is killed
 
 
@@ -40,9 +42,10 @@ BUILD_PER_PERSON_S = 5e-6  # building the model: per person (measured 4.5 us, na
 BUILD_PER_PERSON_DAY_S = 3.5e-6  # ... and per person and day (2.4-4.1 us, national, 14 days)
 
 
-def reserve_s(people: int) -> float:
-    """Seconds kept after the solver for ``people`` people (see the module docstring)."""
-    return RESERVE_FIXED_S + RESERVE_PER_PERSON_S * people
+def reserve_s(people: int, days: int) -> float:
+    """Seconds kept after the solver for ``people`` people over ``days`` days (see the module
+    docstring)."""
+    return RESERVE_FIXED_S + RESERVE_PER_PERSON_S * people + (RESERVE_PER_PERSON_DAY_S * people * days if days > 1 else 0.0)
 
 
 def build_s(people: int, days: int) -> float:

@@ -1,19 +1,25 @@
 """A fast constructive plan for when the solver found no incumbent before the time limit.
 
 One pass over the people, no optimisation; the plan is feasible by construction and the caller
-verifies it like any other (MODEL.md §3).  Order: families, then single people by decreasing
-effective risk (the riskiest get beds first), mandatory people before everyone else.  Each
-block takes, in this order of preference:
+verifies it like any other (MODEL.md §3).  Order: families, then single people by arrival day
+(first come, first served: later arrivals take the beds that removals free) and mandatory
+people before everyone else, in either precedence (:func:`greedy_plan`), then by decreasing
+effective risk (the riskiest get beds first).  Each block takes, in this order of preference:
 
 1. a regular bed in a compatible unit with room for the whole block, in the person's origin
    facility first (no moving cost), when no member is at the legal limit;
 2. release, when no member is mandatory and every adult has an eligible ATD program with a free
    slot;
-3. a surge bed in a compatible unit (only someone with no other legal outcome uses one);
-4. otherwise unplaced.
+3. for a single person, a regular bed freed by releasing a single person already placed there:
+   one who is not mandatory, has an eligible ATD program with a free slot and leaves the bed
+   free on every day needed, the one whose release adds the least risk x days (MODEL.md §4
+   level 3; level 2 ranks above it, so this comes before surge beds);
+4. a surge bed in a compatible unit (only someone with no other legal outcome uses one);
+5. otherwise unplaced.
 
 One-day and multi-day instances alike: a bed is held from arrival to removal or the end of the
-plan, releases happen on the arrival day.
+plan, and releases happen on the arrival day, except those of step 3, on the first day the bed
+is needed.
 """
 
 from __future__ import annotations
@@ -30,9 +36,25 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
     """Per-person arrays (P,): decision strings, unit index, program index and release day (-1
     where none), for :func:`optimizer.solve.plan_rows`.
 
-    Linear time in practice: beds and slots are only ever taken, so the first unit (program) that
-    had no room for a single person's days stays full for every later single person with the same
-    bed type and days (program key), and a scan resumes where the last one stopped."""
+    A multi-day plan is built twice, single people taken first by arrival day (first come, first
+    served) and first mandatory (mandatory arrivals keep their beds when slots run out), and
+    the better plan at levels 1-3 (MODEL.md §4) is kept: neither order is better on every
+    instance (the national 14-day instance leaves 4 people unplaced with the first and 37 with
+    the second, a regional one 410 and 366)."""
+    orders = [False] if inst.horizon_days == 1 else [False, True]  # one day: both orders agree
+    plans = [_construct(inst, P, N, mandatory_first) for mandatory_first in orders]
+    return min(plans, key=lambda plan: plan[1])[0]
+
+
+def _construct(inst, P, N, mandatory_first):
+    """One constructive plan: (decision, unit, program, release day) and its levels 1-3
+    (unplaced people, surge bed-days, released risk x days).
+
+    Linear time: slots are only ever taken and beds only taken outside step 3, so the first unit
+    (program) that had no room for a single person's days stays full for every later single
+    person with the same bed type and days (program key), and a scan resumes where the last one
+    stopped (it may miss what step 3 leaves free); step 3 looks at no more than 4 occupants per
+    person in all."""
     n, H = len(P.sex), inst.horizon_days
     decision = np.where(P.removed, "removed", "unplaced").astype(object)
     unit = np.full(n, -1, np.int64)
@@ -64,15 +86,21 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
                 return k
         return len(units)
 
+    occupants: dict[int, list[int]] = {}  # unit -> people step 3 may release there
+
     def place(u, b, size, a, e):  # regular beds first, surge beds for the rest, day by day
         if e == a + 1:
             regular = min(int(free[u, a]), size)
             free[u, a] -= regular
             spare[u, a] -= size - regular
+            all_regular = regular == size
         else:
             regular = np.minimum(free[u, a:e], size)
             free[u, a:e] -= regular
             spare[u, a:e] -= size - regular
+            all_regular = bool((regular == size).all())
+        if isinstance(b, int) and all_regular and not P.mandatory[b]:  # single, releasable, no surge bed
+            occupants.setdefault(int(u), []).append(b)
         decision[b] = "detain"
         unit[b] = u
 
@@ -103,11 +131,57 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
         if k < len(units):
             place(units[k], b, len(b), a, e)
 
+    def free_slot(j):  # an eligible program of single person j with a free slot, or -1
+        key = pk_l[j]
+        if key not in progs_of:
+            progs_of[key] = np.flatnonzero(programs_of(P, N, np.array([j]))[0])
+        qs = progs_of[key]
+        k = scan.get(("atd", key), 0)
+        while k < len(qs) and slots[qs[k]] <= 0:
+            k += 1
+        scan[("atd", key)] = k
+        return int(qs[k]) if k < len(qs) else -1
+
+    def release(j, q, d):  # single person j to program q on day d
+        prog[j], slots[q] = q, slots[q] - 1
+        decision[j], rday[j] = "release", d
+
+    work = [4 * n + 100_000]  # occupants step 3 may still look at: linear time in all cases
+
+    def bump(i, units, a, e):
+        """Step 3 for single person i on days [a, e); whether it found a bed."""
+        best = None
+        for u in units.tolist():
+            short = np.flatnonzero(free[u, a:e] < 1) + a  # days without a free regular bed
+            if not len(short):
+                continue  # (a unit with room was taken at step 1)
+            work[0] -= len(occupants.get(u, ()))
+            if work[0] < 0:
+                return False
+            for j in occupants.get(u, ()):
+                d = a if arrival_l[j] <= a else arrival_l[j]  # j keeps the bed on [arrival, d), released on d
+                if d > short[0] or end_l[j] <= short[-1]:
+                    continue
+                lost = eff_l[j] * (H - d)
+                if (best is None or lost < best[0]) and free_slot(j) >= 0:
+                    best = (lost, j, u, d)
+        if best is None:
+            return False
+        _, j, u, d = best
+        free[u, d:end_l[j]] += 1
+        occupants[u].remove(j)
+        release(j, free_slot(j), d)
+        if d == arrival_l[j]:
+            unit[j] = -1  # released on arrival: never held the bed
+        place(u, i, 1, a, e)
+        return True
+
     singles = np.flatnonzero(~P.removed & (P.family < 0))
-    singles = singles[np.lexsort((-P.eff[singles], ~P.mandatory[singles]))]
+    keys = (arrival[singles], ~P.mandatory[singles])
+    singles = singles[np.lexsort((-P.eff[singles],) + (keys if mandatory_first else keys[::-1]))]
     # Python lists: scalar reads of numpy arrays dominate the loop otherwise
     arrival_l, end_l, bt_l, limit_l, pk_l = (v.tolist() for v in (arrival, end, bt, limit, pk))
-    origin_l, mandatory_l = P.origin.tolist(), P.mandatory.tolist()
+    origin_l, mandatory_l, eff_l = P.origin.tolist(), P.mandatory.tolist(), P.eff.tolist()
     for i in singles.tolist():
         a, e, g, o = arrival_l[i], end_l[i], bt_l[i], origin_l[i]
         if limit_l[i] >= e and e > a:
@@ -129,19 +203,12 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
         else:
             units = np.zeros(0, np.int64)
         if not mandatory_l[i]:
-            key = pk_l[i]
-            if key not in progs_of:
-                progs_of[key] = np.flatnonzero(programs_of(P, N, np.array([i]))[0])
-            qs = progs_of[key]
-            k = scan.get(("atd", key), 0)
-            while k < len(qs) and slots[qs[k]] <= 0:
-                k += 1
-            scan[("atd", key)] = k
-            if k < len(qs):
-                prog[i] = qs[k]
-                slots[qs[k]] -= 1
-                decision[i], rday[i] = "release", a
+            q = free_slot(i)
+            if q >= 0:
+                release(i, q, a)
                 continue
+        if len(units) and bump(i, units, a, e):
+            continue
         if len(units) and o >= 0:  # the origin facility first, for surge beds too
             k = first_fit(units_of[g, o], 1, a, e, True)
             if k < len(units_of[g, o]):
@@ -150,4 +217,7 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
         k = scan[("surge", g, a, e)] = first_fit(units, 1, a, e, True, scan.get(("surge", g, a, e), 0))
         if k < len(units):
             place(units[k], i, 1, a, e)
-    return decision, unit, prog, rday
+    released = decision == "release"
+    levels = (int((decision == "unplaced").sum()), int((N.unit_surge[:, None] - spare).sum()),
+              float((P.eff[released] * (H - rday[released])).sum()))
+    return (decision, unit, prog, rday), levels

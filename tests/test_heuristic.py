@@ -30,3 +30,34 @@ def test_time_limit_before_any_incumbent_still_writes_a_verified_plan(tmp_path, 
     assert summary["native_status"][-1] == "constructive heuristic"
     assert summary["objective"]["unplaced"] == 0  # everyone gets a bed or a slot
     assert main(["check", "instances/ice-fy2026.json", str(out)]) == 0
+
+
+def test_a_mandatory_arrival_takes_the_bed_of_a_releasable_person(tmp_path):
+    """Step 3: one bed, a releasable person in it, a mandatory arrival on day 2.  The constructive
+    plan releases the occupant on day 2 (no surge, nobody unplaced), not on day 0, and not the
+    riskier of two occupants."""
+    from randinst import write_instance
+
+    from optimizer.instance import read_instance
+
+    doc = json.loads(open("instances/tiny.json").read())
+    doc.update(name="bump", horizon_days=3)
+    doc["facilities"] = [{"id": "F", "name": "F", "aor": "HOU", "state": "TX", "type": "IGSA", "lat": 30.0,
+                          "lon": -95.0, "per_diem": 80,
+                          "units": [{"id": "U", "sex": "M", "levels": ["A", "B"], "beds": 2, "surge_beds": 1}]}]
+    doc["atd_programs"] = [{"id": "APP", "technology": "app", "per_diem": 1.0, "max_risk": 100}]
+    doc["people"] = [
+        {"id": "LOW", "sex": "M", "level": "A", "risk": 10.0, "aor": "HOU", "origin": "F"},
+        {"id": "HIGH", "sex": "M", "level": "A", "risk": 40.0, "aor": "HOU", "origin": "F"},
+        {"id": "MAND", "sex": "M", "level": "B", "risk": 5.0, "aor": "HOU", "origin": None, "mandatory": True,
+         "arrival_day": 2},
+    ]
+    inst = read_instance(write_instance(doc, tmp_path / "bump.json"))
+    P, N = people_arrays(inst), network_arrays(inst)
+    rows = plan_rows(inst, P, N, *greedy_plan(inst, P, N))
+    check = verify(inst, rows)
+    assert check.ok and check.objective["unplaced"] == 0 and check.objective["surge"] == 0
+    by_id = {r["person_id"]: r for r in rows}
+    assert (by_id["LOW"]["decision"], by_id["LOW"]["unit_id"], by_id["LOW"]["release_day"]) == ("release", "U", "2")
+    assert by_id["HIGH"]["decision"] == "detain" and by_id["MAND"]["decision"] == "detain"
+    assert check.objective["released_risk"] == 10.0 * (3 - 2) / 3
