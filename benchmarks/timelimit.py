@@ -1,10 +1,11 @@
 """Time limits: how long ``bedalloc solve --time-limit T`` really takes, as a whole command.
 
-    .venv/bin/python benchmarks/timelimit.py [--national 2,3,5,10] [--big 15,20,30,60]
-                                             [--big-people 500000] [--runs 3]
+    .venv/bin/python benchmarks/timelimit.py [--national 2,3,5,10] [--horizon 5,10,30]
+                                             [--big 15,20,30,60] [--big-people 500000] [--runs 3]
 
-For each limit T it runs the command ``--runs`` times in its own process on the national instance
-and on a synthetic instance of ``--big-people`` people (``bedalloc generate --scale``), measures
+For each limit T it runs the command ``--runs`` times in its own process on the national instance,
+the national 14-day instance and a synthetic instance of ``--big-people`` people (``bedalloc
+generate --scale``); an empty list of limits skips that instance.  It measures
 the process wall clock (interpreter start to exit) and reports the median, the overshoot
 (median - T), the allowance of issue 6 (10 % of T + 1 s), the exit codes, the levels proven and
 whether the plan was the constructive one; writes ``benchmarks/results/timelimit.json``.
@@ -45,6 +46,7 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--national", default="2,3,5,10", help="limits (s) for the national instance")
+    ap.add_argument("--horizon", default="5,10,30", help="limits (s) for the national 14-day instance")
     ap.add_argument("--big", default="15,20,30,60", help="limits (s) for the synthetic instance")
     ap.add_argument("--big-people", type=int, default=500_000)
     ap.add_argument("--runs", type=int, default=3)
@@ -52,7 +54,10 @@ def main() -> int:
     args = ap.parse_args()
     if args.runs < 1 or args.big_people < 1:
         raise SystemExit("timelimit.py: --runs and --big-people must be at least 1")
-    plan = [("national", str(ROOT / "instances" / "ice-fy2026.json"), _limits(args.national, "--national"))]
+    plan = [(name, str(ROOT / "instances" / file), _limits(text, flag))
+            for name, file, text, flag in (("national", "ice-fy2026.json", args.national, "--national"),
+                                           ("national 14-day", "ice-fy2026-14d.json", args.horizon, "--horizon"))
+            if text]
     py = sys.executable
     con = Console(width=None if sys.stdout.isatty() else 160)
     results = []
