@@ -172,10 +172,10 @@ def _err(lines):
 
 
 def cmd_solvers() -> int:
-    from .backends import describe
-
-    from rich.console import Console
     from rich.table import Table
+
+    from .backends import describe
+    from .report import console
 
     t = Table(title="solver backends (bedalloc solve --solver NAME)", title_justify="left")
     for col in ("name", "available", "version", "honours", "models"):
@@ -185,7 +185,7 @@ def cmd_solvers() -> int:
                   ", ".join("--" + k.replace("_", "-") for k in b["options"]) or "-",
                   ("multi-day" if "multi_day" in b["features"] else "one day")
                   + (", families" if "families" in b["features"] else ", no families"))
-    Console(soft_wrap=True).print(t)
+    console(None, soft_wrap=True).print(t)
     return EXIT_OK
 
 
@@ -299,8 +299,9 @@ def _changes(items: list[str], flag: str) -> dict[str, int]:
 
 def cmd_whatif(args) -> int:
     """``bedalloc whatif``: the plan with changed capacity against the base plan."""
-    from rich.console import Console
     from rich.table import Table
+
+    from .report import console
 
     from .errors import InputError
     from .instance import load_json, read_instance
@@ -331,7 +332,7 @@ def cmd_whatif(args) -> int:
                   "-" if y is None else f"{y:,.4g}" if key != "cost_usd" else f"{y:,.2f}",
                   "-" if x is None or y is None else f"{y - x:+,.4g}" if key != "cost_usd" else f"{y - x:+,.2f}")
     t.add_row("people whose outcome changes", "", "", f"{res['moved']:,}")
-    Console(width=None if Console().is_terminal else 120).print(t)
+    console(120).print(t)
     return EXIT_OK
 
 
@@ -347,6 +348,7 @@ def cmd_capacity_curve(args) -> int:
     from .errors import InputError
     from .generate import write_atomic
     from .instance import load_json, read_instance
+    from .report import console
     from .whatif import capacity_curve
 
     bad = None
@@ -388,7 +390,7 @@ def cmd_capacity_curve(args) -> int:
     for p in res["points"]:
         t.add_row(*("-" if p[c] is None else f"{p[c]:+g}" if c == "percent" else f"{p[c]:,.2f}"
                     if isinstance(p[c], float) else f"{p[c]:,}" for c in cols))
-    out = Console(width=None if Console().is_terminal else 140)
+    out = console(140)
     out.print(t)
     for n in res["beds_needed"]:
         out.print(f"nobody with effective risk >= {n['risk']:g} released for lack of capacity: "
@@ -410,6 +412,7 @@ def cmd_simulate(args) -> int:
     from .errors import InputError
     from .generate import write_atomic
     from .instance import load_json, read_instance
+    from .report import console
     from .simulate import POLICIES, simulate
     from .solve import SolveParams
 
@@ -469,7 +472,7 @@ def cmd_simulate(args) -> int:
     for r in rows:
         t.add_row(*(f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
                     for c in cols))
-    Console(width=None if Console().is_terminal else 160).print(t)
+    console(160).print(t)
     print(f"written to {out}/simulation.csv and days.csv")
     return EXIT_OK
 
@@ -671,9 +674,7 @@ def cmd_solve(args, started: float) -> int:
         try:
             print_summary(summary, res.rows, out)
             sys.stdout.flush()
-        except (BrokenPipeError, SystemExit):
-            # stdout closed (piped into `head`; rich turns that into SystemExit(1)): the plan is
-            # written and the exit code stands
+        except BrokenPipeError:  # stdout closed (piped into `head`): the plan is written and the exit code stands
             import os
 
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

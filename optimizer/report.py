@@ -5,6 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def console(width: int | None, **options):
+    """A rich console on standard output, ``width`` columns wide when that is not a terminal
+    (rich's default when None); ``options`` go to ``rich.console.Console``.
+
+    A reader that goes away (``bedalloc solvers | head -1``) raises ``BrokenPipeError``, which
+    :func:`optimizer.cli.main` turns into exit 141 like every other command; rich's own
+    ``on_broken_pipe`` would exit with status 1, the code for "violations"."""
+    import os
+    import sys
+
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush must not fail
+            raise BrokenPipeError
+
+    return _Console(width=None if Console().is_terminal else width, **options)
+
+
 def _fmt(v, level):
     if v is None:
         return "-"
@@ -23,7 +44,7 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    con = Console(width=None if Console().is_terminal else 120)
+    con = console(120)
     term = summary["termination"]
     style = "green" if term == "optimal" and summary["objective"]["unplaced"] == 0 else "yellow"
     con.print(f"[bold]bedalloc[/] {escape(summary['instance_name'])}: [{style}]{term}[/] "

@@ -573,8 +573,10 @@ def test_an_interrupt_during_the_extra_solves_writes_the_plan_and_says_what_is_m
     assert run("check", ROOT / "instances" / "tiny.json", out).returncode == 0
 
 
-def test_a_closed_stdout_gives_no_traceback(monkeypatch, capsys):
-    """`bedalloc diagnose --json | head -1`: the reader goes away; exit 141, no traceback."""
+@pytest.mark.parametrize("argv", [["diagnose", "instances/tiny.json", "--json"], ["solvers"]])
+def test_a_closed_stdout_gives_no_traceback(monkeypatch, capsys, argv):
+    """`bedalloc diagnose --json | head -1`, `bedalloc solvers | head -1` (a rich table): the reader
+    goes away; exit 141, no traceback."""
     import os
     import sys
 
@@ -585,7 +587,7 @@ def test_a_closed_stdout_gives_no_traceback(monkeypatch, capsys):
     out = os.fdopen(w, "w", buffering=1)
     monkeypatch.setattr(sys, "stdout", out)
     try:
-        assert main(["diagnose", "instances/tiny.json", "--json"]) == 141
+        assert main(argv) == 141
     finally:
         out.close()
     assert "Traceback" not in capsys.readouterr().err
