@@ -301,10 +301,9 @@ def cmd_whatif(args) -> int:
     """``bedalloc whatif``: the plan with changed capacity against the base plan."""
     from rich.table import Table
 
-    from .report import console
-
     from .errors import InputError
     from .instance import load_json, read_instance
+    from .report import console
     from .whatif import whatif
 
     try:
