@@ -48,7 +48,8 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     term = summary["termination"]
     style = "green" if term == "optimal" and summary["objective"]["unplaced"] == 0 else "yellow"
     con.print(f"[bold]bedalloc[/] {escape(summary['instance_name'])}: [{style}]{term}[/] "
-              f"({summary['levels_proven_optimal']}/4 levels proven, {escape(summary['solver_version'])}), "
+              f"({summary['levels_proven_optimal']}/4 levels proven"
+              f"{', ' + escape(summary['solver_version']) if summary['solver_version'] else ''}), "
               f"plan verified, written to [bold]{escape(str(out))}[/]")
     if summary["native_status"] and summary["native_status"][-1].startswith("constructive heuristic"):
         con.print(f"[yellow]the time limit left no solver plan ({escape(summary['native_status'][0])}): this is "

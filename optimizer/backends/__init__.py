@@ -68,11 +68,21 @@ def get(name: str):
     return mod
 
 
+def version(name: str) -> str:
+    """The version string of an available backend ``name`` (raises :class:`BackendError` when it
+    is unknown or unavailable)."""
+    if name == "highs":
+        import highspy
+
+        return f"HiGHS {highspy._core._Highs().version()}"
+    if name.startswith("pyomo:"):
+        return get(name).version(name.split(":", 1)[1])
+    return get(name).version()
+
+
 def describe() -> list[dict]:
     """Name, availability, version, honoured options and features of every backend (for
     ``bedalloc solvers``), in :data:`NAMES` order."""
-    import highspy
-
     out = []
     for name in NAMES:
         entry = {"name": name, "available": False, "version": "", "options": [], "features": []}
@@ -81,13 +91,7 @@ def describe() -> list[dict]:
         except (BackendError, ImportError) as e:
             entry["version"] = f"({e})" if isinstance(e, ImportError) else ""
         else:
-            if name == "highs":
-                version = f"HiGHS {highspy._core._Highs().version()}"
-            elif name.startswith("pyomo:"):
-                version = get(name).version(name.split(":", 1)[1])
-            else:
-                version = get(name).version()
-            entry.update(available=True, version=version, options=[k for k in OPTIONS if k in options],
+            entry.update(available=True, version=version(name), options=[k for k in OPTIONS if k in options],
                          features=[k for k in FEATURES if k in features])
         out.append(entry)
     return out
