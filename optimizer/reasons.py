@@ -6,7 +6,8 @@ single, sex, classification level, medical need and the stay limits they meet (M
 rules 2 and 5).  Reasons (plan.csv column ``reason``):
 
 * ``legal_limit``: released on the day the custody limit is reached (MODEL.md §3 rule 4), or
-  unplaced at the limit with no eligible ATD program;
+  unplaced when the limit comes before the person leaves custody (so no bed until then, rules 4
+  and 6) and no eligible ATD program exists (for a family: for one of its adults);
 * ``no_compatible_bed``: no housing unit of the instance fits the person at all;
 * ``short_stay_only``: only units of short-stay facilities fit, whose ``max_stay_days`` the
   person's stay exceeds (rule 5);
@@ -33,6 +34,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .horizon import person_days
 from .instance import Instance
 from .model import (
     BIG_STAY, family_groups, family_members, family_units, network_arrays, people_arrays, programs_of, single_units,
@@ -115,9 +117,12 @@ def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
     raw = np.round(P.risk, 4)
     fam_mandatory = family_groups(P, P.mandatory, np.logical_or)
     limit = family_groups(P, limit, np.minimum)  # one member at the limit: the family may not hold a bed
+    # the limit comes before the person leaves custody (by removal or the end of the plan): no bed
+    # until then, so release is required (MODEL.md §3 rules 4 and 6)
+    must_leave = limit < person_days(inst, P)[1]
     releasable = ~P.mandatory & ~fam_mandatory
     eligible = programs_of(P, N, np.arange(n))
-    has_program = eligible.any(axis=1) | P.minor
+    has_program = family_groups(P, eligible.any(axis=1) | P.minor, np.logical_and)  # a family: every adult
     prog_index = {a.id: k for k, a in enumerate(inst.atd_programs)}
     enrolled = np.bincount([prog_index[r["atd_program_id"]] for r in rows if r["atd_program_id"]],
                            minlength=len(prog_index))
@@ -130,9 +135,9 @@ def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
     why = [""] * n
     for i in np.flatnonzero(released | (dec == "unplaced")):
         blocked = released[i] or not releasable[i] or not has_program[i]
-        if rday[i] >= limit[i] if released[i] else limit[i] <= arrival[i] and not has_program[i]:
-            why[i] = "legal_limit"  # released at the limit, or unplaced at it without an eligible program
-        elif not released[i] and limit[i] <= arrival[i]:
+        if rday[i] >= limit[i] if released[i] else must_leave[i] and not has_program[i]:
+            why[i] = "legal_limit"  # released at the limit, or unplaced, bound to leave, without an eligible program
+        elif not released[i] and must_leave[i]:
             why[i] = "atd_capacity"  # must be released, every eligible program full
         elif not fits_any[i] and blocked:
             why[i] = "no_compatible_bed"
@@ -147,7 +152,8 @@ def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
     voluntary = released & np.isin(np.array(why, dtype=object), ["capacity", "humanitarian"])
     return {"P": P, "cls": cls, "labels": labels, "why": why, "kept": kept, "voluntary": voluntary,
             "surge_used": surge_used,
-            "lowest_kept": lowest_kept, "releasable": releasable, "limit": limit, "rday": rday, "dec": dec}
+            "lowest_kept": lowest_kept, "releasable": releasable, "limit": limit, "must_leave": must_leave,
+            "rday": rday, "dec": dec}
 
 
 def reasons(inst: Instance, rows: list[dict[str, str]]) -> tuple[list[str], list[dict]]:
@@ -230,15 +236,18 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
         return facts + (f"\n{dec.capitalize()}: reason short_stay_only: only short-stay facilities have units "
                         "that fit, and the person's stay exceeds their limit (MODEL.md §3 rule 5). A bed in a "
                         "facility without a stay limit would change it.")
-    if why == "atd_capacity" and a["limit"][i] <= p.arrival_day:
-        return facts + ("\nUnplaced: reason atd_capacity: the custody limit is reached, so the law requires release, "
-                        "and every eligible ATD program is full. One more slot in an eligible program would change it.")
+    if why == "atd_capacity" and a["must_leave"][i]:
+        return facts + (f"\nUnplaced: reason atd_capacity: the custody limit is reached on day {a['limit'][i]}, "
+                        "before the person leaves custody, so the law requires release by then, and every eligible "
+                        "ATD program is full. One more slot in an eligible program would change it.")
     if why == "atd_capacity":
         return facts + ("\nUnplaced: reason atd_capacity: no compatible bed was free and no eligible ATD program "
                         "had a free slot. One more slot in an eligible program, or one more bed, would change it.")
     if why == "legal_limit":
-        return facts + ("\nUnplaced: reason legal_limit: the custody limit is reached, so the law requires release, "
-                        "and no ATD program may take this person. An eligible program would change it.")
+        return facts + (f"\nUnplaced: reason legal_limit: the custody limit is reached on day {a['limit'][i]}, "
+                        "before the person leaves custody, so the law requires release by then, and no ATD "
+                        "program may take this person (or, in a family, one of its adults). An eligible program "
+                        "would change it.")
     if why == "cost":
         return facts + (f"\n{released}. Reason cost: a compatible bed was free, but the effective risk is 0: "
                         "releasing adds no risk and costs less than the bed.")

@@ -95,3 +95,20 @@ def test_a_child_at_the_flores_limit_releases_the_family_for_legal_limit(tmp_pat
     why, _ = reasons(inst, rows)
     fam = {p.id: (r["decision"], w) for p, r, w in zip(inst.people, rows, why) if p.family_id == "FAM1"}
     assert fam == {"P08": ("release", "legal_limit"), "P09": ("release", "legal_limit")}
+
+
+def test_a_family_with_no_legal_outcome_is_unplaced_for_the_legal_limit(tmp_path):
+    """A 10-day plan: the family's custody limit comes on day 8, before the plan ends, so it may not
+    hold a bed throughout (MODEL.md §3 rules 4 and 6), and the mother's risk (95) is above every
+    program's maximum, so it may not be released either: unplaced, reason legal_limit for both
+    members (not capacity: beds are free)."""
+    from randinst import write_instance
+
+    doc = json.loads(open("instances/tiny.json").read())
+    doc["horizon_days"] = 10
+    doc["people"] = [p for p in doc["people"] if p["id"] in ("P08", "P09")]
+    doc["people"][0]["risk"] = 95.0
+    inst = read_instance(write_instance(doc, tmp_path / "fam.json"))
+    rows = solve(inst).rows
+    assert [r["decision"] for r in rows] == ["unplaced", "unplaced"]
+    assert reasons(inst, rows)[0] == ["legal_limit", "legal_limit"]
