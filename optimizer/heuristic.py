@@ -1,25 +1,28 @@
 """A fast constructive plan for when the solver found no incumbent before the time limit.
 
 One pass over the people, no optimisation; the plan is feasible by construction and the caller
-verifies it like any other (MODEL.md §3).  Order: families, then single people by arrival day
-(first come, first served: later arrivals take the beds that removals free) and mandatory
-people before everyone else, in either precedence (:func:`greedy_plan`), then by decreasing
-effective risk (the riskiest get beds first).  Each block takes, in this order of preference:
+verifies it like any other (MODEL.md §3).  Order: families, then single people, mandatory
+people before everyone else and by decreasing effective risk (the riskiest get beds first); a
+multi-day instance is also tried first come, first served (by arrival day first), and the
+better plan is kept (:func:`greedy_plan`).  Each block takes, in this order of preference:
 
 1. a regular bed in a compatible unit with room for the whole block, in the person's origin
    facility first (no moving cost), when no member is at the legal limit;
 2. release, when no member is mandatory and every adult has an eligible ATD program with a free
    slot;
-3. for a single person, a regular bed freed by releasing a single person already placed there:
-   one who is not mandatory, has an eligible ATD program with a free slot and leaves the bed
-   free on every day needed, the one whose release adds the least risk x days (MODEL.md §4
-   level 3; level 2 ranks above it, so this comes before surge beds);
-4. a surge bed in a compatible unit (only someone with no other legal outcome uses one);
-5. otherwise unplaced.
+3. a surge bed in a compatible unit (only someone with no other legal outcome uses one);
+4. otherwise unplaced.
+
+Then a repair pass, once every outcome is set, so that it takes no slot anyone needed: each
+single person left unplaced, then each single person in a surge bed, gets a regular bed freed
+by releasing a single person placed there who is not mandatory, has an eligible ATD program
+with a slot left and leaves the bed free on every day needed; of those, the one whose release
+adds the least risk x days.  Levels 1 and 2 rank above level 3 (MODEL.md §4), so each such
+release makes the plan lexicographically better.
 
 One-day and multi-day instances alike: a bed is held from arrival to removal or the end of the
-plan, and releases happen on the arrival day, except those of step 3, on the first day the bed
-is needed.
+plan, and releases happen on the arrival day, except those of the repair pass, on the first day
+the bed is needed.
 """
 
 from __future__ import annotations
@@ -36,25 +39,24 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
     """Per-person arrays (P,): decision strings, unit index, program index and release day (-1
     where none), for :func:`optimizer.solve.plan_rows`.
 
-    A multi-day plan is built twice, single people taken first by arrival day (first come, first
-    served) and first mandatory (mandatory arrivals keep their beds when slots run out), and
-    the better plan at levels 1-3 (MODEL.md §4) is kept: neither order is better on every
-    instance (the national 14-day instance leaves 4 people unplaced with the first and 37 with
-    the second, a regional one 410 and 366)."""
+    A multi-day plan is built twice, single people taken mandatory first, then by decreasing
+    risk, and first come, first served (by arrival day, then as before), and the better plan at
+    levels 1-3 (MODEL.md §4) is kept: on the national 14-day instance the first leaves 17
+    people unplaced and uses 7,228 surge bed-days, the second 4 and none.  The repair pass only
+    makes a plan better, so the kept plan is never worse than the first order's without it."""
     orders = [False] if inst.horizon_days == 1 else [False, True]  # one day: both orders agree
-    plans = [_construct(inst, P, N, mandatory_first) for mandatory_first in orders]
+    plans = [_construct(inst, P, N, by_arrival) for by_arrival in orders]
     return min(plans, key=lambda plan: plan[1])[0]
 
 
-def _construct(inst, P, N, mandatory_first):
+def _construct(inst, P, N, by_arrival):
     """One constructive plan: (decision, unit, program, release day) and its levels 1-3
     (unplaced people, surge bed-days, released risk x days).
 
-    Linear time: slots are only ever taken and beds only taken outside step 3, so the first unit
+    Linear time: beds and slots are only ever taken before the repair pass, so the first unit
     (program) that had no room for a single person's days stays full for every later single
     person with the same bed type and days (program key), and a scan resumes where the last one
-    stopped (it may miss what step 3 leaves free); step 3 looks at no more than 4 occupants per
-    person in all."""
+    stopped; the repair pass looks at no more than 4 units and occupants per person in all."""
     n, H = len(P.sex), inst.horizon_days
     decision = np.where(P.removed, "removed", "unplaced").astype(object)
     unit = np.full(n, -1, np.int64)
@@ -86,7 +88,8 @@ def _construct(inst, P, N, mandatory_first):
                 return k
         return len(units)
 
-    occupants: dict[int, list[int]] = {}  # unit -> people step 3 may release there
+    occupants: dict[int, list[int]] = {}  # unit -> people the repair pass may release there
+    in_surge: dict[int, np.ndarray] = {}  # single people on a surge bed: those days
 
     def place(u, b, size, a, e):  # regular beds first, surge beds for the rest, day by day
         if e == a + 1:
@@ -99,8 +102,11 @@ def _construct(inst, P, N, mandatory_first):
             free[u, a:e] -= regular
             spare[u, a:e] -= size - regular
             all_regular = bool((regular == size).all())
-        if isinstance(b, int) and all_regular and not P.mandatory[b]:  # single, releasable, no surge bed
-            occupants.setdefault(int(u), []).append(b)
+        if isinstance(b, int):  # a single person: the repair pass may release or move them
+            if not all_regular:
+                in_surge[b] = a + np.flatnonzero(np.atleast_1d(regular) < size)  # the days on a surge bed
+            elif not P.mandatory[b]:
+                occupants.setdefault(int(u), []).append(b)
         decision[b] = "detain"
         unit[b] = u
 
@@ -146,19 +152,25 @@ def _construct(inst, P, N, mandatory_first):
         prog[j], slots[q] = q, slots[q] - 1
         decision[j], rday[j] = "release", d
 
-    work = [4 * n + 100_000]  # occupants step 3 may still look at: linear time in all cases
+    work = [4 * n + 100_000]  # units and occupants the repair pass may still look at: linear time
 
     def bump(i, units, a, e):
-        """Step 3 for single person i on days [a, e); whether it found a bed."""
+        """The repair pass for single person i on days [a, e); whether it found a regular bed."""
+        work[0] -= len(units)
+        if work[0] < 0:
+            return False
         best = None
         for u in units.tolist():
-            short = np.flatnonzero(free[u, a:e] < 1) + a  # days without a free regular bed
-            if not len(short):
-                continue  # (a unit with room was taken at step 1)
-            work[0] -= len(occupants.get(u, ()))
+            occ = occupants.get(u)
+            if not occ:
+                continue
+            work[0] -= len(occ)
             if work[0] < 0:
                 return False
-            for j in occupants.get(u, ()):
+            short = np.flatnonzero(free[u, a:e] < 1) + a  # days without a free regular bed
+            if not len(short):
+                return place(u, i, 1, a, e) or True  # room (left by an earlier repair)
+            for j in occ:
                 d = a if arrival_l[j] <= a else arrival_l[j]  # j keeps the bed on [arrival, d), released on d
                 if d > short[0] or end_l[j] <= short[-1]:
                     continue
@@ -177,8 +189,8 @@ def _construct(inst, P, N, mandatory_first):
         return True
 
     singles = np.flatnonzero(~P.removed & (P.family < 0))
-    keys = (arrival[singles], ~P.mandatory[singles])
-    singles = singles[np.lexsort((-P.eff[singles],) + (keys if mandatory_first else keys[::-1]))]
+    keys = (-P.eff[singles], ~P.mandatory[singles]) + ((arrival[singles],) if by_arrival else ())
+    singles = singles[np.lexsort(keys)]
     # Python lists: scalar reads of numpy arrays dominate the loop otherwise
     arrival_l, end_l, bt_l, limit_l, pk_l = (v.tolist() for v in (arrival, end, bt, limit, pk))
     origin_l, mandatory_l, eff_l = P.origin.tolist(), P.mandatory.tolist(), P.eff.tolist()
@@ -207,8 +219,6 @@ def _construct(inst, P, N, mandatory_first):
             if q >= 0:
                 release(i, q, a)
                 continue
-        if len(units) and bump(i, units, a, e):
-            continue
         if len(units) and o >= 0:  # the origin facility first, for surge beds too
             k = first_fit(units_of[g, o], 1, a, e, True)
             if k < len(units_of[g, o]):
@@ -217,6 +227,19 @@ def _construct(inst, P, N, mandatory_first):
         k = scan[("surge", g, a, e)] = first_fit(units, 1, a, e, True, scan.get(("surge", g, a, e), 0))
         if k < len(units):
             place(units[k], i, 1, a, e)
+    # the repair pass: the unplaced first (level 1), then those on surge beds (level 2)
+    unplaced = [i for i in singles.tolist() if decision[i] == "unplaced" and limit_l[i] >= end_l[i] > arrival_l[i]]
+    for i in unplaced + list(in_surge):
+        if work[0] < len(units_of[bt_l[i]]):
+            break  # the repair pass has used its share
+        a, e, u = arrival_l[i], end_l[i], int(unit[i])
+        if u >= 0:  # off its beds for now: surge beds on the days it used one, regular ones otherwise
+            days = in_surge.pop(i)
+            spare[u, days] += 1
+            free[u, a:e] += 1
+            free[u, days] -= 1
+        if not bump(i, units_of[bt_l[i]], a, e) and u >= 0:
+            place(u, i, 1, a, e)  # back where it was (no repair took its beds meanwhile)
     released = decision == "release"
     levels = (int((decision == "unplaced").sum()), int((N.unit_surge[:, None] - spare).sum()),
               float((P.eff[released] * (H - rday[released])).sum()))
