@@ -241,6 +241,8 @@ def _construct(inst, P, N, by_arrival):
         if not bump(i, units_of[bt_l[i]], a, e) and u >= 0:
             place(u, i, 1, a, e)  # back where it was (no repair took its beds meanwhile)
     released = decision == "release"
-    levels = (int((decision == "unplaced").sum()), int((N.unit_surge[:, None] - spare).sum()),
+    # surge bed-days as the verifier counts them, occupancy above the beds: a repair release may
+    # free a regular bed on days where someone else stays booked on a surge bed
+    levels = (int((decision == "unplaced").sum()), int(np.maximum(0, N.unit_surge[:, None] - spare - free).sum()),
               float((P.eff[released] * (H - rday[released])).sum()))
     return (decision, unit, prog, rday), levels

@@ -16,7 +16,8 @@ rules 2 and 5).  Reasons (plan.csv column ``reason``):
 * ``capacity``: released because every compatible bed went to people of higher effective risk
   (or to people who may not be released); for an unplaced person, no compatible bed was free;
 * ``atd_capacity``: unplaced although release was allowed (or required by the legal limit): no
-  eligible ATD program had a slot;
+  eligible ATD program had a slot (a family can be released only when every adult has an
+  eligible program, so all its members get the same reason);
 * ``cost``: released although a compatible bed was free: the person's effective risk is 0, so
   releasing adds no risk and costs less than a bed.
 

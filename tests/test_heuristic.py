@@ -113,3 +113,34 @@ def test_twenty_thousand_mandatory_men_overflowing_into_surge_beds(tmp_path):
     P, N = people_arrays(inst), network_arrays(inst)
     decision, unit, _, _ = greedy_plan(inst, P, N)
     assert (decision == "detain").all() and (np.bincount(unit, minlength=500) == 40).all()
+
+
+def test_the_levels_each_order_reports_are_the_verifiers(tmp_path):
+    """greedy_plan keeps the order whose own levels are better, so they must be the verifier's.
+    Here a repair releases j from day 1, which frees day 2 as well, where k stays booked on a
+    surge bed: the verifier counts occupancy above the beds (2 surge bed-days, not 3)."""
+    from randinst import write_instance
+
+    from optimizer.heuristic import _construct
+    from optimizer.instance import read_instance
+
+    doc = json.loads(open("instances/tiny.json").read())
+    doc.update(name="levels", horizon_days=3)
+    doc["aors"] = [{"code": "X", "name": "x", "lat": 33.7, "lon": -84.3},
+                   {"code": "Y", "name": "y", "lat": 33.7, "lon": -84.3}]
+    doc["facilities"] = [{"id": "F1", "name": "F", "aor": "X", "state": "TX", "type": "CDF", "lat": 33.9, "lon": -84.0,
+                          "per_diem": 80.0, "units": [{"id": "U", "sex": "M", "levels": ["A"], "beds": 1,
+                                                       "surge_beds": 2}]}]
+    doc["atd_programs"] = [{"id": "G", "technology": "app", "per_diem": 5.0, "max_risk": 100.0, "aor": "Y"}]
+    doc["people"] = [
+        {"id": "m", "sex": "M", "level": "A", "risk": 90, "aor": "X", "arrival_day": 0, "removal_day": 1},
+        {"id": "j", "sex": "M", "level": "A", "risk": 80, "aor": "Y", "arrival_day": 1},
+        {"id": "k", "sex": "M", "level": "A", "risk": 70, "aor": "X", "arrival_day": 0},
+        {"id": "i", "sex": "M", "level": "A", "risk": 60, "aor": "X", "arrival_day": 1, "removal_day": 2},
+    ]
+    inst = read_instance(write_instance(doc, tmp_path / "levels.json"))
+    P, N = people_arrays(inst), network_arrays(inst)
+    for by_arrival in (False, True):
+        plan, levels = _construct(inst, P, N, by_arrival)
+        o = verify(inst, plan_rows(inst, P, N, *plan)).objective
+        assert levels == (o["unplaced"], o["surge"], o["released_risk"] * 3) == (0, 2, 160.0)
