@@ -45,7 +45,8 @@ BUILD_PER_PERSON_DAY_S = 3.5e-6  # ... and per person and day (2.4-4.1 us, natio
 def reserve_s(people: int, days: int) -> float:
     """Seconds kept after the solver for ``people`` people over ``days`` days (see the module
     docstring)."""
-    return RESERVE_FIXED_S + RESERVE_PER_PERSON_S * people + (RESERVE_PER_PERSON_DAY_S * people * days if days > 1 else 0.0)
+    per_day = RESERVE_PER_PERSON_DAY_S * days if days > 1 else 0.0
+    return RESERVE_FIXED_S + people * (RESERVE_PER_PERSON_S + per_day)
 
 
 def build_s(people: int, days: int) -> float:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .horizon import person_days
 from .instance import Instance
 from .model import (
     Network, People, bed_type_keys, family_members, family_units, program_keys, programs_of, single_units,
@@ -62,10 +63,7 @@ def _construct(inst, P, N, by_arrival):
     unit = np.full(n, -1, np.int64)
     prog = np.full(n, -1, np.int64)
     rday = np.full(n, -1, np.int64)
-    arrival = np.fromiter((p.arrival_day for p in inst.people), np.int64, n)
-    end = np.minimum(np.where(P.stay >= 1 << 30, H, arrival + np.minimum(P.stay, 1 << 30)), H)
-    limit = np.fromiter((1 << 40 if p.max_custody_days is None else p.arrival_day + p.max_custody_days - p.custody_days
-                         for p in inst.people), np.int64, n)
+    arrival, end, limit = person_days(inst, P)
     free = np.repeat(N.unit_beds[:, None], H, axis=1)  # regular beds left per unit and day
     spare = np.repeat(N.unit_surge[:, None], H, axis=1)  # surge beds left per unit and day
     slots = np.where(N.prog_capacity >= 0, N.prog_capacity, n + 1).astype(np.int64)
@@ -168,8 +166,9 @@ def _construct(inst, P, N, by_arrival):
             if work[0] < 0:
                 return False
             short = np.flatnonzero(free[u, a:e] < 1) + a  # days without a free regular bed
-            if not len(short):
-                return place(u, i, 1, a, e) or True  # room (left by an earlier repair)
+            if not len(short):  # room, left by an earlier repair
+                place(u, i, 1, a, e)
+                return True
             for j in occ:
                 d = a if arrival_l[j] <= a else arrival_l[j]  # j keeps the bed on [arrival, d), released on d
                 if d > short[0] or end_l[j] <= short[-1]:

@@ -112,15 +112,13 @@ def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
     block = family_groups(P, np.ones(n, np.int64), np.add)  # people who need a bed together
     surge_used = (class_units * np.maximum(0, occ - N.unit_beds)[None, :]).sum(axis=1)
     rday = np.array([int(r["release_day"]) if r["release_day"] else -1 for r in rows], np.int64)
-    arrival = np.fromiter((p.arrival_day for p in inst.people), np.int64, n)
-    limit = np.fromiter((1 << 40 if p.max_custody_days is None else p.arrival_day + p.max_custody_days - p.custody_days
-                         for p in inst.people), np.int64, n)
+    arrival, end, limit = person_days(inst, P)
     raw = np.round(P.risk, 4)
     fam_mandatory = family_groups(P, P.mandatory, np.logical_or)
     limit = family_groups(P, limit, np.minimum)  # one member at the limit: the family may not hold a bed
     # the limit comes before the person leaves custody (by removal or the end of the plan): no bed
     # until then, so release is required (MODEL.md §3 rules 4 and 6)
-    must_leave = limit < person_days(inst, P)[1]
+    must_leave = limit < end
     releasable = ~P.mandatory & ~fam_mandatory
     eligible = programs_of(P, N, np.arange(n))
     has_program = family_groups(P, eligible.any(axis=1) | P.minor, np.logical_and)  # a family: every adult
