@@ -27,9 +27,13 @@ level.  Families are kept one by one (binary columns per unit and release day).
 
 Detained people flow in *cohorts* ``(class, departure day)`` through pools ``(origin, bed type,
 a, departure)`` to facilities (moving cost) and units; a cohort occupies its unit on days
-``[a, departure)``.  Rows hold every unit's beds (plus surge columns) and every facility's
-guaranteed minimum (plus excess columns) on every day, and every ATD program's capacity over the
-plan.
+``[a, departure)``.  Occupancy is a chain per unit: the row of unit u and day t says that the beds
+occupied on day t (a ``regular`` column capped at ``beds`` plus a ``surge`` column capped at
+``surge_beds``) minus those of day t - 1 equal the people arriving on day t minus the people
+leaving on day t, so a placement has two nonzeros in the unit rows whatever its length (five times
+fewer nonzeros than one row per day on the national 14-day instance).  A row per facility and day
+splits the facility's occupancy into a part up to the guaranteed minimum (``covered``, free) and
+the part above it (``excess``, per diem).  Every ATD program's capacity holds over the plan.
 
 Level 4 sums, over the plan's days, the facilities' guaranteed-minimum payments and per diems
 above the minimum, each released adult's program per diem from ``d`` to the end of the plan,
@@ -45,8 +49,8 @@ import numpy as np
 
 from .instance import Instance
 from .model import (
-    BIG_STAY, LexMip, Network, People, _Builder, bed_type_keys, family_units, network_arrays, people_arrays,
-    program_keys, programs_of, single_units,
+    BIG_STAY, LexMip, Network, People, _Builder, _rank_within, bed_type_keys, family_units, network_arrays,
+    people_arrays, program_keys, programs_of, single_units,
 )
 
 NO_LIMIT = 1 << 40
@@ -74,6 +78,13 @@ class HorizonModel(LexMip):
     arc_node: np.ndarray
     put_node: np.ndarray
     put_unit: np.ndarray
+    # for column generation (optimizer.lexico): rank of each arc by moving cost within its pool;
+    # class of each risk segment column and its rank by risk within the class and day; per pool,
+    # its (bed type, arrival, departure) as one integer (pools that share it differ by origin only)
+    arc_rank: np.ndarray
+    seg_class: np.ndarray
+    seg_rank: np.ndarray
+    pool_bt: np.ndarray
     family_members: list[np.ndarray] = field(default_factory=list)
     fbed_family: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     fbed_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -209,10 +220,13 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         put_unit_l.append(us)
     put_node, put_unit = np.concatenate(put_node_l), np.concatenate(put_unit_l)
     col_put = b.columns("put", np.full(len(put_unit), np.inf))
-    col_surge = b.columns("surge", np.tile(N.unit_surge, H), {1: 1.0})  # index t * U + u
+    # occupancy of unit u on day t (index t * U + u): regular beds up to ``beds``, surge beds above
+    col_reg = b.columns("regular", np.tile(N.unit_beds, H))
+    col_surge = b.columns("surge", np.tile(N.unit_surge, H), {1: 1.0})
+    # occupancy of facility i on day t (index t * len(cost_fac) + i): up to the guaranteed minimum, and above it
     cost_fac = np.flatnonzero(N.fac_per_diem > 0)
-    col_exc = b.columns("excess", np.full(len(cost_fac) * H, np.inf),
-                        {3: np.tile(N.fac_per_diem[cost_fac], H) * mult})  # index t * len(cost_fac) + i
+    col_cov = b.columns("covered", np.tile(N.fac_gm[cost_fac], H))
+    col_exc = b.columns("excess", np.full(len(cost_fac) * H, np.inf), {3: np.tile(N.fac_per_diem[cost_fac], H) * mult})
 
     # ---------------- families: binary columns per (unit, departure day), release on arrival, unplaced
     fidx = np.flatnonzero(active & (P.family >= 0))
@@ -296,26 +310,29 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     r = b.rows_("node", np.zeros(len(node_vals)), 0.0)
     b.entries(r[arc_node], col_arc, 1.0)
     b.entries(r[put_node], col_put, -1.0)
-    # unit beds per day (row t * U + u): puts and family beds active on day t - surge <= beds
-    r = b.rows_("unit", np.full(U * H, -np.inf), np.tile(N.unit_beds, H))
+    # unit occupancy as a chain (row t * U + u): the beds occupied on day t minus those of day t - 1
+    # equal the people arriving on day t minus the people leaving on day t
+    r = b.rows_("unit", np.zeros(U * H), 0.0)
     put_a, put_d = node_vals[put_node, 2], node_vals[put_node, 3]
     fb_a = np.array([a[members[j][0]] for j in fb_f], np.int64)
-    for t in range(H):
-        on = (put_a <= t) & (t < put_d)
-        b.entries(r[t * U + put_unit[on]], col_put[on], 1.0)
-        onf = (fb_a <= t) & (t < fb_d)
-        b.entries(r[t * U + fb_u[onf]], col_fbed[onf], fsize[fb_f[onf]])
-    b.entries(r, col_surge, -1.0)
-    # facility guaranteed minimum per day (facilities with a per diem): occupancy - excess <= gm
+    for start, end, unit_of, col, size_of in ((put_a, put_d, put_unit, col_put, 1.0),
+                                              (fb_a, fb_d, fb_u, col_fbed, fsize[fb_f])):
+        b.entries(r[start * U + unit_of], col, -size_of)
+        left = end < H
+        b.entries(r[end[left] * U + unit_of[left]], col[left], np.broadcast_to(size_of, left.shape)[left])
+    day, uu = np.divmod(np.arange(U * H), U)
+    nxt = day + 1 < H
     fac_row = np.full(F, -1, dtype=np.int64)
     fac_row[cost_fac] = np.arange(len(cost_fac))
-    r = b.rows_("facility", np.full(len(cost_fac) * H, -np.inf), np.tile(N.fac_gm[cost_fac], H))
-    for t in range(H):
-        on = (put_a <= t) & (t < put_d) & (fac_row[N.unit_fac[put_unit]] >= 0)
-        b.entries(r[t * len(cost_fac) + fac_row[N.unit_fac[put_unit[on]]]], col_put[on], 1.0)
-        onf = (fb_a <= t) & (t < fb_d) & (fac_row[N.unit_fac[fb_u]] >= 0)
-        b.entries(r[t * len(cost_fac) + fac_row[N.unit_fac[fb_u[onf]]]], col_fbed[onf], fsize[fb_f[onf]])
-    b.entries(r, col_exc, -1.0)
+    fr = fac_row[N.unit_fac[uu]]
+    paid = fr >= 0
+    rf = b.rows_("facility", np.zeros(len(cost_fac) * H), 0.0)  # occupancy - covered - excess = 0
+    for col in (col_reg, col_surge):
+        b.entries(r, col, 1.0)
+        b.entries(r[(day[nxt] + 1) * U + uu[nxt]], col[nxt], -1.0)
+        b.entries(rf[day[paid] * len(cost_fac) + fr[paid]], col[paid], 1.0)
+    b.entries(rf, col_cov, -1.0)
+    b.entries(rf, col_exc, -1.0)
     # program capacity over the plan
     capped = np.flatnonzero(N.prog_capacity >= 0)
     prog_row = np.full(Q, -1, dtype=np.int64)
@@ -354,7 +371,9 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         blocks=b.blocks, row_blocks=b.row_blocks, horizon=H, person_class=person_class, class_arrival=c_a,
         coh_class=coh_c, coh_depart=coh_d, coh_release=coh_r, coh_pool=coh_pool, rel_class=rel_class,
         keyday=kd_vals, atd_key=jj, atd_prog=qq, key_of_class=c_key, arc_pool=ap, arc_node=arc_node, put_node=put_node,
-        put_unit=put_unit, family_members=members, fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d,
+        put_unit=put_unit, arc_rank=_rank_within(ap, N.move_cost[pool_vals[ap, 0], af]), seg_class=sc,
+        seg_rank=_rank_within(seg_c, np.arange(len(seg_c)))[segday_seg],
+        pool_bt=(pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3], family_members=members, fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d,
         fbed_release=fb_r, frel_family=fr_f, fatd_person=fa_p, fatd_prog=fa_q,
         stats={"classes": C, "cohorts": len(coh_c), "pools": len(pool_vals), "segments": len(seg_c),
                "segment_days": len(segday_seg), "arcs": len(ap), "families": nF, "days": H},

@@ -75,6 +75,13 @@ def tighten(model: Model, x: np.ndarray) -> np.ndarray:
     """Set the surge and excess columns to the surge beds and beds above the guaranteed minimum
     that the placements actually use (they may be larger when a level was not optimised)."""
     x = x.copy()
+    b = model.blocks
+    if "regular" in b:  # the multi-day model splits each occupancy into a free part (capped) and a paid part
+        for free, paid in (("regular", "surge"), ("covered", "excess")):
+            occupied = x[b[free]] + x[b[paid]]
+            x[b[paid]] = np.maximum(0, occupied - model.col_upper[b[free]])
+            x[b[free]] = occupied - x[b[paid]]
+        return x
     for rows, cols in (("unit", "surge"), ("facility", "excess")):
         r, c = model.row_blocks[rows], model.blocks[cols]
         activity = model.A[r] @ x + x[c]  # the column enters its row with coefficient -1
@@ -250,9 +257,10 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
           models: tuple | None = None) -> Result:
     """Solve a validated instance to lexicographic optimality (MODEL.md §4).
 
-    One-day instances use the class model (:mod:`optimizer.model`) and, with ``highs``, the
-    column-generation engine; multi-day instances the horizon model (:mod:`optimizer.horizon`),
-    level by level on a MIP backend (``highs`` means plain HiGHS there).  Returns a
+    One-day instances use the class model (:mod:`optimizer.model`), multi-day instances the
+    horizon model (:mod:`optimizer.horizon`); with ``highs`` either is solved by the
+    column-generation engine of :mod:`optimizer.lexico` (one-day models with their compact
+    model), with the other backends level by level as MIPs.  Returns a
     :class:`Result` whose ``rows`` still have to be verified (the CLI does so before writing).
     ``models``: the one-day ``(model, compact, lift)`` of :func:`build_models`, built once and
     reused (for example with other bed counts, see :mod:`optimizer.whatif`).
@@ -283,8 +291,10 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         model = build_horizon(inst, P, N)
 
         def attempt(report=None):
-            return solve_with_backend(model, backends.get("highs-mip" if params.solver == "highs" else params.solver),
-                                      level_params, deadline)
+            if params.solver == "highs":
+                x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline)
+                return x, proven, bounds, statuses, f"HiGHS {version}"
+            return solve_with_backend(model, backends.get(params.solver), level_params, deadline)
     else:
         model, compact, lift = models if models is not None else build_models(inst, P, N)
 
