@@ -54,6 +54,10 @@ from .model import (
 )
 
 NO_LIMIT = 1 << 40
+# Up to this many moving arcs, every arc starts in the LP: pricing rounds (primal simplex from the
+# last basis) cost more than the arcs (MIA 14-day, 23,284 arcs: 14.6 s with every arc, 25.8 s priced;
+# benchmarks/horizon.py); the national 14-day model has 3.7 million.
+PRICED_ARCS = 500_000
 
 
 @dataclass
@@ -78,9 +82,10 @@ class HorizonModel(LexMip):
     arc_node: np.ndarray
     put_node: np.ndarray
     put_unit: np.ndarray
-    # for column generation (optimizer.lexico): rank of each arc by moving cost within its pool;
-    # class of each risk segment column and its rank by risk within the class and day; per pool,
-    # its (bed type, arrival, departure) as one integer (pools that share it differ by origin only)
+    # for column generation (optimizer.lexico): rank of each arc by moving cost within its pool
+    # (0 for every arc, all in the first LP, up to PRICED_ARCS arcs); class of each risk segment
+    # column and its rank (0: every segment is in the first LP); per pool, its (bed type,
+    # arrival, departure) as one integer (pools that share it differ by origin only)
     arc_rank: np.ndarray
     seg_class: np.ndarray
     seg_rank: np.ndarray
@@ -371,8 +376,9 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         blocks=b.blocks, row_blocks=b.row_blocks, horizon=H, person_class=person_class, class_arrival=c_a,
         coh_class=coh_c, coh_depart=coh_d, coh_release=coh_r, coh_pool=coh_pool, rel_class=rel_class,
         keyday=kd_vals, atd_key=jj, atd_prog=qq, key_of_class=c_key, arc_pool=ap, arc_node=arc_node, put_node=put_node,
-        put_unit=put_unit, arc_rank=_rank_within(ap, N.move_cost[pool_vals[ap, 0], af]), seg_class=sc,
-        seg_rank=_rank_within(seg_c, np.arange(len(seg_c)))[segday_seg],
+        put_unit=put_unit, seg_class=sc, seg_rank=np.zeros(len(segday_seg), np.int64),
+        arc_rank=(_rank_within(ap, N.move_cost[pool_vals[ap, 0], af]) if len(ap) > PRICED_ARCS
+                  else np.zeros(len(ap), np.int64)),
         pool_bt=(pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3], family_members=members, fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d,
         fbed_release=fb_r, frel_family=fr_f, fatd_person=fa_p, fatd_prog=fa_q,
         stats={"classes": C, "cohorts": len(coh_c), "pools": len(pool_vals), "segments": len(seg_c),

@@ -13,6 +13,7 @@ from optimizer import backends
 from optimizer.backends.base import BackendError
 from optimizer.generate import national_instance
 from optimizer.instance import parse_instance
+from optimizer import horizon, lexico
 from optimizer.horizon import build_horizon
 from optimizer.lexico import LevelParams, solve_with_backend
 from optimizer.solve import SolveParams, solve, tighten
@@ -58,15 +59,21 @@ def test_one_day_horizon_model_equals_the_one_day_model(tmp_path):
         assert v[3] == pytest.approx(ref["cost_usd"], rel=1e-6), seed
 
 
+@pytest.mark.parametrize("priced", [False, True])
 @pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5)])
-def test_column_generation_engine_agrees_with_the_mip_on_generated_horizons(aors, scale, days):
-    """``highs`` (optimal faces, arcs and risk segments priced in) and ``highs-mip`` (every
-    column, each level a MIP) prove the same four levels on generated multi-day instances whose
-    pools differ by origin (so moving arcs are priced), and the plan passes the verifier."""
+def test_column_generation_engine_agrees_with_the_mip_on_generated_horizons(monkeypatch, aors, scale, days, priced):
+    """``highs`` (optimal faces; with ``priced``, moving arcs enter by pricing from the cheapest
+    one per pool) and ``highs-mip`` (every column, each level a MIP) prove the same four levels
+    on generated multi-day instances whose pools differ by origin, and the plan passes the
+    verifier."""
+    if priced:  # only each pool's cheapest arc starts in the LP
+        monkeypatch.setattr(horizon, "PRICED_ARCS", 0)
+        monkeypatch.setattr(lexico, "INITIAL_ARCS", 1)
     inst = parse_instance(json.loads(json.dumps(national_instance(seed=3, aors=aors, scale=scale,
                                                                   horizon_days=days))))
     hm = build_horizon(inst)
-    assert len(hm.pool_bt) > len(np.unique(hm.pool_bt))  # arcs are priced, not all in the first LP
+    assert len(hm.pool_bt) > len(np.unique(hm.pool_bt))  # pools differ by origin
+    assert (hm.arc_rank.max() >= lexico.INITIAL_ARCS) == priced  # with priced, some arcs start outside the LP
     a = solve(inst, SolveParams(solver="highs"))
     b = solve(inst, SolveParams(solver="highs-mip"))
     assert a.levels_proven == b.levels_proven == 4
