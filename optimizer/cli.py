@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated subset of horizon, myopic, rule (default: all three)")
     m.add_argument("--solver", default="highs", metavar="NAME", help="solver of the optimizing policies")
     m.add_argument("--out", metavar="DIR", help="folder for simulation.csv and days.csv "
-                                                "(default: out/<instance name>-simulation)")
+                                                "(default: out/<instance file name without .json>-simulation)")
     m.add_argument("--quiet", action="store_true", help="no progress bar")
 
     g = sub.add_parser("generate", help="generate an instance from public ICE statistics",

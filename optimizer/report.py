@@ -75,7 +75,9 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
 
     facs = [f for f in summary["facilities"] if f.get("utilization") is not None]
     facs.sort(key=lambda f: (-f["utilization"], -f["occupied"], f["id"]))
-    ft = Table(title="Fullest facilities", title_justify="left")
+    peak = "peak day, " if len(summary.get("days", [])) > 1 else ""
+    ft = Table(title="Fullest facilities", title_justify="left", caption=f"occupied: {peak}with surge beds",
+               caption_justify="left")
     for col in ("facility", "occupied", "beds", "utilization"):
         ft.add_column(col, justify="right" if col != "facility" else "left")
     for f in facs[:5]:
