@@ -140,7 +140,9 @@ class LexSolver:
         if left is not None:
             if left <= 0.01:
                 return "Time limit reached", False
-            h.setOptionValue("time_limit", left)
+            # HiGHS measures time_limit against the object's total run time, every earlier run
+            # included (ERGO-Code/HiGHS#1331), so the limit is that total plus the time left
+            h.setOptionValue("time_limit", h.getRunTime() + left)
         h.run()
         status = h.getModelStatus()
         has = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
@@ -336,6 +338,8 @@ def _faces(model, params, deadline, compact, lift):
             return fallback[0], fallback[1], bounds, statuses, s.version
         statuses.append(status)
         bounds.append(z_lp)
+        if np.all(np.abs(x - np.rint(x)) <= 1e-7):  # an integer point of this face proves levels 1..k+1
+            fallback = (_check(cost, x, z_lp, k), k + 1)
         if k < 3:
             s.restrict_to_face(rc, y)
     if np.all(np.abs(x - np.rint(x)) <= 1e-7):

@@ -89,3 +89,65 @@ def test_class_model_equals_person_by_unit_model(tmp_path, monkeypatch, aor, sca
     assert again.objective["surge"] == res.objective["surge"]
     assert again.objective["released_risk"] == res.objective["released_risk"]
     assert again.objective["cost_usd"] == pytest.approx(res.objective["cost_usd"], rel=1e-7)
+
+
+def test_each_run_gets_the_time_left_on_top_of_earlier_runs(monkeypatch):
+    """HiGHS counts ``time_limit`` against the total run time of an object that is run again, so
+    the limit a persistent LP gets is its run time so far plus the time left (before, a later
+    level of a 35 s run stopped at once because the earlier levels had used 17.5 s)."""
+
+    class FakeHighs:
+        def __init__(self):
+            self.options = {}
+
+        def getRunTime(self):
+            return 17.5
+
+        def setOptionValue(self, name, value):
+            self.options[name] = value
+
+        def run(self):
+            pass
+
+        def getModelStatus(self):
+            import highspy
+
+            return highspy.HighsModelStatus.kOptimal
+
+        def getInfo(self):
+            return type("Info", (), {"primal_solution_status": 2})()
+
+        def modelStatusToString(self, status):
+            return "Optimal"
+
+    s = lexico.LexSolver.__new__(lexico.LexSolver)
+    s.deadline = lexico.time.monotonic() + 10.0
+    h = FakeHighs()
+    assert s._run(h) == ("Optimal", True)
+    assert 17.5 + 9.0 < h.options["time_limit"] <= 17.5 + 10.0
+
+
+def test_a_limit_at_a_later_level_keeps_the_proven_integer_point(monkeypatch):
+    """When the LP of level 4 is stopped by the limit, the integer LP optimum of level 3 (on the
+    optimal faces of levels 1-2) is returned with three levels proven, not thrown away (before,
+    the plan fell back to the constructive one with no level proven)."""
+    import json
+
+    from optimizer.instance import parse_instance
+
+    inst = parse_instance(json.loads(json.dumps(national_instance(seed=3, aors=["HOU"], scale=0.2, horizon_days=5))))
+    ref = solve(inst, PARAMS)
+    assert ref.levels_proven == 4
+    solve_lp = lexico.LexSolver.solve_lp
+
+    def level_4_stopped(self, cost, x_prev=None):
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls == 4:
+            return "Time limit reached", False, None, None, None, None
+        return solve_lp(self, cost, x_prev)
+
+    monkeypatch.setattr(lexico.LexSolver, "solve_lp", level_4_stopped)
+    res = solve(inst, PARAMS)
+    assert res.levels_proven == 3 and res.native_status[-1] == "LP: Time limit reached"
+    assert [res.objective[k] for k in ("unplaced", "surge", "released_risk")] == [
+        ref.objective[k] for k in ("unplaced", "surge", "released_risk")]
