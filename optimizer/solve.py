@@ -71,6 +71,16 @@ class Result:
     verified: object | None = None  # the verifier's report of ``rows`` when solve already made one
 
 
+def bound_and_gap(objective: dict, bound: dict) -> tuple[dict, dict]:
+    """Per level name: the bound, never above the objective (levels are minimised, so a bound
+    above a verified plan's value is rounding: CP-SAT bounds costs in cents, the verifier rounds
+    to cents), and the gap |objective - bound| / max(1, |objective|) (MODEL.md §5); None for a
+    level without a bound."""
+    bound = {k: None if b is None else min(b, objective[k]) for k, b in bound.items()}
+    gap = {k: None if b is None else abs(objective[k] - b) / max(1.0, abs(objective[k])) for k, b in bound.items()}
+    return bound, gap
+
+
 def tighten(model: Model, x: np.ndarray) -> np.ndarray:
     """Set the surge and excess columns to the surge beds and beds above the guaranteed minimum
     that the placements actually use (they may be larger when a level was not optimised)."""
@@ -366,22 +376,18 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     obj["surge"] = int(round(obj["surge"]))
     risk_unit = RISK_SCALE * H  # level 3 counts 0.0001 risk x days released
     obj["released_risk"] = round(obj["released_risk"] / risk_unit, 4) if H == 1 else obj["released_risk"] / risk_unit
-    bound, gap = {}, {}
+    raw = {}
     for k, name in enumerate(LEVELS):
         solver_bound = k < len(bounds) and np.isfinite(bounds[k])
         if k < proven and not (k == 3 and solver_bound):  # levels 1-3 are proven exactly
-            bound[name] = obj[name]
+            raw[name] = obj[name]
         elif solver_bound:  # level 4 proven to the gap, or a level the limit stopped
             bb = bounds[k] + model.offsets[k]
-            # never above the incumbent (CP-SAT's bound is on costs rounded to cents)
-            bound[name] = min(round(bb / risk_unit, 4) if k == 2 else float(bb), obj[name])
+            # one-day released risk lies on the 0.0001 grid (MODEL.md §4), so its bound may be rounded
+            raw[name] = (round(bb / risk_unit, 4) if H == 1 else bb / risk_unit) if k == 2 else float(bb)
         else:
-            bound[name] = None
-        if bound[name] is None:
-            gap[name] = None
-        else:
-            inc = obj[name]
-            gap[name] = abs(inc - bound[name]) / max(1.0, abs(inc))
+            raw[name] = None
+    bound, gap = bound_and_gap(obj, raw)
     res = Result(
         termination="optimal" if proven == 4 else "time_limit",
         levels_proven=proven,
@@ -416,8 +422,6 @@ def _better_of(inst, P, N, model, res: Result, t0, t1) -> Result:
     if key(alt.objective) >= key(res.verified.objective):
         return res
     alt.levels_proven = res.levels_proven
-    alt.bound = dict(res.bound)
-    alt.gap = {k: None if b is None else abs(alt.objective[k] - b) / max(1.0, abs(alt.objective[k]))
-               for k, b in alt.bound.items()}
+    alt.bound, alt.gap = bound_and_gap(alt.objective, res.bound)
     alt.native_status = res.native_status + ["constructive heuristic (better than the stopped search's plan)"]
     return alt

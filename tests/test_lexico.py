@@ -9,6 +9,7 @@ levels, and the class model with the person-by-unit formulation on medium genera
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from bruteforce import RISK_UNITS, brute_force
 from optimizer.generate import national_instance
 from optimizer.instance import read_instance
 from optimizer.model import RISK_SCALE
-from optimizer.solve import SolveParams, solve
+from optimizer.solve import SolveParams, bound_and_gap, solve
 from randinst import load_random
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -66,8 +67,6 @@ def test_class_model_equals_person_by_unit_model(tmp_path, monkeypatch, aor, sca
     """Medium generated instances (families, staging sites, guaranteed minimums, AOR programs):
     the class model (with default and with one-column pricing) and the straightforward
     person-by-unit model reach the same four levels."""
-    import json
-
     path = tmp_path / "inst.json"
     path.write_text(json.dumps(national_instance(seed=3, aors=[aor], scale=scale)))
     inst = read_instance(path)
@@ -127,12 +126,10 @@ def test_each_run_gets_the_time_left_on_top_of_earlier_runs(monkeypatch):
     assert 17.5 + 9.0 < h.options["time_limit"] <= 17.5 + 10.0
 
 
-def test_a_limit_at_a_later_level_keeps_the_proven_integer_point(monkeypatch):
+def test_a_limit_at_a_later_level_keeps_the_proven_integer_point(monkeypatch, tmp_path):
     """When the LP of level 4 is stopped by the limit, the integer LP optimum of level 3 (on the
     optimal faces of levels 1-2) is returned with three levels proven, not thrown away (before,
     the plan fell back to the constructive one with no level proven)."""
-    import json
-
     from optimizer.instance import parse_instance
 
     inst = parse_instance(json.loads(json.dumps(national_instance(seed=3, aors=["HOU"], scale=0.2, horizon_days=5))))
@@ -151,3 +148,27 @@ def test_a_limit_at_a_later_level_keeps_the_proven_integer_point(monkeypatch):
     assert res.levels_proven == 3 and res.native_status[-1] == "LP: Time limit reached"
     assert [res.objective[k] for k in ("unplaced", "surge", "released_risk")] == [
         ref.objective[k] for k in ("unplaced", "surge", "released_risk")]
+    # the same through the command line: exit 3 (level 1 proven and above 0), and summary.json's
+    # bounds and gaps are those of the written plan's values (MODEL.md §5)
+    from optimizer.cli import main
+
+    path = tmp_path / "hou5.json"
+    path.write_text(json.dumps(national_instance(seed=3, aors=["HOU"], scale=0.2, horizon_days=5)))
+    assert main(["solve", str(path), "--out", str(tmp_path / "plan"), "--quiet"]) == 3
+    summary = json.loads((tmp_path / "plan" / "summary.json").read_text())
+    assert summary["levels_proven_optimal"] == 3
+    for k, v in summary["objective"].items():
+        b = summary["bound"][k]
+        assert (b is None) == (k == "cost_usd") and (b is None or b <= v)
+        assert summary["gap"][k] == (None if b is None else abs(v - b) / max(1.0, abs(v)))
+
+
+def test_bound_and_gap_are_measured_against_the_plan():
+    """The gap is |objective - bound| / max(1, |objective|) of the values given; a bound above the
+    objective (rounding to cents) is cut to it."""
+    objective = {"unplaced": 0, "surge": 3, "released_risk": 8408.1321, "cost_usd": 1131712.16}
+    bound, gap = bound_and_gap(objective, {"unplaced": 0, "surge": None, "released_risk": 4049.6036,
+                                           "cost_usd": 1131712.163})
+    assert bound == {"unplaced": 0, "surge": None, "released_risk": 4049.6036, "cost_usd": 1131712.16}
+    assert gap == {"unplaced": 0.0, "surge": None, "released_risk": (8408.1321 - 4049.6036) / 8408.1321,
+                   "cost_usd": 0.0}
