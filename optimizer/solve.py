@@ -8,6 +8,7 @@ absolute gap below one unit (proven optimal on their integer grid); level 4 to `
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -363,7 +364,11 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     x, proven, bounds, statuses, version = out
     t2 = time.monotonic()
     if x is None:  # no incumbent before the limit: a constructive plan instead (optimizer/heuristic.py)
-        return fallback(statuses, version)
+        res = fallback(statuses, version)
+        if bounds and np.isfinite(bounds[0]):  # level 1's bound holds whatever happened at later levels
+            level1 = math.ceil(bounds[0] + model.offsets[0] - 1e-6)  # level 1 counts whole people
+            res.bound, res.gap = bound_and_gap(res.objective, {**res.bound, "unplaced": level1})
+        return res
     x = tighten(model, x)
     if H > 1:
         rows = plan_rows(inst, P, N, *decode_horizon(inst, model, P, x))

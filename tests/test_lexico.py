@@ -172,3 +172,19 @@ def test_bound_and_gap_are_measured_against_the_plan():
     assert bound == {"unplaced": 0, "surge": None, "released_risk": 4049.6036, "cost_usd": 1131712.16}
     assert gap == {"unplaced": 0.0, "surge": None, "released_risk": (8408.1321 - 4049.6036) / 8408.1321,
                    "cost_usd": 0.0}
+
+
+def test_the_constructive_plan_keeps_the_level_1_bound(monkeypatch):
+    """When the engine stops with no integer point but with level 1's LP solved, the constructive
+    plan written instead reports that bound (rounded up to whole people) and its gap."""
+    import optimizer.solve as solve_module
+    from optimizer.instance import parse_instance
+
+    inst = parse_instance(json.loads(json.dumps(national_instance(seed=3, aors=["HOU"], scale=0.2, horizon_days=5))))
+    monkeypatch.setattr(solve_module, "solve_lexicographic",
+                        lambda *a, **k: (None, 0, [108.2], ["LP: Time limit reached"], "1.16"))
+    res = solve(inst, PARAMS)
+    assert res.levels_proven == 0 and res.native_status[-1] == "constructive heuristic"
+    assert res.bound == {"unplaced": 109, "surge": None, "released_risk": None, "cost_usd": None}
+    u = res.objective["unplaced"]
+    assert u >= 109 and res.gap["unplaced"] == (u - 109) / max(1, u)
