@@ -1,10 +1,11 @@
 """Exact lexicographic optimisation of a :class:`~optimizer.model.Model`.
 
-:func:`solve_lexicographic` (``--solver highs``) optimises the four levels (MODEL.md §4) on
+:func:`solve_lexicographic` (``--solver highs``) optimises the four levels (MODEL.md §4) of a
+one-day model (:mod:`optimizer.model`) or a multi-day model (:mod:`optimizer.horizon`) on
 persistent, warm-started HiGHS LPs:
 
-1. **Compact levels 1-3.**  Levels 1-3 do not depend on where people come from, so they are
-   optimised on the origin-free compact model; its optimal duals lift to the full model
+1. **Compact levels 1-3** (one-day models).  Levels 1-3 do not depend on where people come from,
+   so they are optimised on the origin-free compact model; its optimal duals lift to the full model
    (:func:`optimizer.model.lift_duals`: every full column gets its image's reduced cost).
 2. **Optimal faces.**  After each level, complementary slackness with the optimal duals ``y``
    fixes every column with ``rc > 0`` at its lower bound, every column with ``rc < 0`` at its
