@@ -343,8 +343,8 @@ def _faces(model, params, deadline, compact, lift):
             fallback = (_check(cost, x, z_lp, k), k + 1)
         if k < 3:
             s.restrict_to_face(rc, y)
-    if np.all(np.abs(x - np.rint(x)) <= 1e-7):
-        return _check(cost, x, z_lp, 3), 4, bounds, statuses, s.version
+    if fallback[1] == 4:  # the LP optimum of level 4 is an integer point: every level is proven
+        return fallback[0], 4, bounds, statuses, s.version
     status, ok, x_mip, bound = s.solve_mip(cost, 3, z_lp, rc)
     statuses[3] = f"MIP: {status}"
     if x_mip is None:
