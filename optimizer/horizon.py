@@ -79,10 +79,8 @@ class HorizonModel(LexMip):
     atd_key: np.ndarray  # (.,) index into ``keyday`` of each atd column
     atd_prog: np.ndarray  # (.,) program of each atd column
     key_of_class: np.ndarray  # (C,) program key index, -1 when it may not be released
-    arc_pool: np.ndarray
-    arc_node: np.ndarray
-    put_node: np.ndarray
-    put_unit: np.ndarray
+    arc_pool: np.ndarray  # (arcs,) pool of each moving arc
+    arc_unit: np.ndarray  # (arcs,) unit of each moving arc
     # for column generation (optimizer.lexico): rank of each arc by moving cost within its pool
     # (0 for every arc, all in the first LP, up to PRICED_ARCS arcs); class of each risk segment
     # column and its rank (0: every segment is in the first LP); per pool, its (bed type,
@@ -196,7 +194,7 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     jj, qq = np.nonzero(k_elig[kd_k])
     col_atd = b.columns("atd", np.full(len(jj), np.inf), {3: N.prog_per_diem[qq] * (H - kd_d[jj]) * mult})
 
-    # pools (origin, bed type, arrival, departure) -> facilities -> nodes -> units
+    # pools (origin, bed type, arrival, departure) -> units (moving cost to the unit's facility)
     bt_vals, c_g = np.unique(np.where(c_bed, c_bt, -1), return_inverse=True)
     c_g = c_g.ravel()
     G = len(bt_vals)
@@ -207,25 +205,9 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     pool_vals, coh_pool = np.unique(pool_key, axis=0, return_inverse=True) if len(coh_c) else (
         np.zeros((0, 4), np.int64), np.zeros(0, np.int64))
     coh_pool = np.asarray(coh_pool).ravel()
-    fac_compat = np.zeros((G, F), dtype=bool)
-    gg, uu = np.nonzero(g_compat)
-    fac_compat[gg, N.unit_fac[uu]] = True
-    ap, af = np.nonzero(fac_compat[pool_vals[:, 1]]) if len(pool_vals) else (np.zeros(0, np.int64),) * 2
-    col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: N.move_cost[pool_vals[ap, 0], af]})
-    # node (facility, bed type, arrival, departure) as one integer, decoded below
-    node_key = ((af * G + pool_vals[ap, 1]) * H + pool_vals[ap, 2]) * (H + 1) + pool_vals[ap, 3]
-    node_int, arc_node = np.unique(node_key, return_inverse=True)
-    arc_node = arc_node.ravel()
-    node_vals = np.stack([node_int // (G * H * (H + 1)), node_int // (H * (H + 1)) % G,
-                          node_int // (H + 1) % H, node_int % (H + 1)], axis=1)
-    unit_of_fac = [np.flatnonzero(N.unit_fac == f) for f in range(F)]
-    put_node_l, put_unit_l = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for j, (f, g, _, _) in enumerate(node_vals):
-        us = unit_of_fac[f][g_compat[g, unit_of_fac[f]]]
-        put_node_l.append(np.full(len(us), j))
-        put_unit_l.append(us)
-    put_node, put_unit = np.concatenate(put_node_l), np.concatenate(put_unit_l)
-    col_put = b.columns("put", np.full(len(put_unit), np.inf))
+    ap, au = np.nonzero(g_compat[pool_vals[:, 1]]) if len(pool_vals) else (np.zeros(0, np.int64),) * 2
+    arc_move = N.move_cost[pool_vals[ap, 0], N.unit_fac[au]]
+    col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: arc_move})
     # occupancy of unit u on day t (index t * U + u): regular beds up to ``beds``, surge beds above
     col_reg = b.columns("regular", np.tile(N.unit_beds, H))
     col_surge = b.columns("surge", np.tile(N.unit_surge, H), {1: 1.0})
@@ -309,19 +291,16 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     b.entries(r[kd_of[:len(rel_class)]], col_rel, 1.0)
     b.entries(r[kd_of[len(rel_class):]], col_coh[coh_r], 1.0)
     b.entries(r[jj], col_atd, -1.0)
-    # pools, nodes
+    # pools: cohorts - arcs = 0
     r = b.rows_("pool", np.zeros(len(pool_vals)), 0.0)
     b.entries(r[coh_pool], col_coh, 1.0)
     b.entries(r[ap], col_arc, -1.0)
-    r = b.rows_("node", np.zeros(len(node_vals)), 0.0)
-    b.entries(r[arc_node], col_arc, 1.0)
-    b.entries(r[put_node], col_put, -1.0)
     # unit occupancy as a chain (row t * U + u): the beds occupied on day t minus those of day t - 1
     # equal the people arriving on day t minus the people leaving on day t
     r = b.rows_("unit", np.zeros(U * H), 0.0)
-    put_a, put_d = node_vals[put_node, 2], node_vals[put_node, 3]
+    arc_a, arc_d = pool_vals[ap, 2], pool_vals[ap, 3]
     fb_a = np.array([a[members[j][0]] for j in fb_f], np.int64)
-    for start, end, unit_of, col, size_of in ((put_a, put_d, put_unit, col_put, 1.0),
+    for start, end, unit_of, col, size_of in ((arc_a, arc_d, au, col_arc, 1.0),
                                               (fb_a, fb_d, fb_u, col_fbed, fsize[fb_f])):
         b.entries(r[start * U + unit_of], col, -size_of)
         left = end < H
@@ -376,9 +355,9 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         A=A, row_lower=rlo, row_upper=rhi, col_lower=clo, col_upper=cub, objectives=obj, offsets=offsets,
         blocks=b.blocks, row_blocks=b.row_blocks, horizon=H, person_class=person_class, class_arrival=c_a,
         coh_class=coh_c, coh_depart=coh_d, coh_release=coh_r, coh_pool=coh_pool, rel_class=rel_class,
-        keyday=kd_vals, atd_key=jj, atd_prog=qq, key_of_class=c_key, arc_pool=ap, arc_node=arc_node, put_node=put_node,
-        put_unit=put_unit, seg_class=sc, seg_rank=np.zeros(len(segday_seg), np.int64),
-        arc_rank=(_rank_within(ap, N.move_cost[pool_vals[ap, 0], af]) if len(ap) > PRICED_ARCS
+        keyday=kd_vals, atd_key=jj, atd_prog=qq, key_of_class=c_key, arc_pool=ap, arc_unit=au,
+        seg_class=sc, seg_rank=np.zeros(len(segday_seg), np.int64),
+        arc_rank=(_rank_within(ap, arc_move) if len(ap) > PRICED_ARCS
                   else np.zeros(len(ap), np.int64)),
         pool_bt=(pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3], family_members=members,
         fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d, fbed_release=fb_r, frel_family=fr_f,
@@ -443,17 +422,11 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
         kd = int(hm.keyday[hm.atd_key[j]])
         ppl, key_people[kd] = key_people[kd][:k], key_people[kd][k:]
         prog[ppl] = hm.atd_prog[j]
-    node_people: dict[int, list[int]] = {}
     arc = get("arc")
     for j in np.flatnonzero(arc):
         pool = int(hm.arc_pool[j])
         ppl, pool_people[pool] = pool_people[pool][:arc[j]], pool_people[pool][arc[j]:]
-        node_people.setdefault(int(hm.arc_node[j]), []).extend(ppl)
-    put = get("put")
-    for j in np.flatnonzero(put):
-        node = int(hm.put_node[j])
-        ppl, node_people[node] = node_people[node][:put[j]], node_people[node][put[j]:]
-        unit[ppl] = hm.put_unit[j]
+        unit[ppl] = hm.arc_unit[j]
     for j in np.flatnonzero(get("fbed")):
         mem = hm.family_members[hm.fbed_family[j]]
         unit[mem] = hm.fbed_unit[j]
