@@ -26,8 +26,8 @@ weigh ``H - day``.  Hence optimal class solutions decode to optimal person-level
 level.  Families are kept one by one (binary columns per unit and release day).
 
 Detained people flow in *cohorts* ``(class, departure day)`` through pools ``(origin, bed type,
-a, departure)`` to facilities (moving cost) and units; a cohort occupies its unit on days
-``[a, departure)``.  Occupancy is a chain per unit: the row of unit u and day t says that the beds
+a, departure)`` straight to units (moving arcs, priced at the moving cost to the unit's facility);
+a cohort occupies its unit on days ``[a, departure)``.  Occupancy is a chain per unit: the row of unit u and day t says that the beds
 occupied on day t (a ``regular`` column capped at ``beds`` plus a ``surge`` column capped at
 ``surge_beds``) minus those of day t - 1 equal the people arriving on day t minus the people
 leaving on day t, so a placement has two nonzeros in the unit rows whatever its length (national
@@ -40,10 +40,16 @@ Level 4 sums, over the plan's days, the facilities' guaranteed-minimum payments 
 above the minimum, each released adult's program per diem from ``d`` to the end of the plan,
 and moving costs.  With H = 1 every per-day term is multiplied by ``policy.cost_days``, so this
 model then equals the one-day model of :mod:`optimizer.model` (the tests check it).
+
+Levels 1-3 do not depend on origins, facilities or costs: the *compact* model
+(``build_horizon(compact=True)``) merges every origin into one and units into unit types
+(:func:`unit_types`); :class:`HorizonLift` carries its optimal duals and integer solutions to
+the full model (MIA 14-day: 5,073 rows x 30,329 columns against 10,814 x 69,584).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,7 +94,11 @@ class HorizonModel(LexMip):
     arc_rank: np.ndarray
     seg_class: np.ndarray
     seg_rank: np.ndarray
+    seg_day: np.ndarray  # (segment columns,) day of each risk segment column
+    seg_units: np.ndarray  # (segment columns,) effective risk (0.0001 units) of each
     pool_bt: np.ndarray
+    released_key: np.ndarray  # (released rows,) class * H + day of each row
+    unit_type: np.ndarray  # compact model: (full units,) unit type of each unit; empty otherwise
     family_members: list[np.ndarray] = field(default_factory=list)
     fbed_family: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     fbed_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -97,7 +107,31 @@ class HorizonModel(LexMip):
     frel_family: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     fatd_person: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     fatd_prog: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    fatd_day: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     stats: dict = field(default_factory=dict)
+
+
+def unit_types(N: Network) -> tuple[Network, np.ndarray]:
+    """Units merged into *unit types* for the compact model: units that take the same people
+    (sex, classification levels, medical, family, the facility's ``max_stay_days``) and have no
+    surge beds form one type with their beds summed; a unit with surge beds is a type of its own.
+    Each type is a facility of its own without costs.  The LP optimum of levels 1-3 is unchanged:
+    a solution of the merged model splits over the type's units in proportion to their beds.
+    Returns the type network (T types) and the type of each unit, (U,)."""
+    U = len(N.unit_fac)
+    sig = np.column_stack([N.unit_sex, N.unit_levels, N.unit_medical, N.unit_family, N.fac_max_stay[N.unit_fac],
+                           np.where(N.unit_surge > 0, np.arange(U), -1)])
+    _, first, utype = np.unique(sig, axis=0, return_index=True, return_inverse=True)
+    utype = utype.ravel()
+    T = len(first)
+    zero = np.zeros(T)
+    return dataclasses.replace(
+        N, unit_fac=np.arange(T), unit_sex=N.unit_sex[first], unit_levels=N.unit_levels[first],
+        unit_beds=np.bincount(utype, N.unit_beds, T).astype(N.unit_beds.dtype),
+        unit_surge=np.bincount(utype, N.unit_surge, T).astype(N.unit_surge.dtype),
+        unit_medical=N.unit_medical[first], unit_family=N.unit_family[first], fac_gm=zero.astype(N.fac_gm.dtype),
+        fac_gm_rate=zero, fac_per_diem=zero, fac_max_stay=N.fac_max_stay[N.unit_fac[first]],
+        move_cost=np.zeros((1, T))), utype
 
 
 def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -112,12 +146,21 @@ def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.n
     return a, e, L
 
 
-def build_horizon(inst: Instance, P: People | None = None, N: Network | None = None) -> HorizonModel:
-    """Build the multi-day class model of a validated instance (any ``horizon_days``)."""
+def build_horizon(inst: Instance, P: People | None = None, N: Network | None = None,
+                  compact: bool = False) -> HorizonModel:
+    """Build the multi-day class model of a validated instance (any ``horizon_days``).
+
+    With ``compact`` the model of levels 1-3 only (see :class:`HorizonLift`): every person
+    comes from one origin, units are merged into unit types (:func:`unit_types`) and there
+    are no facility rows; its level 4 is meaningless."""
     P = P if P is not None else people_arrays(inst)
     N = N if N is not None else network_arrays(inst)
     H = inst.horizon_days
     mult = float(inst.policy.cost_days) if H == 1 else 1.0  # MODEL.md §4: one-day plans count cost_days
+    bt, pk = bed_type_keys(P, N), program_keys(P, N)
+    unit_type = np.zeros(0, np.int64)
+    if compact:
+        N, unit_type = unit_types(N)
     F, U, Q = len(N.fac_gm), len(N.unit_fac), len(N.prog_per_diem)
     a, e, L = person_days(inst, P)
     dmax = np.maximum(a, np.minimum(L, e - 1))  # the last release day
@@ -125,8 +168,9 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     bed_ok = np.minimum(L, e) > a  # may hold a bed at all
     active = ~P.removed
     single = active & (P.family < 0)
-    bt, pk = bed_type_keys(P, N), program_keys(P, N)
     okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
+    if compact:
+        okey[:] = 0
     key = np.stack([okey, np.where(bed_ok, bt, -1), P.mandatory.astype(np.int64),
                     np.where(P.mandatory, -1, pk), a, e, np.where(bed_ok, dmax, a), keep_ok.astype(np.int64)], axis=1)
     sidx = np.flatnonzero(single)
@@ -236,7 +280,7 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
             days = [(d, True) for d in range(fa + 1, min(fl, fe - 1) + 1)] if can_rel else []
             if fl >= fe:
                 days.append((fe, False))
-        okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem])
+        okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem]) if not compact else 0
         for u in np.flatnonzero(family_units(P, N, mem)) if days else []:
             move = float(N.move_cost[okeys, N.unit_fac[u]].sum())
             for d, released in days:
@@ -256,7 +300,8 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     fb_f, fb_u, fb_d = (np.array(v, np.int64) for v in (fb_f, fb_u, fb_d))
     fb_r = np.array(fb_r, bool)
     fsize = np.array(fsize, dtype=float)
-    col_fbed = b.columns("fbed", np.ones(len(fb_f)), {2: np.array(fb_risk), 3: np.array(fb_cost)})
+    # compact: a family row bounds each unit type's column, whose image is one column per unit
+    col_fbed = b.columns("fbed", np.full(len(fb_f), np.inf if compact else 1.0), {2: np.array(fb_risk), 3: np.array(fb_cost)})
     fr_f = np.array(fr_f, np.int64)
     col_frel = b.columns("frel", np.ones(len(fr_f)), {2: np.array(fr_risk)})
     col_funp = b.columns("funp", np.ones(nF), {0: fsize})
@@ -360,11 +405,202 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         arc_rank=(_rank_within(ap, arc_move) if len(ap) > PRICED_ARCS
                   else np.zeros(len(ap), np.int64)),
         pool_bt=(pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3], family_members=members,
+        released_key=sd_vals, unit_type=unit_type,
         fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d, fbed_release=fb_r, frel_family=fr_f,
-        fatd_person=fa_p, fatd_prog=fa_q,
+        fatd_person=fa_p, fatd_prog=fa_q, fatd_day=fa_day, seg_day=segday_t, seg_units=seg_u[segday_seg],
         stats={"classes": C, "cohorts": len(coh_c), "pools": len(pool_vals), "segments": len(seg_c),
                "segment_days": len(segday_seg), "arcs": len(ap), "families": nF, "days": H},
     )
+
+
+class HorizonLift:
+    """Carries the compact model's duals (``build_horizon(compact=True)``) to the full model and
+    picks the full model's first moving arcs from a compact LP solution (:mod:`optimizer.lexico`).
+
+    Every full row takes the dual of its image: a class that of its merged class, a released row
+    (class, day) that of (merged class, day), a pool that of its (bed type, arrival, departure),
+    a unit's chain row that of its unit type; facility rows get 0; program-day, program, family
+    and adult rows are the same in both models.  Each full column then has the reduced cost of
+    its image at levels 1-3 (moving and facility costs are level-4 costs), and the two LP optima
+    are equal (:func:`unit_types`), so the lifted duals are optimal for the full model."""
+
+    TYPE_ARCS = 4  # per (pool, unit type the compact solution uses): the cheapest arcs to start with
+
+    def __init__(self, inst: Instance, P: People, N: Network, full: HorizonModel, compact: HorizonModel):
+        self.inst, self.P, self.N, self.full, self.compact = inst, P, N, full, compact
+        singles = np.flatnonzero(full.person_class >= 0)
+        self.class_map = np.zeros(len(full.class_arrival), np.int64)
+        self.class_map[full.person_class[singles]] = compact.person_class[singles]
+
+    def duals(self, y: np.ndarray) -> np.ndarray:
+        """(compact rows,) -> (full rows,)."""
+        full, comp = self.full, self.compact
+        H, U = full.horizon, len(comp.unit_type)
+        T = int(comp.unit_type.max(initial=-1)) + 1
+        rb, cb = full.row_blocks, comp.row_blocks
+        out = np.zeros(full.A.shape[0])
+        for name in ("program", "family", "adult"):
+            out[rb[name]] = y[cb[name]]
+        out[rb["progday"]] = y[cb["progday"]][_index(comp.keyday, full.keyday)]
+        out[rb["class"]] = y[cb["class"]][self.class_map]
+        key = self.class_map[full.released_key // H] * H + full.released_key % H
+        out[rb["released"]] = y[cb["released"]][_index(comp.released_key, key)]
+        out[rb["pool"]] = y[cb["pool"]][_index(comp.pool_bt, full.pool_bt)]
+        day, unit = np.divmod(np.arange(U * H), U)
+        out[rb["unit"]] = y[cb["unit"]][day * T + comp.unit_type[unit]]
+        return out
+
+    def solution(self, xc: np.ndarray) -> np.ndarray | None:
+        """An integer compact solution carried to the full model with the same levels 1-3: decoded
+        to people (:func:`decode_horizon`), each unit type's people put in its units first fit by
+        arrival day, and encoded (:func:`encode_horizon`).  None when ``xc`` is fractional or a
+        family fits no single unit of its type.  (compact columns,) -> (full columns,) int."""
+        if np.any(np.abs(xc - np.rint(xc)) > 1e-7):
+            return None
+        inst, P, N, comp = self.inst, self.P, self.N, self.compact
+        decision, typ, prog, rday = decode_horizon(inst, comp, P, xc)
+        a, e, _ = person_days(inst, P)
+        leave = np.where(decision == "release", rday, e)
+        unit = np.full(len(typ), -1, dtype=np.int64)
+        occ = np.zeros((len(comp.unit_type), self.full.horizon), dtype=np.int64)
+        room = N.unit_beds + N.unit_surge  # a unit with surge beds is a type of its own
+        placed = np.flatnonzero(typ >= 0)
+        groups = {}
+        for i in placed[np.argsort(a[placed], kind="stable")]:
+            groups.setdefault(int(P.family[i]) if P.family[i] >= 0 else -1 - int(i), []).append(i)
+        for mem in groups.values():
+            i = mem[0]
+            units = np.flatnonzero(comp.unit_type == typ[i])
+            fits = units[(occ[units, a[i]:leave[i]] + len(mem) <= room[units, None]).all(axis=1)]
+            if len(fits) == 0:
+                return None
+            unit[mem] = fits[0]
+            occ[fits[0], a[i]:leave[i]] += len(mem)
+        return encode_horizon(inst, self.full, P, N, decision, unit, prog, rday)
+
+    def initial(self, xc: np.ndarray) -> np.ndarray:
+        """(full columns,) bool: moving arcs to start level 4 with, beside the engine's own (the
+        cheapest per pool): every arc that stays in its origin facility, and per pool the
+        ``TYPE_ARCS`` cheapest arcs into each unit type that the compact solution ``xc`` fills for
+        the pool's (bed type, arrival, departure)."""
+        full, comp = self.full, self.compact
+        T = int(comp.unit_type.max(initial=-1)) + 1
+        arcs = full.blocks["arc"]
+        used = np.flatnonzero(xc[comp.blocks["arc"]] > 1e-9)
+        used_key = np.unique(comp.pool_bt[comp.arc_pool[used]] * T + comp.arc_unit[used])
+        typ = comp.unit_type[full.arc_unit]
+        on = np.isin(full.pool_bt[full.arc_pool] * T + typ, used_key)
+        move = full.objectives[3][arcs]
+        sel = np.flatnonzero(on)
+        near = np.zeros(len(on), dtype=bool)
+        near[sel[_rank_within(full.arc_pool[sel] * T + typ[sel], move[sel]) < self.TYPE_ARCS]] = True
+        mask = np.zeros(full.A.shape[1], dtype=bool)
+        mask[arcs] = near | (move == 0)
+        return mask
+
+
+def encode_horizon(inst: Instance, hm: HorizonModel, P: People, N: Network, decision: np.ndarray,
+                   unit: np.ndarray, prog: np.ndarray, rday: np.ndarray) -> np.ndarray | None:
+    """The column values (columns,) int of a person-level plan (decision strings, unit, program
+    and release day per person, (P,), as :func:`decode_horizon` returns them, with the lowest
+    effective risks of each class released first and earliest); None when the plan takes an
+    outcome the model lacks or exceeds a unit's beds and surge beds."""
+    H, b = hm.horizon, hm.blocks
+    U, Q = len(N.unit_fac), len(N.prog_per_diem)
+    a, e, _ = person_days(inst, P)
+    x = np.zeros(hm.A.shape[1], dtype=np.int64)
+    s = np.flatnonzero(hm.person_class >= 0)
+    c, dec, d = hm.person_class[s], decision[s], rday[s]
+    rel = dec == "release"
+    np.add.at(x, b["unp"].start + c[dec == "unplaced"], 1)
+    first = rel & (d == a[s])
+    pos_rel = np.full(len(hm.class_arrival), -1, np.int64)
+    pos_rel[hm.rel_class] = np.arange(len(hm.rel_class))
+    if (pos_rel[c[first]] < 0).any():
+        return None
+    np.add.at(x, b["rel"].start + pos_rel[c[first]], 1)
+    held = (rel & ~first) | (dec == "detain")
+    coh_key = (hm.coh_class * (H + 1) + hm.coh_depart) * 2 + hm.coh_release
+    coh = _find(coh_key, (c[held] * (H + 1) + np.where(rel, d, e[s])[held]) * 2 + rel[held])
+    arc = None if coh is None else _find(hm.arc_pool * U + hm.arc_unit, hm.coh_pool[coh] * U + unit[s[held]])
+    atd = _find(hm.keyday[hm.atd_key] * Q + hm.atd_prog, (hm.key_of_class[c[rel]] * H + d[rel]) * Q + prog[s[rel]])
+    if arc is None or atd is None:
+        return None
+    for name, cols in (("coh", coh), ("arc", arc), ("atd", atd)):
+        np.add.at(x, b[name].start + cols, 1)
+    # risk segments: R(c, t) releases by day t fill each (class, day)'s segments by increasing risk
+    done = np.zeros((len(hm.class_arrival), H), dtype=np.int64)
+    np.add.at(done, (c[rel], d[rel]), 1)
+    R = np.cumsum(done, axis=1)[hm.seg_class, hm.seg_day]
+    cap = hm.col_upper[b["seg"]].astype(np.int64)
+    order = np.lexsort((hm.seg_units, hm.seg_day, hm.seg_class))
+    group = (hm.seg_class * H + hm.seg_day)[order]
+    cum = np.cumsum(cap[order])
+    new = np.ones(len(group), dtype=bool)
+    new[1:] = group[1:] != group[:-1]
+    before = cum - cap[order] - np.maximum.accumulate(np.where(new, cum - cap[order], 0))
+    x[b["seg"].start + order] = np.clip(R[order] - before, 0, cap[order])
+    # families
+    occ = np.zeros((H + 1, U), dtype=np.int64)
+    fam_key = (hm.fbed_family * U + hm.fbed_unit) * (H + 1) + hm.fbed_depart
+    frel = np.full(len(hm.family_members), -1, np.int64)
+    frel[hm.frel_family] = np.arange(len(hm.frel_family))
+    for j, mem in enumerate(hm.family_members):
+        i = mem[0]
+        what = decision[i]
+        if what == "unplaced":
+            x[b["funp"].start + j] = 1
+        elif what == "release" and rday[i] == a[i]:
+            if frel[j] < 0:
+                return None
+            x[b["frel"].start + frel[j]] = 1
+        else:
+            dep = rday[i] if what == "release" else e[i]
+            col = _find(fam_key, np.array([(j * U + unit[i]) * (H + 1) + dep]))
+            if col is None:
+                return None
+            x[b["fbed"].start + col] = 1
+            occ[a[i], unit[i]] += len(mem)
+            occ[dep, unit[i]] -= len(mem)
+    fa = np.flatnonzero((hm.person_class < 0) & (decision == "release") & (prog >= 0))
+    fatd = _find((hm.fatd_person * Q + hm.fatd_prog) * H + hm.fatd_day, (fa * Q + prog[fa]) * H + rday[fa])
+    if fatd is None:
+        return None
+    x[b["fatd"].start + fatd] = 1
+    # occupancy: regular beds first, surge beds above; facilities: up to the guaranteed minimum
+    np.add.at(occ, (a[s[held]], unit[s[held]]), 1)
+    np.add.at(occ, (np.where(rel, d, e[s])[held], unit[s[held]]), -1)
+    occ = np.cumsum(occ, axis=0)[:H]
+    regular = np.minimum(occ, N.unit_beds)
+    surge = occ - regular
+    if (surge > N.unit_surge).any():
+        return None
+    x[b["regular"]] = regular.ravel()
+    x[b["surge"]] = surge.ravel()
+    cost_fac = np.flatnonzero(N.fac_per_diem > 0)
+    fac = np.zeros((H, len(N.fac_gm)), dtype=np.int64)
+    np.add.at(fac.T, N.unit_fac, occ.T)
+    covered = np.minimum(fac[:, cost_fac], N.fac_gm[cost_fac])
+    x[b["covered"]] = covered.ravel()
+    x[b["excess"]] = (fac[:, cost_fac] - covered).ravel()
+    return x
+
+
+def _find(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray | None:
+    """Positions of ``wanted`` in ``keys`` (unique), or None when one is missing."""
+    order = np.argsort(keys, kind="stable")
+    pos = np.searchsorted(keys[order], wanted)
+    pos = np.minimum(pos, len(keys) - 1)
+    if len(wanted) and (len(keys) == 0 or not np.array_equal(keys[order][pos], wanted)):
+        return None
+    return order[pos] if len(wanted) else np.zeros(0, np.int64)
+
+
+def _index(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Positions of ``keys`` in the sorted array ``sorted_keys`` (every key present)."""
+    pos = np.searchsorted(sorted_keys, keys)
+    assert np.array_equal(sorted_keys[np.minimum(pos, len(sorted_keys) - 1)], keys), "a full row has no image"
+    return pos
 
 
 def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):

@@ -4,9 +4,10 @@
 one-day model (:mod:`optimizer.model`) or a multi-day model (:mod:`optimizer.horizon`) on
 persistent, warm-started HiGHS LPs:
 
-1. **Compact levels 1-3** (one-day models).  Levels 1-3 do not depend on where people come from,
-   so they are optimised on the origin-free compact model; its optimal duals lift to the full model
-   (:func:`optimizer.model.lift_duals`: every full column gets its image's reduced cost).
+1. **Compact levels 1-3.**  Levels 1-3 do not depend on where people come from, so they are
+   optimised on the origin-free compact model (multi-day: also units merged into unit types); its
+   optimal duals lift to the full model (:func:`optimizer.model.lift_duals`,
+   :class:`optimizer.horizon.HorizonLift`: every full column gets its image's reduced cost).
 2. **Optimal faces.**  After each level, complementary slackness with the optimal duals ``y``
    fixes every column with ``rc > 0`` at its lower bound, every column with ``rc < 0`` at its
    upper bound and every row with ``y != 0`` at the bound it touches: the next level is optimised
@@ -280,9 +281,11 @@ def solve_lexicographic(model: Model, params: LevelParams, deadline: float | Non
                         compact: Model | None = None, lift=None):
     """Optimise the four levels of ``model`` in order (see the module docstring).
 
-    With a ``compact`` model (same levels 1-3, see :func:`optimizer.model.build`) and ``lift``
-    (an object with ``duals(y)`` and ``solution(x)`` carrying compact duals and solutions to
-    ``model``), levels 1-3 are optimised on the compact model and only level 4 on ``model``.
+    With a ``compact`` model (same levels 1-3, see :func:`optimizer.model.build` and
+    :func:`optimizer.horizon.build_horizon`) and ``lift`` (an object with ``duals(y)`` and
+    ``solution(x)`` carrying compact duals and solutions to ``model``, and ``initial(x)``, the
+    model columns to start level 4 with when a compact solution cannot be carried), levels 1-3
+    are optimised on the compact model and only level 4 on ``model``.
 
     Returns ``(x, proven, bounds, statuses, version)``: ``x`` integer over all model columns (None
     when no solution was found), ``proven`` the number of leading levels proven optimal,
@@ -327,7 +330,7 @@ def _faces(model, params, deadline, compact, lift):
             yf = lift.duals(y)
             s.restrict_to_face(s.reduced_costs(model.objectives[k], yf), yf)
         xf, proven = _lifted(model, lift, xc, bounds, 3)
-        s.activate(np.ones(len(s.active), dtype=bool) if xf is None else xf > 0)
+        s.activate(lift.initial(xc) if xf is None else xf > 0)
         fallback = (xf, proven)
         first = 3
     x = None

@@ -256,6 +256,9 @@ class _Lift:
     def solution(self, x):
         return lift_solution(self.full, self.compact, x, self.eff_units)
 
+    def initial(self, x):
+        return np.ones(self.full.A.shape[1], dtype=bool)
+
 
 def build_models(inst: Instance, P: People, N: Network):
     """The full class model, its origin-free compact model and the lift between them."""
@@ -270,8 +273,8 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
 
     One-day instances use the class model (:mod:`optimizer.model`), multi-day instances the
     horizon model (:mod:`optimizer.horizon`); with ``highs`` either is solved by the
-    column-generation engine of :mod:`optimizer.lexico` (one-day models with their compact
-    model), with the other backends level by level as MIPs.  Returns a
+    column-generation engine of :mod:`optimizer.lexico` (levels 1-3 on its compact model), with
+    the other backends level by level as MIPs.  Returns a
     :class:`Result` whose ``rows`` still have to be verified (the CLI does so before writing).
     ``models``: the one-day ``(model, compact, lift)`` of :func:`build_models`, built once and
     reused (for example with other bed counts, see :mod:`optimizer.whatif`).
@@ -297,13 +300,17 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
             now = time.monotonic()
             return _constructive(inst, P, N, none, {}, ["no time left for the solver"], "", t0, now, now)
     if H > 1:
-        from .horizon import build_horizon, decode_horizon
+        from .horizon import HorizonLift, build_horizon, decode_horizon
 
         model = build_horizon(inst, P, N)
+        if params.solver == "highs":
+            compact = build_horizon(inst, P, N, compact=True)
+            lift = HorizonLift(inst, P, N, model, compact)
 
         def attempt(report=None):
             if params.solver == "highs":
-                x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline)
+                x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline,
+                                                                           compact, lift)
                 return x, proven, bounds, statuses, f"HiGHS {version}"
             return solve_with_backend(model, backends.get(params.solver), level_params, deadline)
     else:

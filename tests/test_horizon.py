@@ -126,3 +126,77 @@ def test_deadline_forces_release_on_the_limit_day(tmp_path):
     assert row["decision"] == "release" and row["release_day"] == "2" and row["unit_id"] != ""
     assert res.objective["released_risk"] == pytest.approx(40.0 * 2 / 4)
     assert np.isclose(res.objective["unplaced"], 0)
+
+
+def _lp(model, cost):
+    """LP optimum of ``cost`` over ``model`` (HiGHS), with its row duals."""
+    h = lexico._new_highs(LevelParams(), None)  # one thread, as every HiGHS object of the process
+    A = model.A.tocsc()
+    n = A.shape[1]
+    h.passModel(n, A.shape[0], int(A.nnz), 1, 1, 0.0, np.ascontiguousarray(cost, dtype=float),
+                model.col_lower.astype(float), model.col_upper.astype(float), model.row_lower.astype(float),
+                model.row_upper.astype(float), A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data,
+                np.zeros(n, dtype=np.int32))
+    h.run()
+    return h.getInfo().objective_function_value, np.asarray(h.getSolution().row_dual)
+
+
+@pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5), (["MIA"], 0.1, 4)])
+def test_compact_model_has_the_full_lp_optimum_and_its_duals_lift(aors, scale, days):
+    """The compact model (origins merged, unit types) has the full model's LP optimum at level 1;
+    its optimal duals, lifted, give every full column the reduced cost of its image, so the full
+    dual objective equals the optimum: the lifted duals are optimal (checked through the full
+    columns' reduced costs: each is at a bound that its sign allows in the full LP optimum)."""
+    inst = parse_instance(json.loads(json.dumps(national_instance(seed=5, aors=aors, scale=scale,
+                                                                  horizon_days=days))))
+    from optimizer.model import network_arrays, people_arrays
+
+    P, N = people_arrays(inst), network_arrays(inst)
+    full, comp = build_horizon(inst, P, N), build_horizon(inst, P, N, compact=True)
+    assert comp.A.shape[0] < full.A.shape[0] and len(np.unique(comp.unit_type)) < len(N.unit_fac)
+    lift = horizon.HorizonLift(inst, P, N, full, comp)
+    for k in range(3):
+        zf, _ = _lp(full, full.objectives[k])
+        zc, yc = _lp(comp, comp.objectives[k])
+        assert zc == pytest.approx(zf, abs=1e-6)
+        y = lift.duals(yc)
+        rc = full.objectives[k] - full.A.T @ y
+        # dual objective of the full LP with these row duals: row bounds times y plus the column
+        # bounds that the reduced costs' signs pick; equal to the optimum when y is optimal
+        rows = np.where(y > 0, full.row_lower, full.row_upper)
+        dual = float(rows[y != 0] @ y[y != 0])
+        pos, neg = rc > 1e-9, rc < -1e-9
+        dual += float(rc[pos] @ full.col_lower[pos]) + float(rc[neg] @ full.col_upper[neg])
+        assert dual == pytest.approx(zf, abs=1e-5)
+
+
+@pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5)])
+def test_a_decoded_plan_encodes_back_to_the_same_four_levels(aors, scale, days):
+    """``encode_horizon`` of ``decode_horizon`` of an optimal solution has the same four level
+    values, satisfies every row, and decodes to the same plan; the compact model's optimal
+    integer solution of levels 1-3, carried by ``HorizonLift.solution``, has the full model's
+    level 1-3 optima."""
+    inst = parse_instance(json.loads(json.dumps(national_instance(seed=3, aors=aors, scale=scale,
+                                                                  horizon_days=days))))
+    from optimizer.model import network_arrays, people_arrays
+
+    P, N = people_arrays(inst), network_arrays(inst)
+    full, comp = build_horizon(inst, P, N), build_horizon(inst, P, N, compact=True)
+    x, proven, *_ = lexico.solve_lexicographic(full, LevelParams(), None)
+    assert proven == 4
+    plan = horizon.decode_horizon(inst, full, P, x)
+    xe = horizon.encode_horizon(inst, full, P, N, *plan)
+    assert xe is not None
+    assert np.allclose(full.objectives @ xe, full.objectives @ x)
+    Ax = full.A @ xe
+    assert (Ax >= full.row_lower - 1e-9).all() and (Ax <= full.row_upper + 1e-9).all()
+    assert (xe >= full.col_lower).all() and (xe <= full.col_upper).all()
+    for got, want in zip(horizon.decode_horizon(inst, full, P, xe), plan):
+        assert np.array_equal(got, want)
+    xc, pc, *_ = lexico.solve_lexicographic(comp, LevelParams(), None)
+    assert pc == 4
+    xf = horizon.HorizonLift(inst, P, N, full, comp).solution(xc)
+    assert xf is not None
+    assert np.allclose(full.objectives[:3] @ xf, full.objectives[:3] @ x)
+    Ax = full.A @ xf
+    assert (Ax >= full.row_lower - 1e-9).all() and (Ax <= full.row_upper + 1e-9).all()
