@@ -620,7 +620,9 @@ def cmd_solve(args, started: float) -> int:
         row["reason"] = reason  # a documented extra column of plan.csv
     summary = _summary(args, inst, digest[0], params, res, check)
     summary["release_cutoffs"] = cutoffs
-    summary["releases_by_reason"] = {k: why.count(k) for k in sorted(set(why) - {""})}
+    for key, decision in (("releases_by_reason", "release"), ("unplaced_by_reason", "unplaced")):
+        picked = [w for w, row in zip(why, res.rows) if row["decision"] == decision and w]
+        summary[key] = {k: picked.count(k) for k in sorted(set(picked))}
     interrupted_extras = False
     try:  # the plan is verified: an interrupt from here on writes it and exits 1 (MODEL.md §5)
         if args.bed_values and inst.horizon_days == 1:

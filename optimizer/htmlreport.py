@@ -56,7 +56,8 @@ def _charts(summary: dict, rows: list[dict[str, str]]) -> list[tuple[str, str]]:
         ax.legend()
     charts.append(("Effective risk of the people detained and released, with the release cutoff", _png(fig)))
 
-    reasons = summary.get("releases_by_reason", {})
+    reasons = {f"released: {k}": v for k, v in summary.get("releases_by_reason", {}).items()}
+    reasons.update({f"unplaced: {k}": v for k, v in summary.get("unplaced_by_reason", {}).items()})
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.barh(list(reasons) or ["none"], list(reasons.values()) or [0], color="#d8833a")
     ax.set_xlabel("people")

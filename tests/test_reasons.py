@@ -112,3 +112,7 @@ def test_a_family_with_no_legal_outcome_is_unplaced_for_the_legal_limit(tmp_path
     rows = solve(inst).rows
     assert [r["decision"] for r in rows] == ["unplaced", "unplaced"]
     assert reasons(inst, rows)[0] == ["legal_limit", "legal_limit"]
+    # summary.json counts them as unplaced, not as releases
+    assert main(["solve", str(tmp_path / "fam.json"), "--out", str(tmp_path / "plan"), "--quiet"]) == 3
+    summary = json.loads((tmp_path / "plan" / "summary.json").read_text())
+    assert summary["releases_by_reason"] == {} and summary["unplaced_by_reason"] == {"legal_limit": 2}
