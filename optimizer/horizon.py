@@ -112,15 +112,16 @@ class HorizonModel(LexMip):
 
 
 def unit_types(N: Network) -> tuple[Network, np.ndarray]:
-    """Units merged into *unit types* for the compact model: units that take the same people
-    (sex, classification levels, medical, family, the facility's ``max_stay_days``) and have no
-    surge beds form one type with their beds summed; a unit with surge beds is a type of its own.
+    """Units merged into *unit types* for the compact model: single (non-family) units that take
+    the same people (sex, classification levels, medical, the facility's ``max_stay_days``) and
+    have no surge beds form one type with their beds summed; a unit with surge beds or for
+    families is a type of its own (a family needs one unit with room for all its members).
     Each type is a facility of its own without costs.  The LP optimum of levels 1-3 is unchanged:
     a solution of the merged model splits over the type's units in proportion to their beds.
     Returns the type network (T types) and the type of each unit, (U,)."""
     U = len(N.unit_fac)
     sig = np.column_stack([N.unit_sex, N.unit_levels, N.unit_medical, N.unit_family, N.fac_max_stay[N.unit_fac],
-                           np.where(N.unit_surge > 0, np.arange(U), -1)])
+                           np.where((N.unit_surge > 0) | N.unit_family, np.arange(U), -1)])
     _, first, utype = np.unique(sig, axis=0, return_index=True, return_inverse=True)
     utype = utype.ravel()
     T = len(first)
@@ -425,9 +426,11 @@ class HorizonLift:
     are equal (:func:`unit_types`), so the lifted duals are optimal for the full model."""
 
     TYPE_ARCS = 4  # per (pool, unit type the compact solution uses): the cheapest arcs to start with
+    LIFT_PER_PERSON_S = 20e-6  # :meth:`solution` (1.1 s at 79,920 people x 14 days), with a margin
 
     def __init__(self, inst: Instance, P: People, N: Network, full: HorizonModel, compact: HorizonModel):
         self.inst, self.P, self.N, self.full, self.compact = inst, P, N, full, compact
+        self.reserve_s = self.LIFT_PER_PERSON_S * len(P.sex)  # the compact levels stop this early
         singles = np.flatnonzero(full.person_class >= 0)
         self.class_map = np.zeros(len(full.class_arrival), np.int64)
         self.class_map[full.person_class[singles]] = compact.person_class[singles]
@@ -452,9 +455,10 @@ class HorizonLift:
 
     def solution(self, xc: np.ndarray) -> np.ndarray | None:
         """An integer compact solution carried to the full model with the same levels 1-3: decoded
-        to people (:func:`decode_horizon`), each unit type's people put in its units first fit by
-        arrival day, and encoded (:func:`encode_horizon`).  None when ``xc`` is fractional or a
-        family fits no single unit of its type.  (compact columns,) -> (full columns,) int."""
+        to people (:func:`decode_horizon`), each unit type's people put in its units by arrival
+        day, and encoded (:func:`encode_horizon`).  None when ``xc`` is fractional (a type's
+        units always have room: the people placed on earlier days only leave).
+        (compact columns,) -> (full columns,) int."""
         if np.any(np.abs(xc - np.rint(xc)) > 1e-7):
             return None
         inst, P, N, comp = self.inst, self.P, self.N, self.compact
@@ -462,20 +466,39 @@ class HorizonLift:
         a, e, _ = person_days(inst, P)
         leave = np.where(decision == "release", rday, e)
         unit = np.full(len(typ), -1, dtype=np.int64)
-        occ = np.zeros((len(comp.unit_type), self.full.horizon), dtype=np.int64)
+        # day by day, arrivals go to units of their type with a free bed that day: the occupancy
+        # of the people placed before can only fall on later days, so the bed stays free
+        U, H = len(comp.unit_type), self.full.horizon
+        units_of = np.split(np.argsort(comp.unit_type, kind="stable"),
+                            np.cumsum(np.bincount(comp.unit_type))[:-1])
         room = N.unit_beds + N.unit_surge  # a unit with surge beds is a type of its own
+        occ = np.zeros(U, dtype=np.int64)  # occupancy on the current day
+        leaving = np.zeros((U, H + 1), dtype=np.int64)
         placed = np.flatnonzero(typ >= 0)
-        groups = {}
-        for i in placed[np.argsort(a[placed], kind="stable")]:
-            groups.setdefault(int(P.family[i]) if P.family[i] >= 0 else -1 - int(i), []).append(i)
-        for mem in groups.values():
-            i = mem[0]
-            units = np.flatnonzero(comp.unit_type == typ[i])
-            fits = units[(occ[units, a[i]:leave[i]] + len(mem) <= room[units, None]).all(axis=1)]
-            if len(fits) == 0:
-                return None
-            unit[mem] = fits[0]
-            occ[fits[0], a[i]:leave[i]] += len(mem)
+        for day in range(H):
+            occ -= leaving[:, day]
+            here = placed[a[placed] == day]
+            fam = here[P.family[here] >= 0]
+            for f in np.unique(P.family[fam]):  # a family needs room for all in one unit
+                mem = fam[P.family[fam] == f]
+                us = units_of[typ[mem[0]]]
+                fits = us[occ[us] + len(mem) <= room[us]]
+                if len(fits) == 0:
+                    return None
+                unit[mem] = fits[0]
+                occ[fits[0]] += len(mem)
+                leaving[fits[0], leave[mem[0]]] += len(mem)
+            one = here[P.family[here] < 0]
+            one = one[np.argsort(typ[one], kind="stable")]
+            kinds, first = np.unique(typ[one], return_index=True)
+            for t, grp in zip(kinds, np.split(one, first[1:])):
+                us = units_of[t]
+                slots = np.repeat(us, room[us] - occ[us])[:len(grp)]
+                if len(slots) < len(grp):
+                    return None
+                unit[grp] = slots
+                np.add.at(occ, slots, 1)
+                np.add.at(leaving, (slots, leave[grp]), 1)
         return encode_horizon(inst, self.full, P, N, decision, unit, prog, rday)
 
     def initial(self, xc: np.ndarray) -> np.ndarray:

@@ -283,9 +283,11 @@ def solve_lexicographic(model: Model, params: LevelParams, deadline: float | Non
 
     With a ``compact`` model (same levels 1-3, see :func:`optimizer.model.build` and
     :func:`optimizer.horizon.build_horizon`) and ``lift`` (an object with ``duals(y)`` and
-    ``solution(x)`` carrying compact duals and solutions to ``model``, and ``initial(x)``, the
-    model columns to start level 4 with when a compact solution cannot be carried), levels 1-3
-    are optimised on the compact model and only level 4 on ``model``.
+    ``solution(x)`` carrying compact duals and solutions to ``model``, ``initial(x)``, the
+    model columns to start level 4 with when a compact solution cannot be carried, and
+    ``reserve_s``, the seconds before ``deadline`` at which the compact levels stop so that their
+    solution can be carried), levels 1-3 are optimised on the compact model and only level 4 on
+    ``model``.
 
     Returns ``(x, proven, bounds, statuses, version)``: ``x`` integer over all model columns (None
     when no solution was found), ``proven`` the number of leading levels proven optimal,
@@ -316,7 +318,8 @@ def _faces(model, params, deadline, compact, lift):
     first = 0
     fallback = (None, 0)  # a feasible solution and its number of proven levels
     if compact is not None:
-        c = LexSolver(compact, params, deadline)
+        # the compact levels leave time to carry their solution over when the limit stops them
+        c = LexSolver(compact, params, None if deadline is None else deadline - lift.reserve_s)
         xc = None
         for k in range(3):
             status, ok, x_k, y, z_lp, rc = c.solve_lp(compact.objectives[k], xc)

@@ -247,6 +247,8 @@ def _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, 
 class _Lift:
     """Carries compact-model duals and solutions to the full model (see optimizer.model)."""
 
+    reserve_s = 0.0  # carrying a solution over is quick
+
     def __init__(self, full, compact, eff_units):
         self.full, self.compact, self.eff_units = full, compact, eff_units
 

@@ -200,3 +200,24 @@ def test_a_decoded_plan_encodes_back_to_the_same_four_levels(aors, scale, days):
     assert np.allclose(full.objectives[:3] @ xf, full.objectives[:3] @ x)
     Ax = full.A @ xf
     assert (Ax >= full.row_lower - 1e-9).all() and (Ax <= full.row_upper + 1e-9).all()
+
+
+def test_families_of_two_sizes_in_equal_family_units_keep_the_lifted_levels():
+    """Two family units with equal attributes (3 and 2 beds), a family of 2 arriving before a
+    family of 3: family units are unit types of their own, so the compact optimum carries over
+    to the full model (first fit over merged units put the family of 2 in the 3-bed unit and
+    left none for the family of 3), with the full model's levels 1-3 (adversarial review)."""
+    from optimizer.instance import read_instance
+    from optimizer.model import network_arrays, people_arrays
+
+    inst = read_instance("tests/data/family_units.json")
+    P, N = people_arrays(inst), network_arrays(inst)
+    full, comp = build_horizon(inst, P, N), build_horizon(inst, P, N, compact=True)
+    xc, proven, *_ = lexico.solve_lexicographic(comp, LevelParams(), None)
+    assert proven == 4
+    xf = horizon.HorizonLift(inst, P, N, full, comp).solution(xc)
+    assert xf is not None
+    ref = solve(inst, SolveParams(solver="highs-mip")).objective
+    H = inst.horizon_days
+    assert list(full.objectives[:2] @ xf) == [ref["unplaced"], ref["surge"]] == [0, 3]
+    assert full.objectives[2] @ xf / (RISK_UNITS * H) == pytest.approx(ref["released_risk"], abs=1e-9)
