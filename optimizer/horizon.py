@@ -543,8 +543,9 @@ def encode_horizon(inst: Instance, hm: HorizonModel, P: People, N: Network, deci
         return None
     np.add.at(x, b["rel"].start + pos_rel[c[first]], 1)
     held = (rel & ~first) | (dec == "detain")
+    leave = np.where(rel, d, e[s])[held]  # the day a held person leaves the bed
     coh_key = (hm.coh_class * (H + 1) + hm.coh_depart) * 2 + hm.coh_release
-    coh = _find(coh_key, (c[held] * (H + 1) + np.where(rel, d, e[s])[held]) * 2 + rel[held])
+    coh = _find(coh_key, (c[held] * (H + 1) + leave) * 2 + rel[held])
     arc = None if coh is None else _find(hm.arc_pool * U + hm.arc_unit, hm.coh_pool[coh] * U + unit[s[held]])
     atd = _find(hm.keyday[hm.atd_key] * Q + hm.atd_prog, (hm.key_of_class[c[rel]] * H + d[rel]) * Q + prog[s[rel]])
     if arc is None or atd is None:
@@ -592,7 +593,7 @@ def encode_horizon(inst: Instance, hm: HorizonModel, P: People, N: Network, deci
     x[b["fatd"].start + fatd] = 1
     # occupancy: regular beds first, surge beds above; facilities: up to the guaranteed minimum
     np.add.at(occ, (a[s[held]], unit[s[held]]), 1)
-    np.add.at(occ, (np.where(rel, d, e[s])[held], unit[s[held]]), -1)
+    np.add.at(occ, (leave, unit[s[held]]), -1)
     occ = np.cumsum(occ, axis=0)[:H]
     regular = np.minimum(occ, N.unit_beds)
     surge = occ - regular
@@ -619,10 +620,10 @@ def _find(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray | None:
     return order[pos] if len(wanted) else np.zeros(0, np.int64)
 
 
-def _index(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Positions of ``keys`` in the sorted array ``sorted_keys`` (every key present)."""
-    pos = np.searchsorted(sorted_keys, keys)
-    assert np.array_equal(sorted_keys[np.minimum(pos, len(sorted_keys) - 1)], keys), "a full row has no image"
+def _index(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Positions of ``wanted`` in ``keys`` (unique), every one present."""
+    pos = _find(keys, wanted)
+    assert pos is not None, "a full row has no image"
     return pos
 
 
