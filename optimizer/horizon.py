@@ -12,18 +12,16 @@ from day ``L = a + max_custody_days - custody_days`` on (MODEL.md §3 rule 4).  
 Exactness of the class aggregation
 ----------------------------------
 Single people are put in one *class* when they agree on origin, bed type and program key (as in
-:mod:`optimizer.model`), on ``mandatory``, and on ``(a, e, min(L, e - 1), L >= e)``: the days
-they may occupy a bed and may be released.  All four levels depend on a person only through
-these attributes, except level 3, which weighs each released person's effective risk by
-``H - d``.  Writing ``H - d`` as the number of days ``t >= d``, released risk is
-``sum_t S_c(R_{c,t})``, where ``R_{c,t}`` counts the class's releases on or before day t and
-``S_c(k)`` is the sum of the class's k lowest effective risks (releasing the lowest risks
-earliest is optimal by the rearrangement inequality, and beds do not depend on who is
-released).  ``S_c`` is convex piecewise linear: per class and day the model has one bounded
-segment column per distinct effective risk, which an optimal solution fills in increasing
-order.  After the class's last possible release day ``R`` is constant, so that day's segments
-weigh ``H - day``.  Hence optimal class solutions decode to optimal person-level plans at every
-level.  Families are kept one by one (binary columns per unit and release day).
+:mod:`optimizer.model`), on ``mandatory``, on ``(a, e, min(L, e - 1), L >= e)`` (the days they
+may occupy a bed and may be released) and, unless mandatory, on their effective risk.  All four
+levels depend on a person only through these attributes (level 3 weighs a released person's
+effective risk by ``H - d``), so the people of a class are interchangeable and optimal class
+solutions decode to optimal person-level plans at every level.  A release on day ``d`` carries
+its level-3 cost, effective risk x ``(H - d)``, on its own column: unlike the one-day model's
+risk segments, this needs no row per class and day (national 14-day compact model: 34,075 rows,
+its level-3 LP 13 s with levels 1-2 held at their optima, against 60,868 rows and 30 s with
+segments).  Families are kept one by one
+(binary columns per unit and release day).
 
 Detained people flow in *cohorts* ``(class, departure day)`` through pools ``(origin, bed type,
 a, departure)`` straight to units (moving arcs, priced at the moving cost to the unit's facility);
@@ -88,16 +86,10 @@ class HorizonModel(LexMip):
     arc_pool: np.ndarray  # (arcs,) pool of each moving arc
     arc_unit: np.ndarray  # (arcs,) unit of each moving arc
     # for column generation (optimizer.lexico): rank of each arc by moving cost within its pool
-    # (0 for every arc, all in the first LP, up to PRICED_ARCS arcs); class of each risk segment
-    # column and its rank (0: every segment is in the first LP); per pool, its (bed type,
+    # (0 for every arc, all in the first LP, up to PRICED_ARCS arcs); per pool, its (bed type,
     # arrival, departure) as one integer (pools that share it differ by origin only)
     arc_rank: np.ndarray
-    seg_class: np.ndarray
-    seg_rank: np.ndarray
-    seg_day: np.ndarray  # (segment columns,) day of each risk segment column
-    seg_units: np.ndarray  # (segment columns,) effective risk (0.0001 units) of each
     pool_bt: np.ndarray
-    released_key: np.ndarray  # (released rows,) class * H + day of each row
     unit_type: np.ndarray  # compact model: (full units,) unit type of each unit; empty otherwise
     family_members: list[np.ndarray] = field(default_factory=list)
     fbed_family: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -173,7 +165,8 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     if compact:
         okey[:] = 0
     key = np.stack([okey, np.where(bed_ok, bt, -1), P.mandatory.astype(np.int64),
-                    np.where(P.mandatory, -1, pk), a, e, np.where(bed_ok, dmax, a), keep_ok.astype(np.int64)], axis=1)
+                    np.where(P.mandatory, -1, pk), a, e, np.where(bed_ok, dmax, a), keep_ok.astype(np.int64),
+                    np.where(P.mandatory, 0, P.eff_units)], axis=1)
     sidx = np.flatnonzero(single)
     ukeys, cls = np.unique(key[sidx], axis=0, return_inverse=True)
     cls = cls.ravel()
@@ -193,7 +186,8 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     # ---------------- single people: outcomes
     col_unp = b.columns("unp", size, {0: 1.0})
     rel_class = np.flatnonzero(c_rel)
-    col_rel = b.columns("rel", size[rel_class])  # released on arrival
+    c_risk = ukeys[:, 8].astype(float)  # effective risk, 0.0001 units (0 for mandatory classes)
+    col_rel = b.columns("rel", size[rel_class], {2: c_risk[rel_class] * (H - c_a[rel_class])})  # on arrival
     coh_c, coh_d, coh_r = [], [], []
     for c in np.flatnonzero(c_bed):
         days = list(range(c_a[c] + 1, c_dmax[c] + 1)) if c_rel[c] else []
@@ -205,25 +199,7 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
             coh_d.append(c_e[c])
             coh_r.append(False)
     coh_c, coh_d, coh_r = np.array(coh_c, np.int64), np.array(coh_d, np.int64), np.array(coh_r, bool)
-    col_coh = b.columns("coh", size[coh_c])
-
-    # risk segments per (releasable class, day t in [a, last release day]); weight 1, or H - t on the last day
-    rel_mask = c_rel[cls] if C else np.zeros(0, bool)
-    rp, rc = sidx[rel_mask], cls[rel_mask]
-    order = np.lexsort((P.eff_units[rp], rc))
-    rc_s, ru_s = rc[order], P.eff_units[rp][order]
-    new = np.ones(len(rc_s), dtype=bool)
-    new[1:] = (rc_s[1:] != rc_s[:-1]) | (ru_s[1:] != ru_s[:-1])
-    starts = np.flatnonzero(new)
-    seg_c, seg_u = rc_s[starts], ru_s[starts]
-    seg_n = np.diff(np.append(starts, len(rc_s)))
-    last = np.where(c_bed, c_dmax, c_a)  # the last release day of each class
-    ndays = last[seg_c] - c_a[seg_c] + 1
-    segday_seg = np.repeat(np.arange(len(seg_c)), ndays)
-    segday_t = c_a[seg_c][segday_seg] + (np.arange(len(segday_seg)) - np.repeat(np.cumsum(ndays) - ndays, ndays))
-    sc = seg_c[segday_seg]
-    weight = np.where(segday_t < last[sc], 1, H - segday_t)
-    col_seg = b.columns("seg", seg_n[segday_seg], {2: seg_u[segday_seg] * weight.astype(float)})
+    col_coh = b.columns("coh", size[coh_c], {2: np.where(coh_r, c_risk[coh_c] * (H - coh_d), 0.0)})
 
     # ATD: releases of a program key on a day go to eligible programs (per diem from that day on)
     k_vals, c_key = np.unique(np.where(c_rel, c_pk, -1), return_inverse=True)
@@ -314,24 +290,6 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     b.entries(r, col_unp, 1.0)
     b.entries(r[rel_class], col_rel, 1.0)
     b.entries(r[coh_c], col_coh, 1.0)
-    # released by day t: segments of (c, t) - rel - release cohorts with departure <= t = 0
-    sd_vals, sd_of = np.unique(sc * H + segday_t, return_inverse=True)
-    sd_of = sd_of.ravel()
-    r = b.rows_("released", np.zeros(len(sd_vals)), 0.0)
-    b.entries(r[sd_of], col_seg, 1.0)
-    sd_c = sd_vals // H
-    pos_rel = np.full(C, -1, np.int64)
-    pos_rel[rel_class] = np.arange(len(rel_class))
-    b.entries(r, col_rel[pos_rel[sd_c]], -1.0)  # every row of a class: its releases on arrival
-    # a release cohort (c, d) counts in the rows (c, t) for t = d .. last[c] (contiguous rows)
-    first_row = np.zeros(C, np.int64)
-    first_row[sd_c[::-1]] = np.arange(len(sd_c))[::-1]
-    rel_coh = np.flatnonzero(coh_r)
-    span = last[coh_c[rel_coh]] - coh_d[rel_coh] + 1
-    rep_coh = np.repeat(rel_coh, span)
-    offset = np.arange(len(rep_coh)) - np.repeat(np.cumsum(span) - span, span)
-    rows = first_row[coh_c[rep_coh]] + (coh_d[rep_coh] - c_a[coh_c[rep_coh]]) + offset
-    b.entries(r[rows], col_coh[rep_coh], -1.0)
     # ATD by (program key, day): releases - atd = 0
     r = b.rows_("progday", np.zeros(len(kd_vals)), 0.0)
     b.entries(r[kd_of[:len(rel_class)]], col_rel, 1.0)
@@ -402,15 +360,14 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         blocks=b.blocks, row_blocks=b.row_blocks, horizon=H, person_class=person_class, class_arrival=c_a,
         coh_class=coh_c, coh_depart=coh_d, coh_release=coh_r, coh_pool=coh_pool, rel_class=rel_class,
         keyday=kd_vals, atd_key=jj, atd_prog=qq, key_of_class=c_key, arc_pool=ap, arc_unit=au,
-        seg_class=sc, seg_rank=np.zeros(len(segday_seg), np.int64),
         arc_rank=(_rank_within(ap, arc_move) if len(ap) > PRICED_ARCS
                   else np.zeros(len(ap), np.int64)),
         pool_bt=(pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3], family_members=members,
-        released_key=sd_vals, unit_type=unit_type,
+        unit_type=unit_type,
         fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d, fbed_release=fb_r, frel_family=fr_f,
-        fatd_person=fa_p, fatd_prog=fa_q, fatd_day=fa_day, seg_day=segday_t, seg_units=seg_u[segday_seg],
-        stats={"classes": C, "cohorts": len(coh_c), "pools": len(pool_vals), "segments": len(seg_c),
-               "segment_days": len(segday_seg), "arcs": len(ap), "families": nF, "days": H},
+        fatd_person=fa_p, fatd_prog=fa_q, fatd_day=fa_day,
+        stats={"classes": C, "cohorts": len(coh_c), "pools": len(pool_vals), "arcs": len(ap), "families": nF,
+               "days": H},
     )
 
 
@@ -418,8 +375,8 @@ class HorizonLift:
     """Carries the compact model's duals (``build_horizon(compact=True)``) to the full model and
     picks the full model's first moving arcs from a compact LP solution (:mod:`optimizer.lexico`).
 
-    Every full row takes the dual of its image: a class that of its merged class, a released row
-    (class, day) that of (merged class, day), a pool that of its (bed type, arrival, departure),
+    Every full row takes the dual of its image: a class that of its merged class, a pool that of
+    its (bed type, arrival, departure),
     a unit's chain row that of its unit type; facility rows get 0; program-day, program, family
     and adult rows are the same in both models.  Each full column then has the reduced cost of
     its image at levels 1-3 (moving and facility costs are level-4 costs), and the two LP optima
@@ -446,8 +403,6 @@ class HorizonLift:
             out[rb[name]] = y[cb[name]]
         out[rb["progday"]] = y[cb["progday"]][_index(comp.keyday, full.keyday)]
         out[rb["class"]] = y[cb["class"]][self.class_map]
-        key = self.class_map[full.released_key // H] * H + full.released_key % H
-        out[rb["released"]] = y[cb["released"]][_index(comp.released_key, key)]
         out[rb["pool"]] = y[cb["pool"]][_index(comp.pool_bt, full.pool_bt)]
         day, unit = np.divmod(np.arange(U * H), U)
         out[rb["unit"]] = y[cb["unit"]][day * T + comp.unit_type[unit]]
@@ -525,8 +480,7 @@ class HorizonLift:
 def encode_horizon(inst: Instance, hm: HorizonModel, P: People, N: Network, decision: np.ndarray,
                    unit: np.ndarray, prog: np.ndarray, rday: np.ndarray) -> np.ndarray | None:
     """The column values (columns,) int of a person-level plan (decision strings, unit, program
-    and release day per person, (P,), as :func:`decode_horizon` returns them, with the lowest
-    effective risks of each class released first and earliest); None when the plan takes an
+    and release day per person, (P,), as :func:`decode_horizon` returns them); None when the plan takes an
     outcome the model lacks or exceeds a unit's beds and surge beds."""
     H, b = hm.horizon, hm.blocks
     U, Q = len(N.unit_fac), len(N.prog_per_diem)
@@ -552,18 +506,6 @@ def encode_horizon(inst: Instance, hm: HorizonModel, P: People, N: Network, deci
         return None
     for name, cols in (("coh", coh), ("arc", arc), ("atd", atd)):
         np.add.at(x, b[name].start + cols, 1)
-    # risk segments: R(c, t) releases by day t fill each (class, day)'s segments by increasing risk
-    done = np.zeros((len(hm.class_arrival), H), dtype=np.int64)
-    np.add.at(done, (c[rel], d[rel]), 1)
-    R = np.cumsum(done, axis=1)[hm.seg_class, hm.seg_day]
-    cap = hm.col_upper[b["seg"]].astype(np.int64)
-    order = np.lexsort((hm.seg_units, hm.seg_day, hm.seg_class))
-    group = (hm.seg_class * H + hm.seg_day)[order]
-    cum = np.cumsum(cap[order])
-    new = np.ones(len(group), dtype=bool)
-    new[1:] = group[1:] != group[:-1]
-    before = cum - cap[order] - np.maximum.accumulate(np.where(new, cum - cap[order], 0))
-    x[b["seg"].start + order] = np.clip(R[order] - before, 0, cap[order])
     # families
     occ = np.zeros((H + 1, U), dtype=np.int64)
     fam_key = (hm.fbed_family * U + hm.fbed_unit) * (H + 1) + hm.fbed_depart
@@ -631,8 +573,8 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
     """Per-person arrays (P,) of a model solution: decision strings, unit index, program index
     (-1 where none) and release day (-1 where none), deterministically.
 
-    Within a class the lowest effective risks (ties: instance order) are released first and
-    earliest: on arrival, then by increasing release day; then the kept; the rest unplaced.
+    Within a class (people of one effective risk, or mandatory) people are taken in instance
+    order: released on arrival, then by increasing release day; then the kept; the rest unplaced.
     Detained people of a pool fill arcs and units in column order."""
     H = hm.horizon
     n = len(P.sex)
@@ -645,7 +587,7 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
     get = lambda name: np.rint(x[b[name]]).astype(np.int64)  # noqa: E731
     pc = hm.person_class
     singles = np.flatnonzero(pc >= 0)
-    order = singles[np.lexsort((singles, P.eff_units[singles], pc[singles]))]
+    order = singles[np.argsort(pc[singles], kind="stable")]
     C = len(hm.class_arrival)
     starts = np.searchsorted(pc[order], np.arange(C + 1))
     taken = starts[:-1].copy()  # next unassigned position of each class in ``order``

@@ -89,17 +89,18 @@ class LexSolver:
         b = model.blocks
         empty = slice(0, 0)
         arc = np.arange(b.get("arc", empty).start, b.get("arc", empty).stop)
-        seg = np.arange(b.get("seg", empty).start, b.get("seg", empty).stop)
+        seg = np.arange(b.get("seg", empty).start, b.get("seg", empty).stop)  # one-day models only
         self.group[arc] = model.arc_pool
         self.seg_group0 = model.arc_pool.max(initial=-1) + 1
-        self.group[seg] = model.seg_class + self.seg_group0
         self.tiebreak = np.zeros(n)
         self.tiebreak[arc] = model.arc_rank
-        self.tiebreak[seg] = model.seg_rank
         active = np.ones(n, dtype=bool)
         if len(model.pool_bt) > len(np.unique(model.pool_bt)):  # pools differ by origin: price arcs
             active[arc[model.arc_rank >= INITIAL_ARCS]] = False
-        active[seg[model.seg_rank >= INITIAL_SEGMENTS]] = False
+        if len(seg):
+            self.group[seg] = model.seg_class + self.seg_group0
+            self.tiebreak[seg] = model.seg_rank
+            active[seg[model.seg_rank >= INITIAL_SEGMENTS]] = False
         self.cols = np.flatnonzero(active)  # HiGHS column j is model column cols[j]
         self.active = active
         self.version = ""
