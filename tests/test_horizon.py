@@ -27,11 +27,12 @@ MIP = [b["name"] for b in backends.describe() if b["available"] and b["name"] in
 def test_random_multiday_instances_against_brute_force(tmp_path, name, seeds):
     """All four levels equal the enumeration's on random 2-4 day instances (at most 5 people),
     and every plan passes the verifier with the same levels."""
-    later = 0
+    later = assumed = 0
     for seed in range(seeds):
         inst = load_multiday(seed, tmp_path)
         ref = brute_force_days(inst)
         res = solve(inst, SolveParams(mip_gap=1e-9, solver=name))
+        assumed += res.native_status[0] == "At its lower bound"  # levels 1-2 proven without their LPs
         o, H = res.objective, inst.horizon_days
         assert res.termination == "optimal", seed
         assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
@@ -43,6 +44,7 @@ def test_random_multiday_instances_against_brute_force(tmp_path, name, seeds):
         later += sum(r["decision"] == "release" and r["unit_id"] != "" for r in res.rows)
     if name == "highs":
         assert later > 0  # some plans hold people and release them on a later day
+        assert 0 < assumed < seeds  # levels 1-2 at their lower bounds, and not (solved in turn)
 
 
 def test_one_day_horizon_model_equals_the_one_day_model(tmp_path):
@@ -221,3 +223,23 @@ def test_families_of_two_sizes_in_equal_family_units_keep_the_lifted_levels():
     H = inst.horizon_days
     assert list(full.objectives[:2] @ xf) == [ref["unplaced"], ref["surge"]] == [0, 3]
     assert full.objectives[2] @ xf / (RISK_UNITS * H) == pytest.approx(ref["released_risk"], abs=1e-9)
+
+
+def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypatch):
+    """When the compact level-3 LP optimum is fractional (SNA x0.1, 3 days, seed 1), an integer
+    point of the compact optimal face is found by a MIP without objective, carried to the full
+    model, and the four levels equal those of ``highs-mip``."""
+    calls = []
+    mip = lexico.LexSolver.solve_mip
+    monkeypatch.setattr(lexico.LexSolver, "solve_mip",
+                        lambda self, cost, *a: calls.append(not cost.any()) or mip(self, cost, *a))
+    inst = parse_instance(json.loads(json.dumps(national_instance(seed=1, aors=["SNA"], scale=0.1,
+                                                                  horizon_days=3))))
+    a = solve(inst, SolveParams(solver="highs"))
+    assert calls[0]  # the integer point of the compact face
+    b = solve(inst, SolveParams(solver="highs-mip"))
+    assert a.levels_proven == b.levels_proven == 4
+    for k in ("unplaced", "surge", "released_risk"):
+        assert a.objective[k] == pytest.approx(b.objective[k], abs=1e-9), k
+    assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6)
+    assert verify(inst, a.rows).ok
