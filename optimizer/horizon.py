@@ -429,7 +429,12 @@ class HorizonLift:
         room = N.unit_beds + N.unit_surge  # a unit with surge beds is a type of its own
         occ = np.zeros(U, dtype=np.int64)  # occupancy on the current day
         leaving = np.zeros((U, H + 1), dtype=np.int64)
+        # per type, a unit in each origin facility, -1 when none (the last entry: no origin facility)
+        home = np.full((len(units_of), len(N.fac_gm) + 1), -1, dtype=np.int64)
+        home[comp.unit_type, N.unit_fac] = np.arange(U)
         placed = np.flatnonzero(typ >= 0)
+        _home_types(typ, placed[P.family[placed] < 0], bed_type_keys(P, N) * (H + 1) * H + a * (H + 1) + leave,
+                    home[:, P.origin].T >= 0)
         for day in range(H):
             occ -= leaving[:, day]
             here = placed[a[placed] == day]
@@ -448,6 +453,17 @@ class HorizonLift:
             kinds, first = np.unique(typ[one], return_index=True)
             for t, grp in zip(kinds, np.split(one, first[1:])):
                 us = units_of[t]
+                # people first stay in their origin facility's unit of the type while it has room
+                # (no moving cost), then fill the free beds in unit order
+                pref = home[t][P.origin[grp]]
+                grp = grp[np.argsort(pref, kind="stable")]
+                pref = np.sort(pref, kind="stable")
+                starts = np.searchsorted(pref, pref)
+                stay = (pref >= 0) & (np.arange(len(grp)) - starts < room[pref] - occ[pref])
+                unit[grp[stay]] = pref[stay]
+                np.add.at(occ, pref[stay], 1)
+                np.add.at(leaving, (pref[stay], leave[grp[stay]]), 1)
+                grp = grp[~stay]
                 slots = np.repeat(us, room[us] - occ[us])[:len(grp)]
                 if len(slots) < len(grp):
                     return None
@@ -550,6 +566,25 @@ def encode_horizon(inst: Instance, hm: HorizonModel, P: People, N: Network, deci
     x[b["covered"]] = covered.ravel()
     x[b["excess"]] = (fac[:, cost_fac] - covered).ravel()
     return x
+
+
+def _home_types(typ: np.ndarray, people: np.ndarray, group: np.ndarray, at_home: np.ndarray) -> None:
+    """Swap unit types (``typ``, (P,), in place) among ``people`` of one ``group`` (bed type,
+    arrival and leaving day: they fit the same types and occupy them on the same days, so levels
+    1-3 stay the same) so that as many as possible get a type with a unit in their origin
+    facility (``at_home``, (P, types) bool), greedily type by type."""
+    order = people[np.lexsort((people, group[people]))]
+    for grp in np.split(order, np.flatnonzero(np.diff(group[order])) + 1):
+        kinds, count = np.unique(typ[grp], return_counts=True)
+        if len(kinds) < 2:
+            continue
+        free = np.ones(len(grp), dtype=bool)
+        new = np.full(len(grp), -1, dtype=np.int64)
+        for t, k in zip(kinds, count):
+            take = np.flatnonzero(free & at_home[grp, t])[:k]
+            new[take], free[take] = t, False
+        new[free] = np.repeat(kinds, count - np.bincount(np.searchsorted(kinds, new[~free]), minlength=len(kinds)))
+        typ[grp] = new
 
 
 def _find(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray | None:

@@ -8,13 +8,18 @@ persistent, warm-started HiGHS LPs:
    optimised on the origin-free compact model (multi-day: also units merged into unit types); its
    optimal duals lift to the full model (:func:`optimizer.model.lift_duals`,
    :class:`optimizer.horizon.HorizonLift`: every full column gets its image's reduced cost).
-2. **Optimal faces.**  After each level, complementary slackness with the optimal duals ``y``
+2. **Levels 1-2 at their lower bounds first.**  No one unplaced who has a legal outcome and no
+   surge bed is assumed by fixing those columns at 0 (:meth:`LexSolver.fix_at_bound`); when
+   level 3's LP is then feasible, levels 1-2 are proven without LPs of their own, else every
+   level is solved in turn.  A fractional level-3 optimum gets an integer point of its face by a
+   MIP without objective, carried to the full model.
+3. **Optimal faces.**  After each level, complementary slackness with the optimal duals ``y``
    fixes every column with ``rc > 0`` at its lower bound, every column with ``rc < 0`` at its
    upper bound and every row with ``y != 0`` at the bound it touches: the next level is optimised
    over the set of LP-optimal solutions, which keeps the network structure (an objective row would
    break total unimodularity, ENGINEERING.md §6).  Levels whose current solution already costs 0
    need no LP (``y = 0`` is optimal).
-3. **Column generation for level 4.**  The full LP starts from a restricted set of columns (the
+4. **Column generation for level 4.**  The full LP starts from a restricted set of columns (the
    lifted compact solution's, the ``INITIAL_ARCS`` cheapest moving arcs per pool, the
    ``INITIAL_SEGMENTS`` lowest risk segments per class); after each solve, ``rc = c - A^T y`` is
    computed for every column and the negative ones enter (a bounded number per pool or class and
@@ -22,7 +27,7 @@ persistent, warm-started HiGHS LPs:
    (families are binary blocks) is solved as a MIP on the face; its incumbent is optimal for the
    full model when no excluded column has ``rc < z_mip - z_lp`` (a solution using excluded column
    j costs at least ``z_lp + rc_j``), otherwise those columns enter and the MIP is solved again.
-4. **Proof and fallback.**  An integer point of the last face has levels 1-3 equal to their LP
+5. **Proof and fallback.**  An integer point of the last face has levels 1-3 equal to their LP
    optima, which bound the MIP optima from below: all four levels are proven.  When the face holds
    no integer point, every level is solved as a MIP with the earlier ones held by exact rows
    ``c_k x <= z_k`` (levels 1-3 are integer-valued).
@@ -45,6 +50,11 @@ INITIAL_ARCS = 6
 INITIAL_SEGMENTS = 4
 ENTER_PER_GROUP = 64  # arcs entering per pool and round
 ENTER_SEGMENTS = 256  # risk segments entering per class and round
+# Pricing rounds of an LP with more rows are solved from scratch (presolve, dual simplex): warm
+# starts from the last basis crawl there (national 14-day level 4, 78,250 rows: 130-300 simplex
+# iterations per second against 4,000-5,000 from scratch; the one-day national LP's warm-started
+# rounds take 0.04-0.3 s)
+SCRATCH_ROWS = 50_000
 FACE_TOL = 1e-6  # reduced costs and duals of levels 1-3 are integers (or simple fractions) of one unit
 
 
@@ -191,13 +201,16 @@ class LexSolver:
             self.lp.changeColsCost(len(self.cols), np.arange(len(self.cols), dtype=np.int32),
                                    np.ascontiguousarray(cost[self.cols]))
         # A new objective: presolve and dual simplex; a pricing round (new columns only): primal
-        # simplex from the previous basis, without presolve (it would discard the basis).
+        # simplex from the previous basis, without presolve (it would discard the basis), or from
+        # scratch in large LPs (SCRATCH_ROWS).
+        scratch = self.m.A.shape[0] > SCRATCH_ROWS
         self.lp.setOptionValue("simplex_strategy", 1)
         self.lp.setOptionValue("presolve", "on")
         while True:
             status, ok = self._run(self.lp)
-            self.lp.setOptionValue("simplex_strategy", 4)
-            self.lp.setOptionValue("presolve", "off")
+            if not scratch:
+                self.lp.setOptionValue("simplex_strategy", 4)
+                self.lp.setOptionValue("presolve", "off")
             if not ok:
                 return status, False, None, None, None, None
             sol = self.lp.getSolution()
@@ -208,6 +221,8 @@ class LexSolver:
                 x = np.zeros(len(self.col_lo))
                 x[self.cols] = sol.col_value
                 return status, True, x, y, float(self.lp.getInfo().objective_function_value), rc
+            if scratch:
+                self.lp.clearSolver()
             self._add_cols(new, cost)
 
     def restrict_to_face(self, rc, y):
