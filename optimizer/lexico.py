@@ -397,9 +397,11 @@ def _faces_from(model, params, deadline, compact, lift, assume):
             status, ok, x_int, _ = c.solve_mip(np.zeros(len(xc)), 3, 0.0, np.zeros(len(xc)))
             if status == "Infeasible":
                 return None
-            if x_int is not None:
-                xc = np.rint(x_int)
-                xf, proven = _lifted(model, lift, xc, bounds, 3)
+            if x_int is None:  # the limit stopped it: no plan to carry over
+                statuses.append(f"MIP (integer point of level 3): {status}")
+                return None, 0, bounds, statuses, c.version
+            xc = np.rint(x_int)
+            xf, proven = _lifted(model, lift, xc, bounds, 3)
         s.activate(lift.initial(xc) if xf is None else xf > 0)
         fallback = (xf, proven)
         first = 3

@@ -52,7 +52,8 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
               f"{', ' + escape(summary['solver_version']) if summary['solver_version'] else ''}), "
               f"plan verified, written to [bold]{escape(str(out))}[/]")
     if summary["native_status"] and summary["native_status"][-1].startswith("constructive heuristic"):
-        con.print(f"[yellow]the time limit left no solver plan ({escape(summary['native_status'][0])}): this is "
+        why = summary["native_status"][-2] if len(summary["native_status"]) > 1 else "no solver run"
+        con.print(f"[yellow]the time limit left no solver plan ({escape(why)}): this is "
                   "the constructive plan (optimizer/heuristic.py), feasible and verified, not optimized[/]")
 
     t = Table(title="Objective (lexicographic)", title_justify="left")

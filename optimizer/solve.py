@@ -426,7 +426,9 @@ def _better_of(inst, P, N, model, res: Result, t0, t1) -> Result:
     beat a proven level and so equals it there."""
     from .verify import verify
 
+    tv = time.monotonic()
     res.verified = verify(inst, res.rows)
+    res.timings["verify"] = time.monotonic() - tv
     alt = _constructive(inst, P, N, model.size, model.stats, list(res.native_status), res.solver_version, t0, t1,
                         time.monotonic())
 
