@@ -55,6 +55,7 @@ ENTER_SEGMENTS = 256  # risk segments entering per class and round
 # iterations per second against 4,000-5,000 from scratch; the one-day national LP's warm-started
 # rounds take 0.04-0.3 s)
 SCRATCH_ROWS = 50_000
+INFEASIBLE = ("Infeasible", "Primal infeasible or unbounded")  # HiGHS statuses (every column is bounded)
 FACE_TOL = 1e-6  # reduced costs and duals of levels 1-3 are integers (or simple fractions) of one unit
 
 
@@ -374,13 +375,15 @@ def _faces_from(model, params, deadline, compact, lift, assume):
             if c is not s:
                 s.fix_at_bound(model.objectives[k])
             statuses.append("At its lower bound")  # optimal once a later level's LP is feasible
+        # every column in level 3's LP, so that "infeasible" is the model's, not the priced subset's
+        c.activate(np.ones(m.A.shape[1], dtype=bool))
         first = 2
     if compact is not None:
         xc = None
         for k in range(first, 3):
             status, ok, x_k, y, z_lp, rc = c.solve_lp(compact.objectives[k], xc)
             if not ok:
-                if assume and status == "Infeasible":
+                if assume and status in INFEASIBLE:
                     return "infeasible"
                 statuses.append(f"LP: {status}")
                 return (*_lifted(model, lift, xc, bounds, k), bounds, statuses, c.version)
@@ -410,7 +413,7 @@ def _faces_from(model, params, deadline, compact, lift, assume):
         cost = model.objectives[k]
         status, ok, x, y, z_lp, rc = s.solve_lp(cost, x)
         if not ok:
-            if assume and k == 2 and status == "Infeasible":
+            if assume and k == 2 and status in INFEASIBLE:
                 return "infeasible"
             statuses.append(f"LP: {status}")
             return fallback[0], fallback[1], bounds, statuses, s.version

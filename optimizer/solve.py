@@ -377,6 +377,8 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         if bounds and np.isfinite(bounds[0]):  # level 1's bound holds whatever happened at later levels
             level1 = math.ceil(bounds[0] + model.offsets[0] - 1e-6)  # level 1 counts whole people
             res.bound, res.gap = bound_and_gap(res.objective, {**res.bound, "unplaced": level1})
+            if res.objective["unplaced"] == level1:  # the constructive plan reaches the bound
+                res.levels_proven = 1
         return res
     x = tighten(model, x)
     if H > 1:

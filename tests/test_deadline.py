@@ -138,3 +138,17 @@ def test_a_stopped_search_keeps_the_constructive_plan_when_that_is_better(monkey
     res = solve(inst, SolveParams(time_limit=30.0))
     assert res.native_status == ["stopped", "constructive heuristic (better than the stopped search's plan)"]
     assert res.verified.ok and res.objective["unplaced"] < len(inst.people)
+
+
+@pytest.mark.parametrize("below", [0, 1])
+def test_a_constructive_plan_at_the_level_1_bound_proves_level_1(monkeypatch, below):
+    """The search stops without a plan but with a level-1 bound: the constructive plan proves
+    level 1 exactly when its unplaced count equals that bound (MODEL.md §5: exit 3 then)."""
+    inst = read_instance("instances/tiny.json")
+    monkeypatch.setattr(solve_mod, "solve_lexicographic", lambda *a, **k: (None, 0, [], ["stopped"], "test"))
+    unplaced = solve(inst, SolveParams(time_limit=30.0)).objective["unplaced"]
+    monkeypatch.setattr(solve_mod, "solve_lexicographic",
+                        lambda *a, **k: (None, 0, [float(unplaced - below)], ["stopped"], "test"))
+    res = solve(inst, SolveParams(time_limit=30.0))
+    assert res.bound["unplaced"] == unplaced - below
+    assert res.levels_proven == (1 if below == 0 else 0)

@@ -18,7 +18,7 @@ import pytest
 import optimizer.lexico as lexico
 from bruteforce import RISK_UNITS, brute_force
 from optimizer.generate import national_instance
-from optimizer.instance import read_instance
+from optimizer.instance import parse_instance, read_instance
 from optimizer.model import RISK_SCALE
 from optimizer.solve import SolveParams, bound_and_gap, solve
 from randinst import load_random
@@ -191,3 +191,16 @@ def test_the_constructive_plan_keeps_the_level_1_bound(monkeypatch):
     assert res.bound == {"unplaced": 109, "surge": None, "released_risk": None, "cost_usd": None}
     u = res.objective["unplaced"]
     assert u >= 109 and res.gap["unplaced"] == (u - 109) / max(1, u)
+
+
+def test_levels_1_2_at_their_bounds_hold_when_releases_need_unpriced_segments():
+    """A one-day instance whose levels 1-2 are 0 but whose releases need more risk segments than
+    the first LP prices in: the lower-bound assumption must hold (it is judged on every column,
+    not on the priced subset), with the same four levels as ``highs-mip``."""
+    inst = parse_instance(json.loads(json.dumps(national_instance(seed=1, aors=["MIA"], scale=0.3))))
+    res = solve(inst, PARAMS)
+    assert res.native_status[:2] == ["At its lower bound"] * 2 and res.termination == "optimal"
+    ref = solve(inst, SolveParams(mip_gap=1e-9, solver="highs-mip")).objective
+    for k in ("unplaced", "surge", "released_risk"):
+        assert res.objective[k] == pytest.approx(ref[k], abs=1e-9), k
+    assert res.objective["cost_usd"] == pytest.approx(ref["cost_usd"], rel=1e-6)
