@@ -20,8 +20,7 @@ solutions decode to optimal person-level plans at every level.  A release on day
 its level-3 cost, effective risk x ``(H - d)``, on its own column: unlike the one-day model's
 risk segments, this needs no row per class and day (national 14-day compact model: 34,075 rows,
 its level-3 LP 13 s with levels 1-2 held at their optima, against 60,868 rows and 30 s with
-segments).  Families are kept one by one
-(binary columns per unit and release day).
+segments).  Families are kept one by one (binary columns per unit and release day).
 
 Detained people flow in *cohorts* ``(class, departure day)`` through pools ``(origin, bed type,
 a, departure)`` straight to units (moving arcs, priced at the moving cost to the unit's facility);

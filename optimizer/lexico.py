@@ -9,7 +9,7 @@ persistent, warm-started HiGHS LPs:
    optimal duals lift to the full model (:func:`optimizer.model.lift_duals`,
    :class:`optimizer.horizon.HorizonLift`: every full column gets its image's reduced cost).
 2. **Levels 1-2 at their lower bounds first.**  No one unplaced who has a legal outcome and no
-   surge bed is assumed by fixing those columns at 0 (:meth:`LexSolver.fix_at_bound`); when
+   surge bed is assumed by fixing those columns at 0 (:meth:`LexSolver.fix_at_bounds`); when
    level 3's LP is then feasible, levels 1-2 are proven without LPs of their own, else every
    level is solved in turn.  A fractional level-3 optimum gets an integer point of its face by a
    MIP without objective, carried to the full model.
@@ -255,22 +255,23 @@ class LexSolver:
             else:
                 self._add_cols(need, np.zeros(len(self.col_lo)))
 
-    def fix_at_bound(self, cost) -> float:
-        """Fix every column of positive ``cost`` at its lower bound, except the columns that an
-        equality row holds alone (their value is forced), and return the level's resulting value,
-        a lower bound of its optimum (``cost >= 0``).  When the model stays feasible, the fixed
-        columns form the level's optimal face."""
+    def fix_at_bounds(self, costs) -> list[float]:
+        """For each level cost in ``costs`` (each ``>= 0``): fix every column of positive cost at
+        its lower bound, except the columns that an equality row holds alone (their value is
+        forced).  Returns each level's resulting value, a lower bound of its optimum.  When the
+        model stays feasible, the fixed columns form the levels' optimal faces."""
         A = self.m.A.tocsr()
         alone = np.flatnonzero((np.diff(A.indptr) == 1) & (self.row_lo == self.row_hi))
         value = self.col_lo.copy()
         col = A.indices[A.indptr[alone]]
         value[col] = self.row_lo[alone] / A.data[A.indptr[alone]]
-        forced = np.zeros(len(cost), dtype=bool)
+        forced = np.zeros(A.shape[1], dtype=bool)
         forced[col] = True
-        fix = (cost > 0) & ~forced
-        self.col_hi[fix] = self.col_lo[fix]
-        self.banned |= fix & ~self.active
-        return float(cost @ value)
+        for cost in costs:
+            fix = (cost > 0) & ~forced
+            self.col_hi[fix] = self.col_lo[fix]
+            self.banned |= fix & ~self.active
+        return [float(cost @ value) for cost in costs]
 
     def activate(self, mask):
         """Add the model columns in ``mask`` (not banned) before the LP is opened."""
@@ -344,7 +345,7 @@ def _check(cost, x, z, k):
 def _faces(model, params, deadline, compact, lift):
     """Levels 1-3 as LPs restricted to optimal faces, level 4 as LP or MIP on the last face.
 
-    Levels 1 and 2 are first assumed at their lower bound (:meth:`LexSolver.fix_at_bound`: no
+    Levels 1 and 2 are first assumed at their lower bound (:meth:`LexSolver.fix_at_bounds`: no
     one unplaced who has some legal outcome, no surge bed): when level 3's LP is feasible with
     them fixed, they are proven optimal without their own LPs (national 14-day instance: level 2's
     LP did not finish in 582 s).  Otherwise every level is solved in turn.
@@ -370,11 +371,10 @@ def _faces_from(model, params, deadline, compact, lift, assume):
         compact, params, None if deadline is None else deadline - lift.reserve_s)
     m = model if compact is None else compact
     if assume:
-        for k in (0, 1):
-            bounds.append(c.fix_at_bound(m.objectives[k]))
-            if c is not s:
-                s.fix_at_bound(model.objectives[k])
-            statuses.append("At its lower bound")  # optimal once a later level's LP is feasible
+        bounds = c.fix_at_bounds(m.objectives[:2])
+        if c is not s:
+            s.fix_at_bounds(model.objectives[:2])
+        statuses = ["At its lower bound"] * 2  # optimal once a later level's LP is feasible
         # every column in level 3's LP, so that "infeasible" is the model's, not the priced subset's
         c.activate(np.ones(m.A.shape[1], dtype=bool))
         first = 2
