@@ -51,12 +51,13 @@ INITIAL_SEGMENTS = 4
 ENTER_PER_GROUP = 64  # arcs entering per pool and round
 ENTER_SEGMENTS = 256  # risk segments entering per class and round
 # An LP with more rows (national 14-day level 4: 78,250 rows) is solved by the interior point
-# method with crossover when it is opened and when a pricing round adds more than WARM_COLS
-# columns (its first LP: 6.0 s against 14.4 s by dual simplex); smaller rounds are warm-started by
-# dual simplex from the last basis (500 columns: 3-4 s, against 40-50 s from scratch; 11,500
-# columns warm-started: 91 s)
+# method with crossover when it is opened (its first LP: 6 s against 14 s by dual simplex) and
+# when a pricing round adds more than WARM_COLS columns (its first round, 250,000 arcs: 27 s,
+# where a warm start crawls); smaller rounds are warm-started by dual simplex from the last basis
+# (the second round, 10,800 arcs: 14 s against 29 s from scratch; later rounds 2-3 s).
+# benchmarks/horizon.py and the experiments behind README's national 14-day section.
 SCRATCH_ROWS = 50_000
-WARM_COLS = 2_000
+WARM_COLS = 20_000
 INFEASIBLE = ("Infeasible", "Primal infeasible or unbounded")  # HiGHS statuses (every column is bounded)
 FACE_TRIES = 4  # random LP vertices tried for an integer point of a fractional face before a MIP
 FACE_TOL = 1e-6  # reduced costs and duals of levels 1-3 are integers (or simple fractions) of one unit
@@ -115,7 +116,9 @@ class LexSolver:
             self.group[seg] = model.seg_class + self.seg_group0
             self.tiebreak[seg] = model.seg_rank
             active[seg[model.seg_rank >= INITIAL_SEGMENTS]] = False
-        self.cols = np.flatnonzero(active)  # HiGHS column j is model column cols[j]
+        self.cols = np.flatnonzero(active)  # HiGHS column j is model column cols[j] (once opened)
+        self.out = np.zeros(0, np.int64)  # active columns fixed when the LP was opened: not in it
+        self.shift = None  # their part of each row, taken off the LP's row bounds
         self.active = active
         self.version = ""
         self.lp = None
@@ -132,12 +135,19 @@ class LexSolver:
         return A
 
     def _open_lp(self, cost):
+        """A HiGHS LP over the active columns not fixed (national 14-day level 4: 600,000 active
+        columns, 400,000 of them fixed by the faces of levels 1-3; warm starts keep every column
+        of the LP, presolve does not run)."""
         h = _new_highs(self.params, self.left())
+        act = np.flatnonzero(self.active)
+        fixed = self.col_lo[act] == self.col_hi[act]
+        self.out, self.cols = act[fixed], act[~fixed]
+        self.shift = self._col_entries(self.out) @ self.col_lo[self.out]
         A = self._col_entries(self.cols)
-        rlo = np.concatenate([self.row_lo, np.full(len(self.holds), -np.inf)])
-        rhi = np.concatenate([self.row_hi, [hh[1] for hh in self.holds]])
+        rlo = np.concatenate([self.row_lo, np.full(len(self.holds), -np.inf)]) - self.shift
+        rhi = np.concatenate([self.row_hi, [hh[1] for hh in self.holds]]) - self.shift
         n = len(self.cols)
-        h.passModel(int(n), int(A.shape[0]), int(A.nnz), 1, 1, 0.0,
+        h.passModel(int(n), int(A.shape[0]), int(A.nnz), 1, 1, float(cost[self.out] @ self.col_lo[self.out]),
                     np.ascontiguousarray(cost[self.cols]), self.col_lo[self.cols], self.col_hi[self.cols], rlo, rhi,
                     A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data, np.zeros(n, dtype=np.int32))
         self.version = h.version()
@@ -204,6 +214,7 @@ class LexSolver:
         else:
             self.lp.changeColsCost(len(self.cols), np.arange(len(self.cols), dtype=np.int32),
                                    np.ascontiguousarray(cost[self.cols]))
+            self.lp.changeObjectiveOffset(float(cost[self.out] @ self.col_lo[self.out]))
         # A new objective: presolve and dual simplex (interior point in large LPs); a pricing
         # round: primal simplex from the previous basis, without presolve (it would discard the
         # basis); in large LPs (SCRATCH_ROWS) dual simplex from the last basis, or interior point
@@ -221,7 +232,7 @@ class LexSolver:
             rc = self.reduced_costs(cost, y)
             new = self._entering(rc, scale)
             if len(new) == 0:
-                x = np.zeros(len(self.col_lo))
+                x = self.col_lo.copy()  # columns out of the LP are at their lower bound
                 x[self.cols] = sol.col_value
                 return status, True, x, y, float(self.lp.getInfo().objective_function_value), rc
             if big and len(new) > WARM_COLS:
@@ -252,7 +263,8 @@ class LexSolver:
             act = self.cols
             self.lp.changeColsBounds(len(act), np.arange(len(act), dtype=np.int32), self.col_lo[act], self.col_hi[act])
             if len(rows):
-                self.lp.changeRowsBounds(len(rows), rows.astype(np.int32), self.row_lo[rows], self.row_hi[rows])
+                self.lp.changeRowsBounds(len(rows), rows.astype(np.int32), self.row_lo[rows] - self.shift[rows],
+                                         self.row_hi[rows] - self.shift[rows])
         # columns now fixed above zero must be in the LP (duals lifted from the compact model can
         # fix columns that were never priced in)
         need = np.flatnonzero(~self.active & (self.col_lo > 0))
@@ -291,8 +303,8 @@ class LexSolver:
         """A new HiGHS model over the active columns in ``free``; every other active column is
         fixed at ``value`` (its part moved into the row bounds and the objective offset).
         Returns the HiGHS object and the model column of each of its columns."""
-        cols = self.cols[free[self.cols]]
-        fixed = self.cols[~free[self.cols]]
+        cols = np.flatnonzero(self.active & free)
+        fixed = np.flatnonzero(self.active & ~free)
         shift = self._col_entries(fixed) @ value[fixed]
         h = _new_highs(self.params, self.left())
         A = self._col_entries(cols)

@@ -225,18 +225,24 @@ def test_families_of_two_sizes_in_equal_family_units_keep_the_lifted_levels():
     assert full.objectives[2] @ xf / (RISK_UNITS * H) == pytest.approx(ref["released_risk"], abs=1e-9)
 
 
-def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypatch):
-    """When the compact level-3 LP optimum is fractional (SNA x0.1, 3 days, seed 1), an integer
-    point of the compact optimal face is found by a MIP without objective, carried to the full
-    model, and the four levels equal those of ``highs-mip``."""
+@pytest.mark.parametrize("tries", [lexico.FACE_TRIES, 0])
+def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypatch, tries):
+    """When the compact level-3 LP optimum is fractional (ELP x0.1, 4 days, seed 2), an integer
+    point of the compact optimal face is found (by random LP vertices, or with no tries by a MIP
+    without objective), carried to the full model, and the four levels equal those of
+    ``highs-mip``."""
     calls = []
-    mip = lexico.LexSolver.solve_mip
+    mip, point = lexico.LexSolver.solve_mip, lexico.LexSolver.face_point
+    monkeypatch.setattr(lexico, "FACE_TRIES", tries)
     monkeypatch.setattr(lexico.LexSolver, "solve_mip",
-                        lambda self, cost, *a: calls.append(not cost.any()) or mip(self, cost, *a))
-    inst = parse_instance(json.loads(json.dumps(national_instance(seed=1, aors=["SNA"], scale=0.1,
-                                                                  horizon_days=3))))
+                        lambda self, cost, *a: calls.append(("mip", not cost.any())) or mip(self, cost, *a))
+    monkeypatch.setattr(lexico.LexSolver, "face_point",
+                        lambda self, n: (lambda x: calls.append(("vertex", x is not None)) or x)(point(self, n)))
+    inst = parse_instance(json.loads(json.dumps(national_instance(seed=2, aors=["ELP"], scale=0.1,
+                                                                  horizon_days=4))))
     a = solve(inst, SolveParams(solver="highs"))
-    assert calls[0]  # the integer point of the compact face
+    # the integer point of the compact face
+    assert calls[:2] == ([("vertex", True)] if tries else [("vertex", False), ("mip", True)])
     b = solve(inst, SolveParams(solver="highs-mip"))
     assert a.levels_proven == b.levels_proven == 4
     for k in ("unplaced", "surge", "released_risk"):
