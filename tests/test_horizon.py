@@ -24,10 +24,17 @@ MIP = [b["name"] for b in backends.describe() if b["available"] and b["name"] in
 
 
 @pytest.mark.parametrize("name,seeds", [(n, 100 if n == "highs" else 30) for n in MIP])
-def test_random_multiday_instances_against_brute_force(tmp_path, name, seeds):
+def test_random_multiday_instances_against_brute_force(tmp_path, monkeypatch, name, seeds):
     """All four levels equal the enumeration's on random 2-4 day instances (at most 5 people),
-    and every plan passes the verifier with the same levels."""
+    and every plan passes the verifier with the same levels; with ``highs``, some level-4 MIPs
+    need more columns freed than the LP optimal face's (reduced-cost fixing)."""
     later = assumed = 0
+    stages = []  # per MIP: how many column sets it was solved over
+    restricted, mip = lexico.LexSolver._restricted, lexico.LexSolver.solve_mip
+    monkeypatch.setattr(lexico.LexSolver, "_restricted",
+                        lambda self, *a, integer: (integer and stages.__setitem__(-1, stages[-1] + 1))
+                        or restricted(self, *a, integer=integer))
+    monkeypatch.setattr(lexico.LexSolver, "solve_mip", lambda self, *a: stages.append(0) or mip(self, *a))
     for seed in range(seeds):
         inst = load_multiday(seed, tmp_path)
         ref = brute_force_days(inst)
@@ -45,6 +52,27 @@ def test_random_multiday_instances_against_brute_force(tmp_path, name, seeds):
     if name == "highs":
         assert later > 0  # some plans hold people and release them on a later day
         assert 0 < assumed < seeds  # levels 1-2 at their lower bounds, and not (solved in turn)
+        assert stages and max(stages) > 1, stages  # the column set widened until proven
+
+
+@pytest.mark.parametrize("warm_cols", [0, 10**9])
+def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_cols):
+    """The settings of LPs above SCRATCH_ROWS (interior point when opened, pricing rounds from
+    scratch or warm-started by dual simplex) give the enumeration's four levels, with one arc
+    entering per pool and round."""
+    monkeypatch.setattr(lexico, "SCRATCH_ROWS", 0)
+    monkeypatch.setattr(lexico, "WARM_COLS", warm_cols)
+    monkeypatch.setattr(lexico, "INITIAL_ARCS", 1)
+    monkeypatch.setattr(lexico, "ENTER_PER_GROUP", 1)
+    for seed in range(30):
+        inst = load_multiday(seed, tmp_path)
+        ref = brute_force_days(inst)
+        res = solve(inst, SolveParams(mip_gap=1e-9))
+        o, H = res.objective, inst.horizon_days
+        assert res.termination == "optimal", seed
+        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
+        assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
+        assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
 
 
 def test_one_day_horizon_model_equals_the_one_day_model(tmp_path):
