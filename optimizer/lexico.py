@@ -11,8 +11,9 @@ persistent, warm-started HiGHS LPs:
 2. **Levels 1-2 at their lower bounds first.**  No one unplaced who has a legal outcome and no
    surge bed is assumed by fixing those columns at 0 (:meth:`LexSolver.fix_at_bounds`); when
    level 3's LP is then feasible, levels 1-2 are proven without LPs of their own, else every
-   level is solved in turn.  A fractional level-3 optimum gets an integer point of its face by a
-   MIP without objective, carried to the full model.
+   level is solved in turn.  A fractional level-3 optimum gets an integer point of its face (LP
+   vertices of random objectives over the face, then a MIP without objective), carried to the
+   full model.
 3. **Optimal faces.**  After each level, complementary slackness with the optimal duals ``y``
    fixes every column with ``rc > 0`` at its lower bound, every column with ``rc < 0`` at its
    upper bound and every row with ``y != 0`` at the bound it touches: the next level is optimised
@@ -24,9 +25,10 @@ persistent, warm-started HiGHS LPs:
    ``INITIAL_SEGMENTS`` lowest risk segments per class); after each solve, ``rc = c - A^T y`` is
    computed for every column and the negative ones enter (a bounded number per pool or class and
    round) until none is left: the LP optimum is then the full model's.  A fractional optimum
-   (families are binary blocks) is solved as a MIP on the face; its incumbent is optimal for the
-   full model when no excluded column has ``rc < z_mip - z_lp`` (a solution using excluded column
-   j costs at least ``z_lp + rc_j``), otherwise those columns enter and the MIP is solved again.
+   (families are binary blocks) is solved as a MIP with reduced-cost fixing
+   (:meth:`LexSolver.solve_mip`): moving a column off the bound where the LP optimum holds it
+   costs at least ``|rc|``, so only the columns with ``|rc| <= tau`` are free, ``tau`` growing
+   from the LP optimal face until the incumbent is proven for the full model.
 5. **Proof and fallback.**  An integer point of the last face has levels 1-3 equal to their LP
    optima, which bound the MIP optima from below: all four levels are proven.  When the face holds
    no integer point, every level is solved as a MIP with the earlier ones held by exact rows
