@@ -60,7 +60,7 @@ ENTER_SEGMENTS = 256  # risk segments entering per class and round
 # benchmarks/horizon.py and the experiments behind README's national 14-day section.
 SCRATCH_ROWS = 50_000
 WARM_COLS = 20_000
-INFEASIBLE = ("Infeasible", "Primal infeasible or unbounded")  # HiGHS statuses (every column is bounded)
+INFEASIBLE = ("Infeasible", "Primal infeasible or unbounded")  # HiGHS statuses (no LP here is unbounded)
 FACE_TRIES = 4  # random LP vertices tried for an integer point of a fractional face before a MIP
 FACE_TOL = 1e-6  # reduced costs and duals of levels 1-3 are integers (or simple fractions) of one unit
 
@@ -143,6 +143,8 @@ class LexSolver:
         h = _new_highs(self.params, self.left())
         act = np.flatnonzero(self.active)
         fixed = self.col_lo[act] == self.col_hi[act]
+        if fixed.all():  # HiGHS would call an empty LP optimal whatever its row bounds
+            fixed[:] = False
         self.out, self.cols = act[fixed], act[~fixed]
         self.shift = self._col_entries(self.out) @ self.col_lo[self.out]
         A = self._col_entries(self.cols)
@@ -354,7 +356,7 @@ class LexSolver:
         scale = max(1.0, float(np.abs(cost).max(initial=0)))
         movable = ~self.banned & (self.col_lo < self.col_hi)
         at = np.where(rc < 0, self.col_hi, self.col_lo)  # the bound where the LP optimum holds a column
-        steps = [FACE_TOL * scale, gap, np.inf]
+        steps = [FACE_TOL * scale] + ([gap] if gap > FACE_TOL * scale else []) + [np.inf]
         x_best, z_best, status = None, np.inf, "Infeasible"
         while steps:
             tau = steps.pop(0)
@@ -390,7 +392,7 @@ class LexSolver:
             bound = min(float(info.mip_dual_bound) if ok else np.inf, z_lp + rest)
             if z_best - bound <= gap + 1e-9 * scale:
                 return status, True, x_best, bound
-            if tau >= z_best - z_lp:  # not proven where it must be (numerical trouble): give up
+            if np.isfinite(tau) and tau >= z_best - z_lp:  # not proven where it must be (numerics)
                 return status, False, x_best, bound
             steps = [z_best - z_lp]  # every better solution moves only columns free there
         return status, False, x_best, z_lp
