@@ -643,7 +643,7 @@ def cmd_solve(args, started: float) -> int:
     summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
     docs = {}
     if unplaced > 0:
-        docs["diagnosis.json"] = diagnosis(inst, res.rows, res.levels_proven >= 1)
+        docs["diagnosis.json"] = diagnosis(inst, res.rows, res.levels_proven >= 1, why)
         if inst.horizon_days == 1:
             from .diagnose import diagnose
 
@@ -682,7 +682,7 @@ def cmd_solve(args, started: float) -> int:
     if unplaced > 0:
         where = out / "diagnosis.json"
         if res.levels_proven >= 1:
-            _err([f"bedalloc: {unplaced} people have no legal outcome (no bed or ATD slot); see {where}"])
+            _err([f"bedalloc: {unplaced} people have no legal outcome; see {where} for why"])
         else:
             _err([f"bedalloc: the limit stopped the search before everyone was placed: {unplaced} people "
                   f"left unplaced for lack of time, not necessarily of beds; see {where}"])

@@ -87,16 +87,19 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
     return out
 
 
-def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool) -> dict:
+def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, why: list[str]) -> dict:
     """Which classes of unplaced people lack how many beds or ATD slots, and where.
 
-    Groups unplaced people by (sex, level, medical need, mandatory, at legal limit, AOR) and
-    says why (MODEL.md §4 level 1): ``no_bed`` when the group may not be released (mandatory,
-    or no eligible ATD program), ``no_atd_slot`` when it may not be detained (at the legal limit,
-    or no compatible unit), ``no_bed_or_atd_slot`` otherwise; ``not_solved`` for every group when a
-    limit stopped the search before level 1 was proven optimal (they may have a legal outcome).  For each group it lists the
-    compatible units (beds + surge beds, and the most the plan fills on any day) and eligible
-    programs."""
+    Groups unplaced people by (sex, level, medical need, mandatory, at legal limit, AOR, family,
+    plan reason ``why`` of :func:`optimizer.reasons.reasons`) and says why (MODEL.md §4 level 1):
+    ``legal_limit`` when no outcome exists under the rules (the custody limit comes before the
+    person leaves custody and release is not allowed: neither beds nor slots would help, the
+    plan's reason too), ``no_bed`` when the group may not be released (mandatory, or no eligible
+    ATD program), ``no_atd_slot`` when it may not be detained (at the legal limit, or no
+    compatible unit), ``no_bed_or_atd_slot`` otherwise; ``not_solved`` for every group when a
+    limit stopped the search before level 1 was proven optimal (they may have a legal outcome).
+    For each group it lists the compatible units (beds + surge beds, and the most the plan fills
+    on any day; none for ``legal_limit``) and eligible programs."""
     P = people_arrays(inst)
     N = network_arrays(inst)
     unit_ids = [u.id for f in inst.facilities for u in f.units]
@@ -119,11 +122,12 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool) -
     for i, r in enumerate(rows):
         if r["decision"] == "unplaced":
             p = inst.people[i]
-            key = (p.sex, p.level or "minor", p.needs_medical, p.mandatory, bool(P.at_limit[i]), p.aor, p.family_id is not None)
+            key = (p.sex, p.level or "minor", p.needs_medical, p.mandatory, bool(P.at_limit[i]), p.aor, p.family_id is not None,
+                   why[i] == "legal_limit")
             groups.setdefault(key, []).append(i)
     out = []
     for key, idx in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        sex, level, medical, mandatory, at_limit, aor, family = key
+        sex, level, medical, mandatory, at_limit, aor, family, no_outcome = key
         i = idx[0]
         units = np.flatnonzero(
             (N.unit_family == family)
@@ -131,10 +135,12 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool) -
             & (N.unit_levels[:, max(P.level[i], 0)] | bool(P.minor[i]))
             & (N.unit_medical | (not medical))
             & (P.stay[i] <= N.fac_max_stay[N.unit_fac])
-        ) if not at_limit else np.zeros(0, dtype=np.int64)
+        ) if not (at_limit or no_outcome) else np.zeros(0, dtype=np.int64)
         progs = eligible_programs(N, P.risk[i], P.aor[i]) if not mandatory else np.zeros(0, dtype=np.int64)
         if not level1_proven:
             reason = "not_solved"  # a limit stopped the search before level 1 was optimal
+        elif no_outcome:
+            reason = "legal_limit"  # no outcome under the rules: neither beds nor slots help
         elif at_limit:
             reason = "no_atd_slot"  # may not hold a bed by law
         elif mandatory:

@@ -116,3 +116,7 @@ def test_a_family_with_no_legal_outcome_is_unplaced_for_the_legal_limit(tmp_path
     assert main(["solve", str(tmp_path / "fam.json"), "--out", str(tmp_path / "plan"), "--quiet"]) == 3
     summary = json.loads((tmp_path / "plan" / "summary.json").read_text())
     assert summary["releases_by_reason"] == {} and summary["unplaced_by_reason"] == {"legal_limit": 2}
+    # diagnosis.json gives the same reason for the family, and no beds that would not help
+    diag = json.loads((tmp_path / "plan" / "diagnosis.json").read_text())
+    assert [(g["reason"], g["people"], g["compatible_beds_incl_surge"]) for g in diag["groups"]] == [
+        ("legal_limit", 1, 0), ("legal_limit", 1, 0)]
