@@ -140,22 +140,12 @@ class LexSolver:
         """A HiGHS LP over the active columns not fixed (national 14-day level 4: 600,000 active
         columns, 400,000 of them fixed by the faces of levels 1-3; warm starts keep every column
         of the LP, presolve does not run)."""
-        h = _new_highs(self.params, self.left())
-        act = np.flatnonzero(self.active)
-        fixed = self.col_lo[act] == self.col_hi[act]
-        if fixed.all():  # HiGHS would call an empty LP optimal whatever its row bounds
-            fixed[:] = False
-        self.out, self.cols = act[fixed], act[~fixed]
-        self.shift = self._col_entries(self.out) @ self.col_lo[self.out]
-        A = self._col_entries(self.cols)
-        rlo = np.concatenate([self.row_lo, np.full(len(self.holds), -np.inf)]) - self.shift
-        rhi = np.concatenate([self.row_hi, [hh[1] for hh in self.holds]]) - self.shift
-        n = len(self.cols)
-        h.passModel(int(n), int(A.shape[0]), int(A.nnz), 1, 1, float(cost[self.out] @ self.col_lo[self.out]),
-                    np.ascontiguousarray(cost[self.cols]), self.col_lo[self.cols], self.col_hi[self.cols], rlo, rhi,
-                    A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data, np.zeros(n, dtype=np.int32))
-        self.version = h.version()
-        self.lp = h
+        free = self.col_lo < self.col_hi
+        if not (free & self.active).any():  # HiGHS would call an empty LP optimal whatever its row bounds
+            free[:] = True
+        self.lp, self.cols, self.shift = self._restricted(cost, free, self.col_lo, integer=False)
+        self.out = np.flatnonzero(self.active & ~free)
+        self.version = self.lp.version()
 
     def _add_cols(self, new, cost):
         A = self._col_entries(new)
@@ -271,13 +261,15 @@ class LexSolver:
                                          self.row_hi[rows] - self.shift[rows])
         # columns now fixed above zero must be in the LP (duals lifted from the compact model can
         # fix columns that were never priced in)
-        need = np.flatnonzero(~self.active & (self.col_lo > 0))
-        if len(need):
-            if self.lp is None:
-                self.active[need] = True
-                self.cols = np.flatnonzero(self.active)
-            else:
-                self._add_cols(need, np.zeros(len(self.col_lo)))
+        self._include(np.flatnonzero(~self.active & (self.col_lo > 0)), np.zeros(len(self.col_lo)))
+
+    def _include(self, new, cost):
+        """Make the model columns ``new`` active (and add them to the LP once it is open)."""
+        if self.lp is None:
+            self.active[new] = True
+            self.cols = np.flatnonzero(self.active)
+        elif len(new):
+            self._add_cols(new, cost)
 
     def fix_at_bounds(self, costs) -> list[float]:
         """For each level cost in ``costs`` (each ``>= 0``): fix every column of positive cost at
@@ -306,7 +298,8 @@ class LexSolver:
     def _restricted(self, cost, free, value, integer):
         """A new HiGHS model over the active columns in ``free``; every other active column is
         fixed at ``value`` (its part moved into the row bounds and the objective offset).
-        Returns the HiGHS object and the model column of each of its columns."""
+        Returns the HiGHS object, the model column of each of its columns and the shift of each
+        row (model rows, then holds)."""
         cols = np.flatnonzero(self.active & free)
         fixed = np.flatnonzero(self.active & ~free)
         shift = self._col_entries(fixed) @ value[fixed]
@@ -319,7 +312,7 @@ class LexSolver:
                     np.ascontiguousarray(cost[cols]), self.col_lo[cols], self.col_hi[cols], rlo, rhi,
                     A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data,
                     np.full(n, int(integer), dtype=np.int32))
-        return h, cols
+        return h, cols, shift
 
     def face_point(self, tries):
         """An integer point of the current face, or None: the LP vertices of ``tries`` random
@@ -330,7 +323,7 @@ class LexSolver:
         for _ in range(tries):
             cost = np.zeros(len(self.col_lo))
             cost[free] = rng.integers(0, 1000, int(free.sum()))
-            h, cols = self._restricted(cost, free, self.col_lo, integer=False)
+            h, cols, _ = self._restricted(cost, free, self.col_lo, integer=False)
             if not self._run(h)[1]:
                 return None
             x = self.col_lo.copy()
@@ -363,15 +356,10 @@ class LexSolver:
             free = movable & ((np.abs(rc) <= tau) | ~np.isfinite(at))
             if np.isinf(tau):
                 free &= self.active  # columns never priced in stay out (their rc bounds the rest)
-            new = np.flatnonzero(free & ~self.active)  # never priced in (rc >= 0): they join at rc <= tau
-            if self.lp is None:
-                self.active[new] = True
-                self.cols = np.flatnonzero(self.active)
-            elif len(new):
-                self._add_cols(new, cost)
+            self._include(np.flatnonzero(free & ~self.active), cost)  # never priced in (rc >= 0): join at rc <= tau
             rest = float(np.abs(rc[movable & ~free]).min(initial=np.inf))  # every fixed column costs this
             value = np.where(self.active & (self.col_lo < self.col_hi), at, self.col_lo)
-            h, cols = self._restricted(cost, free, value, integer=True)
+            h, cols, _ = self._restricted(cost, free, value, integer=True)
             h.setOptionValue("mip_rel_gap", 0.0)
             h.setOptionValue("mip_abs_gap", gap)
             n = len(cols)
