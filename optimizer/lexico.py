@@ -24,8 +24,8 @@ persistent, warm-started HiGHS LPs:
    lifted compact solution's, the ``INITIAL_ARCS`` cheapest moving arcs per pool, the
    ``INITIAL_SEGMENTS`` lowest risk segments per class); after each solve, ``rc = c - A^T y`` is
    computed for every column and the negative ones enter (a bounded number per pool or class and
-   round) until none is left: the LP optimum is then the full model's.  A fractional optimum
-   (families are binary blocks) is solved as a MIP with reduced-cost fixing
+   round, at most ``ENTER_TOTAL`` in all) until none is left: the LP optimum is then the full
+   model's.  A fractional optimum (families are binary blocks) is solved as a MIP with reduced-cost fixing
    (:meth:`LexSolver.solve_mip`): moving a column off the bound where the LP optimum holds it
    costs at least ``|rc|``, so only the columns with ``|rc| <= tau`` are free, ``tau`` growing
    from the LP optimal face until the incumbent is proven for the full model.
@@ -52,14 +52,20 @@ INITIAL_ARCS = 6
 INITIAL_SEGMENTS = 4
 ENTER_PER_GROUP = 64  # arcs entering per pool and round
 ENTER_SEGMENTS = 256  # risk segments entering per class and round
+# At most this many priced columns enter per round, the most negative: the first duals of the
+# national 14-day level 4 make 250,000 arcs attractive, most of them far from the optimum (its
+# LP: 42-45 s with 30,000-100,000 arcs per round against 65-68 s with every attractive arc).
+ENTER_TOTAL = 40_000
 # An LP with more rows (national 14-day level 4: 78,250 rows) is solved by the interior point
 # method with crossover when it is opened (its first LP: 6 s against 14 s by dual simplex) and
-# when a pricing round adds more than WARM_COLS columns (its first round, 250,000 arcs: 27 s,
-# where a warm start crawls); smaller rounds are warm-started by dual simplex from the last basis
-# (the second round, 10,800 arcs: 14 s against 29 s from scratch; later rounds 2-3 s).
+# when a pricing round adds more than WARM_COLS columns (a round of 30,000 arcs: 8-14 s, where a
+# warm start crawls past 150 s); smaller rounds are warm-started from the last basis, by dual
+# simplex above PRIMAL_COLS columns (3,000 arcs: 2.5 s) and by primal simplex below (a dual
+# simplex warm start made 5,000-6,000 iterations for 5 columns: 1.3 s against 0.2 s).
 # benchmarks/horizon.py and the experiments behind README's national 14-day section.
 SCRATCH_ROWS = 50_000
 WARM_COLS = 20_000
+PRIMAL_COLS = 2_000
 INFEASIBLE = ("Infeasible", "Primal infeasible or unbounded")  # HiGHS statuses (no LP here is unbounded)
 FACE_TRIES = 4  # random LP vertices tried for an integer point of a fractional face before a MIP
 FACE_TOL = 1e-6  # reduced costs and duals of levels 1-3 are integers (or simple fractions) of one unit
@@ -191,7 +197,10 @@ class LexSolver:
         start = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
         rank = np.arange(len(g)) - start
         limit = np.where(g >= self.seg_group0, ENTER_SEGMENTS, ENTER_PER_GROUP)
-        return np.sort(cand[(rank < limit) | (g < 0)])
+        cand = cand[(rank < limit) | (g < 0)]
+        if len(cand) > ENTER_TOTAL:
+            cand = cand[np.lexsort((self.tiebreak[cand], rc[cand]))[:ENTER_TOTAL]]
+        return np.sort(cand)
 
     # ------------------------------------------------------------------ levels
     def solve_lp(self, cost, x_prev=None):
@@ -235,7 +244,7 @@ class LexSolver:
                 self.lp.setOptionValue("presolve", "on")
             else:
                 self.lp.setOptionValue("solver", "simplex")
-                self.lp.setOptionValue("simplex_strategy", 1 if big else 4)
+                self.lp.setOptionValue("simplex_strategy", 1 if big and len(new) > PRIMAL_COLS else 4)
                 self.lp.setOptionValue("presolve", "off")
             self._add_cols(new, cost)
 

@@ -55,15 +55,23 @@ def test_random_multiday_instances_against_brute_force(tmp_path, monkeypatch, na
         assert stages and max(stages) > 1, stages  # the column set widened until proven
 
 
-@pytest.mark.parametrize("warm_cols", [0, 10**9])
-def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_cols):
+@pytest.mark.parametrize("warm_cols,primal_cols", [(0, 0), (10**9, 0), (10**9, 10**9)])
+def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_cols, primal_cols):
     """The settings of LPs above SCRATCH_ROWS (interior point when opened, pricing rounds from
-    scratch or warm-started by dual simplex) give the enumeration's four levels, with one arc
-    entering per pool and round."""
+    scratch or warm-started by dual or primal simplex) give the enumeration's four levels on tiny
+    instances and ``highs-mip``'s on 20-people ones, every arc priced, one entering per pool and
+    at most two per round."""
+    monkeypatch.setattr(horizon, "PRICED_ARCS", 0)
     monkeypatch.setattr(lexico, "SCRATCH_ROWS", 0)
     monkeypatch.setattr(lexico, "WARM_COLS", warm_cols)
+    monkeypatch.setattr(lexico, "PRIMAL_COLS", primal_cols)
     monkeypatch.setattr(lexico, "INITIAL_ARCS", 1)
     monkeypatch.setattr(lexico, "ENTER_PER_GROUP", 1)
+    monkeypatch.setattr(lexico, "ENTER_TOTAL", 2)
+    added = []
+    add_cols = lexico.LexSolver._add_cols
+    monkeypatch.setattr(lexico.LexSolver, "_add_cols", lambda self, new, cost: (
+        added.append(len(new)), add_cols(self, new, cost))[1])
     for seed in range(30):
         inst = load_multiday(seed, tmp_path)
         ref = brute_force_days(inst)
@@ -73,6 +81,15 @@ def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_co
         assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
         assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
         assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
+    for seed in range(540, 560):  # 20 people: pools that differ by origin, arcs priced in
+        inst = read_instance(write_instance(multiday_instance(seed, 20), tmp_path / "m.json"))
+        a = solve(inst, SolveParams(mip_gap=1e-9))
+        b = solve(inst, SolveParams(mip_gap=1e-9, solver="highs-mip"))
+        assert a.levels_proven == b.levels_proven == 4, seed
+        assert [a.objective[k] for k in ("unplaced", "surge")] == [b.objective[k] for k in ("unplaced", "surge")]
+        assert a.objective["released_risk"] == pytest.approx(b.objective["released_risk"], abs=1e-9), seed
+        assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6), seed
+    assert added.count(2) > 0  # the cap on a round bound
 
 
 def test_one_day_horizon_model_equals_the_one_day_model(tmp_path):
