@@ -66,6 +66,9 @@ ENTER_TOTAL = 40_000
 SCRATCH_ROWS = 50_000
 WARM_COLS = 20_000
 PRIMAL_COLS = 2_000
+# A warm start of a large LP that takes longer than WARM_CAP times the last solve from scratch
+# is stopped and the round solved from scratch: the loss is bounded where a warm start crawls.
+WARM_CAP = 2.0
 INFEASIBLE = ("Infeasible", "Primal infeasible or unbounded")  # HiGHS statuses (no LP here is unbounded)
 FACE_TRIES = 4  # random LP vertices tried for an integer point of a fractional face before a MIP
 FACE_TOL = 1e-6  # reduced costs and duals of levels 1-3 are integers (or simple fractions) of one unit
@@ -160,16 +163,18 @@ class LexSolver:
         self.cols = np.concatenate([self.cols, new])
         self.active[new] = True
 
-    def _run(self, h):
+    def _run(self, h, cap=None):
+        """Run ``h`` until the deadline, or for at most ``cap`` seconds. Returns (status, ok)."""
         import highspy
 
         left = self.left()
-        if left is not None:
-            if left <= 0.01:
-                return "Time limit reached", False
-            # HiGHS measures time_limit against the object's total run time, every earlier run
-            # included (ERGO-Code/HiGHS#1331), so the limit is that total plus the time left
-            h.setOptionValue("time_limit", h.getRunTime() + left)
+        if left is not None and left <= 0.01:
+            return "Time limit reached", False
+        # HiGHS measures time_limit against the object's total run time, every earlier run
+        # included (ERGO-Code/HiGHS#1331), so the limit is that total plus the time left (set on
+        # every run: a capped run's limit must not outlive it)
+        h.setOptionValue("time_limit", h.getRunTime() + min(np.inf if left is None else left,
+                                                            np.inf if cap is None else cap))
         h.run()
         status = h.getModelStatus()
         has = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
@@ -220,16 +225,27 @@ class LexSolver:
             self.lp.changeObjectiveOffset(float(cost[self.out] @ self.col_lo[self.out]))
         # A new objective: presolve and dual simplex (interior point in large LPs); a pricing
         # round: primal simplex from the previous basis, without presolve (it would discard the
-        # basis); in large LPs (SCRATCH_ROWS) dual simplex from the last basis, or interior point
-        # from scratch when many columns enter.
+        # basis); in large LPs (SCRATCH_ROWS) interior point from scratch when many columns enter
+        # (WARM_COLS), else dual (PRIMAL_COLS) or primal simplex from the last basis for at most
+        # WARM_CAP times the last solve from scratch.
         big = self.m.A.shape[0] > SCRATCH_ROWS
         self.lp.setOptionValue("solver", "ipm" if big else "simplex")
         self.lp.setOptionValue("simplex_strategy", 1)
         self.lp.setOptionValue("presolve", "on")
+        cap = None  # seconds a warm start may take (large LPs)
         while True:
-            status, ok = self._run(self.lp)
+            start = time.monotonic()
+            status, ok = self._run(self.lp, cap)
+            if cap is not None and status == "Time limit reached" and (self.left() is None or self.left() > 0.01):
+                # a warm start that crawls (national 14-day: 158 s for 20,000 arcs after the first
+                # LP): from scratch instead
+                self._from_scratch()
+                cap = None
+                continue
             if not ok:
                 return status, False, None, None, None, None
+            if cap is None and big:
+                scratch_s = time.monotonic() - start
             sol = self.lp.getSolution()
             y = np.asarray(sol.row_dual)
             rc = self.reduced_costs(cost, y)
@@ -239,14 +255,20 @@ class LexSolver:
                 x[self.cols] = sol.col_value
                 return status, True, x, y, float(self.lp.getInfo().objective_function_value), rc
             if big and len(new) > WARM_COLS:
-                self.lp.clearSolver()
-                self.lp.setOptionValue("solver", "ipm")
-                self.lp.setOptionValue("presolve", "on")
+                self._from_scratch()
+                cap = None
             else:
                 self.lp.setOptionValue("solver", "simplex")
                 self.lp.setOptionValue("simplex_strategy", 1 if big and len(new) > PRIMAL_COLS else 4)
                 self.lp.setOptionValue("presolve", "off")
+                cap = WARM_CAP * scratch_s if big else None
             self._add_cols(new, cost)
+
+    def _from_scratch(self):
+        """The next run of the LP by the interior point method from scratch (large LPs)."""
+        self.lp.clearSolver()
+        self.lp.setOptionValue("solver", "ipm")
+        self.lp.setOptionValue("presolve", "on")
 
     def restrict_to_face(self, rc, y):
         """Fix columns and rows by complementary slackness with the optimal duals (exact)."""

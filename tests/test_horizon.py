@@ -55,12 +55,13 @@ def test_random_multiday_instances_against_brute_force(tmp_path, monkeypatch, na
         assert stages and max(stages) > 1, stages  # the column set widened until proven
 
 
-@pytest.mark.parametrize("warm_cols,primal_cols", [(0, 0), (10**9, 0), (10**9, 10**9)])
-def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_cols, primal_cols):
+@pytest.mark.parametrize("warm_cols,primal_cols,warm_cap", [
+    (0, 0, 2.0), (10**9, 0, 2.0), (10**9, 10**9, 2.0), (10**9, 0, 0.0)])
+def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_cols, primal_cols, warm_cap):
     """The settings of LPs above SCRATCH_ROWS (interior point when opened, pricing rounds from
-    scratch or warm-started by dual or primal simplex) give the enumeration's four levels on tiny
-    instances and ``highs-mip``'s on 20-people ones, every arc priced, one entering per pool and
-    at most two per round."""
+    scratch or warm-started by dual or primal simplex, warm starts stopped at once and redone
+    from scratch) give the enumeration's four levels on tiny instances and ``highs-mip``'s on
+    20-people ones, every arc priced, one entering per pool and at most two per round."""
     monkeypatch.setattr(horizon, "PRICED_ARCS", 0)
     monkeypatch.setattr(lexico, "SCRATCH_ROWS", 0)
     monkeypatch.setattr(lexico, "WARM_COLS", warm_cols)
@@ -68,6 +69,10 @@ def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_co
     monkeypatch.setattr(lexico, "INITIAL_ARCS", 1)
     monkeypatch.setattr(lexico, "ENTER_PER_GROUP", 1)
     monkeypatch.setattr(lexico, "ENTER_TOTAL", 2)
+    monkeypatch.setattr(lexico, "WARM_CAP", warm_cap)
+    redone = []
+    from_scratch = lexico.LexSolver._from_scratch
+    monkeypatch.setattr(lexico.LexSolver, "_from_scratch", lambda self: (redone.append(1), from_scratch(self))[1])
     added = []
     add_cols = lexico.LexSolver._add_cols
     monkeypatch.setattr(lexico.LexSolver, "_add_cols", lambda self, new, cost: (
@@ -90,6 +95,7 @@ def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_co
         assert a.objective["released_risk"] == pytest.approx(b.objective["released_risk"], abs=1e-9), seed
         assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6), seed
     assert added.count(2) > 0  # the cap on a round bound
+    assert (len(redone) > 0) == (warm_cols == 0 or warm_cap == 0)  # rounds solved from scratch
 
 
 def test_one_day_horizon_model_equals_the_one_day_model(tmp_path):
