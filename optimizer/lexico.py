@@ -55,7 +55,7 @@ ENTER_SEGMENTS = 256  # risk segments entering per class and round
 # At most this many priced columns enter per round, the most negative: the first duals of the
 # national 14-day level 4 make 250,000 arcs attractive, most of them far from the optimum (its
 # LP: 42-45 s with 30,000-100,000 arcs per round against 65-68 s with every attractive arc).
-ENTER_TOTAL = 40_000
+ENTER_TOTAL = 40_000  # above WARM_COLS: a full round is solved from scratch, never warm
 # An LP with more rows (national 14-day level 4: 78,250 rows) is solved by the interior point
 # method with crossover when it is opened (its first LP: 6 s against 14 s by dual simplex) and
 # when a pricing round adds more than WARM_COLS columns (a round of 30,000 arcs: 8-14 s, where a
@@ -170,9 +170,10 @@ class LexSolver:
         left = self.left()
         if left is not None and left <= 0.01:
             return "Time limit reached", False
-        # HiGHS measures time_limit against the object's total run time, every earlier run
-        # included (ERGO-Code/HiGHS#1331), so the limit is that total plus the time left (set on
-        # every run: a capped run's limit must not outlive it)
+        # For LPs HiGHS measures time_limit against the object's total run time, every earlier
+        # run included (ERGO-Code/HiGHS#1331), so the limit is that total plus the time left (set
+        # on every run: a capped run's limit must not outlive it).  A MIP measures each run on its
+        # own, which is the same here: every MIP runs once, on a new object.
         h.setOptionValue("time_limit", h.getRunTime() + min(np.inf if left is None else left,
                                                             np.inf if cap is None else cap))
         h.run()
@@ -233,6 +234,7 @@ class LexSolver:
         self.lp.setOptionValue("simplex_strategy", 1)
         self.lp.setOptionValue("presolve", "on")
         cap = None  # seconds a warm start may take (large LPs)
+        scratch_s = np.inf  # the last solve from scratch (large LPs), seconds
         while True:
             start = time.monotonic()
             status, ok = self._run(self.lp, cap)
