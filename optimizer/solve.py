@@ -258,7 +258,7 @@ class _Lift:
     def solution(self, x):
         return lift_solution(self.full, self.compact, x, self.eff_units)
 
-    def initial(self, x):
+    def initial(self, xc, xf, lower, upper):
         return np.ones(self.full.A.shape[1], dtype=bool)
 
 

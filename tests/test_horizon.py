@@ -55,6 +55,32 @@ def test_random_multiday_instances_against_brute_force(tmp_path, monkeypatch, na
         assert stages and max(stages) > 1, stages  # the column set widened until proven
 
 
+def test_cohorts_priced_one_at_a_time_agree_with_brute_force(tmp_path, monkeypatch):
+    """Cohorts priced in from one per class, one per class and round, give the enumeration's
+    four levels; an LP infeasible with the cohorts priced in so far is solved again with every
+    column, so that an infeasible assumption (levels 1-2 at their lower bounds) is the model's."""
+    monkeypatch.setattr(lexico, "INITIAL_COHORTS", 1)
+    monkeypatch.setattr(lexico, "ENTER_SEGMENTS", 1)
+    adds = []  # per column addition: whether the LP was infeasible
+    add_cols = lexico.LexSolver._add_cols
+    monkeypatch.setattr(lexico.LexSolver, "_add_cols", lambda self, new, cost: (
+        adds.append(self.lp.modelStatusToString(self.lp.getModelStatus()) in lexico.INFEASIBLE),
+        add_cols(self, new, cost))[1])
+    assumed = 0
+    for seed in range(100):
+        inst = load_multiday(seed, tmp_path)
+        ref = brute_force_days(inst)
+        res = solve(inst, SolveParams(mip_gap=1e-9))
+        assumed += res.native_status[0] == "At its lower bound"
+        o, H = res.objective, inst.horizon_days
+        assert res.termination == "optimal", seed
+        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
+        assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
+        assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
+    assert 0 < assumed < 100
+    assert adds.count(True) > 0 and adds.count(False) > 0  # columns added to infeasible LPs and by pricing
+
+
 @pytest.mark.parametrize("warm_cols,primal_cols,warm_cap", [
     (0, 0, 2.0), (10**9, 0, 2.0), (10**9, 10**9, 2.0), (10**9, 0, 0.0)])
 def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_cols, primal_cols, warm_cap):
@@ -281,10 +307,12 @@ def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypa
     """When the compact level-3 LP optimum is fractional (ELP x0.1, 4 days, seed 2), an integer
     point of the compact optimal face is found (by random LP vertices, or with no tries by a MIP
     without objective), carried to the full model, and the four levels equal those of
-    ``highs-mip``."""
+    ``highs-mip``.  Every cohort starts in the LP: priced from the first three per class, this
+    optimum is integral."""
     calls = []
     mip, point = lexico.LexSolver.solve_mip, lexico.LexSolver.face_point
     monkeypatch.setattr(lexico, "FACE_TRIES", tries)
+    monkeypatch.setattr(lexico, "INITIAL_COHORTS", 10**9)
     monkeypatch.setattr(lexico.LexSolver, "solve_mip",
                         lambda self, cost, *a: calls.append(("mip", not cost.any())) or mip(self, cost, *a))
     monkeypatch.setattr(lexico.LexSolver, "face_point",
