@@ -258,8 +258,8 @@ class _Lift:
     def solution(self, x):
         return lift_solution(self.full, self.compact, x, self.eff_units)
 
-    def initial(self, xc, xf, lower, upper):
-        return np.ones(self.full.A.shape[1], dtype=bool)
+    def initial(self, xc, xf, lower, upper):  # the lifted solution's columns, else every column
+        return np.ones(self.full.A.shape[1], dtype=bool) if xf is None else xf > 0
 
 
 def build_models(inst: Instance, P: People, N: Network):
