@@ -62,6 +62,10 @@ NO_LIMIT = 1 << 40
 # last basis) cost more than the arcs (MIA 14-day, 23,284 arcs: 14.6 s with every arc, 25.8 s priced;
 # benchmarks/horizon.py); the national 14-day model has 3.7 million.
 PRICED_ARCS = 500_000
+# Up to this many cohorts, every cohort starts in the LP (MIA 14-day, 30,167 cohorts: level 4's
+# first LP 0.3 s against 0.8 s priced); above, the first INITIAL_COHORTS per class (national 14-day
+# compact model, 269,915 cohorts: its level-3 LP 6.9 s against 12.8 s with every cohort).
+PRICED_COHORTS = 100_000
 
 
 @dataclass
@@ -199,9 +203,11 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
             coh_d.append(c_e[c])
             coh_r.append(False)
     coh_c, coh_d, coh_r = np.array(coh_c, np.int64), np.array(coh_d, np.int64), np.array(coh_r, bool)
-    # pricing order within a class (optimizer.lexico): kept, the latest release, the earliest, the others latest first
+    # pricing order within a class (optimizer.lexico): kept, the latest release, the earliest, the
+    # others latest first; 0 for every cohort up to PRICED_COHORTS
     coh_rank = np.where(~coh_r, 0, np.where(coh_d == c_dmax[coh_c], 1, np.where(
-        coh_d == c_a[coh_c] + 1, 2, 2 + c_dmax[coh_c] - coh_d)))
+        coh_d == c_a[coh_c] + 1, 2, 2 + c_dmax[coh_c] - coh_d))) if len(coh_c) > PRICED_COHORTS else np.zeros(
+        len(coh_c), np.int64)
     col_coh = b.columns("coh", size[coh_c], {2: np.where(coh_r, c_risk[coh_c] * (H - coh_d), 0.0)})
 
     # ATD: releases of a program key on a day go to eligible programs (per diem from that day on)

@@ -52,8 +52,7 @@ from .model import Model
 
 INITIAL_ARCS = 6
 INITIAL_SEGMENTS = 4
-# national 14-day compact level 3: 156,000 of 351,000 columns, its LP 6.9 s against 12.8 s with every cohort
-INITIAL_COHORTS = 3
+INITIAL_COHORTS = 3  # per class, in models with more than optimizer.horizon.PRICED_COHORTS cohorts
 ENTER_PER_GROUP = 64  # arcs entering per pool and round
 ENTER_SEGMENTS = 256  # risk segments or cohorts entering per class and round
 # At most this many priced columns enter per round, the most negative: the first duals of the

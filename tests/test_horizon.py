@@ -59,6 +59,7 @@ def test_cohorts_priced_one_at_a_time_agree_with_brute_force(tmp_path, monkeypat
     """Cohorts priced in from one per class, one per class and round, give the enumeration's
     four levels; an LP infeasible with the cohorts priced in so far is solved again with every
     column, so that an infeasible assumption (levels 1-2 at their lower bounds) is the model's."""
+    monkeypatch.setattr(horizon, "PRICED_COHORTS", 0)
     monkeypatch.setattr(lexico, "INITIAL_COHORTS", 1)
     monkeypatch.setattr(lexico, "ENTER_SEGMENTS", 1)
     adds = []  # per column addition: whether the LP was infeasible
@@ -87,8 +88,11 @@ def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_co
     """The settings of LPs above SCRATCH_ROWS (interior point when opened, pricing rounds from
     scratch or warm-started by dual or primal simplex, warm starts stopped at once and redone
     from scratch) give the enumeration's four levels on tiny instances and ``highs-mip``'s on
-    20-people ones, every arc priced, one entering per pool and at most two per round."""
+    20-people ones, every arc and cohort priced, one arc entering per pool and at most two
+    columns per round."""
     monkeypatch.setattr(horizon, "PRICED_ARCS", 0)
+    monkeypatch.setattr(horizon, "PRICED_COHORTS", 0)
+    monkeypatch.setattr(horizon.HorizonLift, "NEAR_ARCS", 1)
     monkeypatch.setattr(lexico, "SCRATCH_ROWS", 0)
     monkeypatch.setattr(lexico, "WARM_COLS", warm_cols)
     monkeypatch.setattr(lexico, "PRIMAL_COLS", primal_cols)
