@@ -241,6 +241,7 @@ class LexSolver:
         self.lp.setOptionValue("presolve", "on")
         cap = None  # seconds a warm start may take (large LPs)
         scratch_s = np.inf  # the last solve from scratch (large LPs), seconds
+        redone = False  # a failed run solved again by simplex
         while True:
             start = time.monotonic()
             status, ok = self._run(self.lp, cap)
@@ -249,6 +250,15 @@ class LexSolver:
                 # LP): from scratch instead
                 self._from_scratch()
                 cap = None
+                continue
+            if not ok and status not in (*INFEASIBLE, "Time limit reached") and not redone:
+                # HiGHS's interior point method may end in "Solve error" where dual simplex
+                # proves the LP infeasible (a 41-column level-3 LP, HiGHS 1.16): once by simplex
+                self.lp.clearSolver()
+                self.lp.setOptionValue("solver", "simplex")
+                self.lp.setOptionValue("simplex_strategy", 1)
+                self.lp.setOptionValue("presolve", "on")
+                cap, redone = None, True
                 continue
             rest = np.flatnonzero(~self.active & ~self.banned)
             if status in INFEASIBLE and len(rest):

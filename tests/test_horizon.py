@@ -82,6 +82,32 @@ def test_cohorts_priced_one_at_a_time_agree_with_brute_force(tmp_path, monkeypat
     assert adds.count(True) > 0 and adds.count(False) > 0  # columns added to infeasible LPs and by pricing
 
 
+def test_an_lp_the_interior_point_method_fails_on_is_solved_again_by_simplex(tmp_path, monkeypatch):
+    """A run that ends neither optimal, infeasible nor at the limit is solved again by dual
+    simplex: HiGHS 1.16's interior point method gave "Solve error" on seed 147's infeasible
+    41-column level-3 LP (large-LP settings, cohorts priced from none; adversarial review), and
+    here every interior point run is made to fail.  The enumeration's four levels every time."""
+    monkeypatch.setattr(horizon, "PRICED_COHORTS", 0)
+    monkeypatch.setattr(lexico, "INITIAL_COHORTS", 0)
+    monkeypatch.setattr(lexico, "SCRATCH_ROWS", 0)
+    run = lexico.LexSolver._run
+    for fail in (False, True):
+        failed = []
+        monkeypatch.setattr(lexico.LexSolver, "_run", lambda self, h, cap=None: (
+            failed.append(1) or ("Solve error", False)) if fail and h.getOptionValue("solver")[1] == "ipm"
+            else run(self, h, cap))
+        for seed in [147] + list(range(20) if fail else []):
+            inst = load_multiday(seed, tmp_path)
+            ref = brute_force_days(inst)
+            res = solve(inst, SolveParams(mip_gap=1e-9))
+            o, H = res.objective, inst.horizon_days
+            assert res.termination == "optimal", (seed, res.native_status)
+            assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
+            assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
+            assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
+        assert bool(failed) == fail
+
+
 @pytest.mark.parametrize("warm_cols,primal_cols,warm_cap", [
     (0, 0, 2.0), (10**9, 0, 2.0), (10**9, 10**9, 2.0), (10**9, 0, 0.0)])
 def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_cols, primal_cols, warm_cap):
