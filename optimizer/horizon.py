@@ -64,7 +64,7 @@ NO_LIMIT = 1 << 40
 PRICED_ARCS = 500_000
 # Up to this many cohorts, every cohort starts in the LP (MIA 14-day, 30,167 cohorts: level 4's
 # first LP 0.3 s against 0.8 s priced); above, the first INITIAL_COHORTS per class (national 14-day
-# compact model, 269,915 cohorts: its level-3 LP 6.9 s against 12.8 s with every cohort).
+# compact model, 269,915 cohorts: its level-3 LP 5.5-8.5 s against 10.7-12.8 s with every cohort).
 PRICED_COHORTS = 100_000
 
 

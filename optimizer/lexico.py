@@ -52,7 +52,7 @@ from .model import Model
 
 INITIAL_ARCS = 6
 INITIAL_SEGMENTS = 4
-INITIAL_COHORTS = 3  # per class, in models with more than optimizer.horizon.PRICED_COHORTS cohorts
+INITIAL_COHORTS = 2  # per class, in models with more than optimizer.horizon.PRICED_COHORTS cohorts
 ENTER_PER_GROUP = 64  # arcs entering per pool and round
 ENTER_SEGMENTS = 256  # risk segments or cohorts entering per class and round
 # At most this many priced columns enter per round, the most negative: the first duals of the
