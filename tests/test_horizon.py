@@ -337,12 +337,10 @@ def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypa
     """When the compact level-3 LP optimum is fractional (ELP x0.1, 4 days, seed 2), an integer
     point of the compact optimal face is found (by random LP vertices, or with no tries by a MIP
     without objective), carried to the full model, and the four levels equal those of
-    ``highs-mip``.  Every cohort starts in the LP: priced from the first two or three per class,
-    this optimum is integral."""
+    ``highs-mip``."""
     calls = []
     mip, point = lexico.LexSolver.solve_mip, lexico.LexSolver.face_point
     monkeypatch.setattr(lexico, "FACE_TRIES", tries)
-    monkeypatch.setattr(lexico, "INITIAL_COHORTS", 10**9)
     monkeypatch.setattr(lexico.LexSolver, "solve_mip",
                         lambda self, cost, *a: calls.append(("mip", not cost.any())) or mip(self, cost, *a))
     monkeypatch.setattr(lexico.LexSolver, "face_point",
