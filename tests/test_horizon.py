@@ -109,7 +109,7 @@ def test_an_lp_the_interior_point_method_fails_on_is_solved_again_by_simplex(tmp
 
 
 @pytest.mark.parametrize("warm_cols,primal_cols,warm_cap", [
-    (0, 0, 2.0), (10**9, 0, 2.0), (10**9, 10**9, 2.0), (10**9, 0, 0.0)])
+    (0, 0, 2.0), (10**9, 0, 10.0**9), (10**9, 10**9, 10.0**9), (10**9, 0, 0.0)])
 def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_cols, primal_cols, warm_cap):
     """The settings of LPs above SCRATCH_ROWS (interior point when opened, pricing rounds from
     scratch or warm-started by dual or primal simplex, warm starts stopped at once and redone
@@ -151,7 +151,9 @@ def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_co
         assert a.objective["released_risk"] == pytest.approx(b.objective["released_risk"], abs=1e-9), seed
         assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6), seed
     assert added.count(2) > 0  # the cap on a round bound
-    assert (len(redone) > 0) == (warm_cols == 0 or warm_cap == 0)  # rounds solved from scratch
+    # rounds solved from scratch (a cap of 2 would depend on timing: a warm start of a tiny LP
+    # may take more than twice its last solve from scratch on a busy machine)
+    assert (len(redone) > 0) == (warm_cols == 0 or warm_cap == 0)
 
 
 def test_one_day_horizon_model_equals_the_one_day_model(tmp_path):
