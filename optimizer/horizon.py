@@ -205,9 +205,11 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     coh_c, coh_d, coh_r = np.array(coh_c, np.int64), np.array(coh_d, np.int64), np.array(coh_r, bool)
     # pricing order within a class (optimizer.lexico): kept, the latest release, the earliest, the
     # others latest first; 0 for every cohort up to PRICED_COHORTS
-    coh_rank = np.where(~coh_r, 0, np.where(coh_d == c_dmax[coh_c], 1, np.where(
-        coh_d == c_a[coh_c] + 1, 2, 2 + c_dmax[coh_c] - coh_d))) if len(coh_c) > PRICED_COHORTS else np.zeros(
-        len(coh_c), np.int64)
+    coh_rank = np.zeros(len(coh_c), np.int64)
+    if len(coh_c) > PRICED_COHORTS:
+        latest = c_dmax[coh_c]
+        coh_rank = np.where(~coh_r, 0, np.where(coh_d == latest, 1, np.where(
+            coh_d == c_a[coh_c] + 1, 2, 2 + latest - coh_d)))
     col_coh = b.columns("coh", size[coh_c], {2: np.where(coh_r, c_risk[coh_c] * (H - coh_d), 0.0)})
 
     # ATD: releases of a program key on a day go to eligible programs (per diem from that day on)
@@ -490,9 +492,9 @@ class HorizonLift:
         With the lifted solution ``xf``: its columns, and per pool the ``NEAR_ARCS`` arcs of
         least estimated cost among those that may carry people: the moving cost plus the
         facility's per diem on each day of the stay on which ``xf`` fills its guaranteed
-        minimum (beds below it are paid for in any case, MODEL.md §4).  National 14-day: the
-        first level-4 LP at 24.9 M USD instead of 28.0 M (optimum 22.5 M), its column
-        generation 37-38 s instead of 44-47 s (benchmarks/horizon.py, README).
+        minimum (beds below it are paid for in any case, MODEL.md §4).  National 14-day, on a
+        saved level-3 state: the first level-4 LP at 111.5 million USD instead of 114.7 million
+        (optimum 109.2 million), its column generation 37-38 s instead of 44-47 s (README).
 
         Without (``xc`` could not be lifted): every arc that stays in its origin facility, and
         per pool the ``TYPE_ARCS`` cheapest arcs into each unit type that the compact solution

@@ -254,14 +254,10 @@ class LexSolver:
             if not ok and status not in (*INFEASIBLE, "Time limit reached") and not redone:
                 # HiGHS's interior point method may end in "Solve error" where dual simplex
                 # proves the LP infeasible (a 41-column level-3 LP, HiGHS 1.16): once by simplex
-                self.lp.clearSolver()
-                self.lp.setOptionValue("solver", "simplex")
-                self.lp.setOptionValue("simplex_strategy", 1)
-                self.lp.setOptionValue("presolve", "on")
+                self._from_scratch("simplex")
                 cap, redone = None, True
                 continue
-            rest = np.flatnonzero(~self.active & ~self.banned)
-            if status in INFEASIBLE and len(rest):
+            if status in INFEASIBLE and len(rest := np.flatnonzero(~self.active & ~self.banned)):
                 # infeasible with the columns priced in so far: every column, so that
                 # "infeasible" is the model's (pricing needs the duals of a feasible LP)
                 self._add_cols(rest, cost)
@@ -288,10 +284,12 @@ class LexSolver:
                 cap = WARM_CAP * scratch_s if big else None
             self._add_cols(new, cost)
 
-    def _from_scratch(self):
-        """The next run of the LP by the interior point method from scratch (large LPs)."""
+    def _from_scratch(self, solver="ipm"):
+        """The next run of the LP from scratch, with presolve: by the interior point method
+        (large LPs) or by dual simplex (``solver="simplex"``)."""
         self.lp.clearSolver()
-        self.lp.setOptionValue("solver", "ipm")
+        self.lp.setOptionValue("solver", solver)
+        self.lp.setOptionValue("simplex_strategy", 1)
         self.lp.setOptionValue("presolve", "on")
 
     def restrict_to_face(self, rc, y):
