@@ -65,6 +65,7 @@ class Policy(_Record):
     cost_days: Annotated[int, Field(ge=1, le=100_000)] = 30
     transfer_fixed_usd: Usd = 250.0
     transfer_usd_per_km: Usd = 0.5
+    max_transfers_per_day: Count | None = None  # 1.1: national transport seats per day
 
     def factors(self) -> dict[str, float]:
         """The merged multiplier table: defaults overridden or extended by the instance."""
@@ -76,6 +77,7 @@ class Aor(_Record):
     name: Str
     lat: Lat
     lon: Lon
+    max_transfers_out_per_day: Count | None = None  # 1.1: seats out of this AOR's facilities per day
 
 
 class Unit(_Record):
@@ -112,6 +114,26 @@ class AtdProgram(_Record):
     aor: Str | None = None
 
 
+class DetainPin(_Record):
+    """1.1: detained on every day of the stay, in ``unit``, in some unit of ``facility``, or
+    anywhere when both are null (MODEL.md §2 ``pin``)."""
+
+    decision: Literal["detain"]
+    facility: Str | None = None
+    unit: Str | None = None
+
+
+class ReleasePin(_Record):
+    """1.1: released, to ``atd_program`` and on ``release_day`` where given."""
+
+    decision: Literal["release"]
+    atd_program: Str | None = None
+    release_day: Days | None = None
+
+
+Pin = Annotated[DetainPin | ReleasePin, Field(discriminator="decision")]
+
+
 class Person(_Record):
     id: Str
     sex: Literal["M", "F"]
@@ -128,6 +150,8 @@ class Person(_Record):
     minor: bool = False
     arrival_day: Days = 0
     removal_day: Days | None = None
+    local_ties: bool = False  # 1.1: held only in the origin facility or a facility of the person's AOR
+    pin: Pin | None = None  # 1.1: a decision taken outside the plan
 
 
 class Instance(_Record):

@@ -98,6 +98,16 @@ class People:
     removed: np.ndarray  # bool: removal_day <= arrival_day, no decision needed
     minor: np.ndarray  # bool
     family: np.ndarray  # int32 family index, -1 when single
+    # contract 1.1 (MODEL.md §2 ``local_ties``, ``pin``; §3 rules 7-9)
+    ties: np.ndarray  # bool: local ties (held only in the origin facility or the AOR's facilities)
+    pin_kind: np.ndarray  # int8: 0 not pinned, 1 detain, 2 release (a family pin binds every member)
+    pin_fac: np.ndarray  # int32: pinned facility (a unit pin gives its facility), -1 when free
+    pin_unit: np.ndarray  # int32: pinned unit, -1 when free
+    pin_day: np.ndarray  # int64: pinned release day, -1 when free
+    pin_prog: np.ndarray  # int32: pinned ATD program (binds only the adult who carries it), -1 when free
+
+
+PIN_DETAIN, PIN_RELEASE = 1, 2
 
 
 _ARRAYS: dict[tuple[int, str], tuple[weakref.ref, object]] = {}
@@ -162,7 +172,54 @@ def _people_arrays(inst: Instance) -> People:
         minor=arr((p.minor for p in ppl), bool),
         family=arr((-1 if p.family_id is None else fam_idx.setdefault(p.family_id, len(fam_idx)) for p in ppl),
                    np.int32),
+        ties=arr((p.local_ties for p in ppl), bool),
+        **_pin_arrays(inst),
     )
+
+
+def _pin_arrays(inst: Instance) -> dict[str, np.ndarray]:
+    """The pins binding each person (MODEL.md §2 ``pin``): a member's pin binds the whole family's
+    decision, facility, unit and release day; a pinned program binds only its adult.  Members'
+    pins were checked to agree when the instance was validated."""
+    ppl = inst.people
+    n = len(ppl)
+    kind = np.zeros(n, np.int8)
+    fac = np.full(n, -1, np.int32)
+    unit = np.full(n, -1, np.int32)
+    day = np.full(n, -1, np.int64)
+    prog = np.full(n, -1, np.int32)
+    if not any(p.pin is not None for p in ppl):
+        return dict(pin_kind=kind, pin_fac=fac, pin_unit=unit, pin_day=day, pin_prog=prog)
+    fac_idx = {f.id: i for i, f in enumerate(inst.facilities)}
+    unit_idx, unit_fac = {}, []
+    for fi, f in enumerate(inst.facilities):
+        for u in f.units:
+            unit_idx[u.id] = len(unit_fac)
+            unit_fac.append(fi)
+    prog_idx = {q.id: i for i, q in enumerate(inst.atd_programs)}
+    members: dict[str, list[int]] = {}
+    for i, p in enumerate(ppl):
+        members.setdefault(p.family_id if p.family_id is not None else f"\0{i}", []).append(i)
+    for group in members.values():
+        for i in group:
+            pin = ppl[i].pin
+            if pin is None:
+                continue
+            g = np.array(group)
+            if pin.decision == "detain":
+                kind[g] = PIN_DETAIN
+                if pin.unit is not None:
+                    unit[g] = unit_idx[pin.unit]
+                    fac[g] = unit_fac[unit_idx[pin.unit]]
+                elif pin.facility is not None:
+                    fac[g] = fac_idx[pin.facility]
+            else:
+                kind[g] = PIN_RELEASE
+                if pin.release_day is not None:
+                    day[g] = pin.release_day
+                if pin.atd_program is not None:
+                    prog[i] = prog_idx[pin.atd_program]
+    return dict(pin_kind=kind, pin_fac=fac, pin_unit=unit, pin_day=day, pin_prog=prog)
 
 
 @dataclass
