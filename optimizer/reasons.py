@@ -3,26 +3,55 @@
 Computed from the instance and the plan rows alone (like the verifier), so it explains any
 plan, whoever made it.  A person's *bed class* is the set of housing units they fit: family or
 single, sex, classification level, medical need and the stay limits they meet (MODEL.md §3
-rules 2 and 5).  Reasons (plan.csv column ``reason``):
+rules 2 and 5).  A unit is *tie-allowed* when the local ties of every member of the person's
+family allow its facility (rule 8; always, without ties).  A bed is *free* for the person when a
+compatible unit has room for their whole family on every day they would hold it (their own bed
+counted as free; regular beds for a release, surge beds too for an unplaced person, who ranks
+above surge, MODEL.md §4).  A tie-allowed unit *needs a seat* when it is outside the origin
+facility and the seats left on the arrival day (origin AOR's and national, their own counted as
+left; rule 7) are fewer than the family members it would move; otherwise it is *usable*.  A bed
+is *held by a movable person* when its occupant, single, could have been released instead
+(releasable, not at the limit, an eligible program with room) and has a lower effective risk
+than the person (any risk, when the person is unplaced).
 
-* ``legal_limit``: released on the day the custody limit is reached (MODEL.md §3 rule 4), or
-  unplaced when the limit comes before the person leaves custody (so no bed until then, rules 4
-  and 6) and no eligible ATD program exists (for a family: for one of its adults);
-* ``no_compatible_bed``: no housing unit of the instance fits the person at all;
-* ``short_stay_only``: only units of short-stay facilities fit, whose ``max_stay_days`` the
-  person's stay exceeds (rule 5);
-* ``humanitarian``: released although the raw risk is at least the lowest effective risk kept
-  in the bed class: a humanitarian factor moved the person below the release cutoff;
-* ``capacity``: released because every compatible bed went to people of higher effective risk
-  (or to people who may not be released); for an unplaced person, no compatible bed was free;
-* ``atd_capacity``: unplaced although release was allowed (or required by the legal limit): no
-  eligible ATD program had a slot (a family can be released only when every adult has an
-  eligible program, so all its members get the same reason);
-* ``cost``: released although a compatible bed was free: the person's effective risk is 0, so
-  releasing adds no risk and costs less than a bed.
+Reasons (plan.csv column ``reason``; MODEL.md §5 diagnosis names), in order of precedence: the
+first that applies is the reason.
 
-Reasons and cutoffs compare effective risks only; in a multi-day plan they do not weigh how long
-each person stays (a person leaving tomorrow may be kept while a lower risk is released).
+1. ``pinned`` (own pin): the person's release was pinned (their family's or their own pin,
+   MODEL.md §2 ``pin``): a decision taken outside the plan, whatever else holds.
+2. ``legal_limit``: released on the day the custody limit is reached (MODEL.md §3 rule 4), or
+   unplaced when the limit comes before the person leaves custody (so no bed until then, rules 4
+   and 6) and no eligible ATD program exists (for a family: for one of its adults);
+3. ``atd_capacity``: unplaced although the limit requires release: no eligible program had a
+   slot (``pinned`` when pinned people hold slots of those programs);
+4. ``no_compatible_bed``: no housing unit of the instance fits the person at all; then
+   ``short_stay_only``: only units of short-stay facilities fit, whose ``max_stay_days`` the
+   person's stay exceeds (rule 5); then ``local_ties``: the ties forbid every unit that fits
+   (these three for a release, or for an unplaced person who may not be released);
+5. the beds, in this order:
+   a. ``cost`` (a release): a free bed in a usable unit: the person's effective risk is 0, so
+      releasing adds no risk and costs less than a bed;
+   b. ``no_seat``: a free bed in a tie-allowed unit that needs a seat: the seats of the origin
+      AOR's day or the nation's day were used up (``pinned`` when the seats would have been
+      enough without the pinned people's transfers);
+   c. ``local_ties``: free beds only in units the ties forbid;
+   d. ``pinned``: a usable unit holds a pinned single person who may be released, of lower
+      effective risk (any, for an unplaced person), on every day it has no free bed; or, for an
+      unplaced person who may be released, pinned people hold slots of the full programs;
+   e. ``no_seat`` (``pinned`` as in b), then ``local_ties``: as b and c with beds free or held
+      by movable people (moving the bed's occupant out and the person in needed the seat, or the
+      person's ties forbid that facility);
+6. a release: ``humanitarian``: the raw risk is at least the lowest effective risk kept in the
+   bed class: a humanitarian factor moved the person below the release cutoff; otherwise
+   ``capacity``: every compatible bed the person could use went to people of higher effective
+   risk or to people who may not be released.  An unplaced person: ``atd_capacity`` when
+   release was allowed (no eligible ATD program had a slot; a family can be released only when
+   every adult has an eligible program, so all its members get the same reason), otherwise
+   ``capacity`` (no compatible bed was free).
+
+Only single occupants are displaced (a family is one block) and only single people displace.
+Reasons and cutoffs compare effective risks only; in a multi-day plan they do not weigh how
+long each person stays (a person leaving tomorrow may be kept while a lower risk is released).
 
 The *release cutoff* of a bed class is the highest effective risk released for capacity or
 humanitarian reasons and the lowest effective risk kept among the people who could have been
@@ -38,11 +67,9 @@ import numpy as np
 from .horizon import person_days
 from .instance import Instance
 from .model import (
-    BIG_STAY, family_groups, family_members, family_units, network_arrays, people_arrays, programs_of, single_units,
+    BIG_STAY, PIN_DETAIN, PIN_RELEASE, family_groups, family_members, family_units, network_arrays, people_arrays, programs_of,
+    single_units,
 )
-
-REASONS = ("legal_limit", "capacity", "humanitarian", "atd_capacity", "no_compatible_bed", "short_stay_only", "cost")
-
 
 def _bed_classes(inst: Instance, P, N):
     """Per person (P,): bed class index (people who fit exactly the same units, or the same
@@ -95,64 +122,229 @@ def _bed_classes(inst: Instance, P, N):
     return cls, labels, fits_any[kid], units.any(axis=1)[kid], sets[:, :units.shape[1]]
 
 
-def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
-    """Per person arrays (P,) of the plan and its bed classes (see :func:`reasons`)."""
-    P = people_arrays(inst)
-    N = network_arrays(inst)
+REASONS = ("legal_limit", "capacity", "humanitarian", "atd_capacity", "no_compatible_bed", "short_stay_only", "cost",
+           "no_seat", "local_ties", "pinned")
+CHUNK = 4096  # people per block of (people, units) arrays
+
+
+def _context(inst: Instance, rows: list[dict[str, str]]) -> dict:
+    """The plan's per-person arrays (P,), bed classes, occupancy and seats (see :func:`reasons`)."""
+    P, N = people_arrays(inst), network_arrays(inst)
     cls, labels, fits_any, fits, class_units = _bed_classes(inst, P, N)
     n = len(P.sex)
-    dec = np.array([r["decision"] for r in rows], dtype=object)
     unit_index = {u.id: k for k, u in enumerate(u for f in inst.facilities for u in f.units)}
-    occ = np.zeros(len(N.unit_fac), np.int64)
-    for r in rows:
-        if r["unit_id"]:
-            occ[unit_index[r["unit_id"]]] += 1
-    # per class: the most regular beds left in one of its units (a family needs room for all)
-    max_free = np.where(class_units, (N.unit_beds - occ)[None, :], 0).max(axis=1, initial=0)
-    block = family_groups(P, np.ones(n, np.int64), np.add)  # people who need a bed together
-    surge_used = (class_units * np.maximum(0, occ - N.unit_beds)[None, :]).sum(axis=1)
+    dec = np.array([r["decision"] for r in rows], dtype=object)
+    uidx = np.array([unit_index[r["unit_id"]] if r["unit_id"] else -1 for r in rows], np.int64)
     rday = np.array([int(r["release_day"]) if r["release_day"] else -1 for r in rows], np.int64)
     arrival, end, limit = person_days(inst, P)
-    raw = np.round(P.risk, 4)
-    fam_mandatory = family_groups(P, P.mandatory, np.logical_or)
     limit = family_groups(P, limit, np.minimum)  # one member at the limit: the family may not hold a bed
-    # the limit comes before the person leaves custody (by removal or the end of the plan): no bed
-    # until then, so release is required (MODEL.md §3 rules 4 and 6)
-    must_leave = limit < end
-    releasable = ~P.mandatory & ~fam_mandatory
-    eligible = programs_of(P, N, np.arange(n))
-    has_program = family_groups(P, eligible.any(axis=1) | P.minor, np.logical_and)  # a family: every adult
+    releasable = ~family_groups(P, P.mandatory, np.logical_or)
+    eligible = programs_of(P, N, np.arange(n)) & ~P.minor[:, None]
     prog_index = {a.id: k for k, a in enumerate(inst.atd_programs)}
-    enrolled = np.bincount([prog_index[r["atd_program_id"]] for r in rows if r["atd_program_id"]],
-                           minlength=len(prog_index))
-    open_slot = (N.prog_capacity < 0) | (enrolled < N.prog_capacity)
-    # kept although they could have been released: releasable, with an eligible program with room
-    kept = (dec == "detain") & releasable & (eligible & open_slot[None, :]).any(axis=1) & ~P.minor & (limit > arrival)
+    enrol = np.array([prog_index[r["atd_program_id"]] if r["atd_program_id"] else -1 for r in rows], np.int64)
+    count = lambda who: np.bincount(enrol[who & (enrol >= 0)], minlength=len(prog_index))  # noqa: E731
+    room = eligible & ((N.prog_capacity < 0) | (count(enrol >= 0) < N.prog_capacity))[None, :]
+    slot_pinned = ~room.any(axis=1) & (eligible & (count(P.pin_kind > 0) > 0)[None, :]).any(axis=1)
+    c = dict(P=P, N=N, cls=cls, labels=labels, fits_any=fits_any, fits=fits, class_units=class_units, dec=dec,
+             uidx=uidx, rday=rday, arrival=arrival, end=end, limit=limit, must_leave=limit < end,
+             releasable=releasable, has_program=family_groups(P, eligible.any(axis=1) | P.minor, np.logical_and),
+             slot_pinned=family_groups(P, slot_pinned, np.logical_or),
+             block=family_groups(P, np.ones(n, np.int64), np.add),
+             # kept although they could have been released: releasable, with an eligible program with room
+             kept=(dec == "detain") & releasable & room.any(axis=1) & (limit > arrival),
+             aor_index={a.code: k for k, a in enumerate(inst.aors)})
+    _occupancy(inst, c)
+    return c
+
+
+def _occupancy(inst: Instance, c: dict) -> None:
+    """Into ``c``: free regular beds per unit and day, the lowest effective risk of the pinned
+    (``pin``) and of the pinned or movable (``any``) single occupants per unit and day, the
+    transfers per (origin AOR, day) with the nation as the last row (``used``; ``pin_used`` the
+    pinned people's) and the limits in the same rows (-1 none)."""
+    P, N, H = c["P"], c["N"], inst.horizon_days
+    holds = c["uidx"] >= 0
+    start, stop = c["arrival"], np.where(c["dec"] == "release", c["rday"], c["end"])
+    occ = np.zeros((len(N.unit_fac), H + 1), np.int64)
+    np.add.at(occ, (c["uidx"][holds], start[holds]), 1)
+    np.add.at(occ, (c["uidx"][holds], stop[holds]), -1)
+    c["free"] = N.unit_beds[:, None] - np.cumsum(occ, axis=1)[:, :H]
+    pinned = holds & (P.family < 0) & (P.pin_kind > 0) & c["releasable"]
+    c["low"] = {}
+    for name, who in (("pin", pinned), ("any", pinned | (c["kept"] & (P.family < 0) & (P.pin_kind == 0)))):
+        days = stop[who] - start[who]
+        t = np.repeat(start[who] - np.cumsum(days) + days, days) + np.arange(days.sum())
+        low = np.full((len(N.unit_fac), H), np.inf)
+        np.minimum.at(low, (np.repeat(c["uidx"][who], days), t), np.repeat(P.eff[who], days))
+        c["low"][name] = low
+    fac_aor = np.array([c["aor_index"][f.aor] for f in inst.facilities], np.int64)
+    moved = holds & (P.origin >= 0) & (N.unit_fac[np.maximum(c["uidx"], 0)] != P.origin)
+    for key, who in (("used", moved), ("pin_used", moved & (P.pin_kind > 0))):
+        used = np.zeros((len(inst.aors) + 1, H), np.int64)
+        np.add.at(used, (fac_aor[P.origin[who]], start[who]), 1)
+        used[-1] = used[:-1].sum(axis=0)
+        c[key] = used
+    c.update(fac_aor=fac_aor, moved=moved, limits=np.array(
+        [-1 if a.max_transfers_out_per_day is None else a.max_transfers_out_per_day for a in inst.aors]
+        + [-1 if inst.policy.max_transfers_per_day is None else inst.policy.max_transfers_per_day], np.int64))
+
+
+def seat_excess(c: dict, members: np.ndarray, used: np.ndarray) -> dict[int, np.ndarray]:
+    """Seats missing (> 0) per limit row (an AOR index, or the last row: the nation) to move
+    the family ``members`` into each facility (F,) on their arrival day: a member whose origin
+    is another facility takes a seat of their origin facility's AOR and a national one
+    (MODEL.md §3 rule 7); the seats of their own transfers in the plan are theirs.  Only the
+    rows with a limit."""
+    P, nation = c["P"], len(c["limits"]) - 1
+    o = P.origin[members]
+    moving = o >= 0
+    day = int(c["arrival"][members[0]])
+    out = {}
+    for row in sorted({nation} | set(c["fac_aor"][o[moving]].tolist())):
+        if c["limits"][row] >= 0:
+            mine = moving if row == nation else moving & (c["fac_aor"][np.maximum(o, 0)] == row)
+            need = int(mine.sum()) - np.bincount(o[mine], minlength=len(c["fac_aor"]))
+            out[row] = used[row, day] - int((c["moved"][members] & mine).sum()) + need - c["limits"][row]
+    return out
+
+
+def _seat_ok(c: dict, idx: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """(R, F) bool: the seats allow each person of ``idx`` (with their family) into each
+    facility; single people vectorised (one seat, none for their own facility), families by
+    :func:`seat_excess`."""
+    P, F = c["P"], len(c["fac_aor"])
+    o, day = P.origin[idx], c["arrival"][idx]
+    short = np.zeros(len(idx), bool)
+    for row in (c["fac_aor"][np.maximum(o, 0)], np.full(len(idx), len(c["limits"]) - 1)):
+        lim = c["limits"][row]
+        short |= (lim >= 0) & (used[row, day] - c["moved"][idx] + 1 > lim)
+    ok = ~(short & (o >= 0))[:, None] | (np.arange(F)[None, :] == o[:, None])
+    for r in np.flatnonzero(P.family[idx] >= 0):
+        members = np.flatnonzero(P.family == P.family[idx[r]])
+        ok[r] = np.all([ex <= 0 for ex in seat_excess(c, members, used).values()] or [np.ones(F, bool)], axis=0)
+    return ok
+
+
+def _tie_ok(c: dict, idx: np.ndarray) -> np.ndarray:
+    """(R, F) bool: the local ties of each person of ``idx`` (every member of their family)
+    allow each facility (MODEL.md §3 rule 8)."""
+    P, F = c["P"], len(c["fac_aor"])
+
+    def allowed(who):
+        return (~P.ties[who][:, None] | (np.arange(F)[None, :] == P.origin[who][:, None])
+                | (c["fac_aor"][None, :] == P.aor[who][:, None]))
+
+    ok = allowed(idx)
+    for r in np.flatnonzero(P.family[idx] >= 0):
+        ok[r] = allowed(np.flatnonzero(P.family == P.family[idx[r]])).all(axis=0)
+    return ok
+
+
+def _window(c: dict, s: int, e: int, surge: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per unit (U,) over the days [s, e): the fewest free beds (surge beds too with ``surge``),
+    and over the days without one the highest daily lowest effective risk of a pinned, and of a
+    pinned or movable, occupant (-inf when every day has a free bed)."""
+    free = c["free"][:, s:e] + (c["N"].unit_surge[:, None] if surge else 0)
+    if e <= s:
+        return np.full(len(free), 1 << 40), np.full(len(free), -np.inf), np.full(len(free), -np.inf)
+    full = free < 1
+    return (free.min(axis=1), np.where(full, c["low"]["pin"][:, s:e], -np.inf).max(axis=1),
+            np.where(full, c["low"]["any"][:, s:e], -np.inf).max(axis=1))
+
+
+def _windows(c: dict, idx: np.ndarray, unplaced: np.ndarray) -> list[np.ndarray]:
+    """(R, U) arrays of :func:`_window` over each person's days: from arrival until they leave
+    or reach the limit; in the unit they held before a later release, from the release day."""
+    e = np.minimum(c["end"][idx], c["limit"][idx])
+    key = list(zip(c["arrival"][idx].tolist(), e.tolist(), unplaced.tolist()))
+    cache = {k: _window(c, *k) for k in set(key)}
+    pos = {k: j for j, k in enumerate(cache)}
+    wid = np.array([pos[k] for k in key], np.int64)
+    out = [np.stack([v[m] for v in cache.values()])[wid] for m in range(3)]
+    own = c["uidx"][idx]
+    for r in np.flatnonzero(own >= 0):
+        vals = _window(c, int(c["rday"][idx[r]]), int(e[r]), bool(unplaced[r]))
+        for m in range(3):
+            out[m][r, own[r]] = vals[m][own[r]]
+    return out
+
+
+def _room(c: dict, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """(R, U) bool per person of ``idx`` and unit: compatible units that are ``usable``, need a
+    seat (``seatless``; ``by_pins`` when the seats would do without pinned transfers) or that
+    the ties forbid (``forbidden``); and whether the unit has a free bed (``free``), a free bed
+    or a pinned lower-risk occupant (``pin``), or a free bed or a movable one (``any``) on every
+    day (module docstring)."""
+    P, N = c["P"], c["N"]
+    unplaced = c["dec"][idx] == "unplaced"
+    comp = c["class_units"][c["cls"][idx]]
+    tie = _tie_ok(c, idx)[:, N.unit_fac]
+    seat = _seat_ok(c, idx, c["used"])[:, N.unit_fac]
+    free, pin, anyone = _windows(c, idx, unplaced)
+    thr = np.where(unplaced, np.inf, P.eff[idx])[:, None]
+    single = (P.family[idx] < 0)[:, None]
+    return dict(usable=comp & tie & seat, seatless=comp & tie & ~seat, forbidden=comp & ~tie,
+                by_pins=comp & tie & ~seat & _seat_ok(c, idx, c["used"] - c["pin_used"])[:, N.unit_fac],
+                free=free >= c["block"][idx][:, None], pin=single & (pin < thr), any=single & (anyone < thr))
+
+
+def _bed_reasons(c: dict, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 5 of the module docstring for each person of ``idx`` ('' when none applies), and
+    whether any compatible unit is tie-allowed."""
+    out, tie_any = np.full(len(idx), "", dtype=object), np.zeros(len(idx), bool)
+    for k in range(0, len(idx), CHUNK):
+        part = idx[k:k + CHUNK]
+        rm = _room(c, part)
+        unplaced = c["dec"][part] == "unplaced"
+        slot = unplaced & c["slot_pinned"][part] & c["releasable"][part] & c["has_program"][part]
+
+        def some(kind, avail):
+            return (rm[kind] & rm[avail]).any(axis=1)
+
+        conds = [~unplaced & some("usable", "free"), some("seatless", "free"), some("forbidden", "free"),
+                 some("usable", "pin") | slot, some("seatless", "any"), some("forbidden", "any")]
+        choices = ["cost", np.where(some("by_pins", "free"), "pinned", "no_seat"), "local_ties", "pinned",
+                   np.where(some("by_pins", "any"), "pinned", "no_seat"), "local_ties"]
+        out[k:k + CHUNK] = np.select(conds, choices, default="")
+        tie_any[k:k + CHUNK] = (rm["usable"] | rm["seatless"]).any(axis=1)
+    return out, tie_any
+
+
+def _analyse(inst: Instance, rows: list[dict[str, str]]) -> dict:
+    """The context of :func:`_context` with each person's reason ``why`` (module docstring)."""
+    a = _context(inst, rows)
+    P, cls, dec, limit = a["P"], a["cls"], a["dec"], a["limit"]
     released = dec == "release"
-    lowest_kept = np.full(len(labels), np.inf)
-    np.minimum.at(lowest_kept, cls[kept], P.eff[kept])
-    why = [""] * n
-    for i in np.flatnonzero(released | (dec == "unplaced")):
-        blocked = released[i] or not releasable[i] or not has_program[i]
-        if rday[i] >= limit[i] if released[i] else must_leave[i] and not has_program[i]:
+    raw = np.round(P.risk, 4)
+    lowest_kept = np.full(len(a["labels"]), np.inf)
+    np.minimum.at(lowest_kept, cls[a["kept"]], P.eff[a["kept"]])
+    idx = np.flatnonzero(released | (dec == "unplaced"))
+    bed, tie_any = _bed_reasons(a, idx)
+    why = [""] * len(dec)
+    for i, b, ties_allow in zip(idx.tolist(), bed, tie_any):
+        blocked = released[i] or not a["releasable"][i] or not a["has_program"][i]
+        if released[i] and P.pin_kind[i] == PIN_RELEASE:
+            why[i] = "pinned"
+        elif a["rday"][i] >= limit[i] if released[i] else a["must_leave"][i] and not a["has_program"][i]:
             why[i] = "legal_limit"  # released at the limit, or unplaced, bound to leave, without an eligible program
-        elif not released[i] and must_leave[i]:
-            why[i] = "atd_capacity"  # must be released, every eligible program full
-        elif not fits_any[i] and blocked:
+        elif not released[i] and a["must_leave"][i]:
+            why[i] = "pinned" if a["slot_pinned"][i] else "atd_capacity"  # must be released, programs full
+        elif not a["fits_any"][i] and blocked:
             why[i] = "no_compatible_bed"
-        elif not fits[i] and blocked:
+        elif not a["fits"][i] and blocked:
             why[i] = "short_stay_only"
-        elif released[i] and max_free[cls[i]] >= block[i]:
-            why[i] = "cost"  # a compatible bed was free: releasing costs no risk (effective risk 0) and less money
+        elif not ties_allow and blocked:
+            why[i] = "local_ties"
+        elif b:
+            why[i] = b
         elif released[i]:
             why[i] = "humanitarian" if P.eff[i] < raw[i] and raw[i] >= lowest_kept[cls[i]] else "capacity"
         else:
-            why[i] = "atd_capacity" if releasable[i] and has_program[i] else "capacity"
-    voluntary = released & np.isin(np.array(why, dtype=object), ["capacity", "humanitarian"])
-    return {"P": P, "cls": cls, "labels": labels, "why": why, "kept": kept, "voluntary": voluntary,
-            "surge_used": surge_used,
-            "lowest_kept": lowest_kept, "releasable": releasable, "limit": limit, "must_leave": must_leave,
-            "rday": rday, "dec": dec}
+            why[i] = "atd_capacity" if a["releasable"][i] and a["has_program"][i] else "capacity"
+    a.update(why=why, lowest_kept=lowest_kept,
+             voluntary=released & np.isin(np.array(why, dtype=object), ["capacity", "humanitarian"]),
+             surge_used=(a["class_units"] * np.maximum(0, -a["free"]).max(axis=1)[None, :]).sum(axis=1))
+    return a
 
 
 def reasons(inst: Instance, rows: list[dict[str, str]]) -> tuple[list[str], list[dict]]:
@@ -196,6 +388,8 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
         facts += ", mandatory detention"
     if p.max_custody_days is not None:
         facts += f", {p.custody_days} of at most {p.max_custody_days} days in custody"
+    facts += f", origin {p.origin}" if p.origin else ""
+    facts += ", local ties" if p.local_ties else ""
     facts += f"; bed class: {label}."
     why, dec = a["why"][i], r["decision"]
     lk = a["lowest_kept"][a["cls"][i]]
@@ -203,13 +397,17 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
     if dec == "removed":
         return facts + f"\nRemoved: leaves custody by removal on day {p.removal_day}; no decision is needed."
     if dec == "detain":
-        why_kept = ("mandatory detention: may not be released (MODEL.md §3 rule 4)" if not a["releasable"][i]
+        why_kept = ("the outcome was pinned (a decision taken outside the plan, MODEL.md §2 pin)"
+                    if P.pin_kind[i] == PIN_DETAIN
+                    else "mandatory detention: may not be released (MODEL.md §3 rule 4)" if not a["releasable"][i]
                     else "held with their family" if p.minor or p.family_id
                     else f"their effective risk {eff:g} is above what the plan released for {label}")
         return facts + f"\nDetained in {where}: {why_kept}."
     released = f"Released on day {r['release_day']}" + (f" to ATD program {r['atd_program_id']}"
                                                           if r["atd_program_id"] else " (no program: a minor)")
     released += f", after holding a bed in {where}" if where else ""
+    if why in ("no_seat", "local_ties", "pinned"):
+        return facts + "\n" + _transport_text(inst, a, rows, i, released if dec == "release" else "Unplaced")
     if why == "legal_limit" and dec == "release":
         return facts + (f"\n{released}. Reason legal_limit: the custody limit is reached on day {a['limit'][i]}, "
                         "so the law requires release by then (MODEL.md §3 rule 4). Nothing in capacity would "
@@ -252,3 +450,85 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
                         "releasing adds no risk and costs less than the bed.")
     return facts + (f"\nUnplaced: reason capacity: the person may not be released and every compatible bed "
                     f"({label}, surge beds included) is taken. One more such bed would change it.")
+
+
+def _names(ids, k: int = 5) -> str:
+    ids = list(dict.fromkeys(ids))
+    return ", ".join(ids[:k]) + (f" and {len(ids) - k} more" if len(ids) > k else "")
+
+
+def _limit_text(inst: Instance, a: dict, row: int, day: int) -> str:
+    """One transport limit of a day in words, with its seats used (and by pinned people)."""
+    used, lim, pinned = int(a["used"][row, day]), int(a["limits"][row]), int(a["pin_used"][row, day])
+    by = f", {pinned} of them by pinned people" if pinned else ""
+    if row == len(a["limits"]) - 1:
+        return f"the {lim} national seats of day {day} (policy max_transfers_per_day; {used} used{by})"
+    return f"the {lim} seats out of AOR {inst.aors[row].code} on day {day} (max_transfers_out_per_day; {used} used{by})"
+
+
+def _seat_text(inst: Instance, a: dict, i: int, units: np.ndarray, members: np.ndarray, head: str, why: str) -> str:
+    """``no_seat`` (or ``pinned`` seats): the limits that stopped the move to the best of
+    ``units`` and how many more seats of each would have kept the person (the people released
+    or unplaced for the same limit and day with at least their effective risk go first)."""
+    P, N = a["P"], a["N"]
+    facs = np.unique(N.unit_fac[units])
+    excess = seat_excess(a, members, a["used"])
+    f = min(facs.tolist(), key=lambda g: sum(max(0, int(v[g])) for v in excess.values()))
+    day, nation = int(a["arrival"][i]), len(a["limits"]) - 1
+    short = {row: int(v[f]) for row, v in excess.items() if v[f] > 0}
+    thr = np.where(a["dec"] == "unplaced", np.inf, P.eff)
+    same = (np.array(a["why"], dtype=object) == "no_seat") & (a["arrival"] == day) & (P.origin >= 0) & (thr >= thr[i])
+    more, flags = [], []
+    for row, n in short.items():
+        if len(members) == 1:
+            n = max(n, int((same & ((row == nation) | (a["fac_aor"][np.maximum(P.origin, 0)] == row))).sum()))
+        s = "s" if n > 1 else ""
+        more.append(f"{n} more national seat{s} on day {day}" if row == nation else
+                    f"{n} more seat{s} out of AOR {inst.aors[row].code} on day {day}")
+        flags.append(f"--transfers-total +{n}" if row == nation else f"--transfers {inst.aors[row].code}=+{n}")
+    limits = " and ".join(_limit_text(inst, a, row, day) for row in short)
+    text = (f"{head}. Reason {why}: a compatible bed the ties allow was free in "
+            f"{_names([inst.facilities[g].id for g in facs])}, but moving there from "
+            f"{inst.people[i].origin} is a transfer and {limits} were used up (MODEL.md §3 rule 7)")
+    if why == "pinned":
+        return text + "; without the pinned people's transfers a seat would have been left."
+    return text + f". Kept if {' and '.join(more)} had been available (bedalloc whatif {' '.join(flags)})."
+
+
+def _transport_text(inst: Instance, a: dict, rows, i: int, head: str) -> str:
+    """The text of reasons ``no_seat``, ``local_ties`` and ``pinned`` (module docstring)."""
+    P, N, p, why = a["P"], a["N"], inst.people[i], a["why"][i]
+    members = np.flatnonzero(P.family == P.family[i]) if P.family[i] >= 0 else np.array([i])
+    if why == "pinned" and P.pin_kind[i] == PIN_RELEASE:
+        return (f"{head}. Reason pinned: the outcome was pinned (a decision taken outside the plan"
+                f"{', by the family' if len(members) > 1 else ''}, MODEL.md §2 pin); the plan keeps it.")
+    rm = {k: v[0] for k, v in _room(a, np.array([i])).items()}
+    seat_avail = "free" if (rm["seatless"] & rm["free"]).any() else "any"
+    if why == "no_seat" or (why == "pinned" and (rm["by_pins"] & rm[seat_avail]).any()
+                            and not (rm["usable"] & rm["pin"]).any()):
+        return _seat_text(inst, a, i, rm["seatless"] & rm[seat_avail], members, head, why)
+    if why == "local_ties":
+        tied = _names([inst.people[m].id for m in members if P.ties[m]])
+        free, held = rm["forbidden"] & rm["free"], rm["forbidden"] & rm["any"] & ~rm["free"]
+        fac = lambda m: _names([inst.facilities[g].id for g in np.unique(N.unit_fac[m])])  # noqa: E731
+        what = (f"the ties forbid the free beds in facilities {fac(free)}" if free.any() else
+                f"the ties forbid facilities {fac(held)}, where beds were held by people of lower effective risk "
+                "who could have been released" if held.any() else
+                f"the ties forbid every unit that fits (in facilities {fac(rm['forbidden'])})")
+        return (f"{head}. Reason local_ties: the local ties of {tied} allow only the origin facility "
+                f"({p.origin or 'none'}) and the facilities of AOR {p.aor} (MODEL.md §3 rule 8); {what}. A free "
+                "compatible bed the ties allow would change it.")
+    thr = np.inf if a["dec"][i] == "unplaced" else P.eff[i]
+    held = rm["usable"] & rm["pin"]
+    holders = [inst.people[j].id for j in np.flatnonzero((P.pin_kind > 0) & (P.family < 0) & a["releasable"]
+                                                         & (a["uidx"] >= 0) & (P.eff < thr)) if held[a["uidx"][j]]]
+    if holders:
+        return (f"{head}. Reason pinned: the compatible beds the person could use were held by pinned people "
+                f"({_names(holders)}) who could have been released instead (lower effective risk): their pins kept "
+                "them. Without those pins the person would have had a bed.")
+    eligible = programs_of(P, N, members[~P.minor[members]]).any(axis=0)
+    index = {q.id: k for k, q in enumerate(inst.atd_programs)}
+    progs = sorted({r["atd_program_id"] for j, r in enumerate(rows)
+                    if P.pin_kind[j] > 0 and r["atd_program_id"] and eligible[index[r["atd_program_id"]]]})
+    return (f"{head}. Reason pinned: every eligible ATD program is full and pinned people hold slots in "
+            f"{_names(progs)}; without those pins a slot would have been free.")
