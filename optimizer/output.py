@@ -15,6 +15,7 @@ from .instance import Instance
 from .model import eligible_programs, network_arrays, people_arrays
 from .verify import PLAN_COLUMNS
 
+CAUSES = ("legal_limit", "no_seat", "local_ties", "pinned")  # plan reasons that name the diagnosis cause
 PLAN_FILES = frozenset({"plan.csv", "summary.json", "diagnosis.json"})
 
 
@@ -91,15 +92,22 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, w
     """Which classes of unplaced people lack how many beds or ATD slots, and where.
 
     Groups unplaced people by (sex, level, medical need, mandatory, at legal limit, AOR, family,
-    plan reason ``why`` of :func:`optimizer.reasons.reasons`) and says why (MODEL.md §4 level 1):
-    ``legal_limit`` when no outcome exists under the rules (the custody limit comes before the
-    person leaves custody and release is not allowed: neither beds nor slots would help, the
-    plan's reason too), ``no_bed`` when the group may not be released (mandatory, or no eligible
-    ATD program), ``no_atd_slot`` when it may not be detained (at the legal limit, or no
-    compatible unit), ``no_bed_or_atd_slot`` otherwise; ``not_solved`` for every group when a
-    limit stopped the search before level 1 was proven optimal (they may have a legal outcome).
-    For each group it lists the compatible units (beds + surge beds, and the most the plan fills
-    on any day; none for ``legal_limit``) and eligible programs."""
+    plan reason ``why`` of :func:`optimizer.reasons.reasons` when it names the cause; with
+    transport limits or local ties also origin facility, ties and arrival day) and says why
+    (MODEL.md §4 level 1, §5): ``legal_limit`` when no outcome exists under the rules (the custody
+    limit comes before the person leaves custody and release is not allowed: neither beds nor
+    slots would help, the plan's reason too); the plan's reason ``no_seat`` (a compatible bed was
+    free elsewhere but the transport limits of the day were used up), ``local_ties`` (free
+    compatible beds only where the ties forbid) or ``pinned`` (beds, slots or seats taken by
+    pinned people); otherwise ``no_bed`` when the group may not be released (mandatory, or no
+    eligible ATD program), ``no_atd_slot`` when it may not be detained (at the legal limit, or
+    no compatible unit), ``no_bed_or_atd_slot`` otherwise; ``not_solved`` for every group when
+    a limit stopped the search before level 1 was proven optimal (they may have a legal outcome).
+    For each group it lists the compatible units (beds + surge beds, the most the plan fills on
+    any day, and with ties whether the ties allow the unit, counted only then; none for
+    ``legal_limit``), eligible
+    programs, and for people with an origin facility under a transport limit the seats of their
+    origin AOR's and the nation's arrival day (``transport``: limit and seats used)."""
     P = people_arrays(inst)
     N = network_arrays(inst)
     unit_ids = [u.id for f in inst.facilities for u in f.units]
@@ -118,16 +126,22 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, w
         if r["atd_program_id"]:
             enrolled[r["atd_program_id"]] += 1
     occ = np.cumsum(by_day, axis=1)[:, :H].max(axis=1, initial=0)  # peak beds used over the plan's days
+    limits = [a.max_transfers_out_per_day for a in inst.aors] + [inst.policy.max_transfers_per_day]
+    transport = any(v is not None for v in limits)
+    rules11 = transport or bool(P.ties.any())
+    used = _transfers_used(inst, rows, N)
     groups: dict[tuple, list[int]] = {}
     for i, r in enumerate(rows):
         if r["decision"] == "unplaced":
             p = inst.people[i]
             key = (p.sex, p.level or "minor", p.needs_medical, p.mandatory, bool(P.at_limit[i]), p.aor, p.family_id is not None,
-                   why[i] == "legal_limit")
+                   why[i] if why[i] in CAUSES else "", (p.origin, p.local_ties, p.arrival_day) if rules11 else ())
             groups.setdefault(key, []).append(i)
+    fac_aor = np.array([[a.code for a in inst.aors].index(f.aor) for f in inst.facilities])
     out = []
     for key, idx in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        sex, level, medical, mandatory, at_limit, aor, family, no_outcome = key
+        sex, level, medical, mandatory, at_limit, aor, family, cause, where = key
+        no_outcome = cause == "legal_limit"
         i = idx[0]
         units = np.flatnonzero(
             (N.unit_family == family)
@@ -136,11 +150,12 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, w
             & (N.unit_medical | (not medical))
             & (P.stay[i] <= N.fac_max_stay[N.unit_fac])
         ) if not (at_limit or no_outcome) else np.zeros(0, dtype=np.int64)
+        tie_ok = ~P.ties[i] | (N.unit_fac == P.origin[i]) | (fac_aor[N.unit_fac] == P.aor[i])
         progs = eligible_programs(N, P.risk[i], P.aor[i]) if not mandatory else np.zeros(0, dtype=np.int64)
         if not level1_proven:
             reason = "not_solved"  # a limit stopped the search before level 1 was optimal
-        elif no_outcome:
-            reason = "legal_limit"  # no outcome under the rules: neither beds nor slots help
+        elif cause:
+            reason = cause  # no outcome under the rules, or a transport limit, a tie or a pin was the cause
         elif at_limit:
             reason = "no_atd_slot"  # may not hold a bed by law
         elif mandatory:
@@ -151,17 +166,20 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, w
             reason = "no_bed"
         else:
             reason = "no_bed_or_atd_slot"
-        cap = int((N.unit_beds[units] + N.unit_surge[units]).sum())
+        allowed = units[tie_ok[units]]  # the beds the group may use: ties restrict compatibility (rule 8)
+        cap = int((N.unit_beds[allowed] + N.unit_surge[allowed]).sum())
         out.append({
             "reason": reason,
             "people": len(idx),
             "class": {"sex": sex, "level": level, "needs_medical": medical, "mandatory": mandatory,
-                      "at_legal_limit": at_limit, "aor": aor, "family": family},
+                      "at_legal_limit": at_limit, "aor": aor, "family": family,
+                      **(dict(zip(("origin", "local_ties", "arrival_day"), where)))},
             "compatible_beds_incl_surge": cap,
-            "compatible_beds_used": int(occ[units].sum()),
+            "compatible_beds_used": int(occ[allowed].sum()),
             "compatible_units": [
                 {"unit": unit_ids[u], "facility": fac_ids[N.unit_fac[u]],
-                 "beds_incl_surge": int(N.unit_beds[u] + N.unit_surge[u]), "used": int(occ[u])}
+                 "beds_incl_surge": int(N.unit_beds[u] + N.unit_surge[u]), "used": int(occ[u]),
+                 **({"tie_allowed": bool(tie_ok[u])} if P.ties[i] else {})}
                 for u in units[:50]
             ],
             "eligible_programs": [
@@ -171,6 +189,10 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, w
             ],
             "person_ids": [inst.people[j].id for j in idx[:100]],
         })
+        if transport and P.origin[i] >= 0:
+            day, row = inst.people[i].arrival_day, int(fac_aor[P.origin[i]])
+            out[-1]["transport"] = [{"aor": inst.aors[k].code if k < len(inst.aors) else None, "day": day,
+                                     "limit": limits[k], "used": int(used[k, day])} for k in (row, len(inst.aors))]
     return {
         "format": "bedalloc-diagnosis",
         "version": 1,
@@ -178,3 +200,16 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, w
         "unplaced": sum(g["people"] for g in out),
         "groups": out,
     }
+
+
+def _transfers_used(inst: Instance, rows: list[dict[str, str]], N) -> np.ndarray:
+    """(AORs + 1, H) transfers of the plan per origin facility's AOR and arrival day, the last
+    row the nation (MODEL.md §3 rule 7: a person held in a facility other than the origin one)."""
+    fac = {f.id: k for k, f in enumerate(inst.facilities)}
+    aor = {a.code: k for k, a in enumerate(inst.aors)}
+    used = np.zeros((len(inst.aors) + 1, inst.horizon_days), np.int64)
+    for p, r in zip(inst.people, rows):
+        if r["facility_id"] and p.origin is not None and r["facility_id"] != p.origin:
+            used[aor[inst.facilities[fac[p.origin]].aor], p.arrival_day] += 1
+    used[-1] = used[:-1].sum(axis=0)
+    return used
