@@ -2,8 +2,9 @@
 
 A one-day instance is a bipartite supply problem: every person needing a decision must get a
 bed in a compatible unit (if not at the legal limit) or a slot in an eligible ATD program (if
-releasable; minors released with their family take none).  Treat each family member as one
-person (a relaxation: families only make it harder) and build the network
+releasable; minors released with their family take none).  Local ties (MODEL.md §3 rule 8) only
+narrow a person's compatible units to those in their origin facility or their AOR.  Treat each
+family member as one person (a relaxation: families only make it harder) and build the network
 
     source -> person group (its size) -> compatible unit (beds + surge beds)
                                       -> eligible program (free slots)  -> sink
@@ -14,7 +15,21 @@ no outcome is at least ``people - max flow``, and the source side of a minimum c
 groups whose compatible beds and slots ``N(S)`` hold fewer than ``|S|`` people: the certificate
 "these people need these beds and slots, which hold that many: short by ``|S| - cap(N(S))``".
 The source side is taken as small as possible (the nodes reachable from the source in the
-residual network).  Without families the bound is exact: it equals the optimal level 1.
+residual network).  Without families and transport limits the bound is exact: it equals the
+optimal level 1.
+
+Transport limits (rule 7) cap the people placed outside their origin facility per origin AOR
+and nationally; such a side constraint is no network, so then the groups also split by origin
+facility and the bound is the linear relaxation of the same supply problem with one row per
+limit: maximise the people placed (x[g,u] beds, y[g,q] slots, free minors) subject to group
+sizes, beds + surge beds, slots, and for each AOR with a limit the sum of x[g,u] over groups
+whose origin facility is in that AOR and units of other facilities at most its seats (and the
+national seats over all groups with an origin).  Every plan gives a feasible point of this LP
+with the people it places (each family member counted alone, a person held in another
+facility than their origin is one of the transfers the limits count), so the LP maximum is at
+least the people any plan places, and ``people - floor(LP max)`` is a lower bound on level 1.
+When it exceeds the max-flow bound, the excess is certified by an extra entry of ``short``
+(``kind`` ``seats``) naming the limits whose rows bind (nonzero duals).
 """
 
 from __future__ import annotations
@@ -25,8 +40,21 @@ from .instance import Instance
 from .model import family_groups, network_arrays, people_arrays, programs_of
 
 
+def _fac_aor(inst: Instance) -> np.ndarray:
+    """(F,) AOR index of each facility."""
+    aor = {a.code: k for k, a in enumerate(inst.aors)}
+    return np.array([aor[f.aor] for f in inst.facilities], np.int64)
+
+
+def _limits(inst: Instance) -> np.ndarray:
+    """(AORs + 1,) transfer limits per AOR, the last the nation; -1 where none."""
+    return np.array([-1 if v is None else v for v in [a.max_transfers_out_per_day for a in inst.aors]
+                     + [inst.policy.max_transfers_per_day]], np.int64)
+
+
 def _groups(inst: Instance, P, N):
-    """Per person needing a decision: compatible units (bool, U) and eligible programs (Q)."""
+    """Per person needing a decision: tie-allowed compatible units (bool, U) and eligible
+    programs (Q)."""
     active = np.flatnonzero(~P.removed)
     lvl = np.maximum(P.level, 0)
     fam = P.family >= 0
@@ -36,6 +64,9 @@ def _groups(inst: Instance, P, N):
              & (N.unit_medical[None, :] | ~P.medical[active][:, None])
              & (P.stay[active][:, None] <= N.fac_max_stay[N.unit_fac][None, :])
              & ~P.at_limit[active][:, None])
+    fac_aor = _fac_aor(inst)
+    units &= (~P.ties[active][:, None] | (N.unit_fac[None, :] == P.origin[active][:, None])
+              | (fac_aor[N.unit_fac][None, :] == P.aor[active][:, None]))  # rule 8: ties narrow compatibility
     fam_mandatory = family_groups(P, P.mandatory, np.logical_or)
     releasable = ~P.mandatory[active] & ~fam_mandatory[active]
     progs = programs_of(P, N, active) & releasable[:, None] & ~P.minor[active][:, None]
@@ -56,11 +87,14 @@ def diagnose(inst: Instance) -> dict:
         raise ValueError("diagnose handles one-day instances (horizon_days = 1)")
     P, N = people_arrays(inst), network_arrays(inst)
     active, units, progs, free = _groups(inst, P, N)
+    seats = bool((_limits(inst) >= 0).any()) and bool((P.origin[active] >= 0).any())
+    origin = np.where(seats, P.origin[active], -1) + 1  # transfers depend on the origin facility
     keys = np.concatenate([units, progs, free[:, None]], axis=1)
-    packed = np.ascontiguousarray(np.packbits(keys, axis=1))  # one byte string per person: fast grouping
+    packed = np.ascontiguousarray(np.concatenate(  # one byte string per person: fast grouping
+        [np.packbits(keys, axis=1), origin.astype(">u4").view(np.uint8).reshape(-1, 4)], axis=1))
     _, first, gid = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_index=True,
                               return_inverse=True)
-    uniq = keys[first]
+    uniq, g_origin = keys[first], origin[first] - 1
     gid = np.asarray(gid).ravel()
     G, U, Q = len(uniq), units.shape[1], progs.shape[1]
     size = np.bincount(gid, minlength=G)
@@ -108,9 +142,15 @@ def diagnose(inst: Instance) -> dict:
             piece = _describe(inst, P, N, active, gid, uniq, groups, size, U, Q)
             if piece["short_by"] > 0:  # a component of the cut that is not short adds nothing
                 pieces.append(piece)
+    bound = total - value
+    if seats and total:
+        lp_bound, binding = _seat_bound(inst, N, uniq, size, g_origin, U, Q)
+        if lp_bound > bound:
+            pieces.append(_seat_piece(inst, size, g_origin, binding, lp_bound - bound))
+            bound = lp_bound
     pieces.sort(key=lambda d: -d["short_by"])
     return {"format": "bedalloc-diagnosis-certificate", "version": 1, "people": total,
-            "unplaced_at_least": total - value, "exact": not (P.family[active] >= 0).any(), "short": pieces}
+            "unplaced_at_least": bound, "exact": not (P.family[active] >= 0).any() and not seats, "short": pieces}
 
 
 def _describe(inst, P, N, active, gid, uniq, groups, size, U, Q) -> dict:
@@ -137,7 +177,54 @@ def _describe(inst, P, N, active, gid, uniq, groups, size, U, Q) -> dict:
     where = f"{beds} compatible beds (surge included) in {int(unit_mask.sum())} units"
     if prog_mask.any():
         where += f" and {slots} ATD slots in {int(prog_mask.sum())} eligible programs"
-    return {"people": need, "beds_incl_surge": beds, "atd_slots": slots, "short_by": need - beds - slots,
+    return {"kind": "beds_and_slots", "people": need, "beds_incl_surge": beds, "atd_slots": slots, "short_by": need - beds - slots,
             "classes": classes, "units": [unit_ids[u] for u in np.flatnonzero(unit_mask)][:50],
             "programs": [inst.atd_programs[q].id for q in np.flatnonzero(prog_mask)],
             "text": f"{text}: {need} people; {where}; short by {need - beds - slots}"}
+
+
+def _seat_bound(inst: Instance, N, uniq, size, g_origin, U: int, Q: int) -> tuple[int, list[int]]:
+    """``people - floor(LP max)`` of the linear relaxation with transport rows (module
+    docstring) and the limit rows (AOR index, or the AOR count for the nation) that bind."""
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix
+
+    G, limits, fac_aor = len(uniq), _limits(inst), _fac_aor(inst)
+    total = int(size.sum())
+    xg, xu = np.nonzero(uniq[:, :U])
+    yg, yq = np.nonzero(uniq[:, U:U + Q])
+    zg = np.flatnonzero(uniq[:, -1])
+    n = len(xg) + len(yg) + len(zg)
+    moved = (g_origin[xg] >= 0) & (N.unit_fac[xu] != g_origin[xg])
+    nation = G + U + Q + len(inst.aors)
+    rows = [np.concatenate([xg, yg, zg]), G + xu, G + U + yq,
+            G + U + Q + fac_aor[g_origin[xg[moved]]], np.full(int(moved.sum()), nation)]
+    cols = [np.arange(n), np.arange(len(xg)), len(xg) + np.arange(len(yg)), np.flatnonzero(moved),
+            np.flatnonzero(moved)]
+    A = csr_matrix((np.ones(sum(len(r) for r in rows)), (np.concatenate(rows), np.concatenate(cols))),
+                   shape=(nation + 1, n))
+    cap = lambda v: np.where(v >= 0, v, total + 1)  # noqa: E731  (-1: no limit)
+    b = np.concatenate([size, N.unit_beds + N.unit_surge, cap(N.prog_capacity), cap(limits)]).astype(float)
+    res = linprog(-np.ones(n), A_ub=A, b_ub=b, bounds=(0, None), method="highs")
+    if res.status != 0:
+        raise RuntimeError(f"the transport relaxation of diagnose failed: {res.message}")
+    binding = np.flatnonzero(np.abs(res.ineqlin.marginals[G + U + Q:]) > 1e-9)
+    return total - int(np.floor(-res.fun + 1e-6)), [int(k) for k in binding if limits[k] >= 0]
+
+
+def _seat_piece(inst: Instance, size, g_origin, binding: list[int], short: int) -> dict:
+    """The transport limits' part of the certificate: the limits that bind and the people held
+    in their AORs' facilities (every facility's, for the national limit)."""
+    A, fac_aor = len(inst.aors), _fac_aor(inst)
+    origin_aor = np.where(g_origin >= 0, fac_aor[np.maximum(g_origin, 0)], -1)
+    held = (g_origin >= 0) & (np.isin(origin_aor, binding) | (A in binding))
+    limits = [{"aor": inst.aors[k].code if k < A else None, "day": 0,
+               "limit": inst.aors[k].max_transfers_out_per_day if k < A else inst.policy.max_transfers_per_day}
+              for k in binding]
+    names = " and ".join(f"{d['limit']} seats out of AOR {d['aor']}" if d["aor"] else f"{d['limit']} national seats"
+                         for d in limits)
+    people = int(size[held].sum())
+    return {"kind": "seats", "people": people, "seats": sum(d["limit"] for d in limits), "limits": limits,
+            "short_by": short,
+            "text": f"{people} people held in facilities under transport limits can reach enough compatible beds "
+                    f"only by transfers, but day 0 has {names or 'too few seats'}: short by {short}"}
