@@ -120,14 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("instance", help="one-day instance file")
     d.add_argument("--json", action="store_true", help="print the certificate as JSON")
 
-    w = sub.add_parser("whatif", help="compare the plan with more or fewer beds or ATD slots",
-                       description="Solve the instance as it is and with changed capacity; compare released "
-                                   "risk, the highest risk released, cost and the people whose outcome changes.")
+    w = sub.add_parser("whatif", help="compare the plan with more or fewer beds, ATD slots or transport seats",
+                       description="Solve the instance as it is and with changed capacity or transport limits; "
+                                   "compare released risk, the highest risk released, transfers, cost and the "
+                                   "people whose outcome changes.")
     w.add_argument("instance", help="instance file")
     w.add_argument("--beds", action="append", default=[], metavar="FACILITY[:UNIT]=+N",
                    help="add (or, with -N, remove) beds in a facility (spread over its units) or one unit; "
                         "repeatable")
     w.add_argument("--atd", action="append", default=[], metavar="PROGRAM=+N", help="add ATD slots; repeatable")
+    w.add_argument("--transfers", action="append", default=[], metavar="AOR=+N",
+                   help="add (or, with -N, remove) seats to an AOR's max_transfers_out_per_day; repeatable")
+    w.add_argument("--transfers-total", type=int, metavar="+N",
+                   help="add (or remove) seats to the national policy.max_transfers_per_day")
     cc = sub.add_parser("capacity-curve", help="optimal outcomes from -30%% to +30%% of all beds",
                         description="Solve with every unit's beds scaled from --from to --to percent (step "
                                     "--step; 13 points by default), reusing the built model, and find the beds "
@@ -304,14 +309,17 @@ def cmd_whatif(args) -> int:
     from .errors import InputError
     from .instance import load_json, read_instance
     from .report import console
-    from .whatif import whatif
+    from .whatif import change_capacity, whatif
 
     try:
         read_instance(args.instance)
         beds, atd = _changes(args.beds, "--beds"), _changes(args.atd, "--atd")
-        if not beds and not atd:
-            raise ValueError("give at least one --beds or --atd change")
-        res = whatif(load_json(args.instance), beds, atd)
+        transfers, total = _changes(args.transfers, "--transfers"), args.transfers_total
+        if not beds and not atd and not transfers and total is None:
+            raise ValueError("give at least one --beds, --atd, --transfers or --transfers-total change")
+        doc = load_json(args.instance)
+        change_capacity(doc, beds, atd, transfers, total)  # bad changes: exit 2 before solving
+        res = whatif(doc, beds, atd, transfers=transfers, transfers_total=total)
     except InputError as e:
         _err(e.lines)
         return EXIT_INPUT
@@ -319,13 +327,16 @@ def cmd_whatif(args) -> int:
         _err([f"bedalloc whatif: {e}"])
         return EXIT_INPUT
     t = Table(title="What if: " + ", ".join([f"{k} {v:+d} beds" for k, v in beds.items()]
-                                            + [f"{k} {v:+d} ATD slots" for k, v in atd.items()]), title_justify="left")
+                                            + [f"{k} {v:+d} ATD slots" for k, v in atd.items()]
+                                            + [f"{k} {v:+d} transfers a day" for k, v in transfers.items()]
+                                            + ([f"national {total:+d} transfers a day"] if total is not None else [])),
+              title_justify="left")
     for col in ("", "base", "what-if", "change"):
         t.add_column(col, justify="left" if not col else "right")
     b, w = res["base"], res["whatif"]
     for key, label in (("unplaced", "unplaced people"), ("surge", "surge bed-days"), ("released", "released people"),
                        ("released_risk", "released risk"), ("highest_risk_released", "highest risk released"),
-                       ("cost_usd", "cost (USD)")):
+                       ("transfers", "transfers"), ("cost_usd", "cost (USD)")):
         x, y = b[key], w[key]
         t.add_row(label, "-" if x is None else f"{x:,.4g}" if key != "cost_usd" else f"{x:,.2f}",
                   "-" if y is None else f"{y:,.4g}" if key != "cost_usd" else f"{y:,.2f}",

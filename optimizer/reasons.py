@@ -145,7 +145,8 @@ def _context(inst: Instance, rows: list[dict[str, str]]) -> dict:
     count = lambda who: np.bincount(enrol[who & (enrol >= 0)], minlength=len(prog_index))  # noqa: E731
     room = eligible & ((N.prog_capacity < 0) | (count(enrol >= 0) < N.prog_capacity))[None, :]
     slot_pinned = ~room.any(axis=1) & (eligible & (count(P.pin_kind > 0) > 0)[None, :]).any(axis=1)
-    c = dict(P=P, N=N, cls=cls, labels=labels, fits_any=fits_any, fits=fits, class_units=class_units, dec=dec,
+    c = dict(P=P, N=N, cls=cls, labels=labels, fits_any=fits_any, fits=fits, class_units=class_units.astype(bool),
+             dec=dec,
              uidx=uidx, rday=rday, arrival=arrival, end=end, limit=limit, must_leave=limit < end,
              releasable=releasable, has_program=family_groups(P, eligible.any(axis=1) | P.minor, np.logical_and),
              slot_pinned=family_groups(P, slot_pinned, np.logical_or),

@@ -1,4 +1,5 @@
-"""What-if questions on capacity: more or fewer beds or ATD slots, and the capacity curve.
+"""What-if questions on capacity: more or fewer beds, ATD slots or transport seats, and the
+capacity curve.
 
 Every answer is a full optimal, verified solve.  The capacity curve scales every unit's beds
 (``round(beds x (1 + p / 100))``, half up; surge beds and guaranteed minimums unchanged) and
@@ -21,7 +22,7 @@ from .verify import verify
 def _outcome(inst: Instance, rows: list[dict[str, str]]) -> dict:
     """The verified levels of a plan, the number released, the highest effective risk released,
     and the highest released for lack of capacity (reasons ``capacity`` and ``humanitarian``:
-    releases at a legal limit happen whatever the beds)."""
+    releases at a legal limit happen whatever the beds), and the transfers (MODEL.md §3 rule 7)."""
     from .reasons import reasons
 
     check = verify(inst, rows)
@@ -32,15 +33,19 @@ def _outcome(inst: Instance, rows: list[dict[str, str]]) -> dict:
     capacity = [float(r["effective_risk"]) for r, w in zip(rows, why)
                 if r["decision"] == "release" and w in ("capacity", "humanitarian")]
     return {**check.objective, "released": len(released), "highest_risk_released": max(released, default=None),
-            "highest_released_for_capacity": max(capacity, default=None)}
+            "highest_released_for_capacity": max(capacity, default=None),
+            "transfers": sum(r["transfer"] == "1" for r in rows)}
 
 
-def change_capacity(doc: dict, beds: dict[str, int], atd: dict[str, int]) -> dict:
+def change_capacity(doc: dict, beds: dict[str, int], atd: dict[str, int], transfers: dict[str, int] | None = None,
+                    transfers_total: int | None = None) -> dict:
     """A copy of instance document ``doc`` with ``beds`` added (``FACILITY`` or
     ``FACILITY:UNIT`` -> beds, negative to remove; a facility's change is spread over its units
-    in proportion to their beds, largest remainders first) and ``atd`` slots added (program ->
-    slots).  Raises ``ValueError`` naming an unknown facility, unit or program, or a count that
-    would go below zero."""
+    in proportion to their beds, largest remainders first), ``atd`` slots added (program ->
+    slots), ``transfers`` seats added to AORs' ``max_transfers_out_per_day`` (AOR code -> seats)
+    and ``transfers_total`` to ``policy.max_transfers_per_day``.  Raises ``ValueError`` naming
+    an unknown facility, unit, program or AOR, a limit that does not exist (none to change), or
+    a count that would go below zero."""
     doc = copy.deepcopy(doc)
     facs = {f["id"]: f for f in doc["facilities"]}
     for key, n in beds.items():
@@ -68,14 +73,34 @@ def change_capacity(doc: dict, beds: dict[str, int], atd: dict[str, int]) -> dic
         if progs[pid]["capacity"] + n < 0:
             raise ValueError(f"--atd {pid}: capacity would be {progs[pid]['capacity'] + n}")
         progs[pid]["capacity"] += n
+    _change_transfers(doc, transfers or {}, transfers_total)
     return doc
 
 
-def whatif(doc: dict, beds: dict[str, int], atd: dict[str, int], params: SolveParams = SolveParams()) -> dict:
-    """Solve the base instance and the changed one; return both outcomes and ``moved``, the
-    number of people whose decision, unit or program differs."""
+def _change_transfers(doc: dict, transfers: dict[str, int], total: int | None) -> None:
+    """Add seats to AORs' and the national transfer limits of ``doc`` in place (see
+    :func:`change_capacity`)."""
+    aors = {a["code"]: a for a in doc["aors"]}
+    changes = [(f"--transfers {code}", aors.get(code), "max_transfers_out_per_day", n) for code, n in transfers.items()]
+    if total is not None:
+        changes.append(("--transfers-total", doc.setdefault("policy", {}), "max_transfers_per_day", total))
+    for flag, record, key, n in changes:
+        if record is None:
+            raise ValueError(f"{flag}: no AOR {flag.split()[-1]!r}")
+        if record.get(key) is None:
+            raise ValueError(f"{flag}: {'the instance' if key == 'max_transfers_per_day' else 'the AOR'} has no "
+                             f"transfer limit ({key}) to change")
+        if record[key] + n < 0:
+            raise ValueError(f"{flag}: {key} would be {record[key] + n}")
+        record[key] += n
+
+
+def whatif(doc: dict, beds: dict[str, int], atd: dict[str, int], params: SolveParams = SolveParams(),
+           transfers: dict[str, int] | None = None, transfers_total: int | None = None) -> dict:
+    """Solve the base instance and the changed one (:func:`change_capacity`); return both
+    outcomes and ``moved``, the number of people whose decision, unit or program differs."""
     base_inst = parse_instance(doc)
-    new_inst = parse_instance(change_capacity(doc, beds, atd), "what-if instance")
+    new_inst = parse_instance(change_capacity(doc, beds, atd, transfers, transfers_total), "what-if instance")
     base, new = solve(base_inst, params).rows, solve(new_inst, params).rows
     moved = sum((a["decision"], a["unit_id"], a["atd_program_id"]) != (b["decision"], b["unit_id"], b["atd_program_id"])
                 for a, b in zip(base, new))
