@@ -271,43 +271,73 @@ def _windows(c: dict, idx: np.ndarray, unplaced: np.ndarray) -> list[np.ndarray]
 
 
 def _room(c: dict, idx: np.ndarray) -> dict[str, np.ndarray]:
-    """(R, U) bool per person of ``idx`` and unit: compatible units that are ``usable``, need a
-    seat (``seatless``; ``by_pins`` when the seats would do without pinned transfers) or that
-    the ties forbid (``forbidden``); and whether the unit has a free bed (``free``), a free bed
-    or a pinned lower-risk occupant (``pin``), or a free bed or a movable one (``any``) on every
-    day (module docstring)."""
+    """(R, U) per person of ``idx`` and unit: compatible units that are ``usable``, need a seat
+    (``seatless``; ``by_pins`` when the seats would do without pinned transfers) or that the
+    ties forbid (``forbidden``); whether the unit has a free bed on every day (``free``), and
+    over the days without one the highest lowest effective risk of a pinned (``pin``) and of a
+    pinned or movable (``any``) occupant, -inf when always free, +inf for a family (module
+    docstring; :func:`_below` compares them with the person's risk)."""
     P, N = c["P"], c["N"]
     unplaced = c["dec"][idx] == "unplaced"
     comp = c["class_units"][c["cls"][idx]]
     tie = _tie_ok(c, idx)[:, N.unit_fac]
     seat = _seat_ok(c, idx, c["used"])[:, N.unit_fac]
     free, pin, anyone = _windows(c, idx, unplaced)
-    thr = np.where(unplaced, np.inf, P.eff[idx])[:, None]
-    single = (P.family[idx] < 0)[:, None]
+    family = (P.family[idx] >= 0)[:, None]
     return dict(usable=comp & tie & seat, seatless=comp & tie & ~seat, forbidden=comp & ~tie,
                 by_pins=comp & tie & ~seat & _seat_ok(c, idx, c["used"] - c["pin_used"])[:, N.unit_fac],
-                free=free >= c["block"][idx][:, None], pin=single & (pin < thr), any=single & (anyone < thr))
+                free=free >= c["block"][idx][:, None], pin=np.where(family, np.inf, pin),
+                any=np.where(family, np.inf, anyone))
+
+
+def _below(c: dict, idx: np.ndarray) -> np.ndarray:
+    """(R, 1) the effective risk below which an occupant is displaced: the person's own, or any
+    (+inf) for an unplaced person."""
+    return np.where(c["dec"][idx] == "unplaced", np.inf, c["P"].eff[idx])[:, None]
+
+
+def _room_keys(c: dict, idx: np.ndarray) -> np.ndarray:
+    """(R,) the people of ``idx`` whose :func:`_room` rows are equal get equal keys: bed class,
+    days, own unit, family, and origin, AOR and current transfer where ties or limits use them."""
+    P = c["P"]
+    limited = (P.origin[idx] >= 0) & ((c["limits"][c["fac_aor"][np.maximum(P.origin[idx], 0)]] >= 0)
+                                      | (c["limits"][-1] >= 0))
+    tied = P.ties[idx]
+    cols = [c["cls"][idx], c["dec"][idx] == "unplaced", c["arrival"][idx], np.minimum(c["end"], c["limit"])[idx],
+            c["uidx"][idx], np.where(c["uidx"][idx] >= 0, c["rday"][idx], -1), P.family[idx],
+            np.where(limited | tied, P.origin[idx], -2), np.where(tied, P.aor[idx], -1), c["moved"][idx] & limited]
+    return np.unique(np.stack(cols, axis=1).astype(np.int64), axis=0, return_inverse=True)[1].ravel()
 
 
 def _bed_reasons(c: dict, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Step 5 of the module docstring for each person of ``idx`` ('' when none applies), and
-    whether any compatible unit is tie-allowed."""
+    whether any compatible unit is tie-allowed.  Computed once per :func:`_room_keys` group:
+    per group the free units of each kind and the lowest displacement risk over each kind of
+    unit, which each person compares with their own."""
+    key = _room_keys(c, idx)
+    reps = np.zeros(key.max(initial=-1) + 1, np.int64)
+    reps[key] = idx
     out, tie_any = np.full(len(idx), "", dtype=object), np.zeros(len(idx), bool)
-    for k in range(0, len(idx), CHUNK):
-        part = idx[k:k + CHUNK]
-        rm = _room(c, part)
+    for k in range(0, len(reps), CHUNK):
+        rm = _room(c, reps[k:k + CHUNK])
+        mine = np.flatnonzero((key >= k) & (key < k + CHUNK))
+        g, part = key[mine] - k, idx[mine]
+        thr = _below(c, part)[:, 0]
         unplaced = c["dec"][part] == "unplaced"
         slot = unplaced & c["slot_pinned"][part] & c["releasable"][part] & c["has_program"][part]
 
-        def some(kind, avail):
-            return (rm[kind] & rm[avail]).any(axis=1)
+        def free(kind):
+            return (rm[kind] & rm["free"]).any(axis=1)[g]
 
-        conds = [~unplaced & some("usable", "free"), some("seatless", "free"), some("forbidden", "free"),
-                 some("usable", "pin") | slot, some("seatless", "any"), some("forbidden", "any")]
-        choices = ["cost", np.where(some("by_pins", "free"), "pinned", "no_seat"), "local_ties", "pinned",
-                   np.where(some("by_pins", "any"), "pinned", "no_seat"), "local_ties"]
-        out[k:k + CHUNK] = np.select(conds, choices, default="")
-        tie_any[k:k + CHUNK] = (rm["usable"] | rm["seatless"]).any(axis=1)
+        def held(kind, value):
+            return np.where(rm[kind], rm[value], np.inf).min(axis=1)[g] < thr
+
+        conds = [~unplaced & free("usable"), free("seatless"), free("forbidden"), held("usable", "pin") | slot,
+                 held("seatless", "any"), held("forbidden", "any")]
+        choices = ["cost", np.where(free("by_pins"), "pinned", "no_seat"), "local_ties", "pinned",
+                   np.where(held("by_pins", "any"), "pinned", "no_seat"), "local_ties"]
+        out[mine] = np.select(conds, choices, default="")
+        tie_any[mine] = (rm["usable"] | rm["seatless"]).any(axis=1)[g]
     return out, tie_any
 
 
@@ -447,8 +477,12 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
                         "program may take this person (or, in a family, one of its adults). An eligible program "
                         "would change it.")
     if why == "cost":
-        return facts + (f"\n{released}. Reason cost: a compatible bed was free, but the effective risk is 0: "
-                        "releasing adds no risk and costs less than the bed.")
+        if eff == 0:
+            return facts + (f"\n{released}. Reason cost: a compatible bed was free, but the effective risk is 0: "
+                            "releasing adds no risk and costs less than the bed.")
+        return facts + (f"\n{released}. Reason cost: a compatible bed the person could use was free on every day "
+                        "they would hold it; keeping them would have released less risk (this plan is not optimal "
+                        "at level 3).")
     return facts + (f"\nUnplaced: reason capacity: the person may not be released and every compatible bed "
                     f"({label}, surge beds included) is taken. One more such bed would change it.")
 
@@ -504,6 +538,8 @@ def _transport_text(inst: Instance, a: dict, rows, i: int, head: str) -> str:
         return (f"{head}. Reason pinned: the outcome was pinned (a decision taken outside the plan"
                 f"{', by the family' if len(members) > 1 else ''}, MODEL.md §2 pin); the plan keeps it.")
     rm = {k: v[0] for k, v in _room(a, np.array([i])).items()}
+    thr = _below(a, np.array([i]))[0, 0]
+    rm["pin"], rm["any"] = rm["pin"] < thr, rm["any"] < thr
     seat_avail = "free" if (rm["seatless"] & rm["free"]).any() else "any"
     if why == "no_seat" or (why == "pinned" and (rm["by_pins"] & rm[seat_avail]).any()
                             and not (rm["usable"] & rm["pin"]).any()):
@@ -519,7 +555,6 @@ def _transport_text(inst: Instance, a: dict, rows, i: int, head: str) -> str:
         return (f"{head}. Reason local_ties: the local ties of {tied} allow only the origin facility "
                 f"({p.origin or 'none'}) and the facilities of AOR {p.aor} (MODEL.md §3 rule 8); {what}. A free "
                 "compatible bed the ties allow would change it.")
-    thr = np.inf if a["dec"][i] == "unplaced" else P.eff[i]
     held = rm["usable"] & rm["pin"]
     holders = [inst.people[j].id for j in np.flatnonzero((P.pin_kind > 0) & (P.family < 0) & a["releasable"]
                                                          & (a["uidx"] >= 0) & (P.eff < thr)) if held[a["uidx"][j]]]
