@@ -497,8 +497,8 @@ def _limit_text(inst: Instance, a: dict, row: int, day: int) -> str:
     used, lim, pinned = int(a["used"][row, day]), int(a["limits"][row]), int(a["pin_used"][row, day])
     by = f", {pinned} of them by pinned people" if pinned else ""
     if row == len(a["limits"]) - 1:
-        return f"the {lim} national seats of day {day} (policy max_transfers_per_day; {used} used{by})"
-    return f"the {lim} seats out of AOR {inst.aors[row].code} on day {day} (max_transfers_out_per_day; {used} used{by})"
+        return f"the national seats of day {day} (policy max_transfers_per_day {lim}, {used} used{by})"
+    return f"the seats out of AOR {inst.aors[row].code} on day {day} (max_transfers_out_per_day {lim}, {used} used{by})"
 
 
 def _seat_text(inst: Instance, a: dict, i: int, units: np.ndarray, members: np.ndarray, head: str, why: str) -> str:
@@ -527,7 +527,8 @@ def _seat_text(inst: Instance, a: dict, i: int, units: np.ndarray, members: np.n
             f"{inst.people[i].origin} is a transfer and {limits} were used up (MODEL.md §3 rule 7)")
     if why == "pinned":
         return text + "; without the pinned people's transfers a seat would have been left."
-    return text + f". Kept if {' and '.join(more)} had been available (bedalloc whatif {' '.join(flags)})."
+    kept = "Placed" if a["dec"][i] == "unplaced" else "Kept"
+    return text + f". {kept} if {' and '.join(more)} had been available (bedalloc whatif {' '.join(flags)})."
 
 
 def _transport_text(inst: Instance, a: dict, rows, i: int, head: str) -> str:

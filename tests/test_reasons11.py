@@ -65,8 +65,8 @@ def test_a_release_for_want_of_a_seat(limits, where, flag):
     assert reasons(inst, rows)[0] == ["", "", "no_seat"]
     text = explain(inst, rows, "X3")
     assert "Reason no_seat" in text and "free in F2" in text
-    assert ("the 1 seats out of AOR HOU on day 0 (max_transfers_out_per_day; 1 used)" in text
-            if "aor_limit" in limits else "the 1 national seats of day 0 (policy max_transfers_per_day; 1 used)" in text)
+    assert ("the seats out of AOR HOU on day 0 (max_transfers_out_per_day 1, 1 used) were used up" in text
+            if "aor_limit" in limits else "the national seats of day 0 (policy max_transfers_per_day 1, 1 used)" in text)
     assert f"Kept if {where} had been available (bedalloc whatif {flag})" in text
 
 
@@ -143,6 +143,7 @@ def test_unplaced_diagnosis_and_certificate(limits, ties, cause, level1):
     rows = _plan(inst, spec)
     why, _ = reasons(inst, rows)
     assert why == ["", "" if not ties else cause, cause]
+    assert ("Placed if 1 more" in explain(inst, rows, "M2")) == bool(limits)
     diag = diagnosis(inst, rows, True, why)
     assert [(g["reason"], g["people"]) for g in diag["groups"]] == [(cause, level1)]
     cert = diagnose(inst)
