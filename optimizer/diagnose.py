@@ -195,6 +195,8 @@ def _seat_bound(inst: Instance, N, uniq, size, g_origin, U: int, Q: int) -> tupl
     yg, yq = np.nonzero(uniq[:, U:U + Q])
     zg = np.flatnonzero(uniq[:, -1])
     n = len(xg) + len(yg) + len(zg)
+    if n == 0:  # nobody may be placed at all: the flow bound says as much
+        return total, []
     moved = (g_origin[xg] >= 0) & (N.unit_fac[xu] != g_origin[xg])
     nation = G + U + Q + len(inst.aors)
     rows = [np.concatenate([xg, yg, zg]), G + xu, G + U + yq,
