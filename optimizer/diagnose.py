@@ -88,13 +88,11 @@ def diagnose(inst: Instance) -> dict:
     P, N = people_arrays(inst), network_arrays(inst)
     active, units, progs, free = _groups(inst, P, N)
     seats = bool((_limits(inst) >= 0).any()) and bool((P.origin[active] >= 0).any())
-    origin = np.where(seats, P.origin[active], -1) + 1  # transfers depend on the origin facility
     keys = np.concatenate([units, progs, free[:, None]], axis=1)
-    packed = np.ascontiguousarray(np.concatenate(  # one byte string per person: fast grouping
-        [np.packbits(keys, axis=1), origin.astype(">u4").view(np.uint8).reshape(-1, 4)], axis=1))
+    packed = np.ascontiguousarray(np.packbits(keys, axis=1))  # one byte string per person: fast grouping
     _, first, gid = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_index=True,
                               return_inverse=True)
-    uniq, g_origin = keys[first], origin[first] - 1
+    uniq = keys[first]
     gid = np.asarray(gid).ravel()
     G, U, Q = len(uniq), units.shape[1], progs.shape[1]
     size = np.bincount(gid, minlength=G)
@@ -144,9 +142,12 @@ def diagnose(inst: Instance) -> dict:
                 pieces.append(piece)
     bound = total - value
     if seats and total:
-        lp_bound, binding = _seat_bound(inst, N, uniq, size, g_origin, U, Q)
+        pairs, k_gid = np.unique(gid * (len(inst.facilities) + 1) + P.origin[active] + 1, return_inverse=True)
+        k_size = np.bincount(k_gid.ravel(), minlength=len(pairs))
+        k_gid, k_origin = pairs // (len(inst.facilities) + 1), pairs % (len(inst.facilities) + 1) - 1
+        lp_bound, binding = _seat_bound(inst, N, uniq, k_gid, k_origin, k_size, U, Q)
         if lp_bound > bound:
-            pieces.append(_seat_piece(inst, size, g_origin, binding, lp_bound - bound))
+            pieces.append(_seat_piece(inst, k_size, k_origin, binding, lp_bound - bound))
             bound = lp_bound
     pieces.sort(key=lambda d: -d["short_by"])
     return {"format": "bedalloc-diagnosis-certificate", "version": 1, "people": total,
@@ -183,34 +184,51 @@ def _describe(inst, P, N, active, gid, uniq, groups, size, U, Q) -> dict:
             "text": f"{text}: {need} people; {where}; short by {need - beds - slots}"}
 
 
-def _seat_bound(inst: Instance, N, uniq, size, g_origin, U: int, Q: int) -> tuple[int, list[int]]:
+def _seat_bound(inst: Instance, N, uniq, k_gid, k_origin, k_size, U: int, Q: int) -> tuple[int, list[int]]:
     """``people - floor(LP max)`` of the linear relaxation with transport rows (module
-    docstring) and the limit rows (AOR index, or the AOR count for the nation) that bind."""
+    docstring) and the limit rows (AOR index, or the AOR count for the nation) that bind.
+
+    The people of a group ``g`` and an origin facility form a pair ``k`` (``k_gid``,
+    ``k_origin``, ``k_size``).  A pair stays in units of ``g`` in its origin facility (one
+    column per unit), or enters ``g``'s pool of placements elsewhere (one column, counted in the
+    seat rows of the origin's AOR and the nation when it has an origin), or ``g``'s pool of
+    releases, or is released free (minors); each pool hands out its people to ``g``'s units
+    (programs) with equality rows.  Splitting a pool's flow into paths gives the per-person LP
+    of the module docstring (a path back into the pair's own facility is a stay that needs no
+    seat), so both have the same maximum, with one column per pair and unit of its origin
+    instead of per pair and compatible unit."""
     from scipy.optimize import linprog
     from scipy.sparse import csr_matrix
 
-    G, limits, fac_aor = len(uniq), _limits(inst), _fac_aor(inst)
-    total = int(size.sum())
-    xg, xu = np.nonzero(uniq[:, :U])
-    yg, yq = np.nonzero(uniq[:, U:U + Q])
-    zg = np.flatnonzero(uniq[:, -1])
-    n = len(xg) + len(yg) + len(zg)
-    if n == 0:  # nobody may be placed at all: the flow bound says as much
-        return total, []
-    moved = (g_origin[xg] >= 0) & (N.unit_fac[xu] != g_origin[xg])
-    nation = G + U + Q + len(inst.aors)
-    rows = [np.concatenate([xg, yg, zg]), G + xu, G + U + yq,
-            G + U + Q + fac_aor[g_origin[xg[moved]]], np.full(int(moved.sum()), nation)]
-    cols = [np.arange(n), np.arange(len(xg)), len(xg) + np.arange(len(yg)), np.flatnonzero(moved),
-            np.flatnonzero(moved)]
-    A = csr_matrix((np.ones(sum(len(r) for r in rows)), (np.concatenate(rows), np.concatenate(cols))),
-                   shape=(nation + 1, n))
+    K, G, limits, fac_aor = len(k_gid), len(uniq), _limits(inst), _fac_aor(inst)
+    total = int(k_size.sum())
+    sk, su = np.nonzero(uniq[k_gid, :U] & (N.unit_fac[None, :] == k_origin[:, None]))  # stays
+    wg, wu = np.nonzero(uniq[:, :U])  # a pool's placements
+    vg, vq = np.nonzero(uniq[:, U:U + Q])  # a pool's releases
+    fk = np.flatnonzero(uniq[k_gid, -1])  # minors released free
+    moved = np.flatnonzero(k_origin >= 0)
+    # columns: stays, into the placement pool (K), into the release pool (K), free (len fk), w, v
+    c_in, c_rel, c_free = len(sk), len(sk) + K, len(sk) + 2 * K
+    c_w, c_v = c_free + len(fk), c_free + len(fk) + len(wg)
+    n = c_v + len(vg)
+    ub_rows = [sk, np.arange(K), np.arange(K), fk, K + su, K + wu, K + U + vq,
+               K + U + Q + fac_aor[k_origin[moved]], np.full(len(moved), K + U + Q + len(inst.aors))]
+    ub_cols = [np.arange(c_in), c_in + np.arange(K), c_rel + np.arange(K), c_free + np.arange(len(fk)),
+               np.arange(c_in), c_w + np.arange(len(wg)), c_v + np.arange(len(vg)), c_in + moved, c_in + moved]
+    eq_rows = [k_gid, wg, G + k_gid, G + vg]  # pool in = pool out
+    eq_cols = [c_in + np.arange(K), c_w + np.arange(len(wg)), c_rel + np.arange(K), c_v + np.arange(len(vg))]
+    eq_vals = [np.ones(K), -np.ones(len(wg)), np.ones(K), -np.ones(len(vg))]
+    m_ub = K + U + Q + len(inst.aors) + 1
+    A_ub = csr_matrix((np.ones(sum(map(len, ub_rows))), (np.concatenate(ub_rows), np.concatenate(ub_cols))),
+                      shape=(m_ub, n))
+    A_eq = csr_matrix((np.concatenate(eq_vals), (np.concatenate(eq_rows), np.concatenate(eq_cols))), shape=(2 * G, n))
     cap = lambda v: np.where(v >= 0, v, total + 1)  # noqa: E731  (-1: no limit)
-    b = np.concatenate([size, N.unit_beds + N.unit_surge, cap(N.prog_capacity), cap(limits)]).astype(float)
-    res = linprog(-np.ones(n), A_ub=A, b_ub=b, bounds=(0, None), method="highs")
+    b_ub = np.concatenate([k_size, N.unit_beds + N.unit_surge, cap(N.prog_capacity), cap(limits)]).astype(float)
+    obj = -np.concatenate([np.ones(c_w), np.zeros(n - c_w)])
+    res = linprog(obj, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.zeros(2 * G), bounds=(0, None), method="highs")
     if res.status != 0:
         raise RuntimeError(f"the transport relaxation of diagnose failed: {res.message}")
-    binding = np.flatnonzero(np.abs(res.ineqlin.marginals[G + U + Q:]) > 1e-9)
+    binding = np.flatnonzero(np.abs(res.ineqlin.marginals[K + U + Q:]) > 1e-9)
     return total - int(np.floor(-res.fun + 1e-6)), [int(k) for k in binding if limits[k] >= 0]
 
 
@@ -228,5 +246,6 @@ def _seat_piece(inst: Instance, size, g_origin, binding: list[int], short: int) 
     people = int(size[held].sum())
     return {"kind": "seats", "people": people, "seats": sum(d["limit"] for d in limits), "limits": limits,
             "short_by": short,
-            "text": f"{people} people held in facilities under transport limits can reach enough compatible beds "
-                    f"only by transfers, but day 0 has {names or 'too few seats'}: short by {short}"}
+            "text": f"the transport limits of day 0 ({names or 'none binds alone'}) let too few of the {people:,} "
+                    f"people held in those facilities move to compatible beds elsewhere: short by {short:,} more "
+                    "(linear relaxation with the limits)"}
