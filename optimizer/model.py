@@ -237,6 +237,7 @@ class Network:
     fac_gm_rate: np.ndarray  # (F,) USD per GM bed-day
     fac_per_diem: np.ndarray  # (F,) USD per bed-day above the GM
     fac_max_stay: np.ndarray  # (F,) days, BIG_STAY when null
+    fac_aor: np.ndarray  # (F,) AOR index of each facility (local ties, transport limits)
     move_cost: np.ndarray  # (F + A, F) USD: from origin facility / AOR hub to facility
     prog_per_diem: np.ndarray  # (Q,) USD per day
     prog_capacity: np.ndarray  # (Q,) slots, -1 when unlimited
@@ -278,6 +279,7 @@ def _network_arrays(inst: Instance) -> Network:
         fac_gm_rate=np.array([f.gm_rate for f in facs], dtype=float),
         fac_per_diem=np.array([f.per_diem for f in facs], dtype=float),
         fac_max_stay=np.array([BIG_STAY if f.max_stay_days is None else f.max_stay_days for f in facs], dtype=np.int64),
+        fac_aor=np.array([aor_idx[f.aor] for f in facs], dtype=np.int32),
         move_cost=move,
         prog_per_diem=np.array([p.per_diem for p in progs], dtype=float),
         prog_capacity=np.array([-1 if p.capacity is None else p.capacity for p in progs], dtype=np.int64),
@@ -293,36 +295,81 @@ def eligible_programs(net: Network, risk: float, aor: int) -> np.ndarray:
 
 
 def bed_type_keys(P: People, N: Network) -> np.ndarray:
-    """(P,) integer bed type of each person: (sex, level, needs_medical, stay band), where the
-    stay band counts the facilities' ``max_stay_days`` values below the person's stay; people
-    with equal keys fit exactly the same single units (MODEL.md §3 rules 2 and 5)."""
+    """(P,) integer bed type of each person: (sex, level, needs_medical, stay band, restriction),
+    where the stay band counts the facilities' ``max_stay_days`` values below the person's stay
+    and the restriction is :func:`restriction_keys`; people with equal keys fit exactly the same
+    single units (MODEL.md §3 rules 2, 5, 8 and the units of a detain pin)."""
     stays = np.unique(N.fac_max_stay[N.fac_max_stay < BIG_STAY])
     band = np.searchsorted(stays, P.stay, side="left").astype(np.int64)
     lvl = np.maximum(P.level, 0).astype(np.int64)
-    return ((P.sex.astype(np.int64) * 4 + lvl) * 2 + P.medical) * (len(stays) + 2) + band
+    base = ((P.sex.astype(np.int64) * 4 + lvl) * 2 + P.medical) * (len(stays) + 2) + band
+    rk = restriction_keys(P, N)
+    return base if not rk.any() else base * (int(rk.max()) + 1) + rk
+
+
+def restriction_keys(P: People, N: Network) -> np.ndarray:
+    """(P,) 0 for a person who may use every compatible unit, else a positive id shared exactly by
+    the people allowed the same units by local ties (their AOR's facilities and their origin
+    facility, MODEL.md §3 rule 8) and a detain pin (its facility or unit, §2 ``pin``)."""
+    n = len(P.sex)
+    if not P.ties.any() and not (P.pin_kind == PIN_DETAIN).any():
+        return np.zeros(n, np.int64)
+    tied = P.ties
+    org_aor = np.where(P.origin >= 0, N.fac_aor[np.maximum(P.origin, 0)], -1)
+    tie_aor = np.where(tied, P.aor, -1)
+    tie_org = np.where(tied & (P.origin >= 0) & (org_aor != P.aor), P.origin, -1)
+    det = P.pin_kind == PIN_DETAIN
+    key = np.stack([tie_aor, tie_org, np.where(det, P.pin_fac, -1), np.where(det, P.pin_unit, -1)], axis=1)
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel().astype(np.int64) + 1
+    inv[(key == -1).all(axis=1)] = 0  # the unrestricted people's id is left unused
+    return inv
+
+
+def allowed_units(P: People, N: Network, reps: np.ndarray) -> np.ndarray:
+    """(len(reps), U) bool: the units local ties and detain pins leave each person ``reps[i]``
+    (MODEL.md §3 rule 8, §2 ``pin``); compatibility itself is :func:`single_units`."""
+    U = len(N.unit_fac)
+    ok = np.ones((len(reps), U), dtype=bool)
+    t = P.ties[reps]
+    if t.any():
+        r = reps[t]
+        ok[t] = ((N.fac_aor[N.unit_fac][None, :] == P.aor[r][:, None])
+                 | (N.unit_fac[None, :] == P.origin[r][:, None]))
+    d = P.pin_kind[reps] == PIN_DETAIN
+    if d.any():
+        pf, pu = P.pin_fac[reps], P.pin_unit[reps]
+        ok &= ~d[:, None] | (pf[:, None] < 0) | (N.unit_fac[None, :] == pf[:, None])
+        ok &= ~d[:, None] | (pu[:, None] < 0) | (np.arange(U)[None, :] == pu[:, None])
+    return ok
 
 
 def program_keys(P: People, N: Network) -> np.ndarray:
-    """(P,) integer program key: (aor, risk band); people with equal keys are eligible for the
-    same ATD programs (MODEL.md §3 rule 3).  The AOR counts only when a program is restricted."""
+    """(P,) integer program key: (aor, risk band, pinned program); people with equal keys are
+    eligible for the same ATD programs (MODEL.md §3 rule 3).  The AOR counts only when a program
+    is restricted."""
     risks = np.unique(N.prog_max_risk)
     rband = np.searchsorted(risks, P.risk, side="left").astype(np.int64)
     aor = P.aor.astype(np.int64) if (N.prog_aor >= 0).any() else np.zeros(len(P.aor), np.int64)
-    return aor * (len(risks) + 1) + rband
+    key = aor * (len(risks) + 1) + rband
+    # a pinned program is a key of its own (MODEL.md §2 ``pin``)
+    return key if not (P.pin_prog >= 0).any() else key * (len(N.prog_per_diem) + 1) + P.pin_prog + 1
 
 
 def single_units(P: People, N: Network, reps: np.ndarray) -> np.ndarray:
     """(len(reps), U) bool: the non-family units each person ``reps[i]`` fits (sex, level,
-    medical need, short stay; MODEL.md §3 rules 2 and 5; the legal limit is checked elsewhere)."""
+    medical need, short stay, local ties, detain pin; MODEL.md §3 rules 2, 5, 8 and §2 ``pin``;
+    the legal limit is checked elsewhere)."""
     lvl = np.maximum(P.level[reps], 0)
     return ((~N.unit_family[None, :]) & (N.unit_sex[None, :] == P.sex[reps][:, None])
             & N.unit_levels[:, lvl].T & (N.unit_medical[None, :] | ~P.medical[reps][:, None])
-            & (P.stay[reps][:, None] <= N.fac_max_stay[N.unit_fac][None, :]))
+            & (P.stay[reps][:, None] <= N.fac_max_stay[N.unit_fac][None, :]) & allowed_units(P, N, reps))
 
 
 def family_units(P: People, N: Network, members: np.ndarray) -> np.ndarray:
-    """(U,) bool: the family units that fit every member (MODEL.md §3 rules 2 and 5)."""
-    ok = N.unit_family.copy()
+    """(U,) bool: the family units that fit every member (MODEL.md §3 rules 2, 5 and 8; a
+    family's detain pin binds every member)."""
+    ok = N.unit_family & allowed_units(P, N, members).all(axis=0)
     for s in np.unique(P.sex[members]):
         ok &= (N.unit_sex == s) | (N.unit_sex == 2)
     for lv in np.unique(P.level[members[~P.minor[members]]]):
@@ -333,9 +380,12 @@ def family_units(P: People, N: Network, members: np.ndarray) -> np.ndarray:
 
 
 def programs_of(P: People, N: Network, reps: np.ndarray) -> np.ndarray:
-    """(len(reps), Q) bool: the ATD programs eligible for each person ``reps[i]`` (rule 3)."""
+    """(len(reps), Q) bool: the ATD programs eligible for each person ``reps[i]`` (rule 3), only
+    the pinned one for a person whose pin names a program."""
+    pin = P.pin_prog[reps][:, None]
     return (N.prog_max_risk[None, :] >= P.risk[reps][:, None]) & (
-        (N.prog_aor[None, :] < 0) | (N.prog_aor[None, :] == P.aor[reps][:, None]))
+        (N.prog_aor[None, :] < 0) | (N.prog_aor[None, :] == P.aor[reps][:, None])) & (
+        (pin < 0) | (np.arange(len(N.prog_per_diem))[None, :] == pin))
 
 
 def family_groups(P: People, values: np.ndarray, reduce) -> np.ndarray:
@@ -358,6 +408,50 @@ def family_members(P: People) -> dict[int, np.ndarray]:
     order = fam[np.argsort(P.family[fam], kind="stable")]
     cuts = np.flatnonzero(np.diff(P.family[order])) + 1
     return {int(P.family[g[0]]): g for g in np.split(order, cuts)} if len(order) else {}
+
+
+def seat_rows(inst: Instance, P: People, N: Network, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The transport limits that can bind (MODEL.md §3 rule 7): ``(keys, limits)``, ``keys`` (k, 2)
+    of (AOR index, day) for a limit on moves out of that AOR's facilities, (-1, day) for the
+    national limit.  ``day`` (P,) is each person's arrival day, the day a transfer happens.  A
+    limit at least as large as the number of people with a facility origin who arrive that day
+    (out of that AOR) can never bind and gets no row, so an instance without active limits has
+    exactly the model of contract 1.0."""
+    H = inst.horizon_days
+    cand = ~P.removed & (P.origin >= 0)
+    d = day[cand]
+    oa = N.fac_aor[P.origin[cand]].astype(np.int64)
+    keys, lims = [], []
+    nat = inst.policy.max_transfers_per_day
+    if nat is not None:
+        t = np.flatnonzero(np.bincount(d, minlength=H) > nat)
+        keys += [(-1, int(x)) for x in t]
+        lims += [nat] * len(t)
+    count = np.bincount(oa * H + d, minlength=len(inst.aors) * H).reshape(len(inst.aors), H)
+    for ai, aor in enumerate(inst.aors):
+        if aor.max_transfers_out_per_day is not None:
+            t = np.flatnonzero(count[ai] > aor.max_transfers_out_per_day)
+            keys += [(ai, int(x)) for x in t]
+            lims += [aor.max_transfers_out_per_day] * len(t)
+    return np.array(keys, np.int64).reshape(-1, 2), np.array(lims, float)
+
+
+def seat_entries(keys: np.ndarray, N: Network, origin: np.ndarray, day: np.ndarray, cols: np.ndarray):
+    """Entries ``(row within the seat block, column, 1)`` of columns ``cols`` that each move one
+    person from facility ``origin`` on ``day`` (arrays of equal length; a column moving several
+    people appears once per person): the row of the origin facility's AOR and day and the national
+    row of the day, where :func:`seat_rows` made them."""
+    H = int(max(keys[:, 1].max(initial=0), day.max(initial=0))) + 1
+    code = (keys[:, 0] + 1) * H + keys[:, 1]
+    order = np.argsort(code)
+    rows, cs = [], []
+    for want in ((N.fac_aor[origin].astype(np.int64) + 1) * H + day, day):
+        pos = np.minimum(np.searchsorted(code[order], want), max(len(code) - 1, 0))
+        hit = (code[order][pos] == want) if len(code) else np.zeros(len(want), bool)
+        rows.append(order[pos[hit]] if len(code) else pos[hit])
+        cs.append(cols[hit])
+    rows, cs = np.concatenate(rows), np.concatenate(cs)
+    return rows, cs, np.ones(len(rows))
 
 
 def _empty():
@@ -476,12 +570,19 @@ class _Builder:
 
 
 def build(inst: Instance, people: People | None = None, net: Network | None = None,
-          merge_origins: bool = False) -> Model:
+          merge_origins: bool = False, pins_hard: bool = True) -> Model:
     """Build the one-day class model (MODEL.md §3-§4) of a validated ``horizon_days == 1`` instance.
 
     With ``merge_origins`` every person is treated as coming from one origin: the *compact* model,
     whose levels 1-3 equal the full model's (moving costs enter level 4 only) and whose optimal
-    duals lift to the full model (:func:`lift_duals`).  Its level 4 is meaningless.
+    duals lift to the full model (:func:`lift_duals`).  Its level 4 is meaningless, and it is
+    not exact when a transport limit is active (:func:`seat_rows`): it raises ``ValueError``.
+
+    Pinned people (MODEL.md §2 ``pin``) are classes of their own: a detain pin removes their
+    release columns and restricts their units (:func:`allowed_units`), a release pin removes
+    their bed columns and restricts their programs (:func:`programs_of`), and with ``pins_hard``
+    their ``unplaced`` columns are fixed at 0 (without it, level 1 counts the pinned people
+    left without their pinned outcome: the feasibility check of pins).
     Raises ``ValueError`` for a multi-day instance."""
     if inst.horizon_days != 1:
         raise ValueError("the one-day model needs horizon_days = 1")
@@ -498,15 +599,20 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
 
     btype_key, pkey_raw = bed_type_keys(P, N), program_keys(P, N)
 
-    detainable = single & ~P.at_limit
-    releasable = single & ~P.mandatory
+    detainable = single & ~P.at_limit & (P.pin_kind != PIN_RELEASE)
+    releasable = single & ~P.mandatory & (P.pin_kind != PIN_DETAIN)
+    btype_key = np.unique(btype_key, return_inverse=True)[1].ravel()  # small integers for the radix
+    pkey_raw = np.unique(pkey_raw, return_inverse=True)[1].ravel()
+    seats, seat_lim = seat_rows(inst, P, N, np.zeros(len(P.sex), np.int64))
+    if merge_origins and len(seat_lim):
+        raise ValueError("the origin-free compact model is not exact with an active transport limit")
     okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
     if merge_origins:
         okey = np.zeros_like(okey)
     # class key in mixed radix: (origin, bed type + 1, mandatory, at limit, program key + 1)
     nb, npk = int(btype_key.max(initial=0)) + 2, int(pkey_raw.max(initial=0)) + 2
-    ckey = ((((okey * nb + np.where(detainable, btype_key + 1, 0)) * 2 + P.mandatory) * 2 + P.at_limit) * npk
-            + np.where(releasable, pkey_raw + 1, 0))
+    ckey = (((((okey * nb + np.where(detainable, btype_key + 1, 0)) * 2 + P.mandatory) * 2 + P.at_limit) * npk
+             + np.where(releasable, pkey_raw + 1, 0)) * 3 + P.pin_kind)
     sidx = np.flatnonzero(single)
     person_class = np.full(len(P.sex), -1, dtype=np.int64)
     ukeys, cls = np.unique(ckey[sidx], return_inverse=True)
@@ -514,6 +620,8 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     person_class[sidx] = cls
     C = len(ukeys)
     class_size = np.bincount(cls, minlength=C)
+    class_pinned = ukeys % 3 > 0
+    ukeys = ukeys // 3
     class_pkey = ukeys % npk - 1
     class_btype = (ukeys // (npk * 4)) % nb - 1
     class_origin = ukeys // (npk * 4 * nb)
@@ -545,7 +653,7 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     can_release = (class_pkey >= 0) & k_has_prog[class_pk]
 
     # ---------------- columns of singles
-    col_unp = b.columns("unp", class_size, {0: 1.0})
+    col_unp = b.columns("unp", np.where(class_pinned & pins_hard, 0, class_size), {0: 1.0})
     det_classes = np.flatnonzero(can_detain)
     col_det = b.columns("det", class_size[det_classes])
 
@@ -614,15 +722,16 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     for j, mem in enumerate(members):
         adults = mem[~P.minor[mem]]
         fsize.append(len(mem))
-        if not P.at_limit[mem].any():
+        kind = P.pin_kind[mem[0]]  # a member's pin binds the family
+        if not P.at_limit[mem].any() and kind != PIN_RELEASE:
             for u in np.flatnonzero(family_units(P, N, mem)):
                 f = N.unit_fac[u]
                 okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem])
                 fam_f.append(j)
                 fam_u.append(u)
                 fam_cost.append(float(N.move_cost[okeys, f].sum()))
-        can_rel = not P.mandatory[mem].any()
-        progs = [eligible_programs(N, P.risk[a], P.aor[a]) for a in adults]
+        can_rel = not P.mandatory[mem].any() and kind != PIN_DETAIN
+        progs = [np.flatnonzero(q) for q in programs_of(P, N, adults)]
         if can_rel and all(len(q) for q in progs):
             frel_ok.append(j)
             frel_risk.append(float(P.eff_units[mem].sum()))
@@ -637,7 +746,8 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     frel_ok = np.array(frel_ok, dtype=np.int64)
     col_frel = b.columns("frel", np.ones(len(frel_ok)), {2: np.array(frel_risk, dtype=float)})
     fsize = np.array(fsize, dtype=float)
-    col_funp = b.columns("funp", np.ones(nF), {0: fsize})
+    fpinned = np.array([P.pin_kind[m[0]] > 0 for m in members], dtype=bool)
+    col_funp = b.columns("funp", np.where(fpinned & pins_hard, 0.0, 1.0), {0: fsize})
     fatd_p = np.array(fatd_p, dtype=np.int64)
     fatd_q = np.array(fatd_q, dtype=np.int64)
     fatd_fam = np.concatenate(fatd_fam) if fatd_fam else np.zeros(0, np.int64)
@@ -697,6 +807,18 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     frel_pos[frel_ok] = np.arange(len(frel_ok))
     b.entries(r, col_frel[frel_pos[fatd_fam[first]]], -1.0)
 
+    # R10 transport (MODEL.md §3 rule 7): moves out of an origin AOR's facilities, and in all
+    r = b.rows_("seat", np.full(len(seat_lim), -np.inf), seat_lim)
+    org = pool_origin[ap]
+    moved = (org < F) & (org != af)
+    sr, sc, sv = seat_entries(seats, N, org[moved], np.zeros(int(moved.sum()), np.int64), col_arc[moved])
+    b.entries(r[sr], sc, sv)
+    mo = [(k, m) for k, (j, u) in enumerate(zip(fam_f, fam_u)) for m in members[j]
+          if 0 <= P.origin[m] != N.unit_fac[u]]
+    sr, sc, sv = seat_entries(seats, N, np.array([P.origin[m] for _, m in mo], np.int64),
+                              np.zeros(len(mo), np.int64), col_fam[np.array([k for k, _ in mo], np.int64)])
+    b.entries(r[sr], sc, sv)
+
     A, rlo, rhi, clo, cub, obj = b.finish()
     offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum() * cost_days)])
     return Model(
@@ -747,7 +869,7 @@ def lift_duals(full: Model, compact: Model, y: np.ndarray) -> np.ndarray:
     returns (full rows,)."""
     out = np.zeros(full.A.shape[0])
     rb, cb = full.row_blocks, compact.row_blocks
-    for name in ("progkey", "unit", "facility", "program", "family", "adult"):
+    for name in ("progkey", "unit", "facility", "program", "family", "adult", "seat"):
         out[rb[name]] = y[cb[name]]
     out[rb["class"]] = y[cb["class"]][compact.person_class[full.class_rep]]
     pool_of_bt = np.full(int(compact.pool_bt.max(initial=0)) + 1, -1, dtype=np.int64)
