@@ -518,6 +518,9 @@ class Model(LexMip):
     seg_rank: np.ndarray = field(default_factory=_empty)
     # (.,) rank of each arc within its pool by moving cost (0 = cheapest)
     arc_rank: np.ndarray = field(default_factory=_empty)
+    # compact model of active transport limits: pools keep their origin facility (hub: F)
+    keeps_origins: bool = False
+    pool_origin: np.ndarray = field(default_factory=_empty)  # (pools,) origin key of each pool
     stats: dict = field(default_factory=dict)
 
 
@@ -575,8 +578,9 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
 
     With ``merge_origins`` every person is treated as coming from one origin: the *compact* model,
     whose levels 1-3 equal the full model's (moving costs enter level 4 only) and whose optimal
-    duals lift to the full model (:func:`lift_duals`).  Its level 4 is meaningless, and it is
-    not exact when a transport limit is active (:func:`seat_rows`): it raises ``ValueError``.
+    duals lift to the full model (:func:`lift_duals`).  Its level 4 is meaningless.  When a
+    transport limit can bind (:func:`seat_rows`), the compact model keeps each person's origin
+    facility and moves go through a hub per bed type (:func:`_arc_ends`).
 
     Pinned people (MODEL.md §2 ``pin``) are classes of their own: a detain pin removes their
     release columns and restricts their units (:func:`allowed_units`), a release pin removes
@@ -604,11 +608,10 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     btype_key = np.unique(btype_key, return_inverse=True)[1].ravel()  # small integers for the radix
     pkey_raw = np.unique(pkey_raw, return_inverse=True)[1].ravel()
     seats, seat_lim = seat_rows(inst, P, N, np.zeros(len(P.sex), np.int64))
-    if merge_origins and len(seat_lim):
-        raise ValueError("the origin-free compact model is not exact with an active transport limit")
     okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
-    if merge_origins:
-        okey = np.zeros_like(okey)
+    hubs = merge_origins and len(seat_lim) > 0  # the compact model of active transport limits
+    if merge_origins:  # origins matter at levels 1-3 only through the seats
+        okey = np.where(P.origin >= 0, P.origin, F) if hubs else np.zeros_like(okey)
     # class key in mixed radix: (origin, bed type + 1, mandatory, at limit, program key + 1)
     nb, npk = int(btype_key.max(initial=0)) + 2, int(pkey_raw.max(initial=0)) + 2
     ckey = (((((okey * nb + np.where(detainable, btype_key + 1, 0)) * 2 + P.mandatory) * 2 + P.at_limit) * npk
@@ -688,12 +691,21 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     fac_compat = np.zeros((G, F), dtype=bool)  # bed type g has a compatible unit in facility f
     gg, uu = np.nonzero(compat)
     fac_compat[gg, N.unit_fac[uu]] = True
-    ap, af = np.nonzero(fac_compat[pool_bt])
-    col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: N.move_cost[pool_origin[ap], af]})
+    ap, af, hub_bt = _arc_ends(pool_origin, pool_bt, fac_compat, F, hubs)
+    from_pool, to_node = ap < n_pool, af >= 0
+    arc_cost = np.zeros(len(ap))
+    ok = from_pool & to_node
+    arc_cost[ok] = N.move_cost[pool_origin[ap[ok]], af[ok]]
+    col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: arc_cost} if not hubs else None)
+    arc_bt = np.empty(len(ap), np.int64)
+    arc_bt[from_pool] = pool_bt[ap[from_pool]]
+    arc_bt[~from_pool] = hub_bt[ap[~from_pool] - n_pool]
+    org = np.full(len(ap), F, np.int64)  # origin key of each arc's source (hubs: F)
+    org[from_pool] = pool_origin[ap[from_pool]]
     # nodes (facility, bed type) reached by arcs, and the units they feed
-    node_key = af * (G + 1) + pool_bt[ap]
-    node_vals, arc_node = np.unique(node_key, return_inverse=True)
-    arc_node = arc_node.ravel()
+    node_vals, inv = np.unique(af[to_node] * (G + 1) + arc_bt[to_node], return_inverse=True)
+    arc_node = np.full(len(ap), -1, np.int64)
+    arc_node[to_node] = inv.ravel()
     node_fac = node_vals // (G + 1)
     node_bt = node_vals % (G + 1)
     # units of each node: compat[g, u] & unit_fac[u] == f
@@ -766,11 +778,15 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     # R3 pool balance: det of classes in pool - arcs out = 0
     r = b.rows_("pool", np.zeros(n_pool), 0.0)
     b.entries(r[det_pool], col_det, 1.0)
-    b.entries(r[ap], col_arc, -1.0)
+    b.entries(r[ap[from_pool]], col_arc[from_pool], -1.0)
     # R4 node balance: arcs in - puts out = 0
     r = b.rows_("node", np.zeros(len(node_vals)), 0.0)
-    b.entries(r[arc_node], col_arc, 1.0)
+    b.entries(r[arc_node[to_node]], col_arc[to_node], 1.0)
     b.entries(r[put_node], col_put, -1.0)
+    # R4' hub balance (compact model of active transport limits): moves in - moves out = 0
+    r = b.rows_("hub", np.zeros(len(hub_bt)), 0.0)
+    b.entries(r[np.searchsorted(hub_bt, arc_bt[~to_node])], col_arc[~to_node], 1.0)
+    b.entries(r[ap[~from_pool] - n_pool], col_arc[~from_pool], -1.0)
     # R5 unit beds: puts + family sizes - surge <= beds
     r = b.rows_("unit", np.full(U, -np.inf), N.unit_beds)
     b.entries(r[put_unit], col_put, 1.0)
@@ -809,8 +825,7 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
 
     # R10 transport (MODEL.md §3 rule 7): moves out of an origin AOR's facilities, and in all
     r = b.rows_("seat", np.full(len(seat_lim), -np.inf), seat_lim)
-    org = pool_origin[ap]
-    moved = (org < F) & (org != af)
+    moved = (org < F) & (org != af)  # into another facility, or into the hub
     sr, sc, sv = seat_entries(seats, N, org[moved], np.zeros(int(moved.sum()), np.int64), col_arc[moved])
     b.entries(r[sr], sc, sv)
     mo = [(k, m) for k, (j, u) in enumerate(zip(fam_f, fam_u)) for m in members[j]
@@ -831,12 +846,39 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
         fam_family=fam_f, fam_unit=fam_u, family_members=members,
         fatd_person=fatd_p, fatd_prog=fatd_q, fatd_family=fatd_fam, frel_family=frel_ok,
         row_blocks=b.row_blocks, class_rep=rep, pool_bt=pool_bt, node_key=node_vals,
-        seg_value=seg_units, arc_stay=(pool_origin[ap] == af),
+        seg_value=seg_units, arc_stay=(org == af),
         seg_rank=_rank_within(seg_class, np.arange(len(seg_class))),
-        arc_rank=_rank_within(ap, N.move_cost[pool_origin[ap], af]),
+        arc_rank=np.zeros(len(ap), np.int64) if hubs else _rank_within(ap, arc_cost), keeps_origins=hubs,
+        pool_origin=pool_origin,
         stats={"classes": C, "pools": n_pool, "segments": len(seg_class), "families": nF,
-               "bed_types": G, "program_keys": K, "arcs": len(ap)},
+               "bed_types": G, "program_keys": K, "arcs": len(ap), "facilities": F},
     )
+
+
+def _arc_ends(pool_origin, pool_bt, fac_compat, F, hubs):
+    """Moving arcs ``(source, facility, hub bed types)``: a source below the number of pools is a
+    pool, above it a hub (index - pools); facility -1 is the arc into the pool's hub.
+
+    Full model: every pool to every facility with a compatible unit.  Compact model of active
+    transport limits (``hubs``): a pool keeps its origin facility (people without one share the
+    origin F), has a *stay* arc to its origin and one arc into the hub of its bed type, which
+    takes the transport rows, and each hub has an arc to every compatible facility.  Exactness:
+    any full solution maps to one of this model with the same seats (a stay is the stay arc, a
+    move goes through the hub); conversely the moves into a hub can be matched to its arcs out
+    in any way, and a move matched to its own origin becomes a stay, which frees a seat; levels
+    1-3 ignore moving costs.  The lifted duals price a full arc o -> f (f != o) at the sum of
+    the reduced costs of o's arc into the hub and the hub's arc to f (:func:`lift_duals`)."""
+    n_pool = len(pool_origin)
+    if not hubs:
+        ap, af = np.nonzero(fac_compat[pool_bt])
+        return ap, af, np.zeros(0, np.int64)
+    hub_bt = np.unique(pool_bt)
+    own = np.flatnonzero(pool_origin < F)
+    own = own[fac_compat[pool_bt[own], pool_origin[own]]]
+    hh, hf = np.nonzero(fac_compat[hub_bt])
+    src = np.concatenate([own, np.arange(n_pool), n_pool + hh])
+    fac = np.concatenate([pool_origin[own], np.full(n_pool, -1), hf])
+    return src, fac, hub_bt
 
 
 def _rank_within(group: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -872,11 +914,19 @@ def lift_duals(full: Model, compact: Model, y: np.ndarray) -> np.ndarray:
     for name in ("progkey", "unit", "facility", "program", "family", "adult", "seat"):
         out[rb[name]] = y[cb[name]]
     out[rb["class"]] = y[cb["class"]][compact.person_class[full.class_rep]]
-    pool_of_bt = np.full(int(compact.pool_bt.max(initial=0)) + 1, -1, dtype=np.int64)
-    pool_of_bt[compact.pool_bt] = np.arange(len(compact.pool_bt))
-    out[rb["pool"]] = y[cb["pool"]][pool_of_bt[full.pool_bt]]
+    out[rb["pool"]] = y[cb["pool"]][_compact_pool(full, compact)]
     out[rb["node"]] = y[cb["node"]][np.searchsorted(compact.node_key, full.node_key)]
     return out
+
+
+def _compact_pool(full: Model, compact: Model) -> np.ndarray:
+    """(full pools,) the compact pool of each full pool: the one of its bed type, and of its origin
+    facility when the compact model keeps origins (people without one: origin F)."""
+    F = full.stats["facilities"]
+    origin = (np.where(full.pool_origin < F, full.pool_origin, F) if compact.keeps_origins
+              else np.zeros(len(full.pool_bt), np.int64))
+    M = int(max(full.pool_bt.max(initial=0), compact.pool_bt.max(initial=0))) + 1
+    return np.searchsorted(compact.pool_origin * M + compact.pool_bt, origin * M + full.pool_bt)
 
 
 def lift_solution(full: Model, compact: Model, xc: np.ndarray, eff_units: np.ndarray) -> np.ndarray | None:
@@ -922,7 +972,9 @@ def lift_solution(full: Model, compact: Model, xc: np.ndarray, eff_units: np.nda
     supply = np.bincount(full.class_pool[det_classes], weights=det[det_classes],
                          minlength=len(full.pool_bt)).astype(np.int64)
     cnode = np.searchsorted(full.node_key, compact.node_key)
-    demand = np.bincount(cnode[compact.arc_node], weights=xc[cb["arc"]], minlength=len(full.node_key)).astype(np.int64)
+    into = compact.arc_node >= 0  # not the arcs into a hub
+    demand = np.bincount(cnode[compact.arc_node[into]], weights=xc[cb["arc"]][into],
+                         minlength=len(full.node_key)).astype(np.int64)
     arc = np.zeros(fb["arc"].stop - fb["arc"].start, dtype=np.int64)
     stay = np.flatnonzero(full.arc_stay)
     for j in stay:

@@ -268,11 +268,9 @@ def _seats(model) -> bool:
 
 
 def build_models(inst: Instance, P: People, N: Network):
-    """The full class model, its origin-free compact model and the lift between them; no compact
-    model (None, None) when a transport limit can bind, since levels 1-3 then depend on origins."""
+    """The full class model, its compact model (origin-free, or keeping origin facilities when a
+    transport limit can bind: :func:`optimizer.model._arc_ends`) and the lift between them."""
     model = build(inst, P, N)
-    if _seats(model):
-        return model, None, None
     compact = build(inst, P, N, merge_origins=True)
     return model, compact, _Lift(model, compact, P.eff_units)
 
