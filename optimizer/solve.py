@@ -262,11 +262,6 @@ class _Lift:
         return np.ones(self.full.A.shape[1], dtype=bool) if xf is None else xf > 0
 
 
-def _seats(model) -> bool:
-    """The model has transport rows that can bind (optimizer.model.seat_rows)."""
-    return model.row_blocks["seat"].stop > model.row_blocks["seat"].start
-
-
 def build_models(inst: Instance, P: People, N: Network):
     """The full class model, its compact model (origin-free, or keeping origin facilities when a
     transport limit can bind: :func:`optimizer.model._arc_ends`) and the lift between them."""
@@ -312,7 +307,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
 
         model = build_horizon(inst, P, N)
         compact = lift = None
-        if params.solver == "highs" and not _seats(model):
+        if params.solver == "highs":
             compact = build_horizon(inst, P, N, compact=True)
             lift = HorizonLift(inst, P, N, model, compact)
 
