@@ -53,7 +53,8 @@ import numpy as np
 
 from .instance import Instance
 from .model import (
-    BIG_STAY, LexMip, Network, People, _Builder, _rank_within, bed_type_keys, family_units, network_arrays,
+    BIG_STAY, PIN_DETAIN, PIN_RELEASE, LexMip, Network, People, _Builder, _rank_within, bed_type_keys,
+    family_units, network_arrays, seat_entries, seat_rows,
     people_arrays, program_keys, programs_of, single_units,
 )
 
@@ -95,6 +96,12 @@ class HorizonModel(LexMip):
     arc_rank: np.ndarray
     pool_bt: np.ndarray
     unit_type: np.ndarray  # compact model: (full units,) unit type of each unit; empty otherwise
+    # compact model of active transport limits (:func:`_hub_arcs`): the origin key of each pool
+    # (origin facility, or the number of facilities for people without one) and the (bed type,
+    # arrival, departure) key of each hub; an arc from source ``len(pool_bt) + h`` leaves hub h,
+    # an arc to unit -1 enters the hub of its pool's key
+    pool_origin: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    hub_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     family_members: list[np.ndarray] = field(default_factory=list)
     fbed_family: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     fbed_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -107,17 +114,20 @@ class HorizonModel(LexMip):
     stats: dict = field(default_factory=dict)
 
 
-def unit_types(N: Network) -> tuple[Network, np.ndarray]:
+def unit_types(N: Network, apart: np.ndarray | None = None) -> tuple[Network, np.ndarray]:
     """Units merged into *unit types* for the compact model: single (non-family) units that take
     the same people (sex, classification levels, medical, the facility's ``max_stay_days``) and
     have no surge beds form one type with their beds summed; a unit with surge beds or for
     families is a type of its own (a family needs one unit with room for all its members).
     Each type is a facility of its own without costs.  The LP optimum of levels 1-3 is unchanged:
     a solution of the merged model splits over the type's units in proportion to their beds.
+    ``apart`` (U,) integer: units with different values are never merged (local ties and pins
+    allow some people only some units, :func:`unit_apart`).
     Returns the type network (T types) and the type of each unit, (U,)."""
     U = len(N.unit_fac)
     sig = np.column_stack([N.unit_sex, N.unit_levels, N.unit_medical, N.unit_family, N.fac_max_stay[N.unit_fac],
-                           np.where((N.unit_surge > 0) | N.unit_family, np.arange(U), -1)])
+                           np.where((N.unit_surge > 0) | N.unit_family, np.arange(U), -1),
+                           np.zeros(U, np.int64) if apart is None else apart])
     _, first, utype = np.unique(sig, axis=0, return_index=True, return_inverse=True)
     utype = utype.ravel()
     T = len(first)
@@ -128,7 +138,28 @@ def unit_types(N: Network) -> tuple[Network, np.ndarray]:
         unit_surge=np.bincount(utype, N.unit_surge, T).astype(N.unit_surge.dtype),
         unit_medical=N.unit_medical[first], unit_family=N.unit_family[first], fac_gm=zero.astype(N.fac_gm.dtype),
         fac_gm_rate=zero, fac_per_diem=zero, fac_max_stay=N.fac_max_stay[N.unit_fac[first]],
-        move_cost=np.zeros((1, T))), utype
+        fac_aor=N.fac_aor[N.unit_fac[first]], move_cost=np.zeros((1, T))), utype
+
+
+def unit_apart(P: People, N: Network, by_origin: bool = False) -> np.ndarray:
+    """(U,) a value per unit such that units with equal values are allowed alike to every person
+    by local ties and detain pins (:func:`optimizer.model.allowed_units`): the facility's AOR when
+    someone has ties, the unit itself when it is pinned or in a pinned facility or the origin of
+    a tied person from another AOR.  Merging only such units keeps :func:`unit_types` exact.
+    ``by_origin`` (transport limits): units of a facility that is someone's origin merge only
+    within that facility, so that staying there is a type of its own (:func:`_hub_arcs`)."""
+    U = len(N.unit_fac)
+    apart = np.zeros(U, np.int64)
+    if P.ties.any():
+        apart = N.fac_aor[N.unit_fac].astype(np.int64) + 1
+    det = P.pin_kind == 1
+    facs = np.concatenate([P.pin_fac[det], P.origin[P.ties & (P.origin >= 0)]])
+    own = np.isin(N.unit_fac, facs) | np.isin(np.arange(U), P.pin_unit[det])
+    apart = np.where(own, -1 - np.arange(U), apart)
+    if by_origin:  # the facility as a second digit keeps the AOR and pin distinctions
+        at_origin = np.isin(N.unit_fac, P.origin[~P.removed & (P.origin >= 0)])
+        apart = np.where(at_origin, apart * (len(N.fac_gm) + 1) + N.unit_fac + 1, apart * (len(N.fac_gm) + 1))
+    return apart
 
 
 def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -144,33 +175,43 @@ def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def build_horizon(inst: Instance, P: People | None = None, N: Network | None = None,
-                  compact: bool = False) -> HorizonModel:
+                  compact: bool = False, pins_hard: bool = True) -> HorizonModel:
     """Build the multi-day class model of a validated instance (any ``horizon_days``).
 
     With ``compact`` the model of levels 1-3 only (see :class:`HorizonLift`): every person
     comes from one origin, units are merged into unit types (:func:`unit_types`) and there
-    are no facility rows; its level 4 is meaningless."""
+    are no facility rows; its level 4 is meaningless.  It is not exact when a transport limit
+    can bind (levels 1-3 then depend on origins) and raises ``ValueError``.
+
+    Contract 1.1: local ties and detain pins restrict units through the bed type
+    (:func:`optimizer.model.restriction_keys`); pinned people are classes of their own (pin kind
+    and release day in the class key) whose columns are only the pinned outcomes, and with
+    ``pins_hard`` their ``unplaced`` columns are fixed at 0; transport limits are rows per (origin
+    facility's AOR, arrival day) and per day over the moving arcs (:func:`optimizer.model.seat_rows`)."""
     P = P if P is not None else people_arrays(inst)
     N = N if N is not None else network_arrays(inst)
     H = inst.horizon_days
     mult = float(inst.policy.cost_days) if H == 1 else 1.0  # MODEL.md §4: one-day plans count cost_days
     bt, pk = bed_type_keys(P, N), program_keys(P, N)
-    unit_type = np.zeros(0, np.int64)
-    if compact:
-        N, unit_type = unit_types(N)
-    F, U, Q = len(N.fac_gm), len(N.unit_fac), len(N.prog_per_diem)
     a, e, L = person_days(inst, P)
+    seats, seat_lim = seat_rows(inst, P, N, a)
+    hubs = compact and len(seat_lim) > 0  # the compact model of active transport limits
+    unit_type = np.zeros(0, np.int64)
+    real = N
+    if compact:
+        N, unit_type = unit_types(N, unit_apart(P, N, by_origin=hubs))
+    F, U, Q = len(N.fac_gm), len(N.unit_fac), len(N.prog_per_diem)
     dmax = np.maximum(a, np.minimum(L, e - 1))  # the last release day
     keep_ok = L >= e
     bed_ok = np.minimum(L, e) > a  # may hold a bed at all
     active = ~P.removed
     single = active & (P.family < 0)
     okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
-    if compact:
-        okey[:] = 0
+    if compact:  # origins matter at levels 1-3 only through the seats
+        okey = np.where(P.origin >= 0, P.origin, len(real.fac_gm)) if hubs else np.zeros_like(okey)
     key = np.stack([okey, np.where(bed_ok, bt, -1), P.mandatory.astype(np.int64),
                     np.where(P.mandatory, -1, pk), a, e, np.where(bed_ok, dmax, a), keep_ok.astype(np.int64),
-                    np.where(P.mandatory, 0, P.eff_units)], axis=1)
+                    np.where(P.mandatory, 0, P.eff_units), P.pin_kind, P.pin_day], axis=1)
     sidx = np.flatnonzero(single)
     ukeys, cls = np.unique(key[sidx], axis=0, return_inverse=True)
     cls = cls.ravel()
@@ -181,24 +222,25 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     rep = np.zeros(C, dtype=np.int64)
     rep[cls[::-1]] = sidx[::-1]
     c_orig, c_bt, c_pk, c_a, c_e, c_dmax, c_keep = (ukeys[:, k] for k in (0, 1, 3, 4, 5, 6, 7))
-    compat = single_units(P, N, rep) & (c_bt >= 0)[:, None]
+    c_pin, c_pday = ukeys[:, 9], ukeys[:, 10]
+    compat = _types(single_units(P, real, rep), unit_type, U) & (c_bt >= 0)[:, None]
     c_bed = compat.any(axis=1)
     elig = programs_of(P, N, rep) & (c_pk >= 0)[:, None]
-    c_rel = elig.any(axis=1)
+    c_rel = elig.any(axis=1) & (c_pin != PIN_DETAIN)
     b = _Builder()
 
     # ---------------- single people: outcomes
-    col_unp = b.columns("unp", size, {0: 1.0})
-    rel_class = np.flatnonzero(c_rel)
+    col_unp = b.columns("unp", np.where((c_pin > 0) & pins_hard, 0, size), {0: 1.0})
+    rel_class = np.flatnonzero(c_rel & ((c_pday < 0) | (c_pday == c_a)))
     c_risk = ukeys[:, 8].astype(float)  # effective risk, 0.0001 units (0 for mandatory classes)
     col_rel = b.columns("rel", size[rel_class], {2: c_risk[rel_class] * (H - c_a[rel_class])})  # on arrival
     coh_c, coh_d, coh_r = [], [], []
     for c in np.flatnonzero(c_bed):
-        days = list(range(c_a[c] + 1, c_dmax[c] + 1)) if c_rel[c] else []
+        days = _release_days(c_a[c] + 1, c_dmax[c], c_pday[c]) if c_rel[c] else []
         coh_c += [c] * len(days)
         coh_d += days
         coh_r += [True] * len(days)
-        if c_keep[c]:
+        if c_keep[c] and c_pin[c] != PIN_RELEASE:
             coh_c.append(c)
             coh_d.append(c_e[c])
             coh_r.append(False)
@@ -237,8 +279,19 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     pool_vals, coh_pool = np.unique(pool_key, axis=0, return_inverse=True) if len(coh_c) else (
         np.zeros((0, 4), np.int64), np.zeros(0, np.int64))
     coh_pool = np.asarray(coh_pool).ravel()
-    ap, au = np.nonzero(g_compat[pool_vals[:, 1]]) if len(pool_vals) else (np.zeros(0, np.int64),) * 2
-    arc_move = N.move_cost[pool_vals[ap, 0], N.unit_fac[au]]
+    pool_bt = (pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3]
+    hub_key = np.zeros(0, np.int64)
+    if hubs:
+        type_fac = np.zeros(U, np.int64)
+        type_fac[unit_type] = real.unit_fac
+        ap, au, hub_key = _hub_arcs(pool_vals, pool_bt, g_compat, type_fac, len(real.fac_gm), H)
+        arc_move = np.zeros(len(ap))
+    else:
+        ap, au = np.nonzero(g_compat[pool_vals[:, 1]]) if len(pool_vals) else (np.zeros(0, np.int64),) * 2
+        arc_move = N.move_cost[pool_vals[ap, 0], N.unit_fac[au]]
+    n_pool = len(pool_vals)
+    from_pool, to_unit = ap < n_pool, au >= 0
+    src_key = np.concatenate([pool_bt, hub_key])[ap]  # (bed type, arrival, departure) of each arc's source
     col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: arc_move})
     # occupancy of unit u on day t (index t * U + u): regular beds up to ``beds``, surge beds above
     col_reg = b.columns("regular", np.tile(N.unit_beds, H))
@@ -261,23 +314,26 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         fsize.append(len(mem))
         adults = mem[~P.minor[mem]]
         progs = [np.flatnonzero(programs_of(P, N, np.array([p]))[0]) for p in adults]
-        can_rel = not P.mandatory[mem].any() and all(len(q) for q in progs)
+        kind, pday = P.pin_kind[mem[0]], int(P.pin_day[mem[0]])  # a member's pin binds the family
+        can_rel = not P.mandatory[mem].any() and all(len(q) for q in progs) and kind != PIN_DETAIN
         risk_units = float(P.eff_units[mem].sum())
         days = []  # (departure, released)
         if min(fl, fe) > fa:
-            days = [(d, True) for d in range(fa + 1, min(fl, fe - 1) + 1)] if can_rel else []
-            if fl >= fe:
+            days = [(d, True) for d in _release_days(fa + 1, min(fl, fe - 1), pday)] if can_rel else []
+            if fl >= fe and kind != PIN_RELEASE:
                 days.append((fe, False))
         okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem]) if not compact else 0
-        for u in np.flatnonzero(family_units(P, N, mem)) if days else []:
+        for u in _types(family_units(P, real, mem)[None, :], unit_type, U)[0].nonzero()[0] if days else []:
             move = float(N.move_cost[okeys, N.unit_fac[u]].sum())
             for d, released in days:
                 fb_f.append(j), fb_u.append(u), fb_d.append(d), fb_r.append(released), fb_cost.append(move)
                 fb_risk.append(risk_units * (H - d) if released else 0.0)
         if can_rel:
-            fr_f.append(j)
-            fr_risk.append(risk_units * (H - fa))
-            rel_days = [fa] + [d for d, released in days if released]
+            arrival_ok = pday < 0 or pday == fa
+            if arrival_ok:
+                fr_f.append(j)
+                fr_risk.append(risk_units * (H - fa))
+            rel_days = [fa] * arrival_ok + [d for d, released in days if released]
             for p, q in zip(adults, progs):
                 for d in rel_days:
                     fa_p += [p] * len(q)
@@ -292,7 +348,8 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     col_fbed = b.columns("fbed", np.full(len(fb_f), np.inf if compact else 1.0), {2: np.array(fb_risk), 3: np.array(fb_cost)})
     fr_f = np.array(fr_f, np.int64)
     col_frel = b.columns("frel", np.ones(len(fr_f)), {2: np.array(fr_risk)})
-    col_funp = b.columns("funp", np.ones(nF), {0: fsize})
+    fpinned = np.array([P.pin_kind[m[0]] > 0 for m in members], dtype=bool)
+    col_funp = b.columns("funp", np.where(fpinned & pins_hard, 0.0, 1.0), {0: fsize})
     fa_p, fa_q, fa_day, fa_f = (np.array(v, np.int64) for v in (fa_p, fa_q, fa_day, fa_f))
     col_fatd = b.columns("fatd", np.ones(len(fa_p)), {3: N.prog_per_diem[fa_q] * (H - fa_day) * mult})
 
@@ -309,13 +366,17 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     # pools: cohorts - arcs = 0
     r = b.rows_("pool", np.zeros(len(pool_vals)), 0.0)
     b.entries(r[coh_pool], col_coh, 1.0)
-    b.entries(r[ap], col_arc, -1.0)
+    b.entries(r[ap[from_pool]], col_arc[from_pool], -1.0)
+    # hubs (compact model of active transport limits): moves in - moves out = 0
+    r = b.rows_("hub", np.zeros(len(hub_key)), 0.0)
+    b.entries(r[np.searchsorted(hub_key, src_key[~to_unit])], col_arc[~to_unit], 1.0)
+    b.entries(r[ap[~from_pool] - n_pool], col_arc[~from_pool], -1.0)
     # unit occupancy as a chain (row t * U + u): the beds occupied on day t minus those of day t - 1
     # equal the people arriving on day t minus the people leaving on day t
     r = b.rows_("unit", np.zeros(U * H), 0.0)
-    arc_a, arc_d = pool_vals[ap, 2], pool_vals[ap, 3]
+    arc_a, arc_d = (src_key // (H + 1)) % H, src_key % (H + 1)
     fb_a = np.array([a[members[j][0]] for j in fb_f], np.int64)
-    for start, end, unit_of, col, size_of in ((arc_a, arc_d, au, col_arc, 1.0),
+    for start, end, unit_of, col, size_of in ((arc_a[to_unit], arc_d[to_unit], au[to_unit], col_arc[to_unit], 1.0),
                                               (fb_a, fb_d, fb_u, col_fbed, fsize[fb_f])):
         b.entries(r[start * U + unit_of], col, -size_of)
         left = end < H
@@ -364,6 +425,23 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         sel = np.flatnonzero((fb_f == f) & fb_r & (fb_d == d))
         b.entries(np.full(len(sel), r[k]), col_fbed[sel], -1.0)
 
+    # transport (MODEL.md §3 rule 7): a move from an origin facility happens on the arrival day
+    r = b.rows_("seat", np.full(len(seat_lim), -np.inf), seat_lim)
+    org = np.full(len(ap), len(real.fac_gm), np.int64)  # origin key of each arc's source (hubs: none)
+    org[from_pool] = pool_vals[ap[from_pool], 0]
+    if hubs:
+        moved = from_pool & ~to_unit & (org < len(real.fac_gm))  # into the hub
+    else:
+        moved = (org < F) & (org != N.unit_fac[au])
+    sr, sc, sv = seat_entries(seats, real, org[moved], arc_a[moved], col_arc[moved])
+    b.entries(r[sr], sc, sv)
+    fac_of = type_fac if hubs else N.unit_fac  # the real facility of each unit (compact: family type)
+    mo = [(k, m) for k, (j, u) in enumerate(zip(fb_f, fb_u)) for m in members[j]
+          if 0 <= P.origin[m] != fac_of[u]] if len(seat_lim) else []
+    mk, mp = np.array([k for k, _ in mo], np.int64), np.array([m for _, m in mo], np.int64)
+    sr, sc, sv = seat_entries(seats, real, P.origin[mp], a[mp], col_fbed[mk])
+    b.entries(r[sr], sc, sv)
+
     A, rlo, rhi, clo, cub, obj = b.finish()
     offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum()) * H * mult])
     return HorizonModel(
@@ -373,7 +451,7 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         keyday=kd_vals, atd_key=jj, atd_prog=qq, key_of_class=c_key, arc_pool=ap, arc_unit=au,
         arc_rank=(_rank_within(ap, arc_move) if len(ap) > PRICED_ARCS
                   else np.zeros(len(ap), np.int64)),
-        pool_bt=(pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3], family_members=members,
+        pool_bt=pool_bt, family_members=members, pool_origin=pool_vals[:, 0], hub_key=hub_key,
         unit_type=unit_type,
         fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d, fbed_release=fb_r, frel_family=fr_f,
         fatd_person=fa_p, fatd_prog=fa_q, fatd_day=fa_day,
@@ -382,14 +460,54 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     )
 
 
+def _hub_arcs(pool_vals, pool_bt, g_compat, type_fac, F, H):
+    """Arcs ``(source, unit type, hub keys)`` of the compact model of active transport limits.
+
+    A pool (origin facility o, bed type g, arrival a, departure d) has a *stay* arc to each
+    compatible type of o (types do not cross an origin facility, :func:`unit_apart`) and one arc
+    into the hub (g, a, d), which carries the transport rows of o's AOR and day a; the hub has an
+    arc to every type compatible with g.  Pools of people without an origin (o = F) use the hub
+    without a seat.  Exactness at levels 1-3 (moving costs are level 4): every full solution maps
+    to one of this model with the same seats (a stay through the stay arc, a move through the
+    hub), and every solution of this model to a full one with at most its seats (the moves into
+    a hub may be matched to its arcs out in any way; a move matched to its own origin is a stay).
+    The lifted duals price a full arc o -> unit u outside o at the sum of the reduced costs of
+    o's arc into the hub and the hub's arc to u's type (:meth:`HorizonLift.duals`)."""
+    n_pool = len(pool_vals)
+    hub_key, pool_hub = np.unique(pool_bt, return_inverse=True)
+    hub_g = pool_vals[np.unique(pool_hub.ravel(), return_index=True)[1], 1]
+    own = np.flatnonzero(pool_vals[:, 0] < F)
+    sp_, st = np.nonzero(g_compat[pool_vals[own, 1]] & (type_fac[None, :] == pool_vals[own, 0][:, None]))
+    hh, ht = np.nonzero(g_compat[hub_g])
+    src = np.concatenate([own[sp_], np.arange(n_pool), n_pool + hh])
+    typ = np.concatenate([st, np.full(n_pool, -1), ht])
+    return src, typ, hub_key
+
+
+def _release_days(first: int, last: int, pinned: int) -> list[int]:
+    """Release days ``first..last`` from a bed, only the pinned one when a pin names it."""
+    return [d for d in range(first, last + 1) if pinned < 0 or d == pinned]
+
+
+def _types(mask: np.ndarray, unit_type: np.ndarray, T: int) -> np.ndarray:
+    """(k, U) unit mask carried to unit types (k, T) for the compact model (a type is allowed when
+    its units are; they are allowed alike, :func:`unit_apart`); unchanged for the full model."""
+    if not len(unit_type):
+        return mask
+    out = np.zeros((mask.shape[0], T), dtype=bool)
+    rows, units = np.nonzero(mask)
+    out[rows, unit_type[units]] = True
+    return out
+
+
 class HorizonLift:
     """Carries the compact model's duals (``build_horizon(compact=True)``) to the full model and
     picks the full model's first moving arcs from a compact LP solution (:mod:`optimizer.lexico`).
 
     Every full row takes the dual of its image: a class that of its merged class, a pool that of
-    its (bed type, arrival, departure),
-    a unit's chain row that of its unit type; facility rows get 0; program-day, program, family
-    and adult rows are the same in both models.  Each full column then has the reduced cost of
+    its (bed type, arrival, departure) and, with transport limits, origin facility (:func:`_hub_arcs`),
+    a unit's chain row that of its unit type; facility rows get 0; program-day, program, family,
+    adult and transport rows are the same in both models (hub rows are the compact model's own).  Each full column then has the reduced cost of
     its image at levels 1-3 (moving and facility costs are level-4 costs), and the two LP optima
     are equal (:func:`unit_types`), so the lifted duals are optimal for the full model."""
 
@@ -411,11 +529,15 @@ class HorizonLift:
         T = int(comp.unit_type.max(initial=-1)) + 1
         rb, cb = full.row_blocks, comp.row_blocks
         out = np.zeros(full.A.shape[0])
-        for name in ("program", "family", "adult"):
+        for name in ("program", "family", "adult", "seat"):
             out[rb[name]] = y[cb[name]]
         out[rb["progday"]] = y[cb["progday"]][_index(comp.keyday, full.keyday)]
         out[rb["class"]] = y[cb["class"]][self.class_map]
-        out[rb["pool"]] = y[cb["pool"]][_index(comp.pool_bt, full.pool_bt)]
+        F = len(self.N.fac_gm)
+        origin = (np.where(full.pool_origin < F, full.pool_origin, F) if len(comp.hub_key)
+                  else np.zeros(len(full.pool_bt), np.int64))
+        M = int(max(full.pool_bt.max(initial=0), comp.pool_bt.max(initial=0))) + 1
+        out[rb["pool"]] = y[cb["pool"]][_index(comp.pool_origin * M + comp.pool_bt, origin * M + full.pool_bt)]
         day, unit = np.divmod(np.arange(U * H), U)
         out[rb["unit"]] = y[cb["unit"]][day * T + comp.unit_type[unit]]
         return out
@@ -520,8 +642,9 @@ class HorizonLift:
             mask[arcs.start + sel[_rank_within(full.arc_pool[sel], est) < self.NEAR_ARCS]] = True
             return mask | (xf > 0)
         T = int(comp.unit_type.max(initial=-1)) + 1
-        used = np.flatnonzero(xc[comp.blocks["arc"]] > 1e-9)
-        used_key = np.unique(comp.pool_bt[comp.arc_pool[used]] * T + comp.arc_unit[used])
+        used = np.flatnonzero((xc[comp.blocks["arc"]] > 1e-9) & (comp.arc_unit >= 0))
+        src_key = np.concatenate([comp.pool_bt, comp.hub_key])[comp.arc_pool[used]]
+        used_key = np.unique(src_key * T + comp.arc_unit[used])
         typ = comp.unit_type[full.arc_unit]
         on = np.isin(full.pool_bt[full.arc_pool] * T + typ, used_key)
         sel = np.flatnonzero(on)
@@ -698,10 +821,15 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
         ppl, key_people[kd] = key_people[kd][:k], key_people[kd][k:]
         prog[ppl] = hm.atd_prog[j]
     arc = get("arc")
-    for j in np.flatnonzero(arc):
-        pool = int(hm.arc_pool[j])
-        ppl, pool_people[pool] = pool_people[pool][:arc[j]], pool_people[pool][arc[j]:]
-        unit[ppl] = hm.arc_unit[j]
+    n_pool = len(hm.pool_bt)
+    hub_of = np.searchsorted(hm.hub_key, hm.pool_bt)  # the hub of each pool (compact model with hubs)
+    for j in np.flatnonzero(arc):  # arcs into hubs come before the arcs out of them (_hub_arcs)
+        src = int(hm.arc_pool[j])
+        ppl, pool_people[src] = pool_people[src][:arc[j]], pool_people[src][arc[j]:]
+        if hm.arc_unit[j] >= 0:
+            unit[ppl] = hm.arc_unit[j]
+        else:
+            pool_people.setdefault(n_pool + int(hub_of[src]), []).extend(ppl)
     for j in np.flatnonzero(get("fbed")):
         mem = hm.family_members[hm.fbed_family[j]]
         unit[mem] = hm.fbed_unit[j]

@@ -263,7 +263,8 @@ class _Lift:
 
 
 def build_models(inst: Instance, P: People, N: Network):
-    """The full class model, its origin-free compact model and the lift between them."""
+    """The full class model, its compact model (origin-free, or keeping origin facilities when a
+    transport limit can bind: :func:`optimizer.model._arc_ends`) and the lift between them."""
     model = build(inst, P, N)
     compact = build(inst, P, N, merge_origins=True)
     return model, compact, _Lift(model, compact, P.eff_units)
@@ -305,6 +306,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         from .horizon import HorizonLift, build_horizon, decode_horizon
 
         model = build_horizon(inst, P, N)
+        compact = lift = None
         if params.solver == "highs":
             compact = build_horizon(inst, P, N, compact=True)
             lift = HorizonLift(inst, P, N, model, compact)
