@@ -2,8 +2,9 @@
 
 A one-day instance is a bipartite supply problem: every person needing a decision must get a
 bed in a compatible unit (if not at the legal limit) or a slot in an eligible ATD program (if
-releasable; minors released with their family take none).  Local ties (MODEL.md §3 rule 8) only
-narrow a person's compatible units to those in their origin facility or their AOR.  Treat each
+releasable; minors released with their family take none).  Local ties (MODEL.md §3 rule 8) and
+pins (rule 9) only narrow a person's options: units in their origin facility or their AOR, the
+pinned facility or unit, no bed after a release pin, no slot after a detain pin.  Treat each
 family member as one person (a relaxation: families only make it harder) and build the network
 
     source -> person group (its size) -> compatible unit (beds + surge beds)
@@ -37,13 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .instance import Instance
-from .model import family_groups, network_arrays, people_arrays, programs_of
-
-
-def _fac_aor(inst: Instance) -> np.ndarray:
-    """(F,) AOR index of each facility."""
-    aor = {a.code: k for k, a in enumerate(inst.aors)}
-    return np.array([aor[f.aor] for f in inst.facilities], np.int64)
+from .model import PIN_DETAIN, PIN_RELEASE, allowed_units, family_groups, network_arrays, people_arrays, programs_of
 
 
 def _limits(inst: Instance) -> np.ndarray:
@@ -53,8 +48,8 @@ def _limits(inst: Instance) -> np.ndarray:
 
 
 def _groups(inst: Instance, P, N):
-    """Per person needing a decision: tie-allowed compatible units (bool, U) and eligible
-    programs (Q)."""
+    """Per person needing a decision: the compatible units that ties and pins allow (bool, U),
+    eligible programs (Q) and whether release needs no slot (a minor)."""
     active = np.flatnonzero(~P.removed)
     lvl = np.maximum(P.level, 0)
     fam = P.family >= 0
@@ -64,13 +59,13 @@ def _groups(inst: Instance, P, N):
              & (N.unit_medical[None, :] | ~P.medical[active][:, None])
              & (P.stay[active][:, None] <= N.fac_max_stay[N.unit_fac][None, :])
              & ~P.at_limit[active][:, None])
-    fac_aor = _fac_aor(inst)
-    units &= (~P.ties[active][:, None] | (N.unit_fac[None, :] == P.origin[active][:, None])
-              | (fac_aor[N.unit_fac][None, :] == P.aor[active][:, None]))  # rule 8: ties narrow compatibility
+    # rules 8 and 9: ties and detain pins narrow the units; a release pin allows no bed, a detain pin no slot
+    units &= allowed_units(P, N, active) & (P.pin_kind[active] != PIN_RELEASE)[:, None]
     fam_mandatory = family_groups(P, P.mandatory, np.logical_or)
     releasable = ~P.mandatory[active] & ~fam_mandatory[active]
-    progs = programs_of(P, N, active) & releasable[:, None] & ~P.minor[active][:, None]
-    free = releasable & P.minor[active]  # a releasable minor needs no slot
+    progs = programs_of(P, N, active) & (releasable & (P.pin_kind[active] != PIN_DETAIN))[:, None] \
+        & ~P.minor[active][:, None]
+    free = releasable & P.minor[active] & (P.pin_kind[active] != PIN_DETAIN)  # a releasable minor needs no slot
     return active, units, progs, free
 
 
@@ -147,7 +142,7 @@ def diagnose(inst: Instance) -> dict:
         k_gid, k_origin = pairs // (len(inst.facilities) + 1), pairs % (len(inst.facilities) + 1) - 1
         lp_bound, binding = _seat_bound(inst, N, uniq, k_gid, k_origin, k_size, U, Q)
         if lp_bound > bound:
-            pieces.append(_seat_piece(inst, k_size, k_origin, binding, lp_bound - bound))
+            pieces.append(_seat_piece(inst, N, k_size, k_origin, binding, lp_bound - bound))
             bound = lp_bound
     pieces.sort(key=lambda d: -d["short_by"])
     return {"format": "bedalloc-diagnosis-certificate", "version": 1, "people": total,
@@ -200,7 +195,7 @@ def _seat_bound(inst: Instance, N, uniq, k_gid, k_origin, k_size, U: int, Q: int
     from scipy.optimize import linprog
     from scipy.sparse import csr_matrix
 
-    K, G, limits, fac_aor = len(k_gid), len(uniq), _limits(inst), _fac_aor(inst)
+    K, G, limits, fac_aor = len(k_gid), len(uniq), _limits(inst), N.fac_aor.astype(np.int64)
     total = int(k_size.sum())
     sk, su = np.nonzero(uniq[k_gid, :U] & (N.unit_fac[None, :] == k_origin[:, None]))  # stays
     wg, wu = np.nonzero(uniq[:, :U])  # a pool's placements
@@ -232,10 +227,10 @@ def _seat_bound(inst: Instance, N, uniq, k_gid, k_origin, k_size, U: int, Q: int
     return total - int(np.floor(-res.fun + 1e-6)), [int(k) for k in binding if limits[k] >= 0]
 
 
-def _seat_piece(inst: Instance, size, g_origin, binding: list[int], short: int) -> dict:
+def _seat_piece(inst: Instance, N, size, g_origin, binding: list[int], short: int) -> dict:
     """The transport limits' part of the certificate: the limits that bind and the people held
     in their AORs' facilities (every facility's, for the national limit)."""
-    A, fac_aor = len(inst.aors), _fac_aor(inst)
+    A, fac_aor = len(inst.aors), N.fac_aor.astype(np.int64)
     origin_aor = np.where(g_origin >= 0, fac_aor[np.maximum(g_origin, 0)], -1)
     held = (g_origin >= 0) & (np.isin(origin_aor, binding) | (A in binding))
     limits = [{"aor": inst.aors[k].code if k < A else None, "day": 0,

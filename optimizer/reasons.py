@@ -74,8 +74,10 @@ from .model import (
 def _bed_classes(inst: Instance, P, N):
     """Per person (P,): bed class index (people who fit exactly the same units, or the same
     family), the class labels, whether any unit fits ignoring stay limits, whether any unit
-    fits (bool arrays), and each class's units (classes, U) bool."""
+    fits (bool arrays), and each class's units (classes, U) bool.  Compatibility only: local
+    ties and pins are weighed by the reasons themselves (module docstring)."""
     n = len(P.sex)
+    P = replace(P, ties=np.zeros(n, bool), pin_kind=np.zeros(n, np.int8))
     stays = np.unique(N.fac_max_stay[N.fac_max_stay < BIG_STAY])
     band = np.searchsorted(stays, P.stay, side="left")
     fam = P.family >= 0
@@ -152,8 +154,7 @@ def _context(inst: Instance, rows: list[dict[str, str]]) -> dict:
              slot_pinned=family_groups(P, slot_pinned, np.logical_or),
              block=family_groups(P, np.ones(n, np.int64), np.add),
              # kept although they could have been released: releasable, with an eligible program with room
-             kept=(dec == "detain") & releasable & room.any(axis=1) & (limit > arrival),
-             aor_index={a.code: k for k, a in enumerate(inst.aors)})
+             kept=(dec == "detain") & releasable & room.any(axis=1) & (limit > arrival))
     _occupancy(inst, c)
     return c
 
@@ -178,7 +179,7 @@ def _occupancy(inst: Instance, c: dict) -> None:
         low = np.full((len(N.unit_fac), H), np.inf)
         np.minimum.at(low, (np.repeat(c["uidx"][who], days), t), np.repeat(P.eff[who], days))
         c["low"][name] = low
-    fac_aor = np.array([c["aor_index"][f.aor] for f in inst.facilities], np.int64)
+    fac_aor = N.fac_aor.astype(np.int64)
     moved = holds & (P.origin >= 0) & (N.unit_fac[np.maximum(c["uidx"], 0)] != P.origin)
     for key, who in (("used", moved), ("pin_used", moved & (P.pin_kind > 0))):
         used = np.zeros((len(inst.aors) + 1, H), np.int64)
