@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .errors import InputError
+from .pins import pin_conflicts, pin_problems
 
 MAX_FILE_BYTES = 2 * 1024**3
 MAX_PROBLEMS = 20
@@ -325,7 +326,7 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
             msg = "required field is missing" if er["type"] == "missing" else er["msg"]
             if er["type"] == "string_pattern_mismatch" and er.get("ctx", {}).get("pattern") == NO_CONTROL:
                 msg = "must not contain control characters (newline, tab, NUL, ...)"
-            loc = er["loc"]
+            loc, msg = _pin_loc(er, msg)
             if er["type"] == "missing":
                 hint = _misspelt_hint(raw, loc)
                 if hint:
@@ -344,6 +345,10 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
         raise InputError(lines) from None
     del raw
     problems = _unknown_keys(inst) + _cross_checks(inst)
+    if not problems:  # the pin checks rely on valid references and families
+        problems = [f"people[{i}] id={inst.people[i].id}: field '{f}': {m}" for i, f, m in pin_problems(inst)]
+    if not problems:
+        problems = pin_conflicts(inst)
     if problems:
         lines = [f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:  # the checks stop early: the number left is not known
@@ -352,16 +357,37 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
     return inst
 
 
+PIN_TYPE_MESSAGES = {
+    "union_tag_invalid": "must be \"detain\" or \"release\", got {tag!r}",
+    "union_tag_not_found": "required field is missing",
+}
+
+
+def _pin_loc(er: dict, msg: str) -> tuple[tuple, str]:
+    """A pydantic error location inside ``people[i].pin`` as ``(people, i, 'pin.FIELD')`` (the
+    record is the person; the discriminator's tag such as ``detain`` is dropped), with
+    readable messages for a missing or unknown ``decision`` and a pin that is not an object."""
+    loc = tuple(er["loc"])
+    if len(loc) < 3 or loc[0] != "people" or loc[2] != "pin":
+        return loc, msg
+    rest = [k for k in loc[3:4] if k not in ("detain", "release")] + list(loc[4:])
+    if er["type"] in PIN_TYPE_MESSAGES:
+        return loc[:2] + ("pin.decision",), PIN_TYPE_MESSAGES[er["type"]].format(**er.get("ctx", {}))
+    if not rest and er["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        msg = ('must be a JSON object {"decision": "detain", ...} or {"decision": "release", ...}, or null; '
+               f"got {type(er.get('input')).__name__}")
+    return loc[:2] + (".".join(["pin"] + [str(k) for k in rest]),), msg
+
+
 def _unknown_raw(raw: dict) -> list[str]:
     """Unknown keys in the raw document (used when schema errors stop validation early)."""
     out = []
 
-    def check(node, model, label):
+    def check(node, model, label, prefix=""):
         if isinstance(node, dict):
             for k in node:
                 if isinstance(k, str) and k not in model.model_fields and not k.startswith("x_"):
-                    out.append(f"{label}: field '{k[:60]}': unknown field (names are case-sensitive; "
-                               "own annotations must start with x_)")
+                    out.append(f"{label}: field '{prefix}{k[:60]}': {_unknown_message(model)}")
 
     def records(name):
         items = raw.get(name)
@@ -376,6 +402,9 @@ def _unknown_raw(raw: dict) -> list[str]:
     for name, model in (("aors", Aor), ("atd_programs", AtdProgram), ("people", Person), ("facilities", Facility)):
         for i, rec in records(name):
             check(rec, model, label(name, i, rec))
+            pin = rec.get("pin") if name == "people" and isinstance(rec, dict) else None
+            if isinstance(pin, dict) and pin.get("decision") in PIN_MODELS:
+                check(pin, PIN_MODELS[pin["decision"]], label(name, i, rec), "pin.")
             if name == "facilities" and isinstance(rec, dict) and isinstance(rec.get("units"), list):
                 for j, u in enumerate(rec["units"]):
                     check(u, Unit, f"{label(name, i, rec)}.{label('units', j, u)}")
@@ -384,24 +413,39 @@ def _unknown_raw(raw: dict) -> list[str]:
     return out
 
 
+PIN_MODELS = {"detain": DetainPin, "release": ReleasePin}
+
+
+def _unknown_message(model) -> str:
+    """The message for an unknown key in a record of type ``model`` (a pin lists its keys)."""
+    decision = next((d for d, m in PIN_MODELS.items() if m is model), None)
+    if decision is not None:
+        return (f"unknown field of a {decision} pin (known: {', '.join(model.model_fields)}; "
+                "own annotations must start with x_)")
+    return "unknown field (names are case-sensitive; own annotations must start with x_)"
+
+
 def _unknown_keys(inst: Instance) -> list[str]:
     """Keys that no record type knows and that do not start with ``x_``."""
     out = []
 
-    def check(rec, label):
+    def check(rec, label, prefix=""):
         extra = rec.__pydantic_extra__
         if extra:
             for k in extra:
                 if not k.startswith("x_"):
-                    out.append(f"{label}: field '{k}': unknown field (names are case-sensitive; "
-                               "own annotations must start with x_)")
+                    out.append(f"{label}: field '{prefix}{k}': {_unknown_message(type(rec))}")
 
     check(inst, "top level")
     check(inst.policy, "policy")
     for name in ("aors", "atd_programs", "people"):
         for i, r in enumerate(getattr(inst, name)):
-            if r.__pydantic_extra__:
-                check(r, f"{name}[{i}]" + (f" id={r.id}" if hasattr(r, "id") else f" code={r.code}"))
+            pin = getattr(r, "pin", None)
+            if r.__pydantic_extra__ or (pin is not None and pin.__pydantic_extra__):
+                label = f"{name}[{i}]" + (f" id={r.id}" if hasattr(r, "id") else f" code={r.code}")
+                check(r, label)
+                if pin is not None:
+                    check(pin, label, "pin.")
     for i, f in enumerate(inst.facilities):
         check(f, f"facilities[{i}] id={f.id}")
         for j, u in enumerate(f.units):
