@@ -357,12 +357,6 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
     return inst
 
 
-PIN_TYPE_MESSAGES = {
-    "union_tag_invalid": "must be \"detain\" or \"release\", got {tag!r}",
-    "union_tag_not_found": "required field is missing",
-}
-
-
 def _pin_loc(er: dict, msg: str) -> tuple[tuple, str]:
     """A pydantic error location inside ``people[i].pin`` as ``(people, i, 'pin.FIELD')`` (the
     record is the person; the discriminator's tag such as ``detain`` is dropped), with
@@ -371,8 +365,10 @@ def _pin_loc(er: dict, msg: str) -> tuple[tuple, str]:
     if len(loc) < 3 or loc[0] != "people" or loc[2] != "pin":
         return loc, msg
     rest = [k for k in loc[3:4] if k not in ("detain", "release")] + list(loc[4:])
-    if er["type"] in PIN_TYPE_MESSAGES:
-        return loc[:2] + ("pin.decision",), PIN_TYPE_MESSAGES[er["type"]].format(**er.get("ctx", {}))
+    if er["type"] == "union_tag_not_found":
+        return loc[:2] + ("pin.decision",), "required field is missing"
+    if er["type"] == "union_tag_invalid":  # the value as written in the file: "Detain", 5, null
+        return loc[:2] + ("pin.decision",), f'must be "detain" or "release", got {json.dumps(er["input"]["decision"])[:60]}'
     if not rest and er["type"] in ("model_type", "model_attributes_type", "dict_type"):
         msg = ('must be a JSON object {"decision": "detain", ...} or {"decision": "release", ...}, or null; '
                f"got {type(er.get('input')).__name__}")
@@ -403,7 +399,7 @@ def _unknown_raw(raw: dict) -> list[str]:
         for i, rec in records(name):
             check(rec, model, label(name, i, rec))
             pin = rec.get("pin") if name == "people" and isinstance(rec, dict) else None
-            if isinstance(pin, dict) and pin.get("decision") in PIN_MODELS:
+            if isinstance(pin, dict) and pin.get("decision") in ("detain", "release"):  # not hashed: may be a list
                 check(pin, PIN_MODELS[pin["decision"]], label(name, i, rec), "pin.")
             if name == "facilities" and isinstance(rec, dict) and isinstance(rec.get("units"), list):
                 for j, u in enumerate(rec["units"]):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -356,12 +357,8 @@ class _Load:
     def __init__(self, intervals: list[tuple[int, int, int]]):
         self.starts = sorted((s, w) for s, _, w in intervals)
         self.ends = sorted((e, w) for _, e, w in intervals)
-        self.cum_s = [0]
-        self.cum_e = [0]
-        for (_, w) in self.starts:
-            self.cum_s.append(self.cum_s[-1] + w)
-        for (_, w) in self.ends:
-            self.cum_e.append(self.cum_e[-1] + w)
+        self.cum_s = [0, *accumulate(w for _, w in self.starts)]
+        self.cum_e = [0, *accumulate(w for _, w in self.ends)]
 
     def at(self, day: int) -> int:
         big = (day, float("inf"))
@@ -422,12 +419,15 @@ def _facility_excess(refs: _Refs, bounds: list[Bound], units: dict[str, _Load]) 
             per_fac.setdefault(b.facility, []).append((fits, _interval(refs, b)))
     out = []
     for fid, items in sorted(per_fac.items(), key=lambda kv: refs.facs[kv[0]][0]):
+        fac = refs.facs[fid][1]
         sets = {s for s, _ in items} | {frozenset().union(*(s for s, _ in items))}
-        worst = max((_set_excess(refs, items, s, units) + (sorted(s),) for s in sets), key=lambda r: r[0])
-        excess, day, need, free, names = worst
+        names = {s: [u.id for u in fac.units if u.id in s] for s in sets}  # instance order
+        order = sorted(sets, key=lambda s: (len(s), names[s]))  # the smallest set first among equal excesses
+        excess, day, need, free, s = max((_set_excess(refs, items, s, units) + (s,) for s in order),
+                                         key=lambda r: r[0])
         if excess > 0:
             out.append(f"facilities[{refs.facs[fid][0]}] id={fid}: field 'units': on day {day}, "
-                       f"{_plural(need, 'person', 'people')} pinned to the facility fit only its units {', '.join(names)}, "
+                       f"{_plural(need, 'person', 'people')} pinned to the facility fit only its units {', '.join(names[s])}, "
                        f"which have {_plural(free, 'bed')} (surge included) beside unit pins: the pins exceed "
                        f"them by {excess}")
     return out
@@ -469,7 +469,9 @@ def _transfer_excess(refs: _Refs, bounds: list[Bound]) -> list[str]:
     by_aor: dict[tuple[str, int], int] = {}
     by_day: dict[int, int] = {}
     for b in bounds:
-        for i in b.members if b.facility is not None else ():
+        if b.facility is None:
+            continue
+        for i in b.members:
             o = ppl[i].origin
             if o is not None and o != b.facility:
                 key = (refs.facs[o][1].aor, ppl[i].arrival_day)
