@@ -146,7 +146,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
                                                 "greater than or equal to 0"),
     "int_for_bool_local_ties.json": ("people[2] id=P03: field 'local_ties'", "boolean"),
     "string_for_pin.json": ("people[2] id=P03: field 'pin'", "must be a JSON object"),
-    "unknown_pin_decision.json": ("people[2] id=P03: field 'pin.decision'", "got 'hold'"),
+    "unknown_pin_decision.json": ("people[2] id=P03: field 'pin.decision'", 'got "hold"'),
     "missing_pin_decision.json": ("people[2] id=P03: field 'pin.decision'", "missing"),
     "unknown_pin_key.json": ("people[2] id=P03: field 'pin.unitt'", "unknown field of a detain pin"),
     "release_day_on_detain_pin.json": ("people[2] id=P03: field 'pin.release_day'", "unknown field of a detain pin"),
