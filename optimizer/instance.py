@@ -2,8 +2,10 @@
 
 The schema is declared with pydantic (strict mode: integers must be JSON integers, booleans JSON
 booleans, numbers finite, unknown keys refused except ``x_*`` annotations); the cross-record rules
-(ids, references, families, the legal-limit contradiction) are checked afterwards.  Every problem
-becomes one line ``FILE: RECORD: field 'NAME': message`` in :class:`InputError`.
+(ids, references, families, the legal-limit contradiction) are checked afterwards, then, when
+those found nothing, the pins (contract 1.1, :mod:`optimizer.pins`).  Every problem becomes one
+line ``FILE: RECORD: field 'NAME': message`` in :class:`InputError`; a problem inside a person's
+``pin`` names the person as the record and ``pin.FIELD`` as the field.
 
 Bounds beyond MODEL.md (documented in README.md, "Instance limits"): beds and capacities at most
 10,000,000; days at most 100,000; costs at most 1e9 USD; strings at most 200 characters;
