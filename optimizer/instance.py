@@ -370,7 +370,8 @@ def _pin_loc(er: dict, msg: str) -> tuple[tuple, str]:
     if er["type"] == "union_tag_not_found":
         return loc[:2] + ("pin.decision",), "required field is missing"
     if er["type"] == "union_tag_invalid":  # the value as written in the file: "Detain", 5, null
-        return loc[:2] + ("pin.decision",), f'must be "detain" or "release", got {json.dumps(er["input"]["decision"])[:60]}'
+        got = json.dumps(er["input"]["decision"])[:60]
+        return loc[:2] + ("pin.decision",), f'must be "detain" or "release", got {got}'
     if not rest and er["type"] in ("model_type", "model_attributes_type", "dict_type"):
         msg = ('must be a JSON object {"decision": "detain", ...} or {"decision": "release", ...}, or null; '
                f"got {type(er.get('input')).__name__}")

@@ -143,7 +143,8 @@ def _bind(refs: _Refs, members: list[int], out: list[Problem]) -> Bound | None:
             if bound.release_day is not None and bound.release_day != pin.release_day:
                 out.append((i, "pin.release_day", f"release day {pin.release_day} conflicts with release day "
                                                   f"{bound.release_day} pinned on family member "
-                                                  f"{refs.who(bound.by['release_day'])}: a family is released together"))
+                                                  f"{refs.who(bound.by['release_day'])}: "
+                                                  "a family is released together"))
             else:
                 bound.release_day = pin.release_day
                 bound.by.setdefault("release_day", i)
@@ -193,9 +194,10 @@ def _group_problems(refs: _Refs, b: Bound) -> list[Problem]:
     limit, holder = min(limits) if limits else (None, None)
     if b.decision == "detain":
         if limit is not None and limit < leave:
-            return [(b.by["decision"], "pin.decision", f"rule 4 (legal limit): {refs.who(holder)} reaches the legal limit "
-                                                       f"of {ppl[holder].max_custody_days} custody days on day {limit}, "
-                                                       f"before leaving custody on day {leave}: cannot stay detained")]
+            return [(b.by["decision"], "pin.decision",
+                     f"rule 4 (legal limit): {refs.who(holder)} reaches the legal limit of "
+                     f"{ppl[holder].max_custody_days} custody days on day {limit}, before leaving custody on day "
+                     f"{leave}: cannot stay detained")]
         return _place_problems(refs, b)
     return _release_problems(refs, b, leave, limit, holder)
 
@@ -221,8 +223,8 @@ def _plural(n: int, word: str, many: str = "") -> str:
 def _unit_misfit(u: Unit, p: Person) -> str | None:
     """Rule 2 (compatibility) of one person and one unit, as a reason, or None."""
     if u.family != (p.family_id is not None):
-        what = "a family unit" if u.family else "not a family unit"
-        return f"rule 2 (compatibility): unit {u.id} is {what} and the person {'is' if p.family_id else 'is not'} in a family"
+        what = "a family unit and the person is not" if u.family else "not a family unit and the person is"
+        return f"rule 2 (compatibility): unit {u.id} is {what} in a family"
     if u.sex not in (p.sex, "any"):
         return f"rule 2 (compatibility): unit {u.id} is for sex {u.sex}, the person's sex is {p.sex}"
     if not p.minor and p.level not in u.levels:
@@ -235,7 +237,8 @@ def _unit_misfit(u: Unit, p: Person) -> str | None:
 def _facility_misfit(f: Facility, p: Person) -> str | None:
     """Rules 5 (short stay) and 8 (local ties) of one person and one facility, or None."""
     if f.max_stay_days is not None and (p.removal_day is None or p.removal_day - p.arrival_day > f.max_stay_days):
-        when = "has no removal day" if p.removal_day is None else f"leaves by removal {p.removal_day - p.arrival_day} days after arrival"
+        when = ("has no removal day" if p.removal_day is None else
+                f"leaves by removal {p.removal_day - p.arrival_day} days after arrival")
         return f"rule 5 (short stay): facility {f.id} keeps people at most {f.max_stay_days} days and the person {when}"
     if p.local_ties and f.id != p.origin and f.aor != p.aor:
         return (f"rule 8 (local ties): the person has local ties in AOR {p.aor}; facility {f.id} is in AOR {f.aor} "
@@ -399,9 +402,9 @@ def _unit_excess(refs: _Refs, units: dict[str, _Load]) -> list[str]:
         cap = u.beds + u.surge_beds
         if peak > cap:
             out.append(f"facilities[{k}] id={refs.inst.facilities[k].id}.units[{j}] id={uid}: field 'beds': "
-                       f"{_plural(peak, 'pinned person', 'pinned people')} must occupy the unit on day {day}, more than its "
-                       f"{_plural(u.beds, 'bed')} and {_plural(u.surge_beds, 'surge bed')}: the pins exceed them by "
-                       f"{peak - cap}")
+                       f"{_plural(peak, 'pinned person', 'pinned people')} must occupy the unit on day {day}, "
+                       f"more than its {_plural(u.beds, 'bed')} and {_plural(u.surge_beds, 'surge bed')}: "
+                       f"the pins exceed them by {peak - cap}")
     return out
 
 
@@ -427,9 +430,9 @@ def _facility_excess(refs: _Refs, bounds: list[Bound], units: dict[str, _Load]) 
                                          key=lambda r: r[0])
         if excess > 0:
             out.append(f"facilities[{refs.facs[fid][0]}] id={fid}: field 'units': on day {day}, "
-                       f"{_plural(need, 'person', 'people')} pinned to the facility fit only its units {', '.join(names[s])}, "
-                       f"which have {_plural(free, 'bed')} (surge included) beside unit pins: the pins exceed "
-                       f"them by {excess}")
+                       f"{_plural(need, 'person', 'people')} pinned to the facility fit only its units "
+                       f"{', '.join(names[s])}, which have {_plural(free, 'bed')} (surge included) beside unit "
+                       f"pins: the pins exceed them by {excess}")
     return out
 
 
@@ -456,8 +459,9 @@ def _program_excess(refs: _Refs) -> list[str]:
     for k, q in enumerate(refs.inst.atd_programs):
         n = count.get(q.id, 0)
         if q.capacity is not None and n > q.capacity:
-            out.append(f"atd_programs[{k}] id={q.id}: field 'capacity': {_plural(n, 'pinned release')} to the program, more "
-                       f"than its capacity of {q.capacity}: the pins exceed it by {n - q.capacity}")
+            out.append(f"atd_programs[{k}] id={q.id}: field 'capacity': {_plural(n, 'pinned release')} "
+                       f"to the program, more than its capacity of {q.capacity}: "
+                       f"the pins exceed it by {n - q.capacity}")
     return out
 
 
@@ -482,11 +486,12 @@ def _transfer_excess(refs: _Refs, bounds: list[Bound]) -> list[str]:
         for day in sorted(d for (code, d) in by_aor if code == a.code):
             n, cap = by_aor[a.code, day], a.max_transfers_out_per_day
             if cap is not None and n > cap:
-                out.append(f"aors[{k}] code={a.code}: field 'max_transfers_out_per_day': {_plural(n, 'pinned transfer')} out of "
-                           f"the AOR's facilities on day {day}, more than its limit of {cap}: the pins exceed it by {n - cap}")
+                out.append(f"aors[{k}] code={a.code}: field 'max_transfers_out_per_day': "
+                           f"{_plural(n, 'pinned transfer')} out of the AOR's facilities on day {day}, "
+                           f"more than its limit of {cap}: the pins exceed it by {n - cap}")
     cap = inst.policy.max_transfers_per_day
     for day, n in sorted(by_day.items()):
         if cap is not None and n > cap:
-            out.append(f"policy: field 'max_transfers_per_day': {_plural(n, 'pinned transfer')} on day {day}, more than the "
-                       f"national limit of {cap}: the pins exceed it by {n - cap}")
+            out.append(f"policy: field 'max_transfers_per_day': {_plural(n, 'pinned transfer')} on day {day}, "
+                       f"more than the national limit of {cap}: the pins exceed it by {n - cap}")
     return out
