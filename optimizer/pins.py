@@ -348,6 +348,7 @@ def pin_conflicts(inst: Instance) -> list[str]:
     units = _unit_loads(refs, bounds)
     lines = (_unit_excess(refs, units) + _facility_excess(refs, bounds, units) + _program_excess(refs)
              + _transfer_excess(refs, bounds))
+    # hook: the exact feasibility solve over the pinned people alone goes here, when ``lines`` is empty
     if len(lines) > MAX_CONFLICT_LINES:
         return lines[:MAX_CONFLICT_LINES - 1] + [f"... and {len(lines) - MAX_CONFLICT_LINES + 1} more limits "
                                                  "that the pins exceed"]
