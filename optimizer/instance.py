@@ -343,13 +343,20 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
             lines.append(f"{path}: ... and {len(errors) - MAX_PROBLEMS} more problems")
         raise InputError(lines) from None
     del raw
-    problems = _unknown_keys(inst) + _cross_checks(inst)
+    problems = instance_problems(inst)
     if problems:
         lines = [f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:  # the checks stop early: the number left is not known
             lines.append(f"{path}: ... and more problems (only the first {MAX_PROBLEMS} are listed)")
         raise InputError(lines)
     return inst
+
+
+def instance_problems(inst: Instance) -> list[str]:
+    """Every problem of a schema-valid instance (unknown keys, the rules that span records, pins),
+    one line each without the file name: what :func:`parse_instance` checks after the schema, and
+    what an instance whose pins were replaced (``solve --pins``, :mod:`optimizer.pins`) must pass."""
+    return _unknown_keys(inst) + _cross_checks(inst)
 
 
 def _unknown_raw(raw: dict) -> list[str]:

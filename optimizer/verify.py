@@ -143,6 +143,22 @@ def read_plan(path: str | Path) -> list[dict[str, str]]:
     p = Path(path)
     if p.is_dir():
         p = p / "plan.csv"
+
+    def header_problem(header):
+        if tuple(header[: len(PLAN_COLUMNS)]) != PLAN_COLUMNS:
+            return f"the header must start with {','.join(PLAN_COLUMNS)}; got {','.join(header)[:120]!r}"
+        return None
+
+    return [r for _, r in read_csv(p, header_problem)]
+
+
+def read_csv(p: Path, header_problem) -> list[tuple[int, dict[str, str]]]:
+    """The data rows of CSV file ``p`` as (line number, column name -> cell string), in file
+    order, blank lines skipped; UTF-8 with or without a byte-order mark.  ``header_problem(header)``
+    says what is wrong with the header (a list of column names, which must also be distinct), or
+    None.  Raises :class:`InputError` (one line naming the file and the line) for an unreadable,
+    empty, oversized, binary, non-UTF-8 or malformed file, a bad header, or a row whose number of
+    cells differs from the header's."""
     data = read_bytes(p)
     if b"\x00" in data:
         raise InputError([f"{p}: not a CSV text file (contains NUL bytes)"])
@@ -156,15 +172,13 @@ def read_plan(path: str | Path) -> list[dict[str, str]]:
         header = next(reader)
     except csv.Error as e:
         raise InputError([f"{p}: line 1: malformed CSV header: {e}"]) from None
-    if tuple(header[: len(PLAN_COLUMNS)]) != PLAN_COLUMNS:
-        got = ",".join(header)[:120]
-        raise InputError([
-            f"{p}: line 1: the header must start with {','.join(PLAN_COLUMNS)}; got {got!r}"
-        ])
+    why = header_problem(header)
+    if why:
+        raise InputError([f"{p}: line 1: {why}"])
     if len(set(header)) != len(header):
         raise InputError([f"{p}: line 1: repeated column name in the header"])
     ncol = len(header)
-    rows: list[dict[str, str]] = []
+    rows: list[tuple[int, dict[str, str]]] = []
     append = rows.append
     try:
         for cells in reader:
@@ -174,7 +188,7 @@ def read_plan(path: str | Path) -> list[dict[str, str]]:
                 raise InputError([
                     f"{p}: line {reader.line_num}: {len(cells)} cells, the header has {ncol}"
                 ])
-            append(dict(zip(header, cells)))
+            append((reader.line_num, dict(zip(header, cells))))
     except csv.Error as e:
         raise InputError([f"{p}: line {reader.line_num}: malformed CSV: {e}"]) from None
     return rows
