@@ -117,11 +117,13 @@ def _pin(cells: dict[str, str], person, look: _Lookups) -> tuple[object, dict[st
     if dec not in DECISIONS:
         raise _Bad("decision", f"{dec!r} is not one of detain, release, unplaced, removed")
     no_decision = person.removal_day is not None and person.removal_day <= person.arrival_day
-    if no_decision != (dec == "removed"):
-        raise _Bad("decision", f"person {person.id} needs no decision (removal_day {person.removal_day} <= arrival_day "
-                               f"{person.arrival_day}); the row must say removed" if no_decision else
-                   f"person {person.id} needs a decision (removal_day {person.removal_day} is not <= arrival_day "
-                   f"{person.arrival_day}); removed pins nothing for them")
+    if no_decision and dec != "removed":
+        raise _Bad("decision", f"person {person.id} needs no decision (removal_day {person.removal_day} <= "
+                               f"arrival_day {person.arrival_day}); the row must say removed")
+    if dec == "removed" and not no_decision:
+        why = ("no removal_day" if person.removal_day is None
+               else f"removal_day {person.removal_day} > arrival_day {person.arrival_day}")
+        raise _Bad("decision", f"person {person.id} needs a decision ({why}); removed names a person who needs none")
     unused = {"detain": ("atd_program_id", "release_day"), "release": ()}.get(dec, PIN_COLUMNS[2:])
     for col in unused:
         if cells[col]:
