@@ -102,13 +102,23 @@ def read_pins(path: str | Path, inst: Instance) -> Pins:
 
 
 class _Lookups:
-    """Unit -> facility, the facility and program ids and the days of an instance."""
+    """Unit -> facility, the facility and program ids and the days of an instance, and the pins
+    made so far: equal rows share one (frozen) pin object, so that a whole plan.csv of pins
+    validates a few thousand pins, not one per person."""
 
     def __init__(self, inst: Instance):
         self.unit_fac = {u.id: f.id for f in inst.facilities for u in f.units}
         self.facilities = {f.id for f in inst.facilities}
         self.programs = {q.id for q in inst.atd_programs}
         self.horizon = inst.horizon_days
+        self.made: dict[tuple, object] = {}
+
+    def pin(self, model, **fields):
+        key = (model, *fields.values())
+        pin = self.made.get(key)
+        if pin is None:
+            pin = self.made[key] = model(**fields)
+        return pin
 
 
 def _pin(cells: dict[str, str], person, look: _Lookups) -> tuple[object, dict[str, str]]:
@@ -136,7 +146,7 @@ def _pin(cells: dict[str, str], person, look: _Lookups) -> tuple[object, dict[st
             raise _Bad("facility_id", f"unknown facility {fac!r}")
         if unit and fac and look.unit_fac[unit] != fac:
             raise _Bad("facility_id", f"{fac!r}, but unit {unit} is in facility {look.unit_fac[unit]}")
-        return DetainPin(decision="detain", facility=fac or None, unit=unit or None), {}
+        return look.pin(DetainPin, decision="detain", facility=fac or None, unit=unit or None), {}
     if dec == "release":
         day, prog = cells["release_day"], cells["atd_program_id"]
         if day and not _DAY_RE.match(day):
@@ -145,7 +155,8 @@ def _pin(cells: dict[str, str], person, look: _Lookups) -> tuple[object, dict[st
             raise _Bad("release_day", f"day {day} is outside the plan's days 0..{look.horizon - 1}")
         if prog and prog not in look.programs:
             raise _Bad("atd_program_id", f"unknown ATD program {prog!r}")
-        pin = ReleasePin(decision="release", atd_program=prog or None, release_day=int(day) if day else None)
+        pin = look.pin(ReleasePin, decision="release", atd_program=prog or None,
+                       release_day=int(day) if day else None)
         return pin, {"facility_id": "", "unit_id": "", "release_day": str(int(day)) if day else ""}
     return None, {}
 

@@ -216,21 +216,20 @@ def _facility_day_cost(occ: int, gm: int, gm_rate: float, per_diem: float) -> fl
     return gm * gm_rate + per_diem * max(0, occ - gm)
 
 
-def _transport(inst: Instance, fac_of: list[str | None], add) -> list[dict]:
+def _transport(inst: Instance, moves: list[tuple[str, int]], add) -> list[dict]:
     """Rule 7 (MODEL.md §3): transfers per (AOR of the origin facility, day) and per day, each
     count above its limit reported; returns summary.json's ``transfers_by_aor`` rows (every AOR
     in instance order and every day, then the national total per day, ``aor`` None).
 
-    ``fac_of[i]``: the facility whose unit person i occupies, None without a bed.  A transfer is
-    a person with a facility ``origin`` who occupies a unit of another facility (released later
-    from it or not); it happens on their ``arrival_day``, each family member counting once."""
+    ``moves``: (origin facility, arrival day) of each transfer: a person with a facility
+    ``origin`` who occupies a unit of another facility (released later from it or not); it
+    happens on their ``arrival_day``, each family member counting once."""
     H = inst.horizon_days
     aor_of_fac = {f.id: f.aor for f in inst.facilities}
     col = {a.code: k for k, a in enumerate(inst.aors)}
     count = np.zeros((len(inst.aors), H), dtype=np.int64)
-    for p, f in zip(inst.people, fac_of):
-        if f is not None and p.origin is not None and f != p.origin:
-            count[col[aor_of_fac[p.origin]], p.arrival_day] += 1
+    for origin, day in moves:
+        count[col[aor_of_fac[origin]], day] += 1
     table = []
     limits = [(a.code, a.max_transfers_out_per_day, row) for a, row in zip(inst.aors, count)]
     limits.append((None, inst.policy.max_transfers_per_day, count.sum(axis=0)))
@@ -246,7 +245,8 @@ def _transport(inst: Instance, fac_of: list[str | None], add) -> list[dict]:
 
 def _local_ties(inst: Instance, fac_of: list[str | None], add) -> None:
     """Rule 8 (MODEL.md §3): a person with ``local_ties`` occupies a unit only in their origin
-    facility or in a facility of their own ``aor`` (``fac_of`` as in :func:`_transport`)."""
+    facility or in a facility of their own ``aor`` (``fac_of[i]``: the facility whose unit person
+    i occupies, None without a bed)."""
     aor_of_fac = {f.id: f.aor for f in inst.facilities}
     for i, (p, f) in enumerate(zip(inst.people, fac_of)):
         if p.local_ties and f is not None and f != p.origin and aor_of_fac[f] != p.aor:
@@ -314,12 +314,12 @@ def _pins(inst: Instance, row_of: list, uinfo: dict, add) -> int:
             whose = "" if i == j else f" (the pin of family member people[{j}] id={people[j].id})"
             for why in _pin_broken(people[j].pin, r, uinfo, i == j):
                 add(f"pins: people[{i}] id={people[i].id}: {why}{whose}")
-    for i, r in enumerate(row_of):
-        cell = None if r is None else r.get("pinned")
-        want = "1" if i in bound else "0"
-        if cell is not None and cell != want:
-            what = "is bound by a pin" if i in bound else "is bound by no pin"
-            add(f"pinned: people[{i}] id={people[i].id}: pinned is {cell!r}, expected {want} (the person {what})")
+    wrong = [i for i, r in enumerate(row_of)
+             if r is not None and r.get("pinned", "1" if i in bound else "0") != ("1" if i in bound else "0")]
+    for i in wrong:
+        want, what = ("1", "is bound by a pin") if i in bound else ("0", "is bound by no pin")
+        add(f"pinned: people[{i}] id={people[i].id}: pinned is {row_of[i]['pinned']!r}, expected {want} "
+            f"(the person {what})")
     return len(bound)
 
 
@@ -440,6 +440,7 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
     n_detained = n_released = n_unplaced = n_removed = n_transfers = 0
     released_on = [0] * H  # release rows by release day
     fac_of: list[str | None] = [None] * n  # the facility whose unit each person occupies
+    moves: list[tuple[str, int]] = []  # transfers: (origin facility, arrival day)
     risk_grid = 0  # released risk in units of 0.0001 / horizon_days
     atd_cost = 0.0
     move_src: list[int] = []  # distance points of occupants who pay per-km moving cost
@@ -674,12 +675,13 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
                 if moved:
                     n_transfers += 1
                     move_src.append(pt_fac[origin])
+                    moves.append((origin, arrival))
                 else:
                     move_src.append(pt_aor[paor])
                 move_dst.append(pt_fac[ufac])
 
     # ---- transport, local ties, pins [§3 rules 7-9] ----
-    transfers_by_aor = _transport(inst, fac_of, add)
+    transfers_by_aor = _transport(inst, moves, add)
     _local_ties(inst, fac_of, add)
     n_pinned = _pins(inst, row_of, uinfo, add)
 
