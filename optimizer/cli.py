@@ -223,7 +223,7 @@ def cmd_explain(args) -> int:
     from .verify import verify
 
     digest: list[str] = []
-    from .pins import plan_pins
+    from .pinfile import plan_pins
 
     try:
         inst = plan_pins(read_instance(instance, digest), plan_dir)
@@ -503,7 +503,7 @@ def cmd_check(args) -> int:
     from .instance import read_instance
     from .verify import read_plan, verify
 
-    from .pins import plan_pins
+    from .pinfile import plan_pins
 
     try:
         inst = plan_pins(read_instance(args.instance), args.plan_dir)
@@ -587,9 +587,13 @@ def cmd_solve(args, started: float) -> int:
             _err([f"bedalloc: {flag}: needs a solver of the class model (highs, highs-mip, cpsat, scip), "
                   f"not {args.solver}"])
             return EXIT_INPUT
+    if args.pins is not None and args.capacity_curve:  # its points re-read the instance file, without the pins
+        _err(["bedalloc: --capacity-curve: not with --pins (the curve solves the instance file as it is); "
+              "run 'bedalloc capacity-curve' on an instance with the pins"])
+        return EXIT_INPUT
     pins = None
     if args.pins is not None:
-        from .pins import load_pins
+        from .pinfile import load_pins
 
         try:
             inst, pins = load_pins(args.pins, inst)
@@ -673,7 +677,7 @@ def cmd_solve(args, started: float) -> int:
                 group.pop("person_ids", None)
     docs["summary.json"] = summary
     if pins is not None:
-        from .pins import PINS_FILE
+        from .pinfile import PINS_FILE
 
         docs[PINS_FILE] = pins.text()
     try:

@@ -355,7 +355,7 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
 def instance_problems(inst: Instance) -> list[str]:
     """Every problem of a schema-valid instance (unknown keys, the rules that span records, pins),
     one line each without the file name: what :func:`parse_instance` checks after the schema, and
-    what an instance whose pins were replaced (``solve --pins``, :mod:`optimizer.pins`) must pass."""
+    what an instance whose pins were replaced (``solve --pins``, :mod:`optimizer.pinfile`) must pass."""
     return _unknown_keys(inst) + _cross_checks(inst)
 
 

@@ -38,7 +38,7 @@ Project decisions where MODEL.md leaves a question open (documented here and in 
   ``origin`` facility (the recomputed ``transfer`` flag, not the plan's cell); so do the
   transport limits (rule 7) and ``transfers_by_aor``.
 * **Pins** (rule 9) are checked from the instance's pins (``bedalloc check`` applies a plan
-  folder's ``pins.csv`` first, see :mod:`optimizer.pins`).  The ``pinned`` column is checked
+  folder's ``pins.csv`` first, see :mod:`optimizer.pinfile`).  The ``pinned`` column is checked
   only when the plan has it: a plan without it reads as all 0 (MODEL.md §5) and is not faulted
   for that; rule 9 itself does not depend on the column.
 * A person whose row names an unknown unit occupies nothing, so is no transfer and breaks no

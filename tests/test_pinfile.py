@@ -1,4 +1,4 @@
-"""Pins given on the command line (optimizer/pins.py; MODEL.md §5 "Pins given on the command
+"""Pins given on the command line (optimizer/pinfile.py; MODEL.md §5 "Pins given on the command
 line"): reading and checking a pins file, replacing a family's pins, ``solve --pins`` writing
 pins.csv, ``check`` applying it.  In-process calls of :func:`optimizer.cli.main` on tiny.json."""
 
@@ -16,15 +16,13 @@ from optimizer.cli import main
 from optimizer.errors import InputError
 from optimizer.instance import DetainPin, ReleasePin, read_instance
 from optimizer.model import PIN_DETAIN, PIN_RELEASE, people_arrays
-from optimizer.pins import apply_pins, load_pins, read_pins
+from optimizer.pinfile import apply_pins, load_pins, read_pins
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny.json"
 
-# Marks the tests that need the optimization model to honour pins (issue 18 item 2, the lead's
-# model work).  strict: once the model lands these pass, and the marker must be deleted.
-NEEDS_PIN_MODEL = pytest.mark.xfail(strict=True, reason="the model does not honour pins yet (issue 18 item 2)")
-# Marks the tests that need the pin checks of instance validation (issue 18 item 1, worktree val11).
+# Marks the tests that need the pin checks of instance validation (issue 18 item 1, branch val11).
+# strict: once those checks are merged the tests pass, and the marker must be deleted.
 NEEDS_PIN_CHECKS = pytest.mark.xfail(strict=True, reason="instance validation does not check pins yet (issue 18 item 1)")
 
 
@@ -246,7 +244,6 @@ def test_check_applies_the_plan_folders_pins(tmp_path, solved, capsys):
     assert main(["explain", str(plan), "P12", "--instance", str(TINY)]) == 2
 
 
-@NEEDS_PIN_MODEL
 def test_pins_change_the_optimum(tmp_path, capsys):
     """Pins that the unpinned optimum breaks: P12 (released there) detained in MTG-CD, which
     takes its last surge bed; P03 (detained there) released to APP, which frees MTG-AB for P04;
@@ -267,3 +264,10 @@ def test_pins_change_the_optimum(tmp_path, capsys):
     capsys.readouterr()
     assert main(["check", str(TINY), str(out)]) == 0
     assert main(["explain", str(out), "P12"]) == 0
+
+
+def test_pins_refused_with_the_capacity_curve(tmp_path, capsys):
+    path = write_pins(tmp_path / "pins.csv", [["P03", "detain"]])
+    assert main(["solve", str(TINY), "--out", str(tmp_path / "out"), "--pins", str(path), "--capacity-curve"]) == 2
+    assert capsys.readouterr().err.startswith("bedalloc: --capacity-curve: not with --pins")
+    assert not (tmp_path / "out").exists()
