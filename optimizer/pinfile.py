@@ -27,6 +27,7 @@ import csv
 import hashlib
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
@@ -39,6 +40,11 @@ _DAY_RE = re.compile(r"[0-9]+\Z")
 _PERSON_RE = re.compile(r"people\[([0-9]+)\] ")
 
 
+def _q(cell: str) -> str:
+    """A cell quoted for a one-line message (at most 60 characters, control characters escaped)."""
+    return repr(cell[:60])
+
+
 class _Bad(Exception):
     """One bad cell: ``field`` and what is wrong with it."""
 
@@ -47,12 +53,14 @@ class _Bad(Exception):
         self.field, self.message = field, message
 
 
+@dataclass(frozen=True)
 class Pins:
-    """The rows of a pins file: ``rows`` (line number, person index, the six pin cells) in file
-    order, and ``pins`` person index -> the pin of their row (None for unplaced and removed)."""
+    """The rows of a pins file: ``rows`` (line number, person index, the six pin cells as kept)
+    in file order, and ``pins`` person index -> the pin of their row (None for unplaced and
+    removed rows)."""
 
-    def __init__(self, rows: list[tuple[int, int, dict[str, str]]], pins: dict[int, object]):
-        self.rows, self.pins = rows, pins
+    rows: list[tuple[int, int, dict[str, str]]]
+    pins: dict[int, object]
 
     def text(self) -> str:
         """``pins.csv`` as a plan folder keeps it (see the module docstring)."""
@@ -85,7 +93,7 @@ def read_pins(path: str | Path, inst: Instance) -> Pins:
         try:
             i = index.get(cells["person_id"])
             if i is None:
-                raise _Bad("person_id", f"unknown person {cells['person_id']!r}")
+                raise _Bad("person_id", f"unknown person {_q(cells['person_id'])}")
             if i in first_line:
                 raise _Bad("person_id", f"person {cells['person_id']} repeats line {first_line[i]} (one row per person)")
             first_line[i] = line
@@ -125,7 +133,7 @@ def _pin(cells: dict[str, str], person, look: _Lookups) -> tuple[object, dict[st
     """The pin of one row and its cells as kept in pins.csv; raises :class:`_Bad`."""
     dec = cells["decision"]
     if dec not in DECISIONS:
-        raise _Bad("decision", f"{dec!r} is not one of detain, release, unplaced, removed")
+        raise _Bad("decision", f"{_q(dec)} is not one of detain, release, unplaced, removed")
     no_decision = person.removal_day is not None and person.removal_day <= person.arrival_day
     if no_decision and dec != "removed":
         raise _Bad("decision", f"person {person.id} needs no decision (removal_day {person.removal_day} <= "
@@ -137,24 +145,24 @@ def _pin(cells: dict[str, str], person, look: _Lookups) -> tuple[object, dict[st
     unused = {"detain": ("atd_program_id", "release_day"), "release": ()}.get(dec, PIN_COLUMNS[2:])
     for col in unused:
         if cells[col]:
-            raise _Bad(col, f"{cells[col]!r} must be empty on a {dec} row")
+            raise _Bad(col, f"{_q(cells[col])} must be empty on a {dec} row")
     if dec == "detain":
         fac, unit = cells["facility_id"], cells["unit_id"]
         if unit and unit not in look.unit_fac:
-            raise _Bad("unit_id", f"unknown unit {unit!r}")
+            raise _Bad("unit_id", f"unknown unit {_q(unit)}")
         if fac and fac not in look.facilities:
-            raise _Bad("facility_id", f"unknown facility {fac!r}")
+            raise _Bad("facility_id", f"unknown facility {_q(fac)}")
         if unit and fac and look.unit_fac[unit] != fac:
-            raise _Bad("facility_id", f"{fac!r}, but unit {unit} is in facility {look.unit_fac[unit]}")
+            raise _Bad("facility_id", f"{_q(fac)}, but unit {unit} is in facility {look.unit_fac[unit]}")
         return look.pin(DetainPin, decision="detain", facility=fac or None, unit=unit or None), {}
     if dec == "release":
         day, prog = cells["release_day"], cells["atd_program_id"]
         if day and not _DAY_RE.match(day):
-            raise _Bad("release_day", f"{day!r} is not a whole day")
-        if day and int(day) >= look.horizon:
-            raise _Bad("release_day", f"day {day} is outside the plan's days 0..{look.horizon - 1}")
+            raise _Bad("release_day", f"{_q(day)} is not a whole day")
+        if day and (len(day.lstrip("0")) > 6 or int(day) >= look.horizon):  # horizon_days <= 3660
+            raise _Bad("release_day", f"day {_q(day)} is outside the plan's days 0..{look.horizon - 1}")
         if prog and prog not in look.programs:
-            raise _Bad("atd_program_id", f"unknown ATD program {prog!r}")
+            raise _Bad("atd_program_id", f"unknown ATD program {_q(prog)}")
         pin = look.pin(ReleasePin, decision="release", atd_program=prog or None,
                        release_day=int(day) if day else None)
         return pin, {"facility_id": "", "unit_id": "", "release_day": str(int(day)) if day else ""}
