@@ -220,11 +220,10 @@ def cmd_explain(args) -> int:
         _err([f"{instance}: the plan's instance file is not found from here (summary.json names it relative to "
               "where solve ran); give --instance"])
         return EXIT_INPUT
+    from .pinfile import plan_pins
     from .verify import verify
 
     digest: list[str] = []
-    from .pinfile import plan_pins
-
     try:
         inst = plan_pins(read_instance(instance, digest), plan_dir)
         rows = read_plan(plan_dir / "plan.csv")
@@ -501,9 +500,8 @@ def cmd_validate(args) -> int:
 def cmd_check(args) -> int:
     from .errors import InputError
     from .instance import read_instance
-    from .verify import read_plan, verify
-
     from .pinfile import plan_pins
+    from .verify import read_plan, verify
 
     try:
         inst = plan_pins(read_instance(args.instance), args.plan_dir)

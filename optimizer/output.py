@@ -37,7 +37,7 @@ def unsafe_out_dir(out: str | Path) -> str | None:
     return None
 
 
-def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict],
+def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict | str],
                    started: float | None = None) -> Path:
     """Write ``plan.csv`` and the ``documents`` (file name -> content: JSON, or a ``str`` written
     as it is, such as ``pins.csv``) into folder ``out``.
