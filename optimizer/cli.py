@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "people and their families; written to the output folder as pins.csv")
     s.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report with charts")
     s.add_argument("--redact", action="store_true",
-                   help="no person ids anywhere but plan.csv (diagnosis.json lists none)")
+                   help="no person ids anywhere but plan.csv and pins.csv (diagnosis.json lists none)")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
     s.add_argument("--log", action="store_true", help="show the solver log")
 
