@@ -346,17 +346,29 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
             lines.append(f"{path}: ... and {len(errors) - MAX_PROBLEMS} more problems")
         raise InputError(lines) from None
     del raw
-    problems = _unknown_keys(inst) + _cross_checks(inst)
-    if not problems:  # the pin checks rely on valid references and families
-        problems = [f"people[{i}] id={inst.people[i].id}: field '{f}': {m}" for i, f, m in pin_problems(inst)]
-    if not problems:
-        problems = pin_conflicts(inst)
+    problems = instance_problems(inst)
     if problems:
         lines = [f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:  # the checks stop early: the number left is not known
             lines.append(f"{path}: ... and more problems (only the first {MAX_PROBLEMS} are listed)")
         raise InputError(lines)
     return inst
+
+
+def instance_problems(inst: Instance) -> list[str]:
+    """Every problem of a schema-valid instance (unknown keys, the rules that span records, pins),
+    one line each without the file name: what :func:`parse_instance` checks after the schema, and
+    what an instance whose pins were replaced (``solve --pins``, :mod:`optimizer.pinfile`) must pass."""
+    problems = _unknown_keys(inst) + _cross_checks(inst)
+    if not problems:  # the pin checks rely on valid references and families
+        problems = [f"people[{i}] id={inst.people[i].id}: field '{f}': {m}" for i, f, m in pin_problems(inst)]
+    if not problems:  # counts first (they name the limits); the exact solve decides the rest
+        problems = pin_conflicts(inst)
+    if not problems:
+        from .pinfeas import pin_infeasibility
+
+        problems = pin_infeasibility(inst)
+    return problems
 
 
 def _pin_loc(er: dict, msg: str) -> tuple[tuple, str]:
