@@ -265,7 +265,7 @@ class _World:
         if pin is not None and (pin["decision"] == "detain" or pin["release_day"] not in (None, day)
                                 or pin["atd_program"] not in (None, program)):
             raise SolverError(f"internal error: {self.policy} policy, simulated day {day}: "
-                              f"{p['id']} released against its pin {pin}")
+                              f"{p['id']} released against its {pin['decision']} pin")
         self.out.released += 1
         e = self.eff(p)
         self.out.released_risk += e
@@ -317,7 +317,7 @@ class _World:
             over.append(f"{total} transfers, over the national limit {self.limit}")
         for pid, pin in self.pins.items():
             if pid in self.people and (pid not in self.bed or pin["release_day"] == day):
-                over.append(f"{pid}'s pin {pin} not kept")
+                over.append(f"{pid}'s {pin['decision']} pin not kept")
         if over:
             raise SolverError(f"internal error: {self.policy} policy, simulated day {day}: {'; '.join(over[:3])}")
 
