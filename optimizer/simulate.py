@@ -405,10 +405,11 @@ def _fits(world: _World, p: dict, unit: str, day: int) -> bool:
             and (not p.get("local_ties") or f["aor"] == p["aor"]))
 
 
-def _program(world: _World, p: dict, held: Counter[str]) -> str | None:
-    """The first eligible program with a free slot beyond those ``held`` for pinned releases."""
+def _program(world: _World, p: dict, held: Counter[str], only: str | None = None) -> str | None:
+    """The first eligible program (``only`` that one when given) with a free slot beyond those
+    ``held`` for pinned releases."""
     for a in world.doc["atd_programs"]:
-        if a["max_risk"] >= p["risk"] and a.get("aor") in (None, p["aor"]) and (
+        if only in (None, a["id"]) and a["max_risk"] >= p["risk"] and a.get("aor") in (None, p["aor"]) and (
                 a.get("capacity") is None or world.slots[a["id"]] - held[a["id"]] >= 1):
             return a["id"]
     return None
@@ -421,7 +422,7 @@ def _release_pinned(world: _World, day: int) -> None:
     for pid, pin in list(world.pins.items()):
         if pin["decision"] == "release" and pin["release_day"] in (day, None) and pid in world.people:
             p = world.people[pid]
-            program = None if p.get("minor") else pin["atd_program"] or _program(world, p, held)
+            program = None if p.get("minor") else _program(world, p, held, pin["atd_program"])
             if program is None and not p.get("minor"):
                 raise SolverError(f"rule policy, simulated day {day}: no ATD slot left for the pinned release of {pid}")
             world.release(p, program, day)

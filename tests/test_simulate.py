@@ -99,23 +99,23 @@ def _limited_doc() -> dict:
     """Three days, three AORs on the equator.  XA (AOR X) and ZA (AOR Z) each hold 5 mandatory
     men in 2 beds; YB (AOR Y) has 10 free beds.  Seats: 2 a day out of X, 2 out of Z, 3 a day
     nationally, so 6 people must move and only 3 can each day: every optimizing policy moves 3
-    on day 0 (one AOR at its limit) and the other 3 on day 1.  T1 has local ties and is held in
-    XB (AOR X), dearer than YB by far more than the move: without the ties every plan would move
-    him as soon as a seat is free (day 2).  Z1 is pinned to unit ZA-U (stays), Z2 to facility YB (moves on day 0); R1 (in YB) is pinned
+    on day 0 (one AOR at its limit) and the other 3 on day 1.  T1 (level B, which XA does not
+    hold) has local ties and is held in XB (AOR X), dearer than YB by far more than the move:
+    without the ties every plan would move him to YB as soon as a seat is free (day 2).  Z1 is pinned to unit ZA-U (stays), Z2 to facility YB (moves on day 0); R1 (in YB) is pinned
     to be released on day 1 to P1, whose one slot must stay free until then although L1, at
     her legal limit, must be released on day 0 (to P2)."""
     def man(pid, aor, origin, **extra):
         return {"id": pid, "sex": "M", "level": "A", "risk": 10, "aor": aor, "origin": origin,
                 "mandatory": True, "removal_day": 30, **extra}
 
-    def fac(fid, aor, lon, beds, per_diem=100):
+    def fac(fid, aor, lon, beds, per_diem=100, levels=("A", "B")):
         return {"id": fid, "name": fid, "aor": aor, "state": "TX", "type": "CDF", "lat": 0.0, "lon": lon,
-                "per_diem": per_diem, "units": [{"id": f"{fid}-U", "sex": "M", "levels": ["A"], "beds": beds}]}
+                "per_diem": per_diem, "units": [{"id": f"{fid}-U", "sex": "M", "levels": list(levels), "beds": beds}]}
 
     people = [man(f"X{i}", "X", "XA") for i in range(1, 6)] + [man(f"Z{i}", "Z", "ZA") for i in range(1, 6)]
     people[5]["pin"] = {"decision": "detain", "unit": "ZA-U"}
     people[6]["pin"] = {"decision": "detain", "facility": "YB"}
-    people.append(man("T1", "X", "XB", local_ties=True))
+    people.append(man("T1", "X", "XB", local_ties=True, level="B"))
     people += [man("R1", "Y", "YB", mandatory=False, pin={"decision": "release", "atd_program": "P1",
                                                            "release_day": 1}),
                {"id": "L1", "sex": "F", "level": "A", "risk": 5, "aor": "Y", "max_custody_days": 5,
@@ -126,8 +126,8 @@ def _limited_doc() -> dict:
         "aors": [{"code": "X", "name": "X", "lat": 0.0, "lon": 0.0, "max_transfers_out_per_day": 2},
                  {"code": "Y", "name": "Y", "lat": 0.0, "lon": 1.0},
                  {"code": "Z", "name": "Z", "lat": 0.0, "lon": 2.0, "max_transfers_out_per_day": 2}],
-        "facilities": [fac("XA", "X", 0.0, 2), fac("XB", "X", 0.0, 1, per_diem=500), fac("YB", "Y", 1.0, 10),
-                       fac("ZA", "Z", 2.0, 2)],
+        "facilities": [fac("XA", "X", 0.0, 2, levels="A"), fac("XB", "X", 0.0, 1, per_diem=500),
+                       fac("YB", "Y", 1.0, 10), fac("ZA", "Z", 2.0, 2, levels="A")],
         "atd_programs": [{"id": "P1", "technology": "app", "per_diem": 1, "capacity": 1, "max_risk": 100},
                          {"id": "P2", "technology": "ankle_gps", "per_diem": 9, "max_risk": 100}],
         "people": people,
@@ -210,3 +210,18 @@ def test_limits_ties_and_pins_every_day(policy, moves):
     assert (out.transfers, out.max_transfers_per_day, out.transfer_limit) == (sum(moves), 3, 3)
     assert (out.days_at_limit, out.aor_days_at_limit) == (sum(m > 0 for m in moves),) * 2
     assert (out.released, out.released_risk, world.used) == (2, 15.0, {"P1": 1, "P2": 1})
+
+
+def test_cli_reports_transfers_against_the_limit(tmp_path, capsys):
+    """days.csv and the table give each day's transfers against the national and AOR limits."""
+    path = tmp_path / "limits.json"
+    path.write_text(json.dumps(_limited_doc()))
+    out = tmp_path / "sim"
+    assert main(["simulate", str(path), "--days", "3", "--policies", "myopic", "--out", str(out), "--quiet"]) == 0
+    days = list(csv.DictReader(open(out / "days.csv")))
+    assert [(d["transfers"], d["transfer_limit"], d["aors_at_limit"]) for d in days] == [
+        ("3", "3", "1"), ("3", "3", "1"), ("0", "3", "0")]
+    row = next(csv.DictReader(open(out / "simulation.csv")))
+    assert (row["max_transfers_per_day"], row["transfer_limit"], row["days_at_limit"], row["aor_days_at_limit"]) == (
+        "3", "3", "2", "2")
+    assert "3 of 3" in capsys.readouterr().out
