@@ -225,3 +225,21 @@ def test_cli_reports_transfers_against_the_limit(tmp_path, capsys):
     assert (row["max_transfers_per_day"], row["transfer_limit"], row["days_at_limit"], row["aor_days_at_limit"]) == (
         "3", "3", "2", "2")
     assert "3 of 3" in capsys.readouterr().out
+
+
+def test_rule_keeps_ties_and_pins():
+    """The rule releases a pinned person on the pinned day to the pinned program, and places a
+    tied arrival only in its AOR (here full: no bed), an untied one wherever a bed is free."""
+    from optimizer.simulate import _rule, _World
+
+    world = _World(_limited_doc(), "rule", 0)
+    for pid, unit in (("X1", "XA-U"), ("X2", "XA-U"), ("T1", "XB-U"), ("R1", "YB-U")):
+        world.place(pid, unit, 0)
+    arrivals = [{"id": f"S{k}", "sex": "M", "level": "A", "risk": 1, "aor": "X", "mandatory": True,
+                 "local_ties": k == 1} for k in (1, 2)]
+    for a in arrivals:
+        world.people[a["id"]], world.leave[a["id"]] = a, 30
+    _rule(world, arrivals, 0)
+    assert "R1" in world.people and "S1" not in world.bed and world.bed["S2"] == "YB-U"
+    _rule(world, [], 1)
+    assert "R1" not in world.people and world.used == {"P1": 1, "P2": 0}
