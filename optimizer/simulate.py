@@ -366,7 +366,8 @@ class _World:
 
 
 def _optimize(world: _World, day: int, window: int, params) -> None:
-    """Solve today's instance exactly, verify the plan, apply its day 0."""
+    """Solve today's instance exactly, verify the plan, apply its day 0 (a pinned person the
+    plan releases on a later day is booked for that day and program)."""
     import time
 
     from .solve import solve

@@ -101,9 +101,11 @@ def _limited_doc() -> dict:
     nationally, so 6 people must move and only 3 can each day: every optimizing policy moves 3
     on day 0 (one AOR at its limit) and the other 3 on day 1.  T1 (level B, which XA does not
     hold) has local ties and is held in XB (AOR X), dearer than YB by far more than the move:
-    without the ties every plan would move him to YB as soon as a seat is free (day 2).  Z1 is pinned to unit ZA-U (stays), Z2 to facility YB (moves on day 0); R1 (in YB) is pinned
-    to be released on day 1 to P1, whose one slot must stay free until then although L1, at
-    her legal limit, must be released on day 0 (to P2)."""
+    without the ties every plan would move him to YB as soon as a seat is free (day 2).  Z1 is
+    pinned to unit ZA-U (stays), Z2 to facility YB (moves on day 0); R1 (in YB) is pinned to be
+    released on day 1 to P1, whose one slot must stay free until then although L1, at her legal
+    limit, must be released on day 0 (to P2, dearer).  Without the ties or the held slot the
+    one-day plans differ (checked against the brute-force oracle with every optimal plan)."""
     def man(pid, aor, origin, **extra):
         return {"id": pid, "sex": "M", "level": "A", "risk": 10, "aor": aor, "origin": origin,
                 "mandatory": True, "removal_day": 30, **extra}
