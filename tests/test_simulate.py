@@ -105,7 +105,7 @@ def _limited_doc() -> dict:
     pinned to unit ZA-U (stays), Z2 to facility YB (moves on day 0); R1 (in YB) is pinned to be
     released on day 1 to P1, whose one slot must stay free until then although L1, at her legal
     limit, must be released on day 0 (to P2, dearer).  Without the ties or the held slot the
-    one-day plans differ (checked against the brute-force oracle with every optimal plan)."""
+    plans differ (checked by replaying days with optimal plans drawn from a brute-force oracle)."""
     def man(pid, aor, origin, **extra):
         return {"id": pid, "sex": "M", "level": "A", "risk": 10, "aor": aor, "origin": origin,
                 "mandatory": True, "removal_day": 30, **extra}
