@@ -414,7 +414,7 @@ def cmd_simulate(args) -> int:
     from rich.table import Table
 
     from .backends import BackendError, check
-    from .errors import InputError
+    from .errors import InputError, SolverError
     from .generate import write_atomic
     from .instance import load_json, read_instance
     from .report import console
@@ -457,6 +457,9 @@ def cmd_simulate(args) -> int:
         except (BackendError, InputError) as e:
             _err([f"{args.instance}: {e}" if isinstance(e, BackendError) else e.lines[0]])
             return EXIT_INPUT
+        except SolverError as e:  # a plan failed verification or a day broke the contract
+            _err([f"{args.instance}: {e}"])
+            return EXIT_ERROR
     rows = [r.row() for r in results]
 
     def text(records):
@@ -471,13 +474,19 @@ def cmd_simulate(args) -> int:
     write_atomic(out / "days.csv", text([d for r in results for d in r.per_day]))
     t = Table(title=f"Simulation of {args.days} days (seed {args.seed})", title_justify="left")
     cols = ("policy", "released", "released_risk", "max_risk_released", "deadline_violations", "unplaced_days",
-            "surge_bed_days", "cost_usd", "transfers", "solve_s")
+            "surge_bed_days", "cost_usd", "transfers", "max_transfers_per_day", "days_at_limit",
+            "aor_days_at_limit", "solve_s")
+    names = {"max_transfers_per_day": "most transfers a day", "days_at_limit": "days at national limit",
+             "aor_days_at_limit": "AOR-days at limit"}
     for col in cols:
-        t.add_column(col.replace("_", " "), justify="left" if col == "policy" else "right")
+        t.add_column(names.get(col, col.replace("_", " ")), justify="left" if col == "policy" else "right")
     for r in rows:
-        t.add_row(*(f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
-                    for c in cols))
-    console(160).print(t)
+        cells = {c: f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
+                 for c in cols}
+        if r["transfer_limit"] is not None:  # the busiest day against the national seats
+            cells["max_transfers_per_day"] += f" of {r['transfer_limit']:,}"
+        t.add_row(*cells.values())
+    console(220).print(t)
     print(f"written to {out}/simulation.csv and days.csv")
     return EXIT_OK
 
