@@ -16,7 +16,7 @@ from .model import eligible_programs, network_arrays, people_arrays
 from .verify import PLAN_COLUMNS
 
 CAUSES = ("legal_limit", "no_seat", "local_ties", "pinned")  # plan reasons that name the diagnosis cause
-PLAN_FILES = frozenset({"plan.csv", "summary.json", "diagnosis.json"})
+PLAN_FILES = frozenset({"plan.csv", "summary.json", "diagnosis.json", "pins.csv"})
 
 
 def unsafe_out_dir(out: str | Path) -> str | None:
@@ -38,9 +38,10 @@ def unsafe_out_dir(out: str | Path) -> str | None:
     return None
 
 
-def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict],
+def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict | str],
                    started: float | None = None) -> Path:
-    """Write ``plan.csv`` and the JSON ``documents`` (file name -> content) into folder ``out``.
+    """Write ``plan.csv`` and the ``documents`` (file name -> content: JSON, or a ``str`` written
+    as it is, such as ``pins.csv``) into folder ``out``.
 
     Everything goes to a temporary folder beside ``out`` that replaces ``out`` only when
     complete; an older ``out`` is removed after the swap, so an interrupted run leaves it intact.
@@ -67,9 +68,12 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
             now = time.monotonic()
             documents["summary.json"]["timings_s"].update(write=round(now - t0, 4), total=round(now - started, 4))
         for name, doc in documents.items():
-            with open(tmp / name, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, indent=2)
-                fh.write("\n")
+            with open(tmp / name, "w", encoding="utf-8", newline="") as fh:
+                if isinstance(doc, str):
+                    fh.write(doc)
+                else:
+                    json.dump(doc, fh, indent=2)
+                    fh.write("\n")
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / "previous")
@@ -86,6 +90,14 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def add_pinned(inst: Instance, rows: list[dict[str, str]]) -> None:
+    """Give each plan row the documented extra column ``pinned`` (MODEL.md §5): ``1`` for every
+    person bound by a pin, their own or their family's, else ``0``.  Rows are changed in place;
+    the column follows ``effective_risk`` when the rows hold plan.csv's own columns only."""
+    for r, flag in zip(rows, np.where(people_arrays(inst).pin_kind > 0, "1", "0").tolist()):
+        r["pinned"] = flag
 
 
 def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, why: list[str]) -> dict:
