@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .instance import Instance
-from .model import eligible_programs, network_arrays, people_arrays
+from .model import allowed_units, eligible_programs, network_arrays, people_arrays
 from .verify import PLAN_COLUMNS
 
 CAUSES = ("legal_limit", "no_seat", "local_ties", "pinned")  # plan reasons that name the diagnosis cause
@@ -120,28 +120,9 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, w
     ``legal_limit``), eligible
     programs, and for people with an origin facility under a transport limit the seats of their
     origin AOR's and the nation's arrival day (``transport``: limit and seats used)."""
-    P = people_arrays(inst)
-    N = network_arrays(inst)
-    unit_ids = [u.id for f in inst.facilities for u in f.units]
-    fac_ids = [f.id for f in inst.facilities]
-    uidx = {u: i for i, u in enumerate(unit_ids)}
-    H = inst.horizon_days
-    by_day = np.zeros((len(unit_ids), H + 1), dtype=np.int64)  # occupancy changes per unit and day
-    enrolled = {p.id: 0 for p in inst.atd_programs}
-    for p, r in zip(inst.people, rows):
-        if r["unit_id"] and r["decision"] in ("detain", "release"):
-            end = H if p.removal_day is None else min(p.removal_day, H)
-            if r["decision"] == "release":
-                end = min(end, int(r["release_day"]))
-            by_day[uidx[r["unit_id"]], p.arrival_day] += 1
-            by_day[uidx[r["unit_id"]], end] -= 1
-        if r["atd_program_id"]:
-            enrolled[r["atd_program_id"]] += 1
-    occ = np.cumsum(by_day, axis=1)[:, :H].max(axis=1, initial=0)  # peak beds used over the plan's days
-    limits = [a.max_transfers_out_per_day for a in inst.aors] + [inst.policy.max_transfers_per_day]
-    transport = any(v is not None for v in limits)
-    rules11 = transport or bool(P.ties.any())
-    used = _transfers_used(inst, rows, N)
+    P, N = people_arrays(inst), network_arrays(inst)
+    use = _plan_use(inst, rows)
+    rules11 = bool((use["limits"] >= 0).any() or P.ties.any())
     groups: dict[tuple, list[int]] = {}
     for i, r in enumerate(rows):
         if r["decision"] == "unplaced":
@@ -149,62 +130,8 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, w
             key = (p.sex, p.level or "minor", p.needs_medical, p.mandatory, bool(P.at_limit[i]), p.aor, p.family_id is not None,
                    why[i] if why[i] in CAUSES else "", (p.origin, p.local_ties, p.arrival_day) if rules11 else ())
             groups.setdefault(key, []).append(i)
-    fac_aor = np.array([[a.code for a in inst.aors].index(f.aor) for f in inst.facilities])
-    out = []
-    for key, idx in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        sex, level, medical, mandatory, at_limit, aor, family, cause, where = key
-        no_outcome = cause == "legal_limit"
-        i = idx[0]
-        units = np.flatnonzero(
-            (N.unit_family == family)
-            & ((N.unit_sex == P.sex[i]) | (N.unit_sex == 2))
-            & (N.unit_levels[:, max(P.level[i], 0)] | bool(P.minor[i]))
-            & (N.unit_medical | (not medical))
-            & (P.stay[i] <= N.fac_max_stay[N.unit_fac])
-        ) if not (at_limit or no_outcome) else np.zeros(0, dtype=np.int64)
-        tie_ok = ~P.ties[i] | (N.unit_fac == P.origin[i]) | (fac_aor[N.unit_fac] == P.aor[i])
-        progs = eligible_programs(N, P.risk[i], P.aor[i]) if not mandatory else np.zeros(0, dtype=np.int64)
-        if not level1_proven:
-            reason = "not_solved"  # a limit stopped the search before level 1 was optimal
-        elif cause:
-            reason = cause  # no outcome under the rules, or a transport limit, a tie or a pin was the cause
-        elif at_limit:
-            reason = "no_atd_slot"  # may not hold a bed by law
-        elif mandatory:
-            reason = "no_bed"  # may not be released by law
-        elif len(units) == 0:
-            reason = "no_atd_slot"
-        elif len(progs) == 0:
-            reason = "no_bed"
-        else:
-            reason = "no_bed_or_atd_slot"
-        allowed = units[tie_ok[units]]  # the beds the group may use: ties restrict compatibility (rule 8)
-        cap = int((N.unit_beds[allowed] + N.unit_surge[allowed]).sum())
-        out.append({
-            "reason": reason,
-            "people": len(idx),
-            "class": {"sex": sex, "level": level, "needs_medical": medical, "mandatory": mandatory,
-                      "at_legal_limit": at_limit, "aor": aor, "family": family,
-                      **(dict(zip(("origin", "local_ties", "arrival_day"), where)))},
-            "compatible_beds_incl_surge": cap,
-            "compatible_beds_used": int(occ[allowed].sum()),
-            "compatible_units": [
-                {"unit": unit_ids[u], "facility": fac_ids[N.unit_fac[u]],
-                 "beds_incl_surge": int(N.unit_beds[u] + N.unit_surge[u]), "used": int(occ[u]),
-                 **({"tie_allowed": bool(tie_ok[u])} if P.ties[i] else {})}
-                for u in units[:50]
-            ],
-            "eligible_programs": [
-                {"program": inst.atd_programs[q].id, "capacity": inst.atd_programs[q].capacity,
-                 "enrolled": enrolled[inst.atd_programs[q].id]}
-                for q in progs
-            ],
-            "person_ids": [inst.people[j].id for j in idx[:100]],
-        })
-        if transport and P.origin[i] >= 0:
-            day, row = inst.people[i].arrival_day, int(fac_aor[P.origin[i]])
-            out[-1]["transport"] = [{"aor": inst.aors[k].code if k < len(inst.aors) else None, "day": day,
-                                     "limit": limits[k], "used": int(used[k, day])} for k in (row, len(inst.aors))]
+    out = [_group(inst, P, N, key, idx, level1_proven, use)
+           for key, idx in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
     return {
         "format": "bedalloc-diagnosis",
         "version": 1,
@@ -214,14 +141,87 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, w
     }
 
 
-def _transfers_used(inst: Instance, rows: list[dict[str, str]], N) -> np.ndarray:
-    """(AORs + 1, H) transfers of the plan per origin facility's AOR and arrival day, the last
-    row the nation (MODEL.md §3 rule 7: a person held in a facility other than the origin one)."""
-    fac = {f.id: k for k, f in enumerate(inst.facilities)}
-    aor = {a.code: k for k, a in enumerate(inst.aors)}
-    used = np.zeros((len(inst.aors) + 1, inst.horizon_days), np.int64)
+def _plan_use(inst: Instance, rows: list[dict[str, str]]) -> dict:
+    """What the plan uses: each unit's peak beds over the plan's days (``occ``), each program's
+    enrolments, the transfers per origin facility's AOR and arrival day with the nation as the
+    last row (``used``; MODEL.md §3 rule 7) and the limits in the same rows (-1 none)."""
+    unit_ids = [u.id for f in inst.facilities for u in f.units]
+    uidx = {u: i for i, u in enumerate(unit_ids)}
+    fac_aor = {f.id: [a.code for a in inst.aors].index(f.aor) for f in inst.facilities}
+    H = inst.horizon_days
+    by_day = np.zeros((len(unit_ids), H + 1), dtype=np.int64)  # occupancy changes per unit and day
+    used = np.zeros((len(inst.aors) + 1, H), np.int64)
+    enrolled = {p.id: 0 for p in inst.atd_programs}
     for p, r in zip(inst.people, rows):
-        if r["facility_id"] and p.origin is not None and r["facility_id"] != p.origin:
-            used[aor[inst.facilities[fac[p.origin]].aor], p.arrival_day] += 1
+        if r["unit_id"] and r["decision"] in ("detain", "release"):
+            end = H if p.removal_day is None else min(p.removal_day, H)
+            if r["decision"] == "release":
+                end = min(end, int(r["release_day"]))
+            by_day[uidx[r["unit_id"]], p.arrival_day] += 1
+            by_day[uidx[r["unit_id"]], end] -= 1
+            if p.origin is not None and r["facility_id"] != p.origin:
+                used[fac_aor[p.origin], p.arrival_day] += 1
+        if r["atd_program_id"]:
+            enrolled[r["atd_program_id"]] += 1
     used[-1] = used[:-1].sum(axis=0)
-    return used
+    limits = [a.max_transfers_out_per_day for a in inst.aors] + [inst.policy.max_transfers_per_day]
+    return {"occ": np.cumsum(by_day, axis=1)[:, :H].max(axis=1, initial=0), "enrolled": enrolled, "used": used,
+            "limits": np.array([-1 if v is None else v for v in limits], np.int64), "unit_ids": unit_ids}
+
+
+def _group(inst: Instance, P, N, key: tuple, idx: list[int], level1_proven: bool, use: dict) -> dict:
+    """One group of unplaced people of :func:`diagnosis` (``key``: its class and cause)."""
+    sex, level, medical, mandatory, at_limit, aor, family, cause, where = key
+    i = idx[0]
+    units = np.flatnonzero(
+        (N.unit_family == family)
+        & ((N.unit_sex == P.sex[i]) | (N.unit_sex == 2))
+        & (N.unit_levels[:, max(P.level[i], 0)] | bool(P.minor[i]))
+        & (N.unit_medical | (not medical))
+        & (P.stay[i] <= N.fac_max_stay[N.unit_fac])
+    ) if not (at_limit or cause == "legal_limit") else np.zeros(0, dtype=np.int64)
+    tie_ok = allowed_units(P, N, np.array([i]))[0]
+    progs = eligible_programs(N, P.risk[i], P.aor[i]) if not mandatory else np.zeros(0, dtype=np.int64)
+    if not level1_proven:
+        reason = "not_solved"  # a limit stopped the search before level 1 was optimal
+    elif cause:
+        reason = cause  # no outcome under the rules, or a transport limit, a tie or a pin was the cause
+    elif at_limit:
+        reason = "no_atd_slot"  # may not hold a bed by law
+    elif mandatory:
+        reason = "no_bed"  # may not be released by law
+    elif len(units) == 0:
+        reason = "no_atd_slot"
+    elif len(progs) == 0:
+        reason = "no_bed"
+    else:
+        reason = "no_bed_or_atd_slot"
+    allowed = units[tie_ok[units]]  # the beds the group may use: ties restrict compatibility (rule 8)
+    occ = use["occ"]
+    group = {
+        "reason": reason,
+        "people": len(idx),
+        "class": {"sex": sex, "level": level, "needs_medical": medical, "mandatory": mandatory,
+                  "at_legal_limit": at_limit, "aor": aor, "family": family,
+                  **(dict(zip(("origin", "local_ties", "arrival_day"), where)))},
+        "compatible_beds_incl_surge": int((N.unit_beds[allowed] + N.unit_surge[allowed]).sum()),
+        "compatible_beds_used": int(occ[allowed].sum()),
+        "compatible_units": [
+            {"unit": use["unit_ids"][u], "facility": inst.facilities[N.unit_fac[u]].id,
+             "beds_incl_surge": int(N.unit_beds[u] + N.unit_surge[u]), "used": int(occ[u]),
+             **({"tie_allowed": bool(tie_ok[u])} if P.ties[i] else {})}
+            for u in units[:50]
+        ],
+        "eligible_programs": [
+            {"program": inst.atd_programs[q].id, "capacity": inst.atd_programs[q].capacity,
+             "enrolled": use["enrolled"][inst.atd_programs[q].id]}
+            for q in progs
+        ],
+        "person_ids": [inst.people[j].id for j in idx[:100]],
+    }
+    if (use["limits"] >= 0).any() and P.origin[i] >= 0:
+        day, rows = inst.people[i].arrival_day, (int(N.fac_aor[P.origin[i]]), len(inst.aors))
+        group["transport"] = [{"aor": inst.aors[k].code if k < len(inst.aors) else None, "day": day,
+                               "limit": None if use["limits"][k] < 0 else int(use["limits"][k]),
+                               "used": int(use["used"][k, day])} for k in rows]
+    return group

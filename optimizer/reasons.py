@@ -401,6 +401,21 @@ def reasons(inst: Instance, rows: list[dict[str, str]]) -> tuple[list[str], list
     return a["why"], cutoffs
 
 
+def _facts(p, eff: float, raw: float, label: str) -> str:
+    """The first line of :func:`explain`: who the person is."""
+    facts = (f"{p.id}: {'woman' if p.sex == 'F' else 'man'}{' (minor)' if p.minor else ''}"
+             f"{f', level {p.level}' if p.level else ''}, AOR {p.aor}, risk {raw:g}")
+    if p.humanitarian:
+        facts += f" (effective {eff:g} after {', '.join(p.humanitarian)})"
+    if p.mandatory:
+        facts += ", mandatory detention"
+    if p.max_custody_days is not None:
+        facts += f", {p.custody_days} of at most {p.max_custody_days} days in custody"
+    facts += f", origin {p.origin}" if p.origin else ""
+    facts += ", local ties" if p.local_ties else ""
+    return facts + f"; bed class: {label}."
+
+
 def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str | None:
     """A few plain sentences: the person's facts, outcome, reason and what would have changed
     it; None when no row has ``person_id``."""
@@ -412,17 +427,7 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
     P, r, p = a["P"], rows[i], inst.people[i]
     label = a["labels"][a["cls"][i]]
     eff, raw = float(P.eff[i]), float(round(p.risk, 4))
-    facts = (f"{p.id}: {'woman' if p.sex == 'F' else 'man'}{' (minor)' if p.minor else ''}"
-             f"{f', level {p.level}' if p.level else ''}, AOR {p.aor}, risk {raw:g}")
-    if p.humanitarian:
-        facts += f" (effective {eff:g} after {', '.join(p.humanitarian)})"
-    if p.mandatory:
-        facts += ", mandatory detention"
-    if p.max_custody_days is not None:
-        facts += f", {p.custody_days} of at most {p.max_custody_days} days in custody"
-    facts += f", origin {p.origin}" if p.origin else ""
-    facts += ", local ties" if p.local_ties else ""
-    facts += f"; bed class: {label}."
+    facts = _facts(p, eff, raw, label)
     why, dec = a["why"][i], r["decision"]
     lk = a["lowest_kept"][a["cls"][i]]
     where = f"unit {r['unit_id']} of facility {r['facility_id']}" if r["unit_id"] else ""
