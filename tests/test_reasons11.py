@@ -21,7 +21,7 @@ from optimizer.whatif import change_capacity
 # F1 (AOR HOU, crowded: one bed) and F2 (AOR SNA, three free beds); everyone is held in F1 now.
 
 
-def _doc(people, aor_limit=None, national=None, f2_sex="M"):
+def _doc(people, aor_limit=None, national=None, f2_sex="M", slots=5):
     unit = {"sex": "M", "levels": ["A", "B", "C", "D"]}
     return {
         "format": "bedalloc-instance", "version": 1, "name": "seats", "snapshot_date": "2026-01-05",
@@ -33,7 +33,7 @@ def _doc(people, aor_limit=None, national=None, f2_sex="M"):
              "per_diem": 100, "units": [{"id": "F1-M", **unit, "beds": 1}]},
             {"id": "F2", "name": "roomy", "aor": "SNA", "state": "TX", "type": "CDF", "lat": 28.67, "lon": -99.17,
              "per_diem": 100, "units": [{"id": "F2-M", **unit, "sex": f2_sex, "beds": 3}]}],
-        "atd_programs": [{"id": "APP", "technology": "app", "per_diem": 1.0, "max_risk": 100, "capacity": 5}],
+        "atd_programs": [{"id": "APP", "technology": "app", "per_diem": 1.0, "max_risk": 100, "capacity": slots}],
         "people": [{"sex": "M", "level": "B", "aor": "HOU", "origin": "F1", **p} for p in people]}
 
 
@@ -169,6 +169,19 @@ def test_a_mandatory_person_unplaced_by_a_pinned_bed():
     why, _ = reasons(inst, rows)
     assert why == ["", "pinned"]
     assert [(g["reason"], g["people"]) for g in diagnosis(inst, rows, True, why)["groups"]] == [("pinned", 1)]
+
+
+def test_a_person_at_the_legal_limit_unplaced_by_a_pinned_slot():
+    """APP's one slot is pinned to X1; Y reaches the custody limit today, so must be released,
+    and has no slot: pinned, not atd_capacity."""
+    people = [{"id": "X1", "risk": 10.0, "pin": {"decision": "release", "atd_program": "APP"}},
+              {"id": "Y", "risk": 20.0, "max_custody_days": 10, "custody_days": 10}]
+    inst = parse_instance(_doc(people, slots=1))
+    rows = _plan(inst, {"X1": "APP", "Y": "unplaced"})
+    why, _ = reasons(inst, rows)
+    assert why == ["pinned", "pinned"]
+    assert [(g["reason"], g["people"]) for g in diagnosis(inst, rows, True, why)["groups"]] == [("pinned", 1)]
+    assert "every eligible ATD program is full and pinned people hold slots in APP" in explain(inst, rows, "Y")
 
 
 @pytest.mark.parametrize("limits,ties,level1", [(dict(aor_limit=1), False, 1), (dict(national=1), False, 1),
