@@ -538,8 +538,9 @@ def _seat_text(inst: Instance, a: dict, i: int, units: np.ndarray, members: np.n
 
 
 def _transport_text(inst: Instance, a: dict, rows, i: int, head: str) -> str:
-    """The text of reasons ``no_seat``, ``local_ties`` and ``pinned`` (module docstring)."""
-    P, N, p, why = a["P"], a["N"], inst.people[i], a["why"][i]
+    """The text of reasons ``no_seat``, ``local_ties`` and ``pinned``, following the precedence
+    of the module docstring to the step that gave the reason."""
+    P, N, why = a["P"], a["N"], a["why"][i]
     members = np.flatnonzero(P.family == P.family[i]) if P.family[i] >= 0 else np.array([i])
     if why == "pinned" and P.pin_kind[i] == PIN_RELEASE:
         return (f"{head}. Reason pinned: the outcome was pinned (a decision taken outside the plan"
@@ -547,31 +548,39 @@ def _transport_text(inst: Instance, a: dict, rows, i: int, head: str) -> str:
     rm = {k: v[0] for k, v in _room(a, np.array([i])).items()}
     thr = _below(a, np.array([i]))[0, 0]
     rm["pin"], rm["any"] = rm["pin"] < thr, rm["any"] < thr
-    seat_avail = "free" if (rm["seatless"] & rm["free"]).any() else "any"
-    if why == "no_seat" or (why == "pinned" and (rm["by_pins"] & rm[seat_avail]).any()
-                            and not (rm["usable"] & rm["pin"]).any()):
-        return _seat_text(inst, a, i, rm["seatless"] & rm[seat_avail], members, head, why)
     if why == "local_ties":
-        tied = _names([inst.people[m].id for m in members if P.ties[m]])
-        free, held = rm["forbidden"] & rm["free"], rm["forbidden"] & rm["any"] & ~rm["free"]
-        fac = lambda m: _names([inst.facilities[g].id for g in np.unique(N.unit_fac[m])])  # noqa: E731
-        what = (f"the ties forbid the free beds in facilities {fac(free)}" if free.any() else
-                f"the ties forbid facilities {fac(held)}, where beds were held by people of lower effective risk "
-                "who could have been released" if held.any() else
-                f"the ties forbid every unit that fits (in facilities {fac(rm['forbidden'])})")
-        return (f"{head}. Reason local_ties: the local ties of {tied} allow only the origin facility "
-                f"({p.origin or 'none'}) and the facilities of AOR {p.aor} (MODEL.md §3 rule 8); {what}. A free "
-                "compatible bed the ties allow would change it.")
+        return _ties_text(inst, a, rm, i, members, head)
     held = rm["usable"] & rm["pin"]
     holders = [inst.people[j].id for j in np.flatnonzero((P.pin_kind > 0) & (P.family < 0) & a["releasable"]
                                                          & (a["uidx"] >= 0) & (P.eff < thr)) if held[a["uidx"][j]]]
-    if holders:
+    seat_free = (rm["seatless"] & rm["free"]).any()  # step b comes before the pinned occupants of step d
+    unplaced = a["dec"][i] == "unplaced"
+    slots = unplaced and a["slot_pinned"][i] and (a["must_leave"][i] or not holders)
+    if why == "pinned" and slots and (a["must_leave"][i] or not seat_free):
+        eligible = programs_of(P, N, members[~P.minor[members]]).any(axis=0)
+        index = {q.id: k for k, q in enumerate(inst.atd_programs)}
+        progs = sorted({r["atd_program_id"] for j, r in enumerate(rows)
+                        if P.pin_kind[j] > 0 and r["atd_program_id"] and eligible[index[r["atd_program_id"]]]})
+        return (f"{head}. Reason pinned: every eligible ATD program is full and pinned people hold slots in "
+                f"{_names(progs)}; without those pins a slot would have been free.")
+    if why == "pinned" and holders and not seat_free:
         return (f"{head}. Reason pinned: the compatible beds the person could use were held by pinned people "
                 f"({_names(holders)}) who could have been released instead (lower effective risk): their pins kept "
                 "them. Without those pins the person would have had a bed.")
-    eligible = programs_of(P, N, members[~P.minor[members]]).any(axis=0)
-    index = {q.id: k for k, q in enumerate(inst.atd_programs)}
-    progs = sorted({r["atd_program_id"] for j, r in enumerate(rows)
-                    if P.pin_kind[j] > 0 and r["atd_program_id"] and eligible[index[r["atd_program_id"]]]})
-    return (f"{head}. Reason pinned: every eligible ATD program is full and pinned people hold slots in "
-            f"{_names(progs)}; without those pins a slot would have been free.")
+    avail = "free" if seat_free else "any"
+    return _seat_text(inst, a, i, rm["seatless"] & rm[avail], members, head, why)
+
+
+def _ties_text(inst: Instance, a: dict, rm: dict, i: int, members: np.ndarray, head: str) -> str:
+    """The text of reason ``local_ties``: the facilities the ties forbid."""
+    P, N, p = a["P"], a["N"], inst.people[i]
+    tied = _names([inst.people[m].id for m in members if P.ties[m]])
+    free, held = rm["forbidden"] & rm["free"], rm["forbidden"] & rm["any"] & ~rm["free"]
+    fac = lambda m: _names([inst.facilities[g].id for g in np.unique(N.unit_fac[m])])  # noqa: E731
+    what = (f"the ties forbid the free beds in facilities {fac(free)}" if free.any() else
+            f"the ties forbid facilities {fac(held)}, where beds were held by people of lower effective risk "
+            "who could have been released" if held.any() else
+            f"the ties forbid every unit that fits (in facilities {fac(rm['forbidden'])})")
+    return (f"{head}. Reason local_ties: the local ties of {tied} allow only the origin facility "
+            f"({p.origin or 'none'}) and the facilities of AOR {p.aor} (MODEL.md §3 rule 8); {what}. A free "
+            "compatible bed the ties allow would change it.")
