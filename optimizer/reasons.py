@@ -180,7 +180,7 @@ def _occupancy(inst: Instance, c: dict) -> None:
         np.minimum.at(low, (np.repeat(c["uidx"][who], days), t), np.repeat(P.eff[who], days))
         c["low"][name] = low
     fac_aor = N.fac_aor.astype(np.int64)
-    moved = holds & (P.origin >= 0) & (N.unit_fac[np.maximum(c["uidx"], 0)] != P.origin)
+    moved = holds & (P.origin >= 0) & (np.append(N.unit_fac, -1)[c["uidx"]] != P.origin)
     for key, who in (("used", moved), ("pin_used", moved & (P.pin_kind > 0))):
         used = np.zeros((len(inst.aors) + 1, H), np.int64)
         np.add.at(used, (fac_aor[P.origin[who]], start[who]), 1)
@@ -331,7 +331,7 @@ def _bed_reasons(c: dict, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return (rm[kind] & rm["free"]).any(axis=1)[g]
 
         def held(kind, value):
-            return np.where(rm[kind], rm[value], np.inf).min(axis=1)[g] < thr
+            return np.where(rm[kind], rm[value], np.inf).min(axis=1, initial=np.inf)[g] < thr
 
         conds = [~unplaced & free("usable"), free("seatless"), free("forbidden"), held("usable", "pin") | slot,
                  held("seatless", "any"), held("forbidden", "any")]
