@@ -46,3 +46,25 @@ def test_regional_variant_short_of_beds(tmp_path):
     assert any(c["mandatory"] and c["level"] in ("C", "D") for p in cert["short"] for c in p["classes"])
     assert main(["diagnose", str(path)]) == 3
     assert main(["diagnose", "instances/tiny.json"]) == 0
+
+
+def test_the_certificate_equals_level_1_under_transport_limits_and_ties(tmp_path):
+    """Two regions short of beds, with 20 national seats, 12 out of NOL and a third of the people
+    tied to their AOR: the bed-and-slot cut certifies 559 (the level 1 without limits), the
+    seats 26 more, and the certificate, the LP relaxation with the limits, equals the proven
+    level 1 (585)."""
+    import random
+
+    doc = short_of_cd_beds(national_instance(seed=1, aors=["NOL", "HOU"], scale=0.2))
+    doc.setdefault("policy", {})["max_transfers_per_day"] = 20
+    doc["aors"][0]["max_transfers_out_per_day"] = 12
+    rng = random.Random(3)
+    for p in doc["people"]:
+        p["local_ties"] = rng.random() < 0.3
+    path = tmp_path / "limits.json"
+    path.write_text(json.dumps(doc))
+    inst = read_instance(path)
+    cert, res = diagnose(inst), solve(inst)
+    assert res.levels_proven >= 1 and cert["unplaced_at_least"] == res.objective["unplaced"] == 585
+    assert [(p["kind"], p["short_by"]) for p in cert["short"]] == [("beds_and_slots", 559), ("seats", 26)]
+    assert not cert["exact"]
