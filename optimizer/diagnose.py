@@ -39,12 +39,7 @@ import numpy as np
 
 from .instance import Instance
 from .model import PIN_DETAIN, PIN_RELEASE, allowed_units, family_groups, network_arrays, people_arrays, programs_of
-
-
-def _limits(inst: Instance) -> np.ndarray:
-    """(AORs + 1,) transfer limits per AOR, the last the nation; -1 where none."""
-    return np.array([-1 if v is None else v for v in [a.max_transfers_out_per_day for a in inst.aors]
-                     + [inst.policy.max_transfers_per_day]], np.int64)
+from .reasons import transfer_limits
 
 
 def _groups(inst: Instance, P, N):
@@ -82,7 +77,7 @@ def diagnose(inst: Instance) -> dict:
         raise ValueError("diagnose handles one-day instances (horizon_days = 1)")
     P, N = people_arrays(inst), network_arrays(inst)
     active, units, progs, free = _groups(inst, P, N)
-    seats = bool((_limits(inst) >= 0).any()) and bool((P.origin[active] >= 0).any())
+    seats = bool((transfer_limits(inst) >= 0).any()) and bool((P.origin[active] >= 0).any())
     keys = np.concatenate([units, progs, free[:, None]], axis=1)
     packed = np.ascontiguousarray(np.packbits(keys, axis=1))  # one byte string per person: fast grouping
     _, first, gid = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_index=True,
@@ -195,7 +190,7 @@ def _seat_bound(inst: Instance, N, uniq, k_gid, k_origin, k_size, U: int, Q: int
     from scipy.optimize import linprog
     from scipy.sparse import csr_matrix
 
-    K, G, limits, fac_aor = len(k_gid), len(uniq), _limits(inst), N.fac_aor.astype(np.int64)
+    K, G, limits, fac_aor = len(k_gid), len(uniq), transfer_limits(inst), N.fac_aor.astype(np.int64)
     total = int(k_size.sum())
     sk, su = np.nonzero(uniq[k_gid, :U] & (N.unit_fac[None, :] == k_origin[:, None]))  # stays
     wg, wu = np.nonzero(uniq[:, :U])  # a pool's placements

@@ -13,6 +13,7 @@ import numpy as np
 
 from .instance import Instance
 from .model import allowed_units, eligible_programs, network_arrays, people_arrays
+from .reasons import transfer_limits
 from .verify import PLAN_COLUMNS
 
 CAUSES = ("legal_limit", "no_seat", "local_ties", "pinned")  # plan reasons that name the diagnosis cause
@@ -164,9 +165,8 @@ def _plan_use(inst: Instance, rows: list[dict[str, str]]) -> dict:
         if r["atd_program_id"]:
             enrolled[r["atd_program_id"]] += 1
     used[-1] = used[:-1].sum(axis=0)
-    limits = [a.max_transfers_out_per_day for a in inst.aors] + [inst.policy.max_transfers_per_day]
     return {"occ": np.cumsum(by_day, axis=1)[:, :H].max(axis=1, initial=0), "enrolled": enrolled, "used": used,
-            "limits": np.array([-1 if v is None else v for v in limits], np.int64), "unit_ids": unit_ids}
+            "limits": transfer_limits(inst), "unit_ids": unit_ids}
 
 
 def _group(inst: Instance, P, N, key: tuple, idx: list[int], level1_proven: bool, use: dict) -> dict:

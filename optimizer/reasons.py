@@ -148,8 +148,7 @@ def _context(inst: Instance, rows: list[dict[str, str]]) -> dict:
     room = eligible & ((N.prog_capacity < 0) | (count(enrol >= 0) < N.prog_capacity))[None, :]
     slot_pinned = ~room.any(axis=1) & (eligible & (count(P.pin_kind > 0) > 0)[None, :]).any(axis=1)
     c = dict(P=P, N=N, cls=cls, labels=labels, fits_any=fits_any, fits=fits, class_units=class_units.astype(bool),
-             dec=dec,
-             uidx=uidx, rday=rday, arrival=arrival, end=end, limit=limit, must_leave=limit < end,
+             dec=dec, uidx=uidx, rday=rday, arrival=arrival, end=end, limit=limit, must_leave=limit < end,
              releasable=releasable, has_program=family_groups(P, eligible.any(axis=1) | P.minor, np.logical_and),
              slot_pinned=family_groups(P, slot_pinned, np.logical_or),
              block=family_groups(P, np.ones(n, np.int64), np.add),
@@ -186,9 +185,14 @@ def _occupancy(inst: Instance, c: dict) -> None:
         np.add.at(used, (fac_aor[P.origin[who]], start[who]), 1)
         used[-1] = used[:-1].sum(axis=0)
         c[key] = used
-    c.update(fac_aor=fac_aor, moved=moved, limits=np.array(
-        [-1 if a.max_transfers_out_per_day is None else a.max_transfers_out_per_day for a in inst.aors]
-        + [-1 if inst.policy.max_transfers_per_day is None else inst.policy.max_transfers_per_day], np.int64))
+    c.update(fac_aor=fac_aor, moved=moved, limits=transfer_limits(inst))
+
+
+def transfer_limits(inst: Instance) -> np.ndarray:
+    """(AORs + 1,) the transfer limits per AOR (``max_transfers_out_per_day``), the last the
+    nation (``policy.max_transfers_per_day``); -1 where none (MODEL.md §3 rule 7)."""
+    return np.array([-1 if v is None else v for v in [a.max_transfers_out_per_day for a in inst.aors]
+                     + [inst.policy.max_transfers_per_day]], np.int64)
 
 
 def seat_excess(c: dict, members: np.ndarray, used: np.ndarray) -> dict[int, np.ndarray]:
