@@ -15,7 +15,9 @@ latitude/longitude in degrees).
 Randomness: facility ``i`` (its row index in the bundled table) draws everything from its own
 stream ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(i,)))``, so the same seed gives a
 byte-identical file, and a regional subset (``aors``) contains exactly the same facilities and
-people as the national instance with that seed and scale.
+people as the national instance with that seed and scale.  The contract-1.1 fields (transport
+limits, local ties; see ``TRANSFERS_FY2007`` and ``LOCAL_TIES_SHARE``) are added last, the ties
+from streams of their own, so turning them off gives exactly the instance without them.
 
 This module is imported when the command-line parser is built: numpy and zipcodes are imported
 inside the functions that need them, never at module level.
