@@ -841,12 +841,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="leave out the transport limits (contract 1.1); by default the national "
                              "policy.max_transfers_per_day is ceil(261,941 / (365 x 30,000) x people held), ICE's "
                              "FY2007 transfer rate (~0.024 per person per day), and each AOR's max_transfers_out_per_day "
-                             "is max(5, ceil(1.25 x its share of the people held x the national rate))")
+                             "is max(5, ceil(1.25 x the same rate x the people held in the AOR's facilities)), its "
+                             "share of the national seats with 25 %% slack")
     parser.add_argument("--transfers-per-day", type=int, metavar="N",
-                        help="national transfer limit per day instead of the FY2007 rate (the AOR limits follow "
-                             "it in proportion, same rule)")
+                        help="national transfer limit per day instead of the FY2007 rate; the AOR limits follow "
+                             "it (the rate becomes N / people held)")
     parser.add_argument("--no-local-ties", dest="local_ties", action="store_false",
-                        help=f"leave out local_ties (contract 1.1); by default {LOCAL_TIES_SHARE:.0%} of people, "
+                        help=f"leave out local_ties (contract 1.1); by default {LOCAL_TIES_SHARE * 100:g} %% of people, "
                              "drawn per family, may be held only in their origin facility or their own AOR")
 
 

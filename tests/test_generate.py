@@ -430,6 +430,17 @@ def test_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, kw, words):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_transfers_per_day_without_limits_exit_2(tmp_path, capsys):
+    p = argparse.ArgumentParser()
+    gen.configure_parser(p)
+    args = p.parse_args(["--out", str(tmp_path / "d.json"), "--aor", "NYC", "--no-transport-limits",
+                         "--transfers-per-day", "5"])
+    assert gen.run(args) == 2
+    assert capsys.readouterr().err.strip() == (
+        "bedalloc generate: error: --transfers-per-day cannot be combined with --no-transport-limits")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_folder_exit_2(tmp_path, capsys):
     assert gen.run(_args(out=tmp_path / "nope" / "c.json", aor="BOS")) == 2
     assert "does not exist" in capsys.readouterr().err
