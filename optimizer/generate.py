@@ -695,8 +695,9 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
       replaces the national figure taken from the FY2007 transfer rate.
     * ``local_ties``: give ``local_ties`` to about 20 % of people (see ``LOCAL_TIES_SHARE``).
 
-    Both are off by default here, so that tests building small contract-1.0 instances keep them;
-    ``bedalloc generate`` turns both on unless ``--no-transport-limits`` / ``--no-local-ties``.
+    Both are off by default in this function (tests that build small instances get contract-1.0
+    instances); ``bedalloc generate`` turns both on unless ``--no-transport-limits`` /
+    ``--no-local-ties``.
     Turned off, the result is exactly the instance without those fields (same people, same draws).
 
     At scale 1 the national instance has ~66,000 people (FY2026 ADP, DOMAIN §1.2) and ~63,000 beds
@@ -839,16 +840,16 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                              "length of stay are added")
     parser.add_argument("--no-transport-limits", dest="transport_limits", action="store_false",
                         help="leave out the transport limits (contract 1.1); by default the national "
-                             "policy.max_transfers_per_day is ceil(261,941 / (365 x 30,000) x people held), ICE's "
-                             "FY2007 transfer rate (~0.024 per person per day), and each AOR's max_transfers_out_per_day "
-                             "is max(5, ceil(1.25 x the same rate x the people held in the AOR's facilities)), its "
-                             "share of the national seats with 25 %% slack")
+                             "policy.max_transfers_per_day is ceil(261,941 / (365 x 30,000) x people held), "
+                             "ICE's FY2007 transfer rate (~0.024 per person per day), and each AOR's "
+                             "max_transfers_out_per_day is max(5, ceil(1.25 x the same rate x the people held in "
+                             "the AOR's facilities)), its share of the national seats with 25 %% slack")
     parser.add_argument("--transfers-per-day", type=int, metavar="N",
                         help="national transfer limit per day instead of the FY2007 rate; the AOR limits follow "
                              "it (the rate becomes N / people held)")
     parser.add_argument("--no-local-ties", dest="local_ties", action="store_false",
-                        help=f"leave out local_ties (contract 1.1); by default {LOCAL_TIES_SHARE * 100:g} %% of people, "
-                             "drawn per family, may be held only in their origin facility or their own AOR")
+                        help=f"leave out local_ties (contract 1.1); by default {LOCAL_TIES_SHARE * 100:g} %% of "
+                             "people, drawn per family, may be held only in their origin facility or their own AOR")
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
@@ -900,9 +901,10 @@ def run(args) -> int:
         print(f"{prog}: error: cannot write {out}: {e.strerror or e}", file=sys.stderr)
         return 2
     s = instance_stats(inst)
+    limit = "none" if s["max_transfers_per_day"] is None else s["max_transfers_per_day"]
     print(f"wrote {out}: {s['people']} people, {s['facilities']} facilities, {s['units']} units, "
           f"{s['beds']} beds (+{s['surge_beds']} surge), {s['atd_programs']} ATD programs, "
-          f"{s['local_ties']} with local ties, transfer limit {s['max_transfers_per_day'] or 'none'} a day, "
+          f"{s['local_ties']} with local ties, transfer limit {limit} a day, "
           f"{len(text.encode('utf-8')) / 1e6:.1f} MB")
     return 0
 

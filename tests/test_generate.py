@@ -69,7 +69,8 @@ def test_same_seed_same_bytes_different_seed_differs():
 
 def test_committed_14_day_file_is_seed0_output():
     path = ROOT / "instances" / "ice-fy2026-14d.json"
-    assert path.read_text(encoding="utf-8") == gen.to_json_text(gen.national_instance(seed=0, horizon_days=14, **CLI)), (
+    expected = gen.to_json_text(gen.national_instance(seed=0, horizon_days=14, **CLI))
+    assert path.read_text(encoding="utf-8") == expected, (
         "instances/ice-fy2026-14d.json differs from the generator's output; regenerate it with "
         "`bedalloc generate --horizon-days 14 --out instances/ice-fy2026-14d.json`")
 
@@ -314,7 +315,8 @@ def test_national_transport_limits_follow_the_fy2007_rate(national):
     per AOR max(5, ceil(1.25 x that rate x people held there)), integer arithmetic."""
     held = _held(national)
     assert sum(held.values()) == 66_157
-    assert national["policy"] == {"max_transfers_per_day": 1583} == {"max_transfers_per_day": -(-261_941 * 66_157 // 10_950_000)}
+    assert national["policy"]["max_transfers_per_day"] == 1583 == -(-261_941 * 66_157 // 10_950_000)
+    assert national["policy"] == {"max_transfers_per_day": 1583}
     limits = {a["code"]: a["max_transfers_out_per_day"] for a in national["aors"]}
     assert limits == {a: max(5, -(-5 * 261_941 * h // (4 * 10_950_000))) for a, h in held.items()}
     assert (limits["NOL"], limits["NYC"], sum(limits.values())) == (323, 9, 1989)
