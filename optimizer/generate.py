@@ -60,7 +60,10 @@ national total is about 63,000 beds: ICE's contractual capacity was 62,913 beds 
 SURGE_TYPES = frozenset({"SPC", "CDF", "DIGSA", "STATE"})
 SURGE_SHARE = 0.05
 """Dedicated ICE sites (SPC, CDF, DIGSA, STATE soft-sided sites) get floor(5 %) of each general
-unit's beds as surge beds; TRAC found 45 of 181 facilities above contract capacity (DOMAIN §1.1)."""
+unit's beds as surge beds; TRAC found 45 of 181 facilities above contract capacity (DOMAIN §1.1).
+A facility that holds more people of a sex and level group than that group's beds gets at least
+the difference as surge beds in the group's general unit: it held them, so they fit, above its
+rated beds (emergency beds are used only for people with no other legal outcome, MODEL.md §4)."""
 
 FAMILY_UNIT_BEDS = 500
 """A family facility's beds are split into family units of at most this many beds."""
@@ -144,8 +147,10 @@ transfers per person in custody per day.  ``policy.max_transfers_per_day`` = cei
 people held on day 0 (everyone with an origin facility; forecast arrivals are not counted).  Each
 AOR's ``max_transfers_out_per_day`` = max(5, ceil(5/4 x r x H_a)), H_a = the people held in that
 AOR's facilities: its share of the national seats with 25 % slack (seats are not perfectly
-divisible), so the AOR limits add up to more than the national one, which binds as well.  Exact
-integer arithmetic; an AOR's limit does not depend on which other AORs are in the instance."""
+divisible), so the AOR limits add up to more than the national one, which binds as well; plus the
+people held at its short-stay sites (staging, hold rooms) beyond their stay, who must move (or be
+released): moving them out is what those sites exist for.  Exact integer arithmetic; an AOR's
+limit does not depend on which other AORs are in the instance."""
 
 LOCAL_TIES_SHARE = 0.2
 TIES_STREAM = 2_000_000
@@ -480,6 +485,8 @@ def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate
                 if gen > 0:
                     unit = {"id": f"{fid}-{sx}-{gname}", "sex": sx, "levels": list(levels), "beds": gen}
                     surge = int(math.floor(SURGE_SHARE * gen)) if surge_ok else 0
+                    if n > 0:  # the people it holds fit, above its rated beds (SURGE_SHARE)
+                        surge = max(surge, int(w[2 * si + g]) - b)
                     if surge:
                         unit["surge_beds"] = surge
                     units.append(unit)
@@ -639,12 +646,17 @@ def _forecast(people: list[dict], rows: list[dict], seed: int, share: float, hor
     return out
 
 
-def _transport_limits(people: list[dict], aor_list: list[dict], fac_aor: dict[str, str],
+def _transport_limits(people: list[dict], aor_list: list[dict], facilities: list[dict],
                       per_day: int | None) -> int:
     """Set each AOR's ``max_transfers_out_per_day`` (in place) and return the national limit, as
     described at ``TRANSFERS_FY2007``; ``per_day`` replaces the national figure (the AOR limits
     follow it in proportion)."""
+    fac_aor = {f["id"]: f["aor"] for f in facilities}
+    stay = {f["id"]: f["max_stay_days"] for f in facilities if f.get("max_stay_days") is not None}
     held = collections.Counter(fac_aor[p["origin"]] for p in people if p.get("origin"))
+    must_move = collections.Counter(  # held at a short-stay site beyond its stay (MODEL.md §3 rule 5)
+        fac_aor[p["origin"]] for p in people if p.get("origin") in stay
+        and (p.get("removal_day") is None or p["removal_day"] - p.get("arrival_day", 0) > stay[p["origin"]]))
     total = sum(held.values())
     if per_day is None:
         rate = Fraction(TRANSFERS_FY2007, 365 * ADP_FY2007)
@@ -652,8 +664,8 @@ def _transport_limits(people: list[dict], aor_list: list[dict], fac_aor: dict[st
     else:
         rate = Fraction(per_day, total) if total else Fraction(0)
     for a in aor_list:
-        a["max_transfers_out_per_day"] = max(MIN_AOR_TRANSFERS,
-                                             math.ceil(Fraction(*TRANSFER_SLACK) * rate * held[a["code"]]))
+        a["max_transfers_out_per_day"] = must_move[a["code"]] + max(
+            MIN_AOR_TRANSFERS, math.ceil(Fraction(*TRANSFER_SLACK) * rate * held[a["code"]]))
     return per_day
 
 
@@ -765,7 +777,7 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
     top = {"format": "bedalloc-instance", "version": 1, "name": name, "snapshot_date": meta["snapshot_date"],
            "horizon_days": horizon_days}
     if transport_limits:
-        national = _transport_limits(people, aor_list, {f["id"]: f["aor"] for f in facilities}, transfers_per_day)
+        national = _transport_limits(people, aor_list, facilities, transfers_per_day)
         top["policy"] = {"max_transfers_per_day": national}
         generator["transfers_per_day"] = national
     if local_ties:
