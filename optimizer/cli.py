@@ -620,7 +620,7 @@ def cmd_solve(args, started: float) -> int:
             return EXIT_INPUT
     t_read = time.monotonic() - t0
 
-    from .output import add_pinned, diagnosis
+    from .output import diagnosis
     from .solve import solve
     from .verify import verify
 
@@ -637,7 +637,6 @@ def cmd_solve(args, started: float) -> int:
         _err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
         return EXIT_ERROR
     t1 = time.monotonic()
-    add_pinned(inst, res.rows)
     check = res.verified or verify(inst, res.rows)  # a constructive plan was verified already
     t_verify = res.timings.get("verify", time.monotonic() - t1)
     # Proven levels must match the verifier exactly.  A level the limit stopped before proving may
@@ -650,7 +649,7 @@ def cmd_solve(args, started: float) -> int:
         if diff > tol or (k < res.levels_proven and diff < -tol):
             mismatch.append(name)
     if not check.ok or mismatch:
-        _err([f"bedalloc: internal error: the plan failed verification; nothing was written"] + check.violations[:20]
+        _err(["bedalloc: internal error: the plan failed verification; nothing was written"] + check.violations[:20]
              + [f"objective level {k}: model {res.objective[k]} != verifier {check.objective[k]}" for k in mismatch])
         return EXIT_ERROR
     unplaced = check.objective["unplaced"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import re
 from pathlib import Path
 from typing import Annotated, Literal

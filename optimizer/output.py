@@ -93,14 +93,6 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
     return out
 
 
-def add_pinned(inst: Instance, rows: list[dict[str, str]]) -> None:
-    """Give each plan row the documented extra column ``pinned`` (MODEL.md §5): ``1`` for every
-    person bound by a pin, their own or their family's, else ``0``.  Rows are changed in place;
-    the column follows ``effective_risk`` when the rows hold plan.csv's own columns only."""
-    for r, flag in zip(rows, np.where(people_arrays(inst).pin_kind > 0, "1", "0").tolist()):
-        r["pinned"] = flag
-
-
 def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, why: list[str]) -> dict:
     """Which classes of unplaced people lack how many beds or ATD slots, and where.
 

@@ -55,7 +55,6 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     the transport limits, the fullest facilities, the release risk cutoff (the highest effective
     risk released) and, for a multi-day plan, the days on which capacity binds and the occupancy
     and releases per day."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 

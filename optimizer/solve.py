@@ -174,7 +174,8 @@ def decode(inst: Instance, model: Model, P: People, N: Network, x: np.ndarray) -
 def plan_rows(inst: Instance, P: People, N: Network, decision: np.ndarray, unit: np.ndarray,
               prog: np.ndarray, release_day: np.ndarray | None = None) -> list[dict[str, str]]:
     """plan.csv rows from per-person arrays (P,): decision strings, unit and program indices
-    (-1 where none) and release days (None: day 0, the one-day plan's only day)."""
+    (-1 where none) and release days (None: day 0, the one-day plan's only day); the columns of
+    MODEL.md §5, then ``pinned``."""
 
     def labels(ids, idx):  # ids[idx], "" where idx < 0
         table = np.array([*ids, ""], dtype=object)
@@ -190,8 +191,9 @@ def plan_rows(inst: Instance, P: People, N: Network, decision: np.ndarray, unit:
         np.where(decision == "release", "0" if release_day is None else release_day.astype(str), "").tolist(),
         np.where((unit >= 0) & (P.origin >= 0) & (P.origin != fac), "1", "0").tolist(),
         [f"{e + 0.0:.4f}" for e in P.eff.tolist()],  # + 0.0: no "-0.0000"
+        np.where(P.pin_kind > 0, "1", "0").tolist(),  # the documented extra column (1.1)
     )
-    return [dict(zip(PLAN_COLUMNS, row)) for row in zip(*columns)]
+    return [dict(zip(PLAN_COLUMNS + ("pinned",), row)) for row in zip(*columns)]
 
 
 def _constructive(inst, P, N, size, stats, statuses, version, t0, t1, t2) -> Result:

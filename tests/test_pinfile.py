@@ -17,7 +17,7 @@ from optimizer.cli import main
 from optimizer.errors import InputError
 from optimizer.instance import DetainPin, ReleasePin, read_instance
 from optimizer.model import PIN_DETAIN, PIN_RELEASE, people_arrays
-from optimizer.pinfile import apply_pins, load_pins, read_pins
+from optimizer.pinfile import load_pins, read_pins
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny.json"
