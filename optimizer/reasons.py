@@ -511,10 +511,17 @@ def _limit_text(inst: Instance, a: dict, row: int, day: int) -> str:
     return f"the seats out of AOR {inst.aors[row].code} on day {day} (max_transfers_out_per_day {lim}, {used} used{by})"
 
 
-def _seat_text(inst: Instance, a: dict, i: int, units: np.ndarray, members: np.ndarray, head: str, why: str) -> str:
+def _seat_text(inst: Instance, a: dict, i: int, units: np.ndarray, members: np.ndarray, head: str, why: str,
+               free: bool) -> str:
     """``no_seat`` (or ``pinned`` seats): the limits that stopped the move to the best of
-    ``units`` and how many more seats of each would have kept the person (the people released
-    or unplaced for the same limit and day with at least their effective risk go first)."""
+    ``units`` (free beds, or beds held by movable people when not ``free``) and the fewest more
+    seats of each with which an optimal plan could keep the person: the seats the move lacks,
+    plus one for each person of the same origin facility, bed class and ties released for want
+    of seats with a higher effective risk (keeping the person and releasing such a person would
+    not be optimal: they could swap, when the person may take the other's ATD program; and each
+    person more kept from a full facility is one more transfer out of it).  A lower bound only:
+    the seats may go to other facilities' people first, or another limit may bind next, which
+    only a re-solve (``whatif``) settles."""
     P, N = a["P"], a["N"]
     facs = np.unique(N.unit_fac[units])
     excess = seat_excess(a, members, a["used"])
@@ -522,23 +529,28 @@ def _seat_text(inst: Instance, a: dict, i: int, units: np.ndarray, members: np.n
     day, nation = int(a["arrival"][i]), len(a["limits"]) - 1
     short = {row: int(v[f]) for row, v in excess.items() if v[f] > 0}
     thr = np.where(a["dec"] == "unplaced", np.inf, P.eff)
-    same = (np.array(a["why"], dtype=object) == "no_seat") & (a["arrival"] == day) & (P.origin >= 0) & (thr >= thr[i])
+    ahead = 0 if len(members) > 1 else int(((np.array(a["why"], dtype=object) == "no_seat") & (P.family < 0)
+                                            & (P.origin == P.origin[i]) & (a["cls"] == a["cls"][i])
+                                            & (P.ties == P.ties[i]) & (P.aor == P.aor[i]) & (thr > thr[i])).sum())
     more, flags = [], []
     for row, n in short.items():
-        if len(members) == 1:
-            n = max(n, int((same & ((row == nation) | (a["fac_aor"][np.maximum(P.origin, 0)] == row))).sum()))
-        s = "s" if n > 1 else ""
-        more.append(f"{n} more national seat{s} on day {day}" if row == nation else
-                    f"{n} more seat{s} out of AOR {inst.aors[row].code} on day {day}")
-        flags.append(f"--transfers-total +{n}" if row == nation else f"--transfers {inst.aors[row].code}=+{n}")
+        s = "s" if n + ahead > 1 else ""
+        more.append(f"{n + ahead} more national seat{s} on day {day}" if row == nation else
+                    f"{n + ahead} more seat{s} out of AOR {inst.aors[row].code} on day {day}")
+        flags.append(f"--transfers-total +{n + ahead}" if row == nation else
+                     f"--transfers {inst.aors[row].code}=+{n + ahead}")
     limits = " and ".join(_limit_text(inst, a, row, day) for row in short)
-    text = (f"{head}. Reason {why}: a compatible bed the ties allow was free in "
+    held = "" if free else ", or held by someone of lower effective risk who could have been released,"
+    text = (f"{head}. Reason {why}: a compatible bed the ties allow was free{held} in "
             f"{_names([inst.facilities[g].id for g in facs])}, but moving there from "
             f"{inst.people[i].origin} is a transfer and {limits} were used up (MODEL.md §3 rule 7)")
     if why == "pinned":
         return text + "; without the pinned people's transfers a seat would have been left."
-    kept = "Placed" if a["dec"][i] == "unplaced" else "Kept"
-    return text + f". {kept} if {' and '.join(more)} had been available (bedalloc whatif {' '.join(flags)})."
+    first = (f": {ahead} {'person' if ahead == 1 else 'people'} from {inst.people[i].origin} of the same bed class "
+             f"released for want of seats with a higher effective risk {'comes' if ahead == 1 else 'come'} first"
+             if ahead else "")
+    return (text + f". {'Placing' if a['dec'][i] == 'unplaced' else 'Keeping'} them needs at least "
+            f"{' and '.join(more)}{first} (bedalloc whatif {' '.join(flags)} says whether that is enough).")
 
 
 def _transport_text(inst: Instance, a: dict, rows, i: int, head: str) -> str:
@@ -572,7 +584,7 @@ def _transport_text(inst: Instance, a: dict, rows, i: int, head: str) -> str:
                 f"({_names(holders)}) who could have been released instead (lower effective risk): their pins kept "
                 "them. Without those pins the person would have had a bed.")
     avail = "free" if seat_free else "any"
-    return _seat_text(inst, a, i, rm["seatless"] & rm[avail], members, head, why)
+    return _seat_text(inst, a, i, rm["seatless"] & rm[avail], members, head, why, seat_free)
 
 
 def _ties_text(inst: Instance, a: dict, rm: dict, i: int, members: np.ndarray, head: str) -> str:

@@ -68,17 +68,18 @@ def test_a_release_for_want_of_a_seat(limits, where, flag):
     assert "Reason no_seat" in text and "free in F2" in text
     assert ("the seats out of AOR HOU on day 0 (max_transfers_out_per_day 1, 1 used) were used up" in text
             if "aor_limit" in limits else "the national seats of day 0 (policy max_transfers_per_day 1, 1 used)" in text)
-    assert f"Kept if {where} had been available (bedalloc whatif {flag})" in text
+    assert f"Keeping them needs at least {where} (bedalloc whatif {flag} says whether that is enough)" in text
 
 
 def test_two_released_for_seats_the_lower_risk_needs_two_more():
-    """Four people, one bed, one seat: X3 (30) and X4 (20) released for want of seats; one more
-    seat keeps X3, X4 needs two (X3 goes first)."""
+    """Four people, one bed, one seat: X3 (30) and X4 (20) released for want of seats; X3
+    needs one more seat, X4 two (X3 goes first)."""
     inst = parse_instance(_doc(THREE + [{"id": "X4", "risk": 20.0}], aor_limit=1))
     rows = _plan(inst, {**SEAT_PLAN, "X4": "APP"})
     assert reasons(inst, rows)[0] == ["", "", "no_seat", "no_seat"]
-    assert "Kept if 1 more seat out of AOR HOU" in explain(inst, rows, "X3")
-    assert "Kept if 2 more seats out of AOR HOU on day 0 had been available (bedalloc whatif --transfers HOU=+2)" \
+    assert "needs at least 1 more seat out of AOR HOU on day 0 (" in explain(inst, rows, "X3")
+    assert ("needs at least 2 more seats out of AOR HOU on day 0: 1 person from F1 of the same bed class released "
+            "for want of seats with a higher effective risk comes first (bedalloc whatif --transfers HOU=+2") \
         in explain(inst, rows, "X4")
 
 
@@ -144,7 +145,7 @@ def test_unplaced_diagnosis_and_certificate(limits, ties, cause, level1):
     rows = _plan(inst, spec)
     why, _ = reasons(inst, rows)
     assert why == ["", "" if not ties else cause, cause]
-    assert ("Placed if 1 more" in explain(inst, rows, "M2")) == bool(limits)
+    assert ("Placing them needs at least 1 more" in explain(inst, rows, "M2")) == bool(limits)
     diag = diagnosis(inst, rows, True, why)
     assert [(g["reason"], g["people"]) for g in diag["groups"]] == [(cause, level1)]
     cert = diagnose(inst)
@@ -234,10 +235,14 @@ def test_cli_whatif_one_more_seat_keeps_x3(tmp_path, capsys):
     res = whatif(_doc(THREE, aor_limit=1), {}, {}, transfers={"HOU": 1})
     assert (res["base"]["transfers"], res["base"]["released"]) == (1, 1)
     assert (res["whatif"]["transfers"], res["whatif"]["released"], res["whatif"]["released_risk"]) == (2, 0, 0.0)
+    four = _doc(THREE + [{"id": "X4", "risk": 20.0}], aor_limit=1)  # explain: X4 needs at least 2 more seats
+    assert [whatif(four, {}, {}, transfers={"HOU": n})["whatif"]["released"] for n in (1, 2)] == [1, 0]
     path = tmp_path / "seats.json"
     path.write_text(json.dumps(_doc(THREE, aor_limit=1)))
     assert main(["whatif", str(path), "--transfers", "HOU=+1"]) == 0
-    assert "transfers" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    table = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines() if line.startswith("│")]
+    assert "HOU +1 transfers a day" in out and ["transfers", "1", "2", "+1"] in table
 
 
 def test_random_plans_under_limits_and_ties_always_get_a_reason(tmp_path):
