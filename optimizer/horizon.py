@@ -53,7 +53,8 @@ import numpy as np
 
 from .instance import Instance
 from .model import (
-    BIG_STAY, LexMip, Network, People, _Builder, _rank_within, bed_type_keys, family_units, network_arrays,
+    BIG_STAY, PIN_DETAIN, PIN_RELEASE, LexMip, Network, People, _Builder, _rank_within, bed_type_keys,
+    family_units, network_arrays, seat_entries, seat_rows,
     people_arrays, program_keys, programs_of, single_units,
 )
 
@@ -107,17 +108,20 @@ class HorizonModel(LexMip):
     stats: dict = field(default_factory=dict)
 
 
-def unit_types(N: Network) -> tuple[Network, np.ndarray]:
+def unit_types(N: Network, apart: np.ndarray | None = None) -> tuple[Network, np.ndarray]:
     """Units merged into *unit types* for the compact model: single (non-family) units that take
     the same people (sex, classification levels, medical, the facility's ``max_stay_days``) and
     have no surge beds form one type with their beds summed; a unit with surge beds or for
     families is a type of its own (a family needs one unit with room for all its members).
     Each type is a facility of its own without costs.  The LP optimum of levels 1-3 is unchanged:
     a solution of the merged model splits over the type's units in proportion to their beds.
+    ``apart`` (U,) integer: units with different values are never merged (local ties and pins
+    allow some people only some units, :func:`unit_apart`).
     Returns the type network (T types) and the type of each unit, (U,)."""
     U = len(N.unit_fac)
     sig = np.column_stack([N.unit_sex, N.unit_levels, N.unit_medical, N.unit_family, N.fac_max_stay[N.unit_fac],
-                           np.where((N.unit_surge > 0) | N.unit_family, np.arange(U), -1)])
+                           np.where((N.unit_surge > 0) | N.unit_family, np.arange(U), -1),
+                           np.zeros(U, np.int64) if apart is None else apart])
     _, first, utype = np.unique(sig, axis=0, return_index=True, return_inverse=True)
     utype = utype.ravel()
     T = len(first)
@@ -128,7 +132,22 @@ def unit_types(N: Network) -> tuple[Network, np.ndarray]:
         unit_surge=np.bincount(utype, N.unit_surge, T).astype(N.unit_surge.dtype),
         unit_medical=N.unit_medical[first], unit_family=N.unit_family[first], fac_gm=zero.astype(N.fac_gm.dtype),
         fac_gm_rate=zero, fac_per_diem=zero, fac_max_stay=N.fac_max_stay[N.unit_fac[first]],
-        move_cost=np.zeros((1, T))), utype
+        fac_aor=N.fac_aor[N.unit_fac[first]], move_cost=np.zeros((1, T))), utype
+
+
+def unit_apart(P: People, N: Network) -> np.ndarray:
+    """(U,) a value per unit such that units with equal values are allowed alike to every person
+    by local ties and detain pins (:func:`optimizer.model.allowed_units`): the facility's AOR when
+    someone has ties, the unit itself when it is pinned or in a pinned facility or the origin of
+    a tied person from another AOR.  Merging only such units keeps :func:`unit_types` exact."""
+    U = len(N.unit_fac)
+    apart = np.zeros(U, np.int64)
+    if P.ties.any():
+        apart = N.fac_aor[N.unit_fac].astype(np.int64) + 1
+    det = P.pin_kind == 1
+    facs = np.concatenate([P.pin_fac[det], P.origin[P.ties & (P.origin >= 0)]])
+    own = np.isin(N.unit_fac, facs) | np.isin(np.arange(U), P.pin_unit[det])
+    return np.where(own, -1 - np.arange(U), apart)
 
 
 def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -144,22 +163,33 @@ def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def build_horizon(inst: Instance, P: People | None = None, N: Network | None = None,
-                  compact: bool = False) -> HorizonModel:
+                  compact: bool = False, pins_hard: bool = True) -> HorizonModel:
     """Build the multi-day class model of a validated instance (any ``horizon_days``).
 
     With ``compact`` the model of levels 1-3 only (see :class:`HorizonLift`): every person
     comes from one origin, units are merged into unit types (:func:`unit_types`) and there
-    are no facility rows; its level 4 is meaningless."""
+    are no facility rows; its level 4 is meaningless.  It is not exact when a transport limit
+    can bind (levels 1-3 then depend on origins) and raises ``ValueError``.
+
+    Contract 1.1: local ties and detain pins restrict units through the bed type
+    (:func:`optimizer.model.restriction_keys`); pinned people are classes of their own (pin kind
+    and release day in the class key) whose columns are only the pinned outcomes, and with
+    ``pins_hard`` their ``unplaced`` columns are fixed at 0; transport limits are rows per (origin
+    facility's AOR, arrival day) and per day over the moving arcs (:func:`optimizer.model.seat_rows`)."""
     P = P if P is not None else people_arrays(inst)
     N = N if N is not None else network_arrays(inst)
     H = inst.horizon_days
     mult = float(inst.policy.cost_days) if H == 1 else 1.0  # MODEL.md §4: one-day plans count cost_days
     bt, pk = bed_type_keys(P, N), program_keys(P, N)
-    unit_type = np.zeros(0, np.int64)
-    if compact:
-        N, unit_type = unit_types(N)
-    F, U, Q = len(N.fac_gm), len(N.unit_fac), len(N.prog_per_diem)
     a, e, L = person_days(inst, P)
+    seats, seat_lim = seat_rows(inst, P, N, a)
+    if compact and len(seat_lim):
+        raise ValueError("the compact model is not exact with an active transport limit")
+    unit_type = np.zeros(0, np.int64)
+    real = N
+    if compact:
+        N, unit_type = unit_types(N, unit_apart(P, N))
+    F, U, Q = len(N.fac_gm), len(N.unit_fac), len(N.prog_per_diem)
     dmax = np.maximum(a, np.minimum(L, e - 1))  # the last release day
     keep_ok = L >= e
     bed_ok = np.minimum(L, e) > a  # may hold a bed at all
@@ -170,7 +200,7 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         okey[:] = 0
     key = np.stack([okey, np.where(bed_ok, bt, -1), P.mandatory.astype(np.int64),
                     np.where(P.mandatory, -1, pk), a, e, np.where(bed_ok, dmax, a), keep_ok.astype(np.int64),
-                    np.where(P.mandatory, 0, P.eff_units)], axis=1)
+                    np.where(P.mandatory, 0, P.eff_units), P.pin_kind, P.pin_day], axis=1)
     sidx = np.flatnonzero(single)
     ukeys, cls = np.unique(key[sidx], axis=0, return_inverse=True)
     cls = cls.ravel()
@@ -181,24 +211,25 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     rep = np.zeros(C, dtype=np.int64)
     rep[cls[::-1]] = sidx[::-1]
     c_orig, c_bt, c_pk, c_a, c_e, c_dmax, c_keep = (ukeys[:, k] for k in (0, 1, 3, 4, 5, 6, 7))
-    compat = single_units(P, N, rep) & (c_bt >= 0)[:, None]
+    c_pin, c_pday = ukeys[:, 9], ukeys[:, 10]
+    compat = _types(single_units(P, real, rep), unit_type, U) & (c_bt >= 0)[:, None]
     c_bed = compat.any(axis=1)
     elig = programs_of(P, N, rep) & (c_pk >= 0)[:, None]
-    c_rel = elig.any(axis=1)
+    c_rel = elig.any(axis=1) & (c_pin != PIN_DETAIN)
     b = _Builder()
 
     # ---------------- single people: outcomes
-    col_unp = b.columns("unp", size, {0: 1.0})
-    rel_class = np.flatnonzero(c_rel)
+    col_unp = b.columns("unp", np.where((c_pin > 0) & pins_hard, 0, size), {0: 1.0})
+    rel_class = np.flatnonzero(c_rel & ((c_pday < 0) | (c_pday == c_a)))
     c_risk = ukeys[:, 8].astype(float)  # effective risk, 0.0001 units (0 for mandatory classes)
     col_rel = b.columns("rel", size[rel_class], {2: c_risk[rel_class] * (H - c_a[rel_class])})  # on arrival
     coh_c, coh_d, coh_r = [], [], []
     for c in np.flatnonzero(c_bed):
-        days = list(range(c_a[c] + 1, c_dmax[c] + 1)) if c_rel[c] else []
+        days = _release_days(c_a[c] + 1, c_dmax[c], c_pday[c]) if c_rel[c] else []
         coh_c += [c] * len(days)
         coh_d += days
         coh_r += [True] * len(days)
-        if c_keep[c]:
+        if c_keep[c] and c_pin[c] != PIN_RELEASE:
             coh_c.append(c)
             coh_d.append(c_e[c])
             coh_r.append(False)
@@ -261,23 +292,26 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         fsize.append(len(mem))
         adults = mem[~P.minor[mem]]
         progs = [np.flatnonzero(programs_of(P, N, np.array([p]))[0]) for p in adults]
-        can_rel = not P.mandatory[mem].any() and all(len(q) for q in progs)
+        kind, pday = P.pin_kind[mem[0]], int(P.pin_day[mem[0]])  # a member's pin binds the family
+        can_rel = not P.mandatory[mem].any() and all(len(q) for q in progs) and kind != PIN_DETAIN
         risk_units = float(P.eff_units[mem].sum())
         days = []  # (departure, released)
         if min(fl, fe) > fa:
-            days = [(d, True) for d in range(fa + 1, min(fl, fe - 1) + 1)] if can_rel else []
-            if fl >= fe:
+            days = [(d, True) for d in _release_days(fa + 1, min(fl, fe - 1), pday)] if can_rel else []
+            if fl >= fe and kind != PIN_RELEASE:
                 days.append((fe, False))
         okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem]) if not compact else 0
-        for u in np.flatnonzero(family_units(P, N, mem)) if days else []:
+        for u in _types(family_units(P, real, mem)[None, :], unit_type, U)[0].nonzero()[0] if days else []:
             move = float(N.move_cost[okeys, N.unit_fac[u]].sum())
             for d, released in days:
                 fb_f.append(j), fb_u.append(u), fb_d.append(d), fb_r.append(released), fb_cost.append(move)
                 fb_risk.append(risk_units * (H - d) if released else 0.0)
         if can_rel:
-            fr_f.append(j)
-            fr_risk.append(risk_units * (H - fa))
-            rel_days = [fa] + [d for d, released in days if released]
+            arrival_ok = pday < 0 or pday == fa
+            if arrival_ok:
+                fr_f.append(j)
+                fr_risk.append(risk_units * (H - fa))
+            rel_days = [fa] * arrival_ok + [d for d, released in days if released]
             for p, q in zip(adults, progs):
                 for d in rel_days:
                     fa_p += [p] * len(q)
@@ -292,7 +326,8 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     col_fbed = b.columns("fbed", np.full(len(fb_f), np.inf if compact else 1.0), {2: np.array(fb_risk), 3: np.array(fb_cost)})
     fr_f = np.array(fr_f, np.int64)
     col_frel = b.columns("frel", np.ones(len(fr_f)), {2: np.array(fr_risk)})
-    col_funp = b.columns("funp", np.ones(nF), {0: fsize})
+    fpinned = np.array([P.pin_kind[m[0]] > 0 for m in members], dtype=bool)
+    col_funp = b.columns("funp", np.where(fpinned & pins_hard, 0.0, 1.0), {0: fsize})
     fa_p, fa_q, fa_day, fa_f = (np.array(v, np.int64) for v in (fa_p, fa_q, fa_day, fa_f))
     col_fatd = b.columns("fatd", np.ones(len(fa_p)), {3: N.prog_per_diem[fa_q] * (H - fa_day) * mult})
 
@@ -364,6 +399,18 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         sel = np.flatnonzero((fb_f == f) & fb_r & (fb_d == d))
         b.entries(np.full(len(sel), r[k]), col_fbed[sel], -1.0)
 
+    # transport (MODEL.md §3 rule 7): a move from an origin facility happens on the arrival day
+    r = b.rows_("seat", np.full(len(seat_lim), -np.inf), seat_lim)
+    org = pool_vals[ap, 0]
+    moved = (org < F) & (org != N.unit_fac[au])
+    sr, sc, sv = seat_entries(seats, N, org[moved], arc_a[moved], col_arc[moved])
+    b.entries(r[sr], sc, sv)
+    mo = [(k, m) for k, (j, u) in enumerate(zip(fb_f, fb_u)) for m in members[j]
+          if 0 <= P.origin[m] != N.unit_fac[u]] if len(seat_lim) else []
+    mk, mp = np.array([k for k, _ in mo], np.int64), np.array([m for _, m in mo], np.int64)
+    sr, sc, sv = seat_entries(seats, N, P.origin[mp], a[mp], col_fbed[mk])
+    b.entries(r[sr], sc, sv)
+
     A, rlo, rhi, clo, cub, obj = b.finish()
     offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum()) * H * mult])
     return HorizonModel(
@@ -380,6 +427,22 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         stats={"classes": C, "cohorts": len(coh_c), "pools": len(pool_vals), "arcs": len(ap), "families": nF,
                "days": H},
     )
+
+
+def _release_days(first: int, last: int, pinned: int) -> list[int]:
+    """Release days ``first..last`` from a bed, only the pinned one when a pin names it."""
+    return [d for d in range(first, last + 1) if pinned < 0 or d == pinned]
+
+
+def _types(mask: np.ndarray, unit_type: np.ndarray, T: int) -> np.ndarray:
+    """(k, U) unit mask carried to unit types (k, T) for the compact model (a type is allowed when
+    its units are; they are allowed alike, :func:`unit_apart`); unchanged for the full model."""
+    if not len(unit_type):
+        return mask
+    out = np.zeros((mask.shape[0], T), dtype=bool)
+    rows, units = np.nonzero(mask)
+    out[rows, unit_type[units]] = True
+    return out
 
 
 class HorizonLift:

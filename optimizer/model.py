@@ -237,6 +237,7 @@ class Network:
     fac_gm_rate: np.ndarray  # (F,) USD per GM bed-day
     fac_per_diem: np.ndarray  # (F,) USD per bed-day above the GM
     fac_max_stay: np.ndarray  # (F,) days, BIG_STAY when null
+    fac_aor: np.ndarray  # (F,) AOR index of each facility (local ties, transport limits)
     move_cost: np.ndarray  # (F + A, F) USD: from origin facility / AOR hub to facility
     prog_per_diem: np.ndarray  # (Q,) USD per day
     prog_capacity: np.ndarray  # (Q,) slots, -1 when unlimited
@@ -278,6 +279,7 @@ def _network_arrays(inst: Instance) -> Network:
         fac_gm_rate=np.array([f.gm_rate for f in facs], dtype=float),
         fac_per_diem=np.array([f.per_diem for f in facs], dtype=float),
         fac_max_stay=np.array([BIG_STAY if f.max_stay_days is None else f.max_stay_days for f in facs], dtype=np.int64),
+        fac_aor=np.array([aor_idx[f.aor] for f in facs], dtype=np.int32),
         move_cost=move,
         prog_per_diem=np.array([p.per_diem for p in progs], dtype=float),
         prog_capacity=np.array([-1 if p.capacity is None else p.capacity for p in progs], dtype=np.int64),
@@ -293,36 +295,81 @@ def eligible_programs(net: Network, risk: float, aor: int) -> np.ndarray:
 
 
 def bed_type_keys(P: People, N: Network) -> np.ndarray:
-    """(P,) integer bed type of each person: (sex, level, needs_medical, stay band), where the
-    stay band counts the facilities' ``max_stay_days`` values below the person's stay; people
-    with equal keys fit exactly the same single units (MODEL.md §3 rules 2 and 5)."""
+    """(P,) integer bed type of each person: (sex, level, needs_medical, stay band, restriction),
+    where the stay band counts the facilities' ``max_stay_days`` values below the person's stay
+    and the restriction is :func:`restriction_keys`; people with equal keys fit exactly the same
+    single units (MODEL.md §3 rules 2, 5, 8 and the units of a detain pin)."""
     stays = np.unique(N.fac_max_stay[N.fac_max_stay < BIG_STAY])
     band = np.searchsorted(stays, P.stay, side="left").astype(np.int64)
     lvl = np.maximum(P.level, 0).astype(np.int64)
-    return ((P.sex.astype(np.int64) * 4 + lvl) * 2 + P.medical) * (len(stays) + 2) + band
+    base = ((P.sex.astype(np.int64) * 4 + lvl) * 2 + P.medical) * (len(stays) + 2) + band
+    rk = restriction_keys(P, N)
+    return base if not rk.any() else base * (int(rk.max()) + 1) + rk
+
+
+def restriction_keys(P: People, N: Network) -> np.ndarray:
+    """(P,) 0 for a person who may use every compatible unit, else a positive id shared exactly by
+    the people allowed the same units by local ties (their AOR's facilities and their origin
+    facility, MODEL.md §3 rule 8) and a detain pin (its facility or unit, §2 ``pin``)."""
+    n = len(P.sex)
+    if not P.ties.any() and not (P.pin_kind == PIN_DETAIN).any():
+        return np.zeros(n, np.int64)
+    tied = P.ties
+    org_aor = np.where(P.origin >= 0, N.fac_aor[np.maximum(P.origin, 0)], -1)
+    tie_aor = np.where(tied, P.aor, -1)
+    tie_org = np.where(tied & (P.origin >= 0) & (org_aor != P.aor), P.origin, -1)
+    det = P.pin_kind == PIN_DETAIN
+    key = np.stack([tie_aor, tie_org, np.where(det, P.pin_fac, -1), np.where(det, P.pin_unit, -1)], axis=1)
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel().astype(np.int64) + 1
+    inv[(key == -1).all(axis=1)] = 0  # the unrestricted people's id is left unused
+    return inv
+
+
+def allowed_units(P: People, N: Network, reps: np.ndarray) -> np.ndarray:
+    """(len(reps), U) bool: the units local ties and detain pins leave each person ``reps[i]``
+    (MODEL.md §3 rule 8, §2 ``pin``); compatibility itself is :func:`single_units`."""
+    U = len(N.unit_fac)
+    ok = np.ones((len(reps), U), dtype=bool)
+    t = P.ties[reps]
+    if t.any():
+        r = reps[t]
+        ok[t] = ((N.fac_aor[N.unit_fac][None, :] == P.aor[r][:, None])
+                 | (N.unit_fac[None, :] == P.origin[r][:, None]))
+    d = P.pin_kind[reps] == PIN_DETAIN
+    if d.any():
+        pf, pu = P.pin_fac[reps], P.pin_unit[reps]
+        ok &= ~d[:, None] | (pf[:, None] < 0) | (N.unit_fac[None, :] == pf[:, None])
+        ok &= ~d[:, None] | (pu[:, None] < 0) | (np.arange(U)[None, :] == pu[:, None])
+    return ok
 
 
 def program_keys(P: People, N: Network) -> np.ndarray:
-    """(P,) integer program key: (aor, risk band); people with equal keys are eligible for the
-    same ATD programs (MODEL.md §3 rule 3).  The AOR counts only when a program is restricted."""
+    """(P,) integer program key: (aor, risk band, pinned program); people with equal keys are
+    eligible for the same ATD programs (MODEL.md §3 rule 3).  The AOR counts only when a program
+    is restricted."""
     risks = np.unique(N.prog_max_risk)
     rband = np.searchsorted(risks, P.risk, side="left").astype(np.int64)
     aor = P.aor.astype(np.int64) if (N.prog_aor >= 0).any() else np.zeros(len(P.aor), np.int64)
-    return aor * (len(risks) + 1) + rband
+    key = aor * (len(risks) + 1) + rband
+    # a pinned program is a key of its own (MODEL.md §2 ``pin``)
+    return key if not (P.pin_prog >= 0).any() else key * (len(N.prog_per_diem) + 1) + P.pin_prog + 1
 
 
 def single_units(P: People, N: Network, reps: np.ndarray) -> np.ndarray:
     """(len(reps), U) bool: the non-family units each person ``reps[i]`` fits (sex, level,
-    medical need, short stay; MODEL.md §3 rules 2 and 5; the legal limit is checked elsewhere)."""
+    medical need, short stay, local ties, detain pin; MODEL.md §3 rules 2, 5, 8 and §2 ``pin``;
+    the legal limit is checked elsewhere)."""
     lvl = np.maximum(P.level[reps], 0)
     return ((~N.unit_family[None, :]) & (N.unit_sex[None, :] == P.sex[reps][:, None])
             & N.unit_levels[:, lvl].T & (N.unit_medical[None, :] | ~P.medical[reps][:, None])
-            & (P.stay[reps][:, None] <= N.fac_max_stay[N.unit_fac][None, :]))
+            & (P.stay[reps][:, None] <= N.fac_max_stay[N.unit_fac][None, :]) & allowed_units(P, N, reps))
 
 
 def family_units(P: People, N: Network, members: np.ndarray) -> np.ndarray:
-    """(U,) bool: the family units that fit every member (MODEL.md §3 rules 2 and 5)."""
-    ok = N.unit_family.copy()
+    """(U,) bool: the family units that fit every member (MODEL.md §3 rules 2, 5 and 8; a
+    family's detain pin binds every member)."""
+    ok = N.unit_family & allowed_units(P, N, members).all(axis=0)
     for s in np.unique(P.sex[members]):
         ok &= (N.unit_sex == s) | (N.unit_sex == 2)
     for lv in np.unique(P.level[members[~P.minor[members]]]):
@@ -333,9 +380,12 @@ def family_units(P: People, N: Network, members: np.ndarray) -> np.ndarray:
 
 
 def programs_of(P: People, N: Network, reps: np.ndarray) -> np.ndarray:
-    """(len(reps), Q) bool: the ATD programs eligible for each person ``reps[i]`` (rule 3)."""
+    """(len(reps), Q) bool: the ATD programs eligible for each person ``reps[i]`` (rule 3), only
+    the pinned one for a person whose pin names a program."""
+    pin = P.pin_prog[reps][:, None]
     return (N.prog_max_risk[None, :] >= P.risk[reps][:, None]) & (
-        (N.prog_aor[None, :] < 0) | (N.prog_aor[None, :] == P.aor[reps][:, None]))
+        (N.prog_aor[None, :] < 0) | (N.prog_aor[None, :] == P.aor[reps][:, None])) & (
+        (pin < 0) | (np.arange(len(N.prog_per_diem))[None, :] == pin))
 
 
 def family_groups(P: People, values: np.ndarray, reduce) -> np.ndarray:
@@ -358,6 +408,50 @@ def family_members(P: People) -> dict[int, np.ndarray]:
     order = fam[np.argsort(P.family[fam], kind="stable")]
     cuts = np.flatnonzero(np.diff(P.family[order])) + 1
     return {int(P.family[g[0]]): g for g in np.split(order, cuts)} if len(order) else {}
+
+
+def seat_rows(inst: Instance, P: People, N: Network, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The transport limits that can bind (MODEL.md §3 rule 7): ``(keys, limits)``, ``keys`` (k, 2)
+    of (AOR index, day) for a limit on moves out of that AOR's facilities, (-1, day) for the
+    national limit.  ``day`` (P,) is each person's arrival day, the day a transfer happens.  A
+    limit at least as large as the number of people with a facility origin who arrive that day
+    (out of that AOR) can never bind and gets no row, so an instance without active limits has
+    exactly the model of contract 1.0."""
+    H = inst.horizon_days
+    cand = ~P.removed & (P.origin >= 0)
+    d = day[cand]
+    oa = N.fac_aor[P.origin[cand]].astype(np.int64)
+    keys, lims = [], []
+    nat = inst.policy.max_transfers_per_day
+    if nat is not None:
+        t = np.flatnonzero(np.bincount(d, minlength=H) > nat)
+        keys += [(-1, int(x)) for x in t]
+        lims += [nat] * len(t)
+    count = np.bincount(oa * H + d, minlength=len(inst.aors) * H).reshape(len(inst.aors), H)
+    for ai, aor in enumerate(inst.aors):
+        if aor.max_transfers_out_per_day is not None:
+            t = np.flatnonzero(count[ai] > aor.max_transfers_out_per_day)
+            keys += [(ai, int(x)) for x in t]
+            lims += [aor.max_transfers_out_per_day] * len(t)
+    return np.array(keys, np.int64).reshape(-1, 2), np.array(lims, float)
+
+
+def seat_entries(keys: np.ndarray, N: Network, origin: np.ndarray, day: np.ndarray, cols: np.ndarray):
+    """Entries ``(row within the seat block, column, 1)`` of columns ``cols`` that each move one
+    person from facility ``origin`` on ``day`` (arrays of equal length; a column moving several
+    people appears once per person): the row of the origin facility's AOR and day and the national
+    row of the day, where :func:`seat_rows` made them."""
+    H = int(max(keys[:, 1].max(initial=0), day.max(initial=0))) + 1
+    code = (keys[:, 0] + 1) * H + keys[:, 1]
+    order = np.argsort(code)
+    rows, cs = [], []
+    for want in ((N.fac_aor[origin].astype(np.int64) + 1) * H + day, day):
+        pos = np.minimum(np.searchsorted(code[order], want), max(len(code) - 1, 0))
+        hit = (code[order][pos] == want) if len(code) else np.zeros(len(want), bool)
+        rows.append(order[pos[hit]] if len(code) else pos[hit])
+        cs.append(cols[hit])
+    rows, cs = np.concatenate(rows), np.concatenate(cs)
+    return rows, cs, np.ones(len(rows))
 
 
 def _empty():
@@ -424,6 +518,9 @@ class Model(LexMip):
     seg_rank: np.ndarray = field(default_factory=_empty)
     # (.,) rank of each arc within its pool by moving cost (0 = cheapest)
     arc_rank: np.ndarray = field(default_factory=_empty)
+    # compact model of active transport limits: pools keep their origin facility (hub: F)
+    keeps_origins: bool = False
+    pool_origin: np.ndarray = field(default_factory=_empty)  # (pools,) origin key of each pool
     stats: dict = field(default_factory=dict)
 
 
@@ -476,12 +573,20 @@ class _Builder:
 
 
 def build(inst: Instance, people: People | None = None, net: Network | None = None,
-          merge_origins: bool = False) -> Model:
+          merge_origins: bool = False, pins_hard: bool = True) -> Model:
     """Build the one-day class model (MODEL.md §3-§4) of a validated ``horizon_days == 1`` instance.
 
     With ``merge_origins`` every person is treated as coming from one origin: the *compact* model,
     whose levels 1-3 equal the full model's (moving costs enter level 4 only) and whose optimal
-    duals lift to the full model (:func:`lift_duals`).  Its level 4 is meaningless.
+    duals lift to the full model (:func:`lift_duals`).  Its level 4 is meaningless.  When a
+    transport limit can bind (:func:`seat_rows`), the compact model keeps each person's origin
+    facility and moves go through a hub per bed type (:func:`_arc_ends`).
+
+    Pinned people (MODEL.md §2 ``pin``) are classes of their own: a detain pin removes their
+    release columns and restricts their units (:func:`allowed_units`), a release pin removes
+    their bed columns and restricts their programs (:func:`programs_of`), and with ``pins_hard``
+    their ``unplaced`` columns are fixed at 0 (without it, level 1 counts the pinned people
+    left without their pinned outcome: the feasibility check of pins).
     Raises ``ValueError`` for a multi-day instance."""
     if inst.horizon_days != 1:
         raise ValueError("the one-day model needs horizon_days = 1")
@@ -498,15 +603,19 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
 
     btype_key, pkey_raw = bed_type_keys(P, N), program_keys(P, N)
 
-    detainable = single & ~P.at_limit
-    releasable = single & ~P.mandatory
+    detainable = single & ~P.at_limit & (P.pin_kind != PIN_RELEASE)
+    releasable = single & ~P.mandatory & (P.pin_kind != PIN_DETAIN)
+    btype_key = np.unique(btype_key, return_inverse=True)[1].ravel()  # small integers for the radix
+    pkey_raw = np.unique(pkey_raw, return_inverse=True)[1].ravel()
+    seats, seat_lim = seat_rows(inst, P, N, np.zeros(len(P.sex), np.int64))
     okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
-    if merge_origins:
-        okey = np.zeros_like(okey)
+    hubs = merge_origins and len(seat_lim) > 0  # the compact model of active transport limits
+    if merge_origins:  # origins matter at levels 1-3 only through the seats
+        okey = np.where(P.origin >= 0, P.origin, F) if hubs else np.zeros_like(okey)
     # class key in mixed radix: (origin, bed type + 1, mandatory, at limit, program key + 1)
     nb, npk = int(btype_key.max(initial=0)) + 2, int(pkey_raw.max(initial=0)) + 2
-    ckey = ((((okey * nb + np.where(detainable, btype_key + 1, 0)) * 2 + P.mandatory) * 2 + P.at_limit) * npk
-            + np.where(releasable, pkey_raw + 1, 0))
+    ckey = (((((okey * nb + np.where(detainable, btype_key + 1, 0)) * 2 + P.mandatory) * 2 + P.at_limit) * npk
+             + np.where(releasable, pkey_raw + 1, 0)) * 3 + P.pin_kind)
     sidx = np.flatnonzero(single)
     person_class = np.full(len(P.sex), -1, dtype=np.int64)
     ukeys, cls = np.unique(ckey[sidx], return_inverse=True)
@@ -514,6 +623,8 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     person_class[sidx] = cls
     C = len(ukeys)
     class_size = np.bincount(cls, minlength=C)
+    class_pinned = ukeys % 3 > 0
+    ukeys = ukeys // 3
     class_pkey = ukeys % npk - 1
     class_btype = (ukeys // (npk * 4)) % nb - 1
     class_origin = ukeys // (npk * 4 * nb)
@@ -545,7 +656,7 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     can_release = (class_pkey >= 0) & k_has_prog[class_pk]
 
     # ---------------- columns of singles
-    col_unp = b.columns("unp", class_size, {0: 1.0})
+    col_unp = b.columns("unp", np.where(class_pinned & pins_hard, 0, class_size), {0: 1.0})
     det_classes = np.flatnonzero(can_detain)
     col_det = b.columns("det", class_size[det_classes])
 
@@ -580,12 +691,21 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     fac_compat = np.zeros((G, F), dtype=bool)  # bed type g has a compatible unit in facility f
     gg, uu = np.nonzero(compat)
     fac_compat[gg, N.unit_fac[uu]] = True
-    ap, af = np.nonzero(fac_compat[pool_bt])
-    col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: N.move_cost[pool_origin[ap], af]})
+    ap, af, hub_bt = _arc_ends(pool_origin, pool_bt, fac_compat, F, hubs)
+    from_pool, to_node = ap < n_pool, af >= 0
+    arc_cost = np.zeros(len(ap))
+    ok = from_pool & to_node
+    arc_cost[ok] = N.move_cost[pool_origin[ap[ok]], af[ok]]
+    col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: arc_cost} if not hubs else None)
+    arc_bt = np.empty(len(ap), np.int64)
+    arc_bt[from_pool] = pool_bt[ap[from_pool]]
+    arc_bt[~from_pool] = hub_bt[ap[~from_pool] - n_pool]
+    org = np.full(len(ap), F, np.int64)  # origin key of each arc's source (hubs: F)
+    org[from_pool] = pool_origin[ap[from_pool]]
     # nodes (facility, bed type) reached by arcs, and the units they feed
-    node_key = af * (G + 1) + pool_bt[ap]
-    node_vals, arc_node = np.unique(node_key, return_inverse=True)
-    arc_node = arc_node.ravel()
+    node_vals, inv = np.unique(af[to_node] * (G + 1) + arc_bt[to_node], return_inverse=True)
+    arc_node = np.full(len(ap), -1, np.int64)
+    arc_node[to_node] = inv.ravel()
     node_fac = node_vals // (G + 1)
     node_bt = node_vals % (G + 1)
     # units of each node: compat[g, u] & unit_fac[u] == f
@@ -614,15 +734,16 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     for j, mem in enumerate(members):
         adults = mem[~P.minor[mem]]
         fsize.append(len(mem))
-        if not P.at_limit[mem].any():
+        kind = P.pin_kind[mem[0]]  # a member's pin binds the family
+        if not P.at_limit[mem].any() and kind != PIN_RELEASE:
             for u in np.flatnonzero(family_units(P, N, mem)):
                 f = N.unit_fac[u]
                 okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem])
                 fam_f.append(j)
                 fam_u.append(u)
                 fam_cost.append(float(N.move_cost[okeys, f].sum()))
-        can_rel = not P.mandatory[mem].any()
-        progs = [eligible_programs(N, P.risk[a], P.aor[a]) for a in adults]
+        can_rel = not P.mandatory[mem].any() and kind != PIN_DETAIN
+        progs = [np.flatnonzero(q) for q in programs_of(P, N, adults)]
         if can_rel and all(len(q) for q in progs):
             frel_ok.append(j)
             frel_risk.append(float(P.eff_units[mem].sum()))
@@ -637,7 +758,8 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     frel_ok = np.array(frel_ok, dtype=np.int64)
     col_frel = b.columns("frel", np.ones(len(frel_ok)), {2: np.array(frel_risk, dtype=float)})
     fsize = np.array(fsize, dtype=float)
-    col_funp = b.columns("funp", np.ones(nF), {0: fsize})
+    fpinned = np.array([P.pin_kind[m[0]] > 0 for m in members], dtype=bool)
+    col_funp = b.columns("funp", np.where(fpinned & pins_hard, 0.0, 1.0), {0: fsize})
     fatd_p = np.array(fatd_p, dtype=np.int64)
     fatd_q = np.array(fatd_q, dtype=np.int64)
     fatd_fam = np.concatenate(fatd_fam) if fatd_fam else np.zeros(0, np.int64)
@@ -656,11 +778,15 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     # R3 pool balance: det of classes in pool - arcs out = 0
     r = b.rows_("pool", np.zeros(n_pool), 0.0)
     b.entries(r[det_pool], col_det, 1.0)
-    b.entries(r[ap], col_arc, -1.0)
+    b.entries(r[ap[from_pool]], col_arc[from_pool], -1.0)
     # R4 node balance: arcs in - puts out = 0
     r = b.rows_("node", np.zeros(len(node_vals)), 0.0)
-    b.entries(r[arc_node], col_arc, 1.0)
+    b.entries(r[arc_node[to_node]], col_arc[to_node], 1.0)
     b.entries(r[put_node], col_put, -1.0)
+    # R4' hub balance (compact model of active transport limits): moves in - moves out = 0
+    r = b.rows_("hub", np.zeros(len(hub_bt)), 0.0)
+    b.entries(r[np.searchsorted(hub_bt, arc_bt[~to_node])], col_arc[~to_node], 1.0)
+    b.entries(r[ap[~from_pool] - n_pool], col_arc[~from_pool], -1.0)
     # R5 unit beds: puts + family sizes - surge <= beds
     r = b.rows_("unit", np.full(U, -np.inf), N.unit_beds)
     b.entries(r[put_unit], col_put, 1.0)
@@ -697,6 +823,17 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     frel_pos[frel_ok] = np.arange(len(frel_ok))
     b.entries(r, col_frel[frel_pos[fatd_fam[first]]], -1.0)
 
+    # R10 transport (MODEL.md §3 rule 7): moves out of an origin AOR's facilities, and in all
+    r = b.rows_("seat", np.full(len(seat_lim), -np.inf), seat_lim)
+    moved = (org < F) & (org != af)  # into another facility, or into the hub
+    sr, sc, sv = seat_entries(seats, N, org[moved], np.zeros(int(moved.sum()), np.int64), col_arc[moved])
+    b.entries(r[sr], sc, sv)
+    mo = [(k, m) for k, (j, u) in enumerate(zip(fam_f, fam_u)) for m in members[j]
+          if 0 <= P.origin[m] != N.unit_fac[u]]
+    sr, sc, sv = seat_entries(seats, N, np.array([P.origin[m] for _, m in mo], np.int64),
+                              np.zeros(len(mo), np.int64), col_fam[np.array([k for k, _ in mo], np.int64)])
+    b.entries(r[sr], sc, sv)
+
     A, rlo, rhi, clo, cub, obj = b.finish()
     offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum() * cost_days)])
     return Model(
@@ -709,12 +846,39 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
         fam_family=fam_f, fam_unit=fam_u, family_members=members,
         fatd_person=fatd_p, fatd_prog=fatd_q, fatd_family=fatd_fam, frel_family=frel_ok,
         row_blocks=b.row_blocks, class_rep=rep, pool_bt=pool_bt, node_key=node_vals,
-        seg_value=seg_units, arc_stay=(pool_origin[ap] == af),
+        seg_value=seg_units, arc_stay=(org == af),
         seg_rank=_rank_within(seg_class, np.arange(len(seg_class))),
-        arc_rank=_rank_within(ap, N.move_cost[pool_origin[ap], af]),
+        arc_rank=np.zeros(len(ap), np.int64) if hubs else _rank_within(ap, arc_cost), keeps_origins=hubs,
+        pool_origin=pool_origin,
         stats={"classes": C, "pools": n_pool, "segments": len(seg_class), "families": nF,
-               "bed_types": G, "program_keys": K, "arcs": len(ap)},
+               "bed_types": G, "program_keys": K, "arcs": len(ap), "facilities": F},
     )
+
+
+def _arc_ends(pool_origin, pool_bt, fac_compat, F, hubs):
+    """Moving arcs ``(source, facility, hub bed types)``: a source below the number of pools is a
+    pool, above it a hub (index - pools); facility -1 is the arc into the pool's hub.
+
+    Full model: every pool to every facility with a compatible unit.  Compact model of active
+    transport limits (``hubs``): a pool keeps its origin facility (people without one share the
+    origin F), has a *stay* arc to its origin and one arc into the hub of its bed type, which
+    takes the transport rows, and each hub has an arc to every compatible facility.  Exactness:
+    any full solution maps to one of this model with the same seats (a stay is the stay arc, a
+    move goes through the hub); conversely the moves into a hub can be matched to its arcs out
+    in any way, and a move matched to its own origin becomes a stay, which frees a seat; levels
+    1-3 ignore moving costs.  The lifted duals price a full arc o -> f (f != o) at the sum of
+    the reduced costs of o's arc into the hub and the hub's arc to f (:func:`lift_duals`)."""
+    n_pool = len(pool_origin)
+    if not hubs:
+        ap, af = np.nonzero(fac_compat[pool_bt])
+        return ap, af, np.zeros(0, np.int64)
+    hub_bt = np.unique(pool_bt)
+    own = np.flatnonzero(pool_origin < F)
+    own = own[fac_compat[pool_bt[own], pool_origin[own]]]
+    hh, hf = np.nonzero(fac_compat[hub_bt])
+    src = np.concatenate([own, np.arange(n_pool), n_pool + hh])
+    fac = np.concatenate([pool_origin[own], np.full(n_pool, -1), hf])
+    return src, fac, hub_bt
 
 
 def _rank_within(group: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -747,14 +911,22 @@ def lift_duals(full: Model, compact: Model, y: np.ndarray) -> np.ndarray:
     returns (full rows,)."""
     out = np.zeros(full.A.shape[0])
     rb, cb = full.row_blocks, compact.row_blocks
-    for name in ("progkey", "unit", "facility", "program", "family", "adult"):
+    for name in ("progkey", "unit", "facility", "program", "family", "adult", "seat"):
         out[rb[name]] = y[cb[name]]
     out[rb["class"]] = y[cb["class"]][compact.person_class[full.class_rep]]
-    pool_of_bt = np.full(int(compact.pool_bt.max(initial=0)) + 1, -1, dtype=np.int64)
-    pool_of_bt[compact.pool_bt] = np.arange(len(compact.pool_bt))
-    out[rb["pool"]] = y[cb["pool"]][pool_of_bt[full.pool_bt]]
+    out[rb["pool"]] = y[cb["pool"]][_compact_pool(full, compact)]
     out[rb["node"]] = y[cb["node"]][np.searchsorted(compact.node_key, full.node_key)]
     return out
+
+
+def _compact_pool(full: Model, compact: Model) -> np.ndarray:
+    """(full pools,) the compact pool of each full pool: the one of its bed type, and of its origin
+    facility when the compact model keeps origins (people without one: origin F)."""
+    F = full.stats["facilities"]
+    origin = (np.where(full.pool_origin < F, full.pool_origin, F) if compact.keeps_origins
+              else np.zeros(len(full.pool_bt), np.int64))
+    M = int(max(full.pool_bt.max(initial=0), compact.pool_bt.max(initial=0))) + 1
+    return np.searchsorted(compact.pool_origin * M + compact.pool_bt, origin * M + full.pool_bt)
 
 
 def lift_solution(full: Model, compact: Model, xc: np.ndarray, eff_units: np.ndarray) -> np.ndarray | None:
@@ -800,7 +972,9 @@ def lift_solution(full: Model, compact: Model, xc: np.ndarray, eff_units: np.nda
     supply = np.bincount(full.class_pool[det_classes], weights=det[det_classes],
                          minlength=len(full.pool_bt)).astype(np.int64)
     cnode = np.searchsorted(full.node_key, compact.node_key)
-    demand = np.bincount(cnode[compact.arc_node], weights=xc[cb["arc"]], minlength=len(full.node_key)).astype(np.int64)
+    into = compact.arc_node >= 0  # not the arcs into a hub
+    demand = np.bincount(cnode[compact.arc_node[into]], weights=xc[cb["arc"]][into],
+                         minlength=len(full.node_key)).astype(np.int64)
     arc = np.zeros(fb["arc"].stop - fb["arc"].start, dtype=np.int64)
     stay = np.flatnonzero(full.arc_stay)
     for j in stay:

@@ -262,8 +262,14 @@ class _Lift:
         return np.ones(self.full.A.shape[1], dtype=bool) if xf is None else xf > 0
 
 
+def _seats(model) -> bool:
+    """The model has transport rows that can bind (optimizer.model.seat_rows)."""
+    return model.row_blocks["seat"].stop > model.row_blocks["seat"].start
+
+
 def build_models(inst: Instance, P: People, N: Network):
-    """The full class model, its origin-free compact model and the lift between them."""
+    """The full class model, its compact model (origin-free, or keeping origin facilities when a
+    transport limit can bind: :func:`optimizer.model._arc_ends`) and the lift between them."""
     model = build(inst, P, N)
     compact = build(inst, P, N, merge_origins=True)
     return model, compact, _Lift(model, compact, P.eff_units)
@@ -305,7 +311,8 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         from .horizon import HorizonLift, build_horizon, decode_horizon
 
         model = build_horizon(inst, P, N)
-        if params.solver == "highs":
+        compact = lift = None
+        if params.solver == "highs" and not _seats(model):
             compact = build_horizon(inst, P, N, compact=True)
             lift = HorizonLift(inst, P, N, model, compact)
 
