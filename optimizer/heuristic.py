@@ -23,6 +23,14 @@ release makes the plan lexicographically better.
 One-day and multi-day instances alike: a bed is held from arrival to removal or the end of the
 plan, and releases happen on the arrival day, except those of the repair pass, on the first day
 the bed is needed.
+
+Contract 1.1: local ties and detain pins restrict the units (:func:`optimizer.model.single_units`);
+a bed outside the origin facility takes a transport seat of the origin AOR and the nation on
+the arrival day (:class:`Seats`) and is skipped when none is left; pinned people come first and
+get only their pinned outcome (a release pin's bed until its day, its program), are never
+unplaced when some bed or slot is left for them, and are never released by the repair pass.
+The greedy pass is not exact: pins that can hold together may still fail here, and the
+verifier then refuses the plan.
 """
 
 from __future__ import annotations
@@ -32,8 +40,39 @@ import numpy as np
 from .horizon import person_days
 from .instance import Instance
 from .model import (
-    Network, People, bed_type_keys, family_members, family_units, program_keys, programs_of, single_units,
+    PIN_DETAIN, PIN_RELEASE, Network, People, bed_type_keys, family_members, family_units, program_keys,
+    programs_of, single_units,
 )
+
+
+class Seats:
+    """Transport seats left per (origin facility's AOR, day) and per day (MODEL.md §3 rule 7)."""
+
+    def __init__(self, inst: Instance, N: Network):
+        H, big = inst.horizon_days, np.iinfo(np.int64).max // 4
+        nat = inst.policy.max_transfers_per_day
+        self.national = np.full(H, big if nat is None else nat, np.int64)
+        self.aor = np.array([[big if a.max_transfers_out_per_day is None else a.max_transfers_out_per_day] * H
+                             for a in inst.aors], np.int64).reshape(len(inst.aors), H)
+        self.fac_aor = N.fac_aor
+
+    def take(self, origins, fac: int, day: int) -> bool:
+        """Seats for the people from ``origins`` (facility indices, -1 none) moved into facility
+        ``fac`` on ``day``: taken and True, or nothing taken and False when too few are left."""
+        moved = [o for o in origins if 0 <= o != fac]
+        if not moved:
+            return True
+        need = np.bincount(self.fac_aor[moved], minlength=len(self.aor))
+        if self.national[day] < len(moved) or (self.aor[:, day] < need).any():
+            return False
+        self.national[day] -= len(moved)
+        self.aor[:, day] -= need
+        return True
+
+    def give_back(self, origins, fac: int, day: int) -> None:
+        moved = [o for o in origins if 0 <= o != fac]
+        self.national[day] += len(moved)
+        self.aor[:, day] += np.bincount(self.fac_aor[moved], minlength=len(self.aor)).astype(np.int64)
 
 
 def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -71,6 +110,8 @@ def _construct(inst, P, N, by_arrival):
     units_of: dict = {}  # bed type (and origin facility) -> compatible single units
     progs_of: dict[int, np.ndarray] = {}  # program key -> eligible programs
     scan: dict[tuple, int] = {}  # (what, key, a, e) -> position where the next scan starts
+    seats = Seats(inst, N)
+    pin_l, pday_l = P.pin_kind.tolist(), P.pin_day.tolist()
 
     def first_fit(units, size, a, e, surge, start=0):
         """Position in ``units`` of the first with ``size`` beds (regular, or with surge) on days [a, e)."""
@@ -103,23 +144,37 @@ def _construct(inst, P, N, by_arrival):
         if isinstance(b, int):  # a single person: the repair pass may release or move them
             if not all_regular:
                 in_surge[b] = a + np.flatnonzero(np.atleast_1d(regular) < size)  # the days on a surge bed
-            elif not P.mandatory[b]:
+            elif not P.mandatory[b] and not P.pin_kind[b]:
                 occupants.setdefault(int(u), []).append(b)
         decision[b] = "detain"
         unit[b] = u
 
-    for b in [m for m in family_members(P).values() if not P.removed[m].any()]:  # a family is removed whole
+    def fit_moved(units, size, a, e, surge, origins):
+        """The first unit with room whose transport seats are left (taken), or -1."""
+        k = first_fit(units, size, a, e, surge)
+        while k < len(units) and not seats.take(origins, N.unit_fac[units[k]], a):
+            k = first_fit(units, size, a, e, surge, k + 1)
+        return int(units[k]) if k < len(units) else -1
+
+    families = [m for m in family_members(P).values() if not P.removed[m].any()]  # a family is removed whole
+    for b in sorted(families, key=lambda m: not P.pin_kind[m[0]]):  # pinned families first
         i = b[0]
         a, e = int(arrival[i]), int(end[i])
+        kind = P.pin_kind[i]
+        d = a if kind != PIN_RELEASE or P.pin_day[i] < 0 else int(P.pin_day[i])  # pinned release day
         units = np.flatnonzero(family_units(P, N, b)) if (limit[b] >= e).all() and e > a else np.zeros(0, np.int64)
+        if kind == PIN_RELEASE:
+            units = np.flatnonzero(family_units(P, N, b)) if d > a else np.zeros(0, np.int64)
+            e = d
         if len(units) and P.origin[i] >= 0:  # the origin facility first
             units = units[np.argsort(N.unit_fac[units] != P.origin[i], kind="stable")]
-        k = first_fit(units, len(b), a, e, False)
-        if k < len(units):
-            place(units[k], b, len(b), a, e)
-            continue
+        u = fit_moved(units, len(b), a, e, kind == PIN_RELEASE, P.origin[b])
+        if u >= 0:
+            place(u, b, len(b), a, e)
+            if kind != PIN_RELEASE:
+                continue
         adults = b[~P.minor[b]]
-        if not P.mandatory[b].any():
+        if not P.mandatory[b].any() and kind != PIN_DETAIN and (u >= 0 or d == a):
             left, picks = slots.copy(), []
             for p in adults:
                 q = np.flatnonzero(programs_of(P, N, np.array([p]))[0] & (left > 0))
@@ -129,11 +184,11 @@ def _construct(inst, P, N, by_arrival):
                 left[q[0]] -= 1
             if len(picks) == len(adults):
                 prog[adults], slots[:] = picks, left
-                decision[b], rday[b] = "release", a
+                decision[b], rday[b] = "release", d
                 continue
-        k = first_fit(units, len(b), a, e, True)
-        if k < len(units):
-            place(units[k], b, len(b), a, e)
+        u = fit_moved(units, len(b), a, e, True, P.origin[b]) if kind != PIN_RELEASE else -1
+        if u >= 0:
+            place(u, b, len(b), a, e)
 
     def free_slot(j):  # an eligible program of single person j with a free slot, or -1
         key = pk_l[j]
@@ -167,6 +222,8 @@ def _construct(inst, P, N, by_arrival):
                 return False
             short = np.flatnonzero(free[u, a:e] < 1) + a  # days without a free regular bed
             if not len(short):  # room, left by an earlier repair
+                if not seats.take([origin_l[i]], N.unit_fac[u], a):
+                    continue
                 place(u, i, 1, a, e)
                 return True
             for j in occ:
@@ -179,53 +236,72 @@ def _construct(inst, P, N, by_arrival):
         if best is None:
             return False
         _, j, u, d = best
+        fac = int(N.unit_fac[u])
+        if d == arrival_l[j]:  # released on arrival: never held the bed, nor a seat
+            seats.give_back([origin_l[j]], fac, arrival_l[j])
+        if not seats.take([origin_l[i]], fac, a):
+            if d == arrival_l[j]:
+                seats.take([origin_l[j]], fac, arrival_l[j])
+            return False
         free[u, d:end_l[j]] += 1
         occupants[u].remove(j)
         release(j, free_slot(j), d)
         if d == arrival_l[j]:
-            unit[j] = -1  # released on arrival: never held the bed
+            unit[j] = -1
         place(u, i, 1, a, e)
         return True
 
+    def units_for(i):
+        g, o = bt_l[i], origin_l[i]
+        if g not in units_of:
+            units_of[g] = np.flatnonzero(single_units(P, N, np.array([i]))[0])
+        if o >= 0 and (g, o) not in units_of:
+            units_of[g, o] = units_of[g][N.unit_fac[units_of[g]] == o]
+        return units_of[g], (units_of[g, o] if o >= 0 else units_of[g][:0])
+
+    def bed(i, a, e, surge):
+        """A bed for single person i on days [a, e): the origin facility first, then the first
+        unit with room (scans resume per bed type and days) if a seat is left; taken or not."""
+        units, home = units_for(i)
+        k = first_fit(home, 1, a, e, surge)
+        if k < len(home):
+            place(home[k], i, 1, a, e)
+            return True
+        what = ("surge" if surge else "bed", bt_l[i], a, e)
+        k = scan[what] = first_fit(units, 1, a, e, surge, scan.get(what, 0))
+        if k < len(units) and seats.take([origin_l[i]], N.unit_fac[units[k]], a):
+            place(units[k], i, 1, a, e)
+            return True
+        return False
+
+    def release_pinned(i, a):
+        """A release pin: the bed until its day when later than arrival, then its program."""
+        d = pday_l[i] if pday_l[i] >= 0 else a
+        if (d == a or bed(i, a, d, True)) and free_slot(i) >= 0:
+            release(i, free_slot(i), d)
+
     singles = np.flatnonzero(~P.removed & (P.family < 0))
-    keys = (-P.eff[singles], ~P.mandatory[singles]) + ((arrival[singles],) if by_arrival else ())
+    keys = ((-P.eff[singles], ~P.mandatory[singles]) + ((arrival[singles],) if by_arrival else ())
+            + (P.pin_kind[singles] == 0,))  # pinned people first
     singles = singles[np.lexsort(keys)]
     # Python lists: scalar reads of numpy arrays dominate the loop otherwise
     arrival_l, end_l, bt_l, limit_l, pk_l = (v.tolist() for v in (arrival, end, bt, limit, pk))
     origin_l, mandatory_l, eff_l = P.origin.tolist(), P.mandatory.tolist(), P.eff.tolist()
     for i in singles.tolist():
-        a, e, g, o = arrival_l[i], end_l[i], bt_l[i], origin_l[i]
-        if limit_l[i] >= e and e > a:
-            if g not in units_of:
-                units_of[g] = np.flatnonzero(single_units(P, N, np.array([i]))[0])
-            units = units_of[g]
-            if o >= 0:  # the origin facility first
-                if (g, o) not in units_of:
-                    units_of[g, o] = units[N.unit_fac[units] == o]
-                home = units_of[g, o]
-                k = first_fit(home, 1, a, e, False)
-                if k < len(home):
-                    place(home[k], i, 1, a, e)
-                    continue
-            k = scan[("bed", g, a, e)] = first_fit(units, 1, a, e, False, scan.get(("bed", g, a, e), 0))
-            if k < len(units):
-                place(units[k], i, 1, a, e)
-                continue
-        else:
-            units = np.zeros(0, np.int64)
-        if not mandatory_l[i]:
+        a, e = arrival_l[i], end_l[i]
+        if pin_l[i] == PIN_RELEASE:
+            release_pinned(i, a)
+            continue
+        can_hold = limit_l[i] >= e and e > a
+        if can_hold and bed(i, a, e, False):
+            continue
+        if not mandatory_l[i] and pin_l[i] != PIN_DETAIN:
             q = free_slot(i)
             if q >= 0:
                 release(i, q, a)
                 continue
-        if len(units) and o >= 0:  # the origin facility first, for surge beds too
-            k = first_fit(units_of[g, o], 1, a, e, True)
-            if k < len(units_of[g, o]):
-                place(units_of[g, o][k], i, 1, a, e)
-                continue
-        k = scan[("surge", g, a, e)] = first_fit(units, 1, a, e, True, scan.get(("surge", g, a, e), 0))
-        if k < len(units):
-            place(units[k], i, 1, a, e)
+        if can_hold:
+            bed(i, a, e, True)
     # the repair pass: the unplaced first (level 1), then those on surge beds (level 2)
     unplaced = [i for i in singles.tolist() if decision[i] == "unplaced" and limit_l[i] >= end_l[i] > arrival_l[i]]
     for i in unplaced + list(in_surge):
@@ -237,7 +313,9 @@ def _construct(inst, P, N, by_arrival):
             spare[u, days] += 1
             free[u, a:e] += 1
             free[u, days] -= 1
+            seats.give_back([origin_l[i]], N.unit_fac[u], a)
         if not bump(i, units_of[bt_l[i]], a, e) and u >= 0:
+            seats.take([origin_l[i]], N.unit_fac[u], a)  # the seat it gave back is still free
             place(u, i, 1, a, e)  # back where it was (no repair took its beds meanwhile)
     released = decision == "release"
     # surge bed-days as the verifier counts them, occupancy above the beds: a repair release may
