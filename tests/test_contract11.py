@@ -419,3 +419,22 @@ def test_flow_refuses_an_active_limit_with_one_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and "transport limit" in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_constructive_plans_keep_rules_7_to_9(rand_dir):
+    """The constructive plan (optimizer/heuristic.py: what a time limit without incumbent writes)
+    keeps the transport limits, local ties and pins and passes the verifier, on the random
+    instances above; it is never better than the optimum."""
+    from optimizer.heuristic import greedy_plan
+    from optimizer.model import network_arrays, people_arrays
+    from optimizer.solve import plan_rows
+
+    for kind, seed, inst, ref, _ in _cases(rand_dir):
+        P, N = people_arrays(inst), network_arrays(inst)
+        rows = plan_rows(inst, P, N, *greedy_plan(inst, P, N))
+        check = verify(inst, rows)
+        assert check.ok, (kind, seed, check.violations[:3])
+        check_new_rules(inst, _plan(rows))
+        o = check.objective
+        got = (o["unplaced"], o["surge"], round(o["released_risk"] * inst.horizon_days * RISK_UNITS))
+        assert got >= _key(ref), (kind, seed)
