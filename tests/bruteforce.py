@@ -293,7 +293,7 @@ class _Seats:
     def over(self) -> list[str]:
         """The limits the seats taken exceed, one line each (empty when every limit holds)."""
         return [f"{'national' if k[0] is None else k[0]} day {k[1]}: {n} transfers > {self.limits[k[0]]}"
-                for k, n in sorted(self.used.items(), key=repr)
+                for k, n in sorted(self.used.items(), key=lambda kn: (kn[0][1], kn[0][0] or ""))
                 if self.limits[k[0]] is not None and n > self.limits[k[0]]]
 
 

@@ -5,8 +5,9 @@ per released minor, per unplaced person; surge beds per unit; beds above the gua
 per facility.  Contract 1.1: local ties (rule 8) and pins (rule 9) only remove variables (a
 unit a tie forbids, an outcome a pin excludes; a pinned person's unplaced variable is fixed at
 0), and transport limits (rule 7) are one row per limited origin AOR and one national row over
-the unit variables that are transfers (in a one-day plan every transfer is on day 0).  Written for a modeller to read against MODEL.md, not for speed (bedalloc's own
-engine works on classes of people, see optimizer/model.py).  Solved through Pyomo with HiGHS
+the unit variables that are transfers (in a one-day plan every transfer is on day 0).  Written
+for a modeller to read against MODEL.md, not for speed (bedalloc's own engine works on classes
+of people, see optimizer/model.py).  Solved through Pyomo with HiGHS
 (``appsi_highs``), CBC or GLPK, level by level, each level held by an exact constraint.
 """
 
