@@ -60,8 +60,9 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
         raise BackendError("the instance has families, which are not a network flow; use another solver")
     seats = model.row_blocks["seat"]
     if seats.stop > seats.start:
-        raise BackendError(f"the instance has {seats.stop - seats.start} active transport limit(s) (below the "
-                           "number of people with a facility origin), which are not a network flow; "
+        n = seats.stop - seats.start
+        raise BackendError(f"the instance has {n} active transport limit{'s' if n > 1 else ''} (a limit below the "
+                           "number of people with a facility origin); transport limits are not a network flow, "
                            "use another solver")
     n_class = b["unp"].stop - b["unp"].start
     sizes = model.row_lower[model.row_blocks["class"]].astype(np.int64)  # people per class
