@@ -27,6 +27,7 @@ exit codes (solve): 0 verified plan, proven optimal; 1 verified plan, a limit st
 (see diagnosis.json); 4 solver error or a plan that failed verification; 130 interrupted.
 examples:
   bedalloc solve instances/ice-fy2026.json --out out/ice-fy2026
+  bedalloc solve instances/ice-fy2026.json --pins kept.csv   (kept.csv: rows of an earlier plan.csv)
   bedalloc check instances/ice-fy2026.json out/ice-fy2026
   bedalloc validate my-instance.json
 """
@@ -88,9 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "facility (LP estimate), re-solved exactly for the K most valuable units (default 0: off)")
     s.add_argument("--capacity-curve", action="store_true",
                    help="one-day plans: also solve with every unit's beds from -30%% to +30%% (13 points)")
+    s.add_argument("--pins", metavar="FILE.csv",
+                   help="keep decisions already taken: a CSV in plan.csv's columns (a filtered plan.csv "
+                        "works; at least person_id,decision); its rows replace the instance's pins of those "
+                        "people and their families; written to the output folder as pins.csv")
     s.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report with charts")
     s.add_argument("--redact", action="store_true",
-                   help="no person ids anywhere but plan.csv (diagnosis.json lists none)")
+                   help="no person ids anywhere but plan.csv and pins.csv (diagnosis.json lists none)")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
     s.add_argument("--log", action="store_true", help="show the solver log")
 
@@ -215,11 +220,12 @@ def cmd_explain(args) -> int:
         _err([f"{instance}: the plan's instance file is not found from here (summary.json names it relative to "
               "where solve ran); give --instance"])
         return EXIT_INPUT
+    from .pinfile import plan_pins
     from .verify import verify
 
     digest: list[str] = []
     try:
-        inst = read_instance(instance, digest)
+        inst = plan_pins(read_instance(instance, digest), plan_dir)
         rows = read_plan(plan_dir / "plan.csv")
     except InputError as e:
         _err(e.lines)
@@ -408,7 +414,7 @@ def cmd_simulate(args) -> int:
     from rich.table import Table
 
     from .backends import BackendError, check
-    from .errors import InputError
+    from .errors import InputError, SolverError
     from .generate import write_atomic
     from .instance import load_json, read_instance
     from .report import console
@@ -451,6 +457,9 @@ def cmd_simulate(args) -> int:
         except (BackendError, InputError) as e:
             _err([f"{args.instance}: {e}" if isinstance(e, BackendError) else e.lines[0]])
             return EXIT_INPUT
+        except SolverError as e:  # a plan failed verification or a day broke the contract
+            _err([f"{args.instance}: {e}"])
+            return EXIT_ERROR
     rows = [r.row() for r in results]
 
     def text(records):
@@ -465,13 +474,19 @@ def cmd_simulate(args) -> int:
     write_atomic(out / "days.csv", text([d for r in results for d in r.per_day]))
     t = Table(title=f"Simulation of {args.days} days (seed {args.seed})", title_justify="left")
     cols = ("policy", "released", "released_risk", "max_risk_released", "deadline_violations", "unplaced_days",
-            "surge_bed_days", "cost_usd", "transfers", "solve_s")
+            "surge_bed_days", "cost_usd", "transfers", "max_transfers_per_day", "days_at_limit",
+            "aor_days_at_limit", "solve_s")
+    names = {"max_transfers_per_day": "most transfers a day", "days_at_limit": "days at national limit",
+             "aor_days_at_limit": "AOR-days at limit"}
     for col in cols:
-        t.add_column(col.replace("_", " "), justify="left" if col == "policy" else "right")
+        t.add_column(names.get(col, col.replace("_", " ")), justify="left" if col == "policy" else "right")
     for r in rows:
-        t.add_row(*(f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
-                    for c in cols))
-    console(160).print(t)
+        cells = {c: f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
+                 for c in cols}
+        if r["transfer_limit"] is not None:  # the busiest day against the national seats
+            cells["max_transfers_per_day"] += f" of {r['transfer_limit']:,}"
+        t.add_row(*cells.values())
+    console(220).print(t)
     print(f"written to {out}/simulation.csv and days.csv")
     return EXIT_OK
 
@@ -494,10 +509,11 @@ def cmd_validate(args) -> int:
 def cmd_check(args) -> int:
     from .errors import InputError
     from .instance import read_instance
+    from .pinfile import plan_pins
     from .verify import read_plan, verify
 
     try:
-        inst = read_instance(args.instance)
+        inst = plan_pins(read_instance(args.instance), args.plan_dir)
         rows = read_plan(args.plan_dir)
     except InputError as e:
         _err(e.lines)
@@ -565,7 +581,7 @@ def cmd_solve(args, started: float) -> int:
         _err([f"{out}: --out: {why}"])
         return EXIT_INPUT
     if args.report is not None:
-        why = _bad_output_file(args.report, "--report", [args.instance, out])
+        why = _bad_output_file(args.report, "--report", [args.instance, out] + ([args.pins] if args.pins else []))
         if why:
             _err([why])
             return EXIT_INPUT
@@ -577,6 +593,19 @@ def cmd_solve(args, started: float) -> int:
         if args.solver not in ("highs", "highs-mip", "cpsat", "scip"):
             _err([f"bedalloc: {flag}: needs a solver of the class model (highs, highs-mip, cpsat, scip), "
                   f"not {args.solver}"])
+            return EXIT_INPUT
+    if args.pins is not None and args.capacity_curve:  # its points re-read the instance file, without the pins
+        _err(["bedalloc: --capacity-curve: not with --pins (the curve solves the instance file as it is); "
+              "run 'bedalloc capacity-curve' on an instance with the pins"])
+        return EXIT_INPUT
+    pins = None
+    if args.pins is not None:
+        from .pinfile import load_pins
+
+        try:
+            inst, pins = load_pins(args.pins, inst)
+        except InputError as e:
+            _err(e.lines)
             return EXIT_INPUT
     t_read = time.monotonic() - t0
 
@@ -609,7 +638,7 @@ def cmd_solve(args, started: float) -> int:
         if diff > tol or (k < res.levels_proven and diff < -tol):
             mismatch.append(name)
     if not check.ok or mismatch:
-        _err([f"bedalloc: internal error: the plan failed verification; nothing was written"] + check.violations[:20]
+        _err(["bedalloc: internal error: the plan failed verification; nothing was written"] + check.violations[:20]
              + [f"objective level {k}: model {res.objective[k]} != verifier {check.objective[k]}" for k in mismatch])
         return EXIT_ERROR
     unplaced = check.objective["unplaced"]
@@ -619,6 +648,7 @@ def cmd_solve(args, started: float) -> int:
     for row, reason in zip(res.rows, why):
         row["reason"] = reason  # a documented extra column of plan.csv
     summary = _summary(args, inst, digest[0], params, res, check)
+    summary["params"].update(pins=args.pins, pins_sha256=pins.sha256() if pins else None)
     summary["release_cutoffs"] = cutoffs
     for key, decision in (("releases_by_reason", "release"), ("unplaced_by_reason", "unplaced")):
         picked = [w for w, row in zip(why, res.rows) if row["decision"] == decision and w]
@@ -652,6 +682,10 @@ def cmd_solve(args, started: float) -> int:
             for group in docs["diagnosis.json"]["groups"]:
                 group.pop("person_ids", None)
     docs["summary.json"] = summary
+    if pins is not None:
+        from .pinfile import PINS_FILE
+
+        docs[PINS_FILE] = pins.text()
     try:
         interrupted = _write_holding_signals(out, res.rows, docs, started)
     except OSError as e:
@@ -732,6 +766,7 @@ def _summary(args, inst, sha, params, res, check) -> dict:
         "bound": bound,
         "gap": gap,
         "counts": check.counts,
+        "transfers_by_aor": check.transfers_by_aor,
         "facilities": [
             {**f, "utilization": round(f["occupied"] / f["beds"], 4) if f["beds"] else None} for f in check.per_facility
         ],

@@ -15,7 +15,9 @@ latitude/longitude in degrees).
 Randomness: facility ``i`` (its row index in the bundled table) draws everything from its own
 stream ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(i,)))``, so the same seed gives a
 byte-identical file, and a regional subset (``aors``) contains exactly the same facilities and
-people as the national instance with that seed and scale.
+people as the national instance with that seed and scale.  The contract-1.1 fields (transport
+limits, local ties; see ``TRANSFERS_FY2007`` and ``LOCAL_TIES_SHARE``) are added last, the ties
+from streams of their own, so turning them off gives exactly the instance without them.
 
 This module is imported when the command-line parser is built: numpy and zipcodes are imported
 inside the functions that need them, never at module level.
@@ -24,12 +26,14 @@ inside the functions that need them, never at module level.
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import json
 import math
 import os
 import sys
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -56,7 +60,10 @@ national total is about 63,000 beds: ICE's contractual capacity was 62,913 beds 
 SURGE_TYPES = frozenset({"SPC", "CDF", "DIGSA", "STATE"})
 SURGE_SHARE = 0.05
 """Dedicated ICE sites (SPC, CDF, DIGSA, STATE soft-sided sites) get floor(5 %) of each general
-unit's beds as surge beds; TRAC found 45 of 181 facilities above contract capacity (DOMAIN §1.1)."""
+unit's beds as surge beds; TRAC found 45 of 181 facilities above contract capacity (DOMAIN §1.1).
+A facility that holds more people of a sex and level group than that group's beds gets at least
+the difference as surge beds in the group's general unit: it held them, so they fit, above its
+rated beds (emergency beds are used only for people with no other legal outcome, MODEL.md §4)."""
 
 FAMILY_UNIT_BEDS = 500
 """A family facility's beds are split into family units of at most this many beds."""
@@ -128,6 +135,30 @@ FY2026 national average length of stay, 50.2 days (DOMAIN §1.2; memoryless, so 
 remaining stay of the people already held); ``removal_day`` is set when it falls inside the plan
 (staging sites keep their U{1,2,3} removals, families keep none).  Drawn from a separate random
 stream, so the current population is the one-day instance's, day for day.  At most 90 days."""
+
+# --- transport limits and local ties (contract 1.1) -----------------------------------------
+TRANSFERS_FY2007 = 261_941
+ADP_FY2007 = 30_000
+TRANSFER_SLACK = (5, 4)
+MIN_AOR_TRANSFERS = 5
+"""Transport limits (DOMAIN §3.7): ICE's FOIA'd transfer records count 261,941 transfers in FY2007
+at an average daily population of roughly 30,000, i.e. r = 261,941 / (365 x 30,000) ~ 0.0239
+transfers per person in custody per day.  ``policy.max_transfers_per_day`` = ceil(r x H), H = the
+people held on day 0 (everyone with an origin facility; forecast arrivals are not counted).  Each
+AOR's ``max_transfers_out_per_day`` = max(5, ceil(5/4 x r x H_a)), H_a = the people held in that
+AOR's facilities: its share of the national seats with 25 % slack (seats are not perfectly
+divisible), so the AOR limits add up to more than the national one, which binds as well; plus the
+people held at its short-stay sites (staging, hold rooms) beyond their stay, who must move (or be
+released): moving them out is what those sites exist for.  Exact integer arithmetic; an AOR's
+limit does not depend on which other AORs are in the instance."""
+
+LOCAL_TIES_SHARE = 0.2
+TIES_STREAM = 2_000_000
+"""Local ties (DOMAIN §3.7, assumption): each person has ``local_ties`` with probability 0.2 (the
+directive's criteria: attorney of record, immediate family or pending proceedings in the AOR; ~14 %
+of detained respondents had an attorney, family ties are not published; DOMAIN suggests 15-30 %).
+One draw per family (members share the flag).  Drawn from streams of their own (one per facility,
+one for the forecast arrivals), so the rest of the instance is unchanged by them."""
 
 NEEDS_MEDICAL_RATE = 0.02
 HUMANITARIAN_RATES = {
@@ -454,6 +485,8 @@ def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate
                 if gen > 0:
                     unit = {"id": f"{fid}-{sx}-{gname}", "sex": sx, "levels": list(levels), "beds": gen}
                     surge = int(math.floor(SURGE_SHARE * gen)) if surge_ok else 0
+                    if n > 0:  # the people it holds fit, above its rated beds (SURGE_SHARE)
+                        surge = max(surge, int(w[2 * si + g]) - b)
                     if surge:
                         unit["surge_beds"] = surge
                     units.append(unit)
@@ -613,8 +646,52 @@ def _forecast(people: list[dict], rows: list[dict], seed: int, share: float, hor
     return out
 
 
+def _transport_limits(people: list[dict], aor_list: list[dict], facilities: list[dict],
+                      per_day: int | None) -> int:
+    """Set each AOR's ``max_transfers_out_per_day`` (in place) and return the national limit, as
+    described at ``TRANSFERS_FY2007``; ``per_day`` replaces the national figure (the AOR limits
+    follow it in proportion)."""
+    fac_aor = {f["id"]: f["aor"] for f in facilities}
+    stay = {f["id"]: f["max_stay_days"] for f in facilities if f.get("max_stay_days") is not None}
+    held = collections.Counter(fac_aor[p["origin"]] for p in people if p.get("origin"))
+    must_move = collections.Counter(  # held at a short-stay site beyond its stay (MODEL.md §3 rule 5)
+        fac_aor[p["origin"]] for p in people if p.get("origin") in stay
+        and (p.get("removal_day") is None or p["removal_day"] - p.get("arrival_day", 0) > stay[p["origin"]]))
+    total = sum(held.values())
+    if per_day is None:
+        rate = Fraction(TRANSFERS_FY2007, 365 * ADP_FY2007)
+        per_day = math.ceil(rate * total)
+    else:
+        rate = Fraction(per_day, total) if total else Fraction(0)
+    for a in aor_list:
+        a["max_transfers_out_per_day"] = must_move[a["code"]] + max(
+            MIN_AOR_TRANSFERS, math.ceil(Fraction(*TRANSFER_SLACK) * rate * held[a["code"]]))
+    return per_day
+
+
+def _local_ties(people: list[dict], seed: int, row_of: dict[str, int]) -> None:
+    """Set ``local_ties`` (in place) as described at ``LOCAL_TIES_SHARE``: the people of facility
+    ``i`` draw in file order from ``SeedSequence(seed, spawn_key=(TIES_STREAM, i))``, forecast
+    arrivals from ``(TIES_STREAM, HORIZON_STREAM)``; a family uses its first member's draw."""
+    import numpy as np
+
+    groups: dict[str | None, list[dict]] = {}
+    for p in people:
+        groups.setdefault(p.get("origin"), []).append(p)
+    for origin, members in groups.items():
+        key = (TIES_STREAM, row_of[origin] if origin else HORIZON_STREAM)
+        draws = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key)).random(len(members))
+        first: dict[str, float] = {}
+        for p, u in zip(members, draws.tolist()):
+            if p.get("family_id"):
+                u = first.setdefault(p["family_id"], u)
+            if u < LOCAL_TIES_SHARE:
+                p["local_ties"] = True
+
+
 def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | None = None,
-                      scale: float = 1.0, horizon_days: int = 1) -> dict:
+                      scale: float = 1.0, horizon_days: int = 1, transport_limits: bool = False,
+                      transfers_per_day: int | None = None, local_ties: bool = False) -> dict:
     """Build the synthetic instance as a JSON-ready dict (MODEL.md §2, version 1, one day).
 
     * ``seed``: non-negative integer; the same arguments give the same dict.
@@ -625,6 +702,15 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
     * ``scale``: multiplies ADPs (people), beds, guaranteed minimums and ATD slots; 0 < scale <= 20.
     * ``horizon_days``: 1 (a one-day snapshot) to 90; above 1, forecast arrivals and scheduled
       removals are added (see ``ALOS_DAYS``).
+    * ``transport_limits``: set ``policy.max_transfers_per_day`` and every AOR's
+      ``max_transfers_out_per_day`` (contract 1.1, see ``TRANSFERS_FY2007``); ``transfers_per_day``
+      replaces the national figure taken from the FY2007 transfer rate.
+    * ``local_ties``: give ``local_ties`` to about 20 % of people (see ``LOCAL_TIES_SHARE``).
+
+    Both are off by default in this function (tests that build small instances get contract-1.0
+    instances); ``bedalloc generate`` turns both on unless ``--no-transport-limits`` /
+    ``--no-local-ties``.
+    Turned off, the result is exactly the instance without those fields (same people, same draws).
 
     At scale 1 the national instance has ~66,000 people (FY2026 ADP, DOMAIN §1.2) and ~63,000 beds
     (DOMAIN §1.1).  Raises ``ValueError`` (one-line message) for bad arguments.  Fields equal to
@@ -642,6 +728,11 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
         raise ValueError(f"--scale must be > 0 and <= {MAX_SCALE:g}, got {scale!r}")
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or not 1 <= horizon_days <= MAX_HORIZON_DAYS:
         raise ValueError(f"--horizon-days must be a whole number from 1 to {MAX_HORIZON_DAYS}, got {horizon_days!r}")
+    if transfers_per_day is not None:
+        if not transport_limits:
+            raise ValueError("--transfers-per-day cannot be combined with --no-transport-limits")
+        if isinstance(transfers_per_day, bool) or not isinstance(transfers_per_day, int) or transfers_per_day < 0:
+            raise ValueError(f"--transfers-per-day must be a whole number >= 0, got {transfers_per_day!r}")
     codes = _parse_aors(aors)
 
     meta = FISCAL_YEARS[fiscal_year]
@@ -683,12 +774,17 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
         name += f"-{horizon_days}d"
         generator["horizon_days"] = horizon_days
         people += _forecast(people, [rows[i] for i in selected], seed, share * scale, horizon_days)
+    top = {"format": "bedalloc-instance", "version": 1, "name": name, "snapshot_date": meta["snapshot_date"],
+           "horizon_days": horizon_days}
+    if transport_limits:
+        national = _transport_limits(people, aor_list, facilities, transfers_per_day)
+        top["policy"] = {"max_transfers_per_day": national}
+        generator["transfers_per_day"] = national
+    if local_ties:
+        _local_ties(people, seed, {ids[i]: i for i in selected})
+        generator["local_ties_share"] = LOCAL_TIES_SHARE
     return {
-        "format": "bedalloc-instance",
-        "version": 1,
-        "name": name,
-        "snapshot_date": meta["snapshot_date"],
-        "horizon_days": horizon_days,
+        **top,
         "x_generator": generator,
         "aors": aor_list,
         "facilities": facilities,
@@ -717,7 +813,8 @@ def to_json_text(instance: dict) -> str:
 
 def instance_stats(instance: dict) -> dict:
     """Counts for reports: people, beds, surge beds, units, facilities, programs, mandatory,
-    at-limit (custody_days >= max_custody_days), families, minors, removed today."""
+    at-limit (custody_days >= max_custody_days), families, minors, removed today, people with local
+    ties, and the national transfer limit (None without one)."""
     units = [u for f in instance["facilities"] for u in f["units"]]
     people = instance["people"]
     return {
@@ -734,6 +831,8 @@ def instance_stats(instance: dict) -> dict:
         "families": len({p["family_id"] for p in people if p.get("family_id")}),
         "minors": sum(1 for p in people if p.get("minor")),
         "removed_today": sum(1 for p in people if p.get("removal_day") == 0),
+        "local_ties": sum(1 for p in people if p.get("local_ties")),
+        "max_transfers_per_day": instance.get("policy", {}).get("max_transfers_per_day"),
     }
 
 
@@ -751,6 +850,18 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help=f"plan length in days, 1 to {MAX_HORIZON_DAYS} (default 1); above 1, forecast "
                              "arrivals from the monthly book-ins and scheduled removals from the average "
                              "length of stay are added")
+    parser.add_argument("--no-transport-limits", dest="transport_limits", action="store_false",
+                        help="leave out the transport limits (contract 1.1); by default the national "
+                             "policy.max_transfers_per_day is ceil(261,941 / (365 x 30,000) x people held), "
+                             "ICE's FY2007 transfer rate (~0.024 per person per day), and each AOR's "
+                             "max_transfers_out_per_day is max(5, ceil(1.25 x the same rate x the people held in "
+                             "the AOR's facilities)), its share of the national seats with 25 %% slack")
+    parser.add_argument("--transfers-per-day", type=int, metavar="N",
+                        help="national transfer limit per day instead of the FY2007 rate; the AOR limits follow "
+                             "it (the rate becomes N / people held)")
+    parser.add_argument("--no-local-ties", dest="local_ties", action="store_false",
+                        help=f"leave out local_ties (contract 1.1); by default {LOCAL_TIES_SHARE * 100:g} %% of "
+                             "people, drawn per family, may be held only in their origin facility or their own AOR")
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
@@ -789,8 +900,9 @@ def run(args) -> int:
         print(f"{prog}: error: --out {out}: folder {folder} does not exist", file=sys.stderr)
         return 2
     try:
-        inst = national_instance(seed=args.seed, fiscal_year=getattr(args, "fiscal_year", 2026),
-                                 aors=args.aor, scale=args.scale, horizon_days=getattr(args, "horizon_days", 1))
+        inst = national_instance(seed=args.seed, fiscal_year=args.fiscal_year, aors=args.aor, scale=args.scale,
+                                 horizon_days=args.horizon_days, transport_limits=args.transport_limits,
+                                 transfers_per_day=args.transfers_per_day, local_ties=args.local_ties)
     except ValueError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
@@ -801,8 +913,10 @@ def run(args) -> int:
         print(f"{prog}: error: cannot write {out}: {e.strerror or e}", file=sys.stderr)
         return 2
     s = instance_stats(inst)
+    limit = "none" if s["max_transfers_per_day"] is None else s["max_transfers_per_day"]
     print(f"wrote {out}: {s['people']} people, {s['facilities']} facilities, {s['units']} units, "
           f"{s['beds']} beds (+{s['surge_beds']} surge), {s['atd_programs']} ATD programs, "
+          f"{s['local_ties']} with local ties, transfer limit {limit} a day, "
           f"{len(text.encode('utf-8')) / 1e6:.1f} MB")
     return 0
 

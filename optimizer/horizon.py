@@ -96,6 +96,12 @@ class HorizonModel(LexMip):
     arc_rank: np.ndarray
     pool_bt: np.ndarray
     unit_type: np.ndarray  # compact model: (full units,) unit type of each unit; empty otherwise
+    # compact model of active transport limits (:func:`_hub_arcs`): the origin key of each pool
+    # (origin facility, or the number of facilities for people without one) and the (bed type,
+    # arrival, departure) key of each hub; an arc from source ``len(pool_bt) + h`` leaves hub h,
+    # an arc to unit -1 enters the hub of its pool's key
+    pool_origin: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    hub_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     family_members: list[np.ndarray] = field(default_factory=list)
     fbed_family: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     fbed_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -135,11 +141,13 @@ def unit_types(N: Network, apart: np.ndarray | None = None) -> tuple[Network, np
         fac_aor=N.fac_aor[N.unit_fac[first]], move_cost=np.zeros((1, T))), utype
 
 
-def unit_apart(P: People, N: Network) -> np.ndarray:
+def unit_apart(P: People, N: Network, by_origin: bool = False) -> np.ndarray:
     """(U,) a value per unit such that units with equal values are allowed alike to every person
     by local ties and detain pins (:func:`optimizer.model.allowed_units`): the facility's AOR when
     someone has ties, the unit itself when it is pinned or in a pinned facility or the origin of
-    a tied person from another AOR.  Merging only such units keeps :func:`unit_types` exact."""
+    a tied person from another AOR.  Merging only such units keeps :func:`unit_types` exact.
+    ``by_origin`` (transport limits): units of a facility that is someone's origin merge only
+    within that facility, so that staying there is a type of its own (:func:`_hub_arcs`)."""
     U = len(N.unit_fac)
     apart = np.zeros(U, np.int64)
     if P.ties.any():
@@ -147,7 +155,11 @@ def unit_apart(P: People, N: Network) -> np.ndarray:
     det = P.pin_kind == 1
     facs = np.concatenate([P.pin_fac[det], P.origin[P.ties & (P.origin >= 0)]])
     own = np.isin(N.unit_fac, facs) | np.isin(np.arange(U), P.pin_unit[det])
-    return np.where(own, -1 - np.arange(U), apart)
+    apart = np.where(own, -1 - np.arange(U), apart)
+    if by_origin:  # the facility as a second digit keeps the AOR and pin distinctions
+        at_origin = np.isin(N.unit_fac, P.origin[~P.removed & (P.origin >= 0)])
+        apart = np.where(at_origin, apart * (len(N.fac_gm) + 1) + N.unit_fac + 1, apart * (len(N.fac_gm) + 1))
+    return apart
 
 
 def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -183,12 +195,11 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     bt, pk = bed_type_keys(P, N), program_keys(P, N)
     a, e, L = person_days(inst, P)
     seats, seat_lim = seat_rows(inst, P, N, a)
-    if compact and len(seat_lim):
-        raise ValueError("the compact model is not exact with an active transport limit")
+    hubs = compact and len(seat_lim) > 0  # the compact model of active transport limits
     unit_type = np.zeros(0, np.int64)
     real = N
     if compact:
-        N, unit_type = unit_types(N, unit_apart(P, N))
+        N, unit_type = unit_types(N, unit_apart(P, N, by_origin=hubs))
     F, U, Q = len(N.fac_gm), len(N.unit_fac), len(N.prog_per_diem)
     dmax = np.maximum(a, np.minimum(L, e - 1))  # the last release day
     keep_ok = L >= e
@@ -196,8 +207,8 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     active = ~P.removed
     single = active & (P.family < 0)
     okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
-    if compact:
-        okey[:] = 0
+    if compact:  # origins matter at levels 1-3 only through the seats
+        okey = np.where(P.origin >= 0, P.origin, len(real.fac_gm)) if hubs else np.zeros_like(okey)
     key = np.stack([okey, np.where(bed_ok, bt, -1), P.mandatory.astype(np.int64),
                     np.where(P.mandatory, -1, pk), a, e, np.where(bed_ok, dmax, a), keep_ok.astype(np.int64),
                     np.where(P.mandatory, 0, P.eff_units), P.pin_kind, P.pin_day], axis=1)
@@ -268,8 +279,19 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     pool_vals, coh_pool = np.unique(pool_key, axis=0, return_inverse=True) if len(coh_c) else (
         np.zeros((0, 4), np.int64), np.zeros(0, np.int64))
     coh_pool = np.asarray(coh_pool).ravel()
-    ap, au = np.nonzero(g_compat[pool_vals[:, 1]]) if len(pool_vals) else (np.zeros(0, np.int64),) * 2
-    arc_move = N.move_cost[pool_vals[ap, 0], N.unit_fac[au]]
+    pool_bt = (pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3]
+    hub_key = np.zeros(0, np.int64)
+    if hubs:
+        type_fac = np.zeros(U, np.int64)
+        type_fac[unit_type] = real.unit_fac
+        ap, au, hub_key = _hub_arcs(pool_vals, pool_bt, g_compat, type_fac, len(real.fac_gm), H)
+        arc_move = np.zeros(len(ap))
+    else:
+        ap, au = np.nonzero(g_compat[pool_vals[:, 1]]) if len(pool_vals) else (np.zeros(0, np.int64),) * 2
+        arc_move = N.move_cost[pool_vals[ap, 0], N.unit_fac[au]]
+    n_pool = len(pool_vals)
+    from_pool, to_unit = ap < n_pool, au >= 0
+    src_key = np.concatenate([pool_bt, hub_key])[ap]  # (bed type, arrival, departure) of each arc's source
     col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: arc_move})
     # occupancy of unit u on day t (index t * U + u): regular beds up to ``beds``, surge beds above
     col_reg = b.columns("regular", np.tile(N.unit_beds, H))
@@ -344,13 +366,17 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     # pools: cohorts - arcs = 0
     r = b.rows_("pool", np.zeros(len(pool_vals)), 0.0)
     b.entries(r[coh_pool], col_coh, 1.0)
-    b.entries(r[ap], col_arc, -1.0)
+    b.entries(r[ap[from_pool]], col_arc[from_pool], -1.0)
+    # hubs (compact model of active transport limits): moves in - moves out = 0
+    r = b.rows_("hub", np.zeros(len(hub_key)), 0.0)
+    b.entries(r[np.searchsorted(hub_key, src_key[~to_unit])], col_arc[~to_unit], 1.0)
+    b.entries(r[ap[~from_pool] - n_pool], col_arc[~from_pool], -1.0)
     # unit occupancy as a chain (row t * U + u): the beds occupied on day t minus those of day t - 1
     # equal the people arriving on day t minus the people leaving on day t
     r = b.rows_("unit", np.zeros(U * H), 0.0)
-    arc_a, arc_d = pool_vals[ap, 2], pool_vals[ap, 3]
+    arc_a, arc_d = (src_key // (H + 1)) % H, src_key % (H + 1)
     fb_a = np.array([a[members[j][0]] for j in fb_f], np.int64)
-    for start, end, unit_of, col, size_of in ((arc_a, arc_d, au, col_arc, 1.0),
+    for start, end, unit_of, col, size_of in ((arc_a[to_unit], arc_d[to_unit], au[to_unit], col_arc[to_unit], 1.0),
                                               (fb_a, fb_d, fb_u, col_fbed, fsize[fb_f])):
         b.entries(r[start * U + unit_of], col, -size_of)
         left = end < H
@@ -401,14 +427,19 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
 
     # transport (MODEL.md §3 rule 7): a move from an origin facility happens on the arrival day
     r = b.rows_("seat", np.full(len(seat_lim), -np.inf), seat_lim)
-    org = pool_vals[ap, 0]
-    moved = (org < F) & (org != N.unit_fac[au])
-    sr, sc, sv = seat_entries(seats, N, org[moved], arc_a[moved], col_arc[moved])
+    org = np.full(len(ap), len(real.fac_gm), np.int64)  # origin key of each arc's source (hubs: none)
+    org[from_pool] = pool_vals[ap[from_pool], 0]
+    if hubs:
+        moved = from_pool & ~to_unit & (org < len(real.fac_gm))  # into the hub
+    else:
+        moved = (org < F) & (org != N.unit_fac[au])
+    sr, sc, sv = seat_entries(seats, real, org[moved], arc_a[moved], col_arc[moved])
     b.entries(r[sr], sc, sv)
+    fac_of = type_fac if hubs else N.unit_fac  # the real facility of each unit (compact: family type)
     mo = [(k, m) for k, (j, u) in enumerate(zip(fb_f, fb_u)) for m in members[j]
-          if 0 <= P.origin[m] != N.unit_fac[u]] if len(seat_lim) else []
+          if 0 <= P.origin[m] != fac_of[u]] if len(seat_lim) else []
     mk, mp = np.array([k for k, _ in mo], np.int64), np.array([m for _, m in mo], np.int64)
-    sr, sc, sv = seat_entries(seats, N, P.origin[mp], a[mp], col_fbed[mk])
+    sr, sc, sv = seat_entries(seats, real, P.origin[mp], a[mp], col_fbed[mk])
     b.entries(r[sr], sc, sv)
 
     A, rlo, rhi, clo, cub, obj = b.finish()
@@ -420,13 +451,37 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         keyday=kd_vals, atd_key=jj, atd_prog=qq, key_of_class=c_key, arc_pool=ap, arc_unit=au,
         arc_rank=(_rank_within(ap, arc_move) if len(ap) > PRICED_ARCS
                   else np.zeros(len(ap), np.int64)),
-        pool_bt=(pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3], family_members=members,
+        pool_bt=pool_bt, family_members=members, pool_origin=pool_vals[:, 0], hub_key=hub_key,
         unit_type=unit_type,
         fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d, fbed_release=fb_r, frel_family=fr_f,
         fatd_person=fa_p, fatd_prog=fa_q, fatd_day=fa_day,
         stats={"classes": C, "cohorts": len(coh_c), "pools": len(pool_vals), "arcs": len(ap), "families": nF,
                "days": H},
     )
+
+
+def _hub_arcs(pool_vals, pool_bt, g_compat, type_fac, F, H):
+    """Arcs ``(source, unit type, hub keys)`` of the compact model of active transport limits.
+
+    A pool (origin facility o, bed type g, arrival a, departure d) has a *stay* arc to each
+    compatible type of o (types do not cross an origin facility, :func:`unit_apart`) and one arc
+    into the hub (g, a, d), which carries the transport rows of o's AOR and day a; the hub has an
+    arc to every type compatible with g.  Pools of people without an origin (o = F) use the hub
+    without a seat.  Exactness at levels 1-3 (moving costs are level 4): every full solution maps
+    to one of this model with the same seats (a stay through the stay arc, a move through the
+    hub), and every solution of this model to a full one with at most its seats (the moves into
+    a hub may be matched to its arcs out in any way; a move matched to its own origin is a stay).
+    The lifted duals price a full arc o -> unit u outside o at the sum of the reduced costs of
+    o's arc into the hub and the hub's arc to u's type (:meth:`HorizonLift.duals`)."""
+    n_pool = len(pool_vals)
+    hub_key, pool_hub = np.unique(pool_bt, return_inverse=True)
+    hub_g = pool_vals[np.unique(pool_hub.ravel(), return_index=True)[1], 1]
+    own = np.flatnonzero(pool_vals[:, 0] < F)
+    sp_, st = np.nonzero(g_compat[pool_vals[own, 1]] & (type_fac[None, :] == pool_vals[own, 0][:, None]))
+    hh, ht = np.nonzero(g_compat[hub_g])
+    src = np.concatenate([own[sp_], np.arange(n_pool), n_pool + hh])
+    typ = np.concatenate([st, np.full(n_pool, -1), ht])
+    return src, typ, hub_key
 
 
 def _release_days(first: int, last: int, pinned: int) -> list[int]:
@@ -450,9 +505,9 @@ class HorizonLift:
     picks the full model's first moving arcs from a compact LP solution (:mod:`optimizer.lexico`).
 
     Every full row takes the dual of its image: a class that of its merged class, a pool that of
-    its (bed type, arrival, departure),
-    a unit's chain row that of its unit type; facility rows get 0; program-day, program, family
-    and adult rows are the same in both models.  Each full column then has the reduced cost of
+    its (bed type, arrival, departure) and, with transport limits, origin facility (:func:`_hub_arcs`),
+    a unit's chain row that of its unit type; facility rows get 0; program-day, program, family,
+    adult and transport rows are the same in both models (hub rows are the compact model's own).  Each full column then has the reduced cost of
     its image at levels 1-3 (moving and facility costs are level-4 costs), and the two LP optima
     are equal (:func:`unit_types`), so the lifted duals are optimal for the full model."""
 
@@ -474,11 +529,15 @@ class HorizonLift:
         T = int(comp.unit_type.max(initial=-1)) + 1
         rb, cb = full.row_blocks, comp.row_blocks
         out = np.zeros(full.A.shape[0])
-        for name in ("program", "family", "adult"):
+        for name in ("program", "family", "adult", "seat"):
             out[rb[name]] = y[cb[name]]
         out[rb["progday"]] = y[cb["progday"]][_index(comp.keyday, full.keyday)]
         out[rb["class"]] = y[cb["class"]][self.class_map]
-        out[rb["pool"]] = y[cb["pool"]][_index(comp.pool_bt, full.pool_bt)]
+        F = len(self.N.fac_gm)
+        origin = (np.where(full.pool_origin < F, full.pool_origin, F) if len(comp.hub_key)
+                  else np.zeros(len(full.pool_bt), np.int64))
+        M = int(max(full.pool_bt.max(initial=0), comp.pool_bt.max(initial=0))) + 1
+        out[rb["pool"]] = y[cb["pool"]][_index(comp.pool_origin * M + comp.pool_bt, origin * M + full.pool_bt)]
         day, unit = np.divmod(np.arange(U * H), U)
         out[rb["unit"]] = y[cb["unit"]][day * T + comp.unit_type[unit]]
         return out
@@ -583,8 +642,9 @@ class HorizonLift:
             mask[arcs.start + sel[_rank_within(full.arc_pool[sel], est) < self.NEAR_ARCS]] = True
             return mask | (xf > 0)
         T = int(comp.unit_type.max(initial=-1)) + 1
-        used = np.flatnonzero(xc[comp.blocks["arc"]] > 1e-9)
-        used_key = np.unique(comp.pool_bt[comp.arc_pool[used]] * T + comp.arc_unit[used])
+        used = np.flatnonzero((xc[comp.blocks["arc"]] > 1e-9) & (comp.arc_unit >= 0))
+        src_key = np.concatenate([comp.pool_bt, comp.hub_key])[comp.arc_pool[used]]
+        used_key = np.unique(src_key * T + comp.arc_unit[used])
         typ = comp.unit_type[full.arc_unit]
         on = np.isin(full.pool_bt[full.arc_pool] * T + typ, used_key)
         sel = np.flatnonzero(on)
@@ -761,10 +821,15 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
         ppl, key_people[kd] = key_people[kd][:k], key_people[kd][k:]
         prog[ppl] = hm.atd_prog[j]
     arc = get("arc")
-    for j in np.flatnonzero(arc):
-        pool = int(hm.arc_pool[j])
-        ppl, pool_people[pool] = pool_people[pool][:arc[j]], pool_people[pool][arc[j]:]
-        unit[ppl] = hm.arc_unit[j]
+    n_pool = len(hm.pool_bt)
+    hub_of = np.searchsorted(hm.hub_key, hm.pool_bt)  # the hub of each pool (compact model with hubs)
+    for j in np.flatnonzero(arc):  # arcs into hubs come before the arcs out of them (_hub_arcs)
+        src = int(hm.arc_pool[j])
+        ppl, pool_people[src] = pool_people[src][:arc[j]], pool_people[src][arc[j]:]
+        if hm.arc_unit[j] >= 0:
+            unit[ppl] = hm.arc_unit[j]
+        else:
+            pool_people.setdefault(n_pool + int(hub_of[src]), []).extend(ppl)
     for j in np.flatnonzero(get("fbed")):
         mem = hm.family_members[hm.fbed_family[j]]
         unit[mem] = hm.fbed_unit[j]

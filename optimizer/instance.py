@@ -2,8 +2,10 @@
 
 The schema is declared with pydantic (strict mode: integers must be JSON integers, booleans JSON
 booleans, numbers finite, unknown keys refused except ``x_*`` annotations); the cross-record rules
-(ids, references, families, the legal-limit contradiction) are checked afterwards.  Every problem
-becomes one line ``FILE: RECORD: field 'NAME': message`` in :class:`InputError`.
+(ids, references, families, the legal-limit contradiction) are checked afterwards, then, when
+those found nothing, the pins (contract 1.1, :mod:`optimizer.pins`).  Every problem becomes one
+line ``FILE: RECORD: field 'NAME': message`` in :class:`InputError`; a problem inside a person's
+``pin`` names the person as the record and ``pin.FIELD`` as the field.
 
 Bounds beyond MODEL.md (documented in README.md, "Instance limits"): beds and capacities at most
 10,000,000; days at most 100,000; costs at most 1e9 USD; strings at most 200 characters;
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -22,6 +23,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .errors import InputError
+from .pins import pin_conflicts, pin_problems
 
 MAX_FILE_BYTES = 2 * 1024**3
 MAX_PROBLEMS = 20
@@ -325,7 +327,7 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
             msg = "required field is missing" if er["type"] == "missing" else er["msg"]
             if er["type"] == "string_pattern_mismatch" and er.get("ctx", {}).get("pattern") == NO_CONTROL:
                 msg = "must not contain control characters (newline, tab, NUL, ...)"
-            loc = er["loc"]
+            loc, msg = _pin_loc(er, msg)
             if er["type"] == "missing":
                 hint = _misspelt_hint(raw, loc)
                 if hint:
@@ -343,7 +345,7 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
             lines.append(f"{path}: ... and {len(errors) - MAX_PROBLEMS} more problems")
         raise InputError(lines) from None
     del raw
-    problems = _unknown_keys(inst) + _cross_checks(inst)
+    problems = instance_problems(inst)
     if problems:
         lines = [f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:  # the checks stop early: the number left is not known
@@ -352,16 +354,50 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
     return inst
 
 
+def instance_problems(inst: Instance) -> list[str]:
+    """Every problem of a schema-valid instance (unknown keys, the rules that span records, pins),
+    one line each without the file name: what :func:`parse_instance` checks after the schema, and
+    what an instance whose pins were replaced (``solve --pins``, :mod:`optimizer.pinfile`) must pass."""
+    problems = _unknown_keys(inst) + _cross_checks(inst)
+    if not problems:  # the pin checks rely on valid references and families
+        problems = [f"people[{i}] id={inst.people[i].id}: field '{f}': {m}" for i, f, m in pin_problems(inst)]
+    if not problems:  # counts first (they name the limits); the exact solve decides the rest
+        problems = pin_conflicts(inst)
+    if not problems:
+        from .pinfeas import pin_infeasibility
+
+        problems = pin_infeasibility(inst)
+    return problems
+
+
+def _pin_loc(er: dict, msg: str) -> tuple[tuple, str]:
+    """A pydantic error location inside ``people[i].pin`` as ``(people, i, 'pin.FIELD')`` (the
+    record is the person; the discriminator's tag such as ``detain`` is dropped), with
+    readable messages for a missing or unknown ``decision`` and a pin that is not an object."""
+    loc = tuple(er["loc"])
+    if len(loc) < 3 or loc[0] != "people" or loc[2] != "pin":
+        return loc, msg
+    rest = [k for k in loc[3:4] if k not in ("detain", "release")] + list(loc[4:])
+    if er["type"] == "union_tag_not_found":
+        return loc[:2] + ("pin.decision",), "required field is missing"
+    if er["type"] == "union_tag_invalid":  # the value as written in the file: "Detain", 5, null
+        got = json.dumps(er["input"]["decision"])[:60]
+        return loc[:2] + ("pin.decision",), f'must be "detain" or "release", got {got}'
+    if not rest and er["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        msg = ('must be a JSON object {"decision": "detain", ...} or {"decision": "release", ...}, or null; '
+               f"got {type(er.get('input')).__name__}")
+    return loc[:2] + (".".join(["pin"] + [str(k) for k in rest]),), msg
+
+
 def _unknown_raw(raw: dict) -> list[str]:
     """Unknown keys in the raw document (used when schema errors stop validation early)."""
     out = []
 
-    def check(node, model, label):
+    def check(node, model, label, prefix=""):
         if isinstance(node, dict):
             for k in node:
                 if isinstance(k, str) and k not in model.model_fields and not k.startswith("x_"):
-                    out.append(f"{label}: field '{k[:60]}': unknown field (names are case-sensitive; "
-                               "own annotations must start with x_)")
+                    out.append(f"{label}: field '{prefix}{k[:60]}': {_unknown_message(model)}")
 
     def records(name):
         items = raw.get(name)
@@ -376,6 +412,9 @@ def _unknown_raw(raw: dict) -> list[str]:
     for name, model in (("aors", Aor), ("atd_programs", AtdProgram), ("people", Person), ("facilities", Facility)):
         for i, rec in records(name):
             check(rec, model, label(name, i, rec))
+            pin = rec.get("pin") if name == "people" and isinstance(rec, dict) else None
+            if isinstance(pin, dict) and pin.get("decision") in ("detain", "release"):  # not hashed: may be a list
+                check(pin, PIN_MODELS[pin["decision"]], label(name, i, rec), "pin.")
             if name == "facilities" and isinstance(rec, dict) and isinstance(rec.get("units"), list):
                 for j, u in enumerate(rec["units"]):
                     check(u, Unit, f"{label(name, i, rec)}.{label('units', j, u)}")
@@ -384,24 +423,39 @@ def _unknown_raw(raw: dict) -> list[str]:
     return out
 
 
+PIN_MODELS = {"detain": DetainPin, "release": ReleasePin}
+
+
+def _unknown_message(model) -> str:
+    """The message for an unknown key in a record of type ``model`` (a pin lists its keys)."""
+    decision = next((d for d, m in PIN_MODELS.items() if m is model), None)
+    if decision is not None:
+        return (f"unknown field of a {decision} pin (known: {', '.join(model.model_fields)}; "
+                "own annotations must start with x_)")
+    return "unknown field (names are case-sensitive; own annotations must start with x_)"
+
+
 def _unknown_keys(inst: Instance) -> list[str]:
     """Keys that no record type knows and that do not start with ``x_``."""
     out = []
 
-    def check(rec, label):
+    def check(rec, label, prefix=""):
         extra = rec.__pydantic_extra__
         if extra:
             for k in extra:
                 if not k.startswith("x_"):
-                    out.append(f"{label}: field '{k}': unknown field (names are case-sensitive; "
-                               "own annotations must start with x_)")
+                    out.append(f"{label}: field '{prefix}{k}': {_unknown_message(type(rec))}")
 
     check(inst, "top level")
     check(inst.policy, "policy")
     for name in ("aors", "atd_programs", "people"):
         for i, r in enumerate(getattr(inst, name)):
-            if r.__pydantic_extra__:
-                check(r, f"{name}[{i}]" + (f" id={r.id}" if hasattr(r, "id") else f" code={r.code}"))
+            pin = getattr(r, "pin", None)
+            if r.__pydantic_extra__ or (pin is not None and pin.__pydantic_extra__):
+                label = f"{name}[{i}]" + (f" id={r.id}" if hasattr(r, "id") else f" code={r.code}")
+                check(r, label)
+                if pin is not None:
+                    check(pin, label, "pin.")
     for i, f in enumerate(inst.facilities):
         check(f, f"facilities[{i}] id={f.id}")
         for j, u in enumerate(f.units):

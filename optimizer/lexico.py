@@ -247,8 +247,8 @@ class LexSolver:
             status, ok = self._run(self.lp, cap)
             if cap is not None and status == "Time limit reached" and (self.left() is None or self.left() > 0.01):
                 # a warm start that crawls (national 14-day: 158 s for 20,000 arcs after the first
-                # LP): from scratch instead
-                self._from_scratch()
+                # LP): from scratch instead, by simplex when the interior point method failed before
+                self._from_scratch("simplex" if redone else "ipm")
                 cap = None
                 continue
             if not ok and status not in (*INFEASIBLE, "Time limit reached") and not redone:
@@ -268,6 +268,8 @@ class LexSolver:
                 scratch_s = time.monotonic() - start
             sol = self.lp.getSolution()
             y = np.asarray(sol.row_dual)
+            if len(y) == 0:  # an LP without free columns has no duals: y = 0 is optimal (costs >= 0)
+                y = np.zeros(self.m.A.shape[0] + len(self.holds))
             rc = self.reduced_costs(cost, y)
             new = self._entering(rc, scale)
             if len(new) == 0:
@@ -275,7 +277,7 @@ class LexSolver:
                 x[self.cols] = sol.col_value
                 return status, True, x, y, float(self.lp.getInfo().objective_function_value), rc
             if big and len(new) > WARM_COLS:
-                self._from_scratch()
+                self._from_scratch("simplex" if redone else "ipm")
                 cap = None
             else:
                 self.lp.setOptionValue("solver", "simplex")

@@ -15,7 +15,7 @@ from .instance import Instance
 from .model import eligible_programs, network_arrays, people_arrays
 from .verify import PLAN_COLUMNS
 
-PLAN_FILES = frozenset({"plan.csv", "summary.json", "diagnosis.json"})
+PLAN_FILES = frozenset({"plan.csv", "summary.json", "diagnosis.json", "pins.csv"})
 
 
 def unsafe_out_dir(out: str | Path) -> str | None:
@@ -37,9 +37,10 @@ def unsafe_out_dir(out: str | Path) -> str | None:
     return None
 
 
-def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict],
+def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict | str],
                    started: float | None = None) -> Path:
-    """Write ``plan.csv`` and the JSON ``documents`` (file name -> content) into folder ``out``.
+    """Write ``plan.csv`` and the ``documents`` (file name -> content: JSON, or a ``str`` written
+    as it is, such as ``pins.csv``) into folder ``out``.
 
     Everything goes to a temporary folder beside ``out`` that replaces ``out`` only when
     complete; an older ``out`` is removed after the swap, so an interrupted run leaves it intact.
@@ -66,9 +67,12 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
             now = time.monotonic()
             documents["summary.json"]["timings_s"].update(write=round(now - t0, 4), total=round(now - started, 4))
         for name, doc in documents.items():
-            with open(tmp / name, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, indent=2)
-                fh.write("\n")
+            with open(tmp / name, "w", encoding="utf-8", newline="") as fh:
+                if isinstance(doc, str):
+                    fh.write(doc)
+                else:
+                    json.dump(doc, fh, indent=2)
+                    fh.write("\n")
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / "previous")

@@ -36,11 +36,25 @@ def _fmt(v, level):
     return f"{int(v):,}"
 
 
+def transfer_line(table: list[dict]) -> str | None:
+    """One line of transfers against the transport limits (summary.json ``transfers_by_aor``):
+    the national count of the busiest day against its seats, and how many AORs reach their own
+    limit on some day; None when the instance sets no transport limit."""
+    if all(e["limit"] is None for e in table):
+        return None
+    national = [e for e in table if e["aor"] is None]
+    peak = max(national, key=lambda e: (e["transfers"], -e["day"]))
+    seats = f" of {peak['limit']:,} seats" if peak["limit"] is not None else " (no national limit)"
+    full = {e["aor"] for e in table if e["aor"] is not None and e["limit"] is not None and e["transfers"] >= e["limit"]}
+    day = f"day {peak['day']}" if len(national) == 1 else f"busiest day {peak['day']}"
+    return f"transfers {day}: {peak['transfers']:,}{seats}; AORs at their limit: {len(full)}"
+
+
 def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
-    """Print termination, the four objective levels with bound and gap, counts, the fullest
-    facilities, the release risk cutoff (the highest effective risk released) and, for a
-    multi-day plan, the days on which capacity binds and the occupancy and releases per day."""
-    from rich.console import Console
+    """Print termination, the four objective levels with bound and gap, counts, transfers against
+    the transport limits, the fullest facilities, the release risk cutoff (the highest effective
+    risk released) and, for a multi-day plan, the days on which capacity binds and the occupancy
+    and releases per day."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -71,6 +85,9 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     cutoff = summary["release_risk_cutoff"]
     con.print(f"people {c['people']:,}: detained {c['detained']:,}, released {c['released']:,}, "
               f"unplaced {c['unplaced']:,}, removed {c['removed']:,}; moved between facilities {c['transfers']:,}")
+    line = transfer_line(summary.get("transfers_by_aor", []))
+    if line:
+        con.print(line)
     con.print("release risk cutoff (highest effective risk released): "
               + ("none released" if cutoff is None else f"{cutoff:.4f}"))
 

@@ -39,16 +39,45 @@ Policies:
 
 Families are kept as they are placed on day 0 (the rule policy) or re-planned as blocks (the
 optimizing policies); arrivals are single adults.
+
+Contract 1.1 (MODEL.md §3 rules 7-9) holds on every simulated day:
+
+* **Transport limits** are per day, so every planning instance carries the instance's
+  ``max_transfers_per_day`` and ``max_transfers_out_per_day`` unchanged.  A plan's day 0 is the
+  simulated day, and its transfers are exactly the day's moves: a plan's origins are where people
+  are (their unit's facility, or the instance's origin while without a bed), the world moves
+  exactly those the plan places elsewhere, and every other transfer of a plan would fall on a
+  later day, which only forecast arrivals (no origin) reach.  So a plan within the limits keeps
+  the day within them.  The rule policy moves nobody after day 0 (arrivals have no origin).
+* **Local ties** are person fields: copies of a template keep its ``local_ties``; the rule
+  places a tied arrival only in a facility of its AOR.
+* **Pins** of the people in custody on day 0 (instance days are simulated days) are kept until
+  carried out; a member's pin binds the family, as in the contract.  A detention pin holds the
+  person in that unit or facility until removal, except that the law overrides it: it lapses
+  with the plan whose window reaches the legal limit (the person is then releasable like anyone
+  at the limit).  A release pin with a day releases on that day; in a plan whose window ends
+  before that day it is a detention pin without unit or facility (the person holds some bed
+  until then).  A release pin without a day (or program) takes the day (and program) of the
+  first plan that releases the person, from then on binding.  Slots of a program named by a
+  pending release are held back from every plan whose window ends before the release day (and
+  from the rule); a pending release that names no program holds no slot.  Forecast arrivals and
+  their copies carry no pin (a pin is a decision about one person).  The rule releases pinned
+  people on their day before serving arrivals and never releases a pinned person otherwise.
+
+Every day is checked against the limits, ties and pins; a breach is an internal error
+(:class:`optimizer.errors.SolverError`), since the plans and the rule keep them by construction.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import SolverError
 from .instance import Instance, effective_risk, parse_instance
 
 POLICIES = ("horizon", "myopic", "rule")
@@ -56,7 +85,9 @@ POLICIES = ("horizon", "myopic", "rule")
 
 @dataclass
 class Outcome:
-    """Totals of one policy over the simulated days (USD, people, bed-days)."""
+    """Totals of one policy over the simulated days (USD, people, bed-days).  A day is at a
+    transport limit when its transfers (national, or out of one AOR) use every seat of a limit of
+    at least one seat."""
 
     policy: str
     days: int
@@ -68,11 +99,35 @@ class Outcome:
     surge_bed_days: int = 0
     cost_usd: float = 0.0
     transfers: int = 0
+    max_transfers_per_day: int = 0  # the busiest day's transfers
+    transfer_limit: int | None = None  # the instance's max_transfers_per_day
+    days_at_limit: int = 0  # days whose transfers equal the national limit
+    aor_days_at_limit: int = 0  # (AOR, day) pairs whose transfers out equal the AOR's limit
     solve_s: float = 0.0
     per_day: list[dict] = field(default_factory=list)
 
     def row(self) -> dict:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items() if k != "per_day"}
+
+
+def _binding_pins(people: list[dict]) -> dict[str, dict]:
+    """Each pinned person's binding pin (MODEL.md §2 ``pin``): the family's decision, facility,
+    unit and release day from any member's pin (validated to agree), the program of the
+    person's own pin only."""
+    groups: dict[str, list[dict]] = {}
+    for p in people:
+        groups.setdefault(p.get("family_id") or "\0" + p["id"], []).append(p)
+    out = {}
+    for group in groups.values():
+        pins = [p["pin"] for p in group if p.get("pin")]
+        if not pins:
+            continue
+        shared = {k: next((q[k] for q in pins if q.get(k) is not None), None)
+                  for k in ("facility", "unit", "release_day")}
+        for p in group:
+            own = p.get("pin") or {}
+            out[p["id"]] = {"decision": pins[0]["decision"], **shared, "atd_program": own.get("atd_program")}
+    return out
 
 
 class _World:
@@ -87,6 +142,11 @@ class _World:
         self.H = doc["horizon_days"]
         self.units = {u["id"]: (f, u) for f in doc["facilities"] for u in f["units"]}
         self.unit_order = list(self.units)
+        self.fac_aor = {f["id"]: f["aor"] for f in doc["facilities"]}
+        self.limit = (doc.get("policy") or {}).get("max_transfers_per_day")
+        self.aor_limit = {a["code"]: a["max_transfers_out_per_day"] for a in doc["aors"]
+                          if a.get("max_transfers_out_per_day") is not None}
+        self.moved: Counter[str] = Counter()  # today's transfers by the origin facility's AOR
         self.factors = parse_instance({**doc, "people": []}, "<simulation>").policy.factors()
         now = [p for p in doc["people"] if p.get("arrival_day", 0) == 0]
         self.templates = [p for p in doc["people"] if p.get("arrival_day", 0) > 0]
@@ -98,17 +158,18 @@ class _World:
         for p in now:
             if p.get("removal_day") is not None and p["removal_day"] <= 0:
                 continue
-            q = {k: v for k, v in p.items() if k not in ("arrival_day", "removal_day")}
+            q = {k: v for k, v in p.items() if k not in ("arrival_day", "removal_day", "pin")}
             self.people[q["id"]] = q
             leave = p["removal_day"] if p.get("removal_day") is not None else None
             if q.get("family_id"):
                 leave = family_leave.setdefault(q["family_id"], leave if leave is not None else self._stay(0))
             self.leave[q["id"]] = leave if leave is not None else self._stay(0)
+        self.pins = _binding_pins([p for p in now if p["id"] in self.people])  # until carried out or lapsed
         self.bed: dict[str, str] = {}  # person -> unit held
         self.slots = {a["id"]: float(a.get("capacity") or 0) for a in doc["atd_programs"]}
         self.used = {a["id"]: 0 for a in doc["atd_programs"]}
         self.released_pd: list[float] = []  # per diem of each released adult
-        self.out = Outcome(policy, 0)
+        self.out = Outcome(policy, 0, transfer_limit=self.limit)
         self.arrived = 0
 
     def _stay(self, day: int) -> int:
@@ -121,7 +182,8 @@ class _World:
         out = []
         for k in self.rng.integers(0, len(self.templates), size=n).tolist():
             self.arrived += 1
-            q = {key: v for key, v in self.templates[k].items() if key not in ("arrival_day", "removal_day", "origin")}
+            q = {key: v for key, v in self.templates[k].items()
+                 if key not in ("arrival_day", "removal_day", "origin", "pin")}
             q["id"] = f"S{self.arrived:07d}"
             self.people[q["id"]] = q
             self.leave[q["id"]] = self._stay(day)
@@ -148,24 +210,62 @@ class _World:
         for q in people:
             if (q.get("family_id") or q["id"]) in freed:
                 q.pop("mandatory", None)
+                if self.pins.get(q["id"], {}).get("decision") == "detain":
+                    del self.pins[q["id"]]  # and a detention pin: it lapses (later windows reach the limit too)
+            pin = self.plan_pin(q["id"], day, window)
+            if pin is not None:
+                q["pin"] = pin
         if window > 1:
             for k, t in enumerate(self.templates):
                 if t["arrival_day"] < window:
-                    q = dict(t)
+                    q = {key: v for key, v in t.items() if key not in ("origin", "pin")}  # as realized
                     q["id"] = f"F{k:06d}"
                     people.append(q)
+        held = self.held_slots(day + window)
         progs = []
         for a in self.doc["atd_programs"]:
             b = dict(a)
             if a.get("capacity") is not None:
-                b["capacity"] = max(0, math.floor(self.slots[a["id"]] + a["capacity"] * (window - 1) / 30))
+                b["capacity"] = max(0, math.floor(self.slots[a["id"]] + a["capacity"] * (window - 1) / 30)
+                                    - held[a["id"]])
             progs.append(b)
         doc = {**self.doc, "horizon_days": window, "people": people, "atd_programs": progs}
         doc.pop("x_generator", None)
         return doc
 
+    def plan_pin(self, pid: str, day: int, window: int) -> dict | None:
+        """The pin of ``pid`` in the plan of ``day`` (days relative to it): a release beyond the
+        plan's last day of custody is a detention without unit or facility until then."""
+        pin = self.pins.get(pid)
+        if pin is None:
+            return None
+        if pin["decision"] == "detain":
+            return {k: pin[k] for k in ("decision", "facility", "unit")}
+        k = pin["release_day"]
+        if k is not None and k - day >= min(self.leave[pid] - day, window):
+            return {"decision": "detain"}
+        return {"decision": "release", "atd_program": pin["atd_program"], "release_day": None if k is None else k - day}
+
+    def held_slots(self, first_day: int) -> Counter[str]:
+        """Slots held back for pinned releases to a named program on ``first_day`` or later."""
+        return Counter(pin["atd_program"] for pid, pin in self.pins.items() if pid in self.people
+                       and pin["decision"] == "release" and pin["atd_program"] is not None
+                       and pin["release_day"] is not None and pin["release_day"] >= first_day)
+
+    def book(self, pid: str, day: int, program: str | None) -> None:
+        """A plan releases pinned ``pid`` on a later ``day``: a pin without day or program takes them."""
+        pin = self.pins.get(pid)
+        if pin is not None and pin["decision"] == "release":
+            pin["release_day"] = day if pin["release_day"] is None else pin["release_day"]
+            pin["atd_program"] = pin["atd_program"] or program
+
     # ---- applying a day
-    def release(self, p: dict, program: str | None) -> None:
+    def release(self, p: dict, program: str | None, day: int) -> None:
+        pin = self.pins.pop(p["id"], None)
+        if pin is not None and (pin["decision"] == "detain" or pin["release_day"] not in (None, day)
+                                or pin["atd_program"] not in (None, program)):
+            raise SolverError(f"internal error: {self.policy} policy, simulated day {day}: "
+                              f"{p['id']} released against its {pin['decision']} pin")
         self.out.released += 1
         e = self.eff(p)
         self.out.released_risk += e
@@ -177,14 +277,22 @@ class _World:
         self.people.pop(p["id"])
         self.bed.pop(p["id"], None)
 
-    def place(self, pid: str, unit: str) -> None:
+    def place(self, pid: str, unit: str, day: int) -> None:
         old = self.bed.get(pid)
         fac = self.units[unit][0]
-        origin = self.units[old][0]["id"] if old else self.people[pid].get("origin")
+        p = self.people[pid]
+        origin = self.units[old][0]["id"] if old else p.get("origin")
+        pin = self.pins.get(pid, {})
+        if (p.get("local_ties") and fac["id"] != origin and fac["aor"] != p["aor"]) or (
+                pin.get("decision") == "detain" and (pin["unit"] not in (None, unit)
+                                                     or pin["facility"] not in (None, fac["id"]))):
+            raise SolverError(f"internal error: {self.policy} policy, simulated day {day}: {pid} placed in "
+                              f"{unit} against its local ties or pin")
         if origin != fac["id"]:
-            pol = self.doc.get("policy", {})
             self.out.transfers += origin is not None
-            self.out.cost_usd += self._move(self.people[pid], origin, fac, pol)
+            if origin is not None:
+                self.moved[self.fac_aor[origin]] += 1
+            self.out.cost_usd += self._move(p, origin, fac, self.doc.get("policy", {}))
         self.bed[pid] = unit
 
     def _move(self, p, origin, fac, pol) -> float:
@@ -198,6 +306,20 @@ class _World:
             fixed = 0.0
         km = float(haversine_km(o["lat"], o["lon"], fac["lat"], fac["lon"]))
         return fixed + pol.get("transfer_usd_per_km", 0.5) * km
+
+    def check_day(self, day: int) -> None:
+        """Contract 1.1 at the end of the applied day (see the module doc): transfers within the
+        limits, every pinned person in custody in a bed, every release pinned for today done."""
+        total = sum(self.moved.values())
+        over = [f"{n} transfers out of AOR {a}, over its limit {self.aor_limit[a]}"
+                for a, n in self.moved.items() if n > self.aor_limit.get(a, n)]
+        if self.limit is not None and total > self.limit:
+            over.append(f"{total} transfers, over the national limit {self.limit}")
+        for pid, pin in self.pins.items():
+            if pid in self.people and (pid not in self.bed or pin["release_day"] == day):
+                over.append(f"{pid}'s {pin['decision']} pin not kept")
+        if over:
+            raise SolverError(f"internal error: {self.policy} policy, simulated day {day}: {'; '.join(over[:3])}")
 
     def count_day(self, day: int) -> None:
         occ: dict[str, int] = {}
@@ -215,19 +337,27 @@ class _World:
         late = sum(1 for pid in self.bed if self.people[pid].get("max_custody_days") is not None
                    and self.people[pid].get("custody_days", 0) >= self.people[pid]["max_custody_days"])
         unplaced = len(self.people) - len(self.bed)
+        moved = sum(self.moved.values())
+        aors_at_limit = sum(1 for a, n in self.moved.items() if n == self.aor_limit.get(a))
         self.out.surge_bed_days += surge
         self.out.cost_usd += cost
         self.out.deadline_violations += late
         self.out.unplaced_days += unplaced
+        self.out.max_transfers_per_day = max(self.out.max_transfers_per_day, moved)
+        self.out.days_at_limit += bool(self.limit) and moved == self.limit
+        self.out.aor_days_at_limit += aors_at_limit
         self.out.days += 1
         self.out.per_day.append({"policy": self.policy, "day": day, "in_custody": len(self.people),
                                  "in_beds": len(self.bed), "released_total": self.out.released, "surge": surge,
-                                 "deadline_violations": late, "unplaced": unplaced})
+                                 "deadline_violations": late, "unplaced": unplaced, "transfers": moved,
+                                 "transfer_limit": self.limit, "aors_at_limit": aors_at_limit})
+        self.moved.clear()
 
     def advance(self, day: int) -> None:
         for pid in [pid for pid, d in self.leave.items() if d <= day + 1 and pid in self.people]:
             self.people.pop(pid)
             self.bed.pop(pid, None)
+            self.pins.pop(pid, None)
         for p in self.people.values():
             p["custody_days"] = p.get("custody_days", 0) + 1
         for a in self.doc["atd_programs"]:
@@ -236,7 +366,8 @@ class _World:
 
 
 def _optimize(world: _World, day: int, window: int, params) -> None:
-    """Solve today's instance exactly, verify the plan, apply its day 0."""
+    """Solve today's instance exactly, verify the plan, apply its day 0 (a pinned person the
+    plan releases on a later day is booked for that day and program)."""
     import time
 
     from .solve import solve
@@ -248,38 +379,60 @@ def _optimize(world: _World, day: int, window: int, params) -> None:
     world.out.solve_s += time.monotonic() - t0
     check = verify(inst, res.rows)
     if not check.ok:
-        raise RuntimeError(f"day {day}: the plan failed verification: {check.violations[0]}")
+        raise SolverError(f"simulated day {day}: the plan failed verification: {check.violations[0]}")
     for r in res.rows:
         pid = r["person_id"]
         if pid not in world.people:  # forecast arrivals and removed people
             continue
         p = world.people[pid]
+        program = r["atd_program_id"] or None
         if r["decision"] == "release" and r["release_day"] == "0":
-            world.release(p, r["atd_program_id"] or None)
+            world.release(p, program, day)
         elif r["unit_id"]:
-            world.place(pid, r["unit_id"])
+            world.place(pid, r["unit_id"], day)
+            if r["decision"] == "release":
+                world.book(pid, day + int(r["release_day"]), program)
         else:  # unplaced: in custody without a bed
             world.bed.pop(pid, None)
 
 
 def _fits(world: _World, p: dict, unit: str, day: int) -> bool:
+    """An arrival (no origin) may take ``unit``: compatibility, short stay, local ties."""
     f, u = world.units[unit]
     stay = world.leave[p["id"]] - day
     return (not u.get("family", False) and u["sex"] == p["sex"] and p["level"] in u["levels"]
             and (u.get("medical", False) or not p.get("needs_medical", False))
-            and (f.get("max_stay_days") is None or stay <= f["max_stay_days"]))
+            and (f.get("max_stay_days") is None or stay <= f["max_stay_days"])
+            and (not p.get("local_ties") or f["aor"] == p["aor"]))
 
 
-def _program(world: _World, p: dict) -> str | None:
+def _program(world: _World, p: dict, held: Counter[str], only: str | None = None) -> str | None:
+    """The first eligible program (``only`` that one when given) with a free slot beyond those
+    ``held`` for pinned releases."""
     for a in world.doc["atd_programs"]:
-        if a["max_risk"] >= p["risk"] and a.get("aor") in (None, p["aor"]) and (
-                a.get("capacity") is None or world.slots[a["id"]] >= 1):
+        if only in (None, a["id"]) and a["max_risk"] >= p["risk"] and a.get("aor") in (None, p["aor"]) and (
+                a.get("capacity") is None or world.slots[a["id"]] - held[a["id"]] >= 1):
             return a["id"]
     return None
 
 
+def _release_pinned(world: _World, day: int) -> None:
+    """The rule carries out the releases pinned for today (to the pinned program, else the
+    first eligible one with a free slot; minors take none)."""
+    held = world.held_slots(day + 1)
+    for pid, pin in list(world.pins.items()):
+        if pin["decision"] == "release" and pin["release_day"] in (day, None) and pid in world.people:
+            p = world.people[pid]
+            program = None if p.get("minor") else _program(world, p, held, pin["atd_program"])
+            if program is None and not p.get("minor"):
+                raise SolverError(f"rule policy, simulated day {day}: no ATD slot left for the pinned release of {pid}")
+            world.release(p, program, day)
+
+
 def _rule(world: _World, arrivals: list[dict], day: int) -> None:
     """First come, first served; when full, release the lowest risk (see the module doc)."""
+    _release_pinned(world, day)
+    held = world.held_slots(day + 1)
     occ: dict[str, list[str]] = {u: [] for u in world.units}
     for pid, u in world.bed.items():
         occ[u].append(pid)
@@ -287,23 +440,23 @@ def _rule(world: _World, arrivals: list[dict], day: int) -> None:
         fit = [u for u in world.unit_order if _fits(world, p, u, day)]
         free = next((u for u in fit if len(occ[u]) < world.units[u][1]["beds"]), None)
         if free is not None:
-            world.place(p["id"], free)
+            world.place(p["id"], free, day)
             occ[free].append(p["id"])
             continue
         candidates = [(p["risk"], p["id"], None)] if not p.get("mandatory") else []
         for u in fit:
             candidates += [(world.people[q]["risk"], q, u) for q in occ[u] if not world.people[q].get("mandatory")
-                           and not world.people[q].get("family_id")]
+                           and not world.people[q].get("family_id") and q not in world.pins]
         released = False
         for _, qid, u in sorted(candidates):
             q = world.people[qid]
-            prog = _program(world, q)
+            prog = _program(world, q, held)
             if prog is None:
                 continue
-            world.release(q, prog)
+            world.release(q, prog, day)
             if u is not None:
                 occ[u].remove(qid)
-                world.place(p["id"], u)
+                world.place(p["id"], u, day)
                 occ[u].append(p["id"])
             released = True
             break
@@ -312,17 +465,32 @@ def _rule(world: _World, arrivals: list[dict], day: int) -> None:
         surge = next((u for u in fit if len(occ[u]) < world.units[u][1]["beds"] + world.units[u][1].get(
             "surge_beds", 0)), None)
         if surge is not None:
-            world.place(p["id"], surge)
+            world.place(p["id"], surge, day)
             occ[surge].append(p["id"])
+
+
+def simulate_day(world: _World, day: int, params) -> None:
+    """One simulated day under ``world.policy``: arrivals, plan or rule, check, count, advance."""
+    arrivals = world.arrivals(day) if day > 0 else []
+    if world.policy == "rule":
+        if day == 0:  # the starting placement: today's optimal one-day plan
+            _optimize(world, 0, 1, params)
+        _rule(world, arrivals, day)
+    else:
+        _optimize(world, day, world.H if world.policy == "horizon" else 1, params)
+    world.check_day(day)
+    world.count_day(day)
+    world.advance(day)
 
 
 def simulate(doc: dict, days: int, seed: int, policies=POLICIES, params=None, progress=None) -> list[Outcome]:
     """Run the rolling-horizon simulation of ``doc`` (a validated instance document) for
     ``days`` days under each policy; the same ``seed`` gives every policy the same arrivals.
 
-    ``progress(policy, day)`` is called after each simulated day.  Raises ``RuntimeError`` if a
-    plan fails verification and :class:`optimizer.backends.base.BackendError` if the solver
-    cannot take the instance."""
+    ``progress(policy, day)`` is called after each simulated day.  Raises
+    :class:`optimizer.errors.SolverError` if a plan fails verification or a day breaks the
+    contract, :class:`optimizer.errors.InputError` if a day's planning instance is refused, and
+    :class:`optimizer.backends.base.BackendError` if the solver cannot take the instance."""
     from .solve import SolveParams
 
     params = params or SolveParams()
@@ -330,15 +498,7 @@ def simulate(doc: dict, days: int, seed: int, policies=POLICIES, params=None, pr
     for policy in policies:
         world = _World(copy.deepcopy(doc), policy, seed)
         for day in range(days):
-            arrivals = world.arrivals(day) if day > 0 else []
-            if policy == "rule":
-                if day == 0:  # the starting placement: today's optimal one-day plan
-                    _optimize(world, 0, 1, params)
-                _rule(world, arrivals, day)
-            else:
-                _optimize(world, day, world.H if policy == "horizon" else 1, params)
-            world.count_day(day)
-            world.advance(day)
+            simulate_day(world, day, params)
             if progress:
                 progress(policy, day)
         out.append(world.out)

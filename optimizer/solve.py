@@ -174,7 +174,8 @@ def decode(inst: Instance, model: Model, P: People, N: Network, x: np.ndarray) -
 def plan_rows(inst: Instance, P: People, N: Network, decision: np.ndarray, unit: np.ndarray,
               prog: np.ndarray, release_day: np.ndarray | None = None) -> list[dict[str, str]]:
     """plan.csv rows from per-person arrays (P,): decision strings, unit and program indices
-    (-1 where none) and release days (None: day 0, the one-day plan's only day)."""
+    (-1 where none) and release days (None: day 0, the one-day plan's only day); the columns of
+    MODEL.md §5, then ``pinned``."""
 
     def labels(ids, idx):  # ids[idx], "" where idx < 0
         table = np.array([*ids, ""], dtype=object)
@@ -190,8 +191,9 @@ def plan_rows(inst: Instance, P: People, N: Network, decision: np.ndarray, unit:
         np.where(decision == "release", "0" if release_day is None else release_day.astype(str), "").tolist(),
         np.where((unit >= 0) & (P.origin >= 0) & (P.origin != fac), "1", "0").tolist(),
         [f"{e + 0.0:.4f}" for e in P.eff.tolist()],  # + 0.0: no "-0.0000"
+        np.where(P.pin_kind > 0, "1", "0").tolist(),  # the documented extra column (1.1)
     )
-    return [dict(zip(PLAN_COLUMNS, row)) for row in zip(*columns)]
+    return [dict(zip(PLAN_COLUMNS + ("pinned",), row)) for row in zip(*columns)]
 
 
 def _constructive(inst, P, N, size, stats, statuses, version, t0, t1, t2) -> Result:
@@ -262,11 +264,6 @@ class _Lift:
         return np.ones(self.full.A.shape[1], dtype=bool) if xf is None else xf > 0
 
 
-def _seats(model) -> bool:
-    """The model has transport rows that can bind (optimizer.model.seat_rows)."""
-    return model.row_blocks["seat"].stop > model.row_blocks["seat"].start
-
-
 def build_models(inst: Instance, P: People, N: Network):
     """The full class model, its compact model (origin-free, or keeping origin facilities when a
     transport limit can bind: :func:`optimizer.model._arc_ends`) and the lift between them."""
@@ -312,7 +309,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
 
         model = build_horizon(inst, P, N)
         compact = lift = None
-        if params.solver == "highs" and not _seats(model):
+        if params.solver == "highs":
             compact = build_horizon(inst, P, N, compact=True)
             lift = HorizonLift(inst, P, N, model, compact)
 

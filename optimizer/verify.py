@@ -35,7 +35,14 @@ Project decisions where MODEL.md leaves a question open (documented here and in 
   (release on arrival, no bed).
   The objective of a plan with violations is informational only.
 * ``counts.transfers`` counts the people who occupy a unit in a facility other than their
-  ``origin`` facility (the recomputed ``transfer`` flag, not the plan's cell).
+  ``origin`` facility (the recomputed ``transfer`` flag, not the plan's cell); so do the
+  transport limits (rule 7) and ``transfers_by_aor``.
+* **Pins** (rule 9) are checked from the instance's pins (``bedalloc check`` applies a plan
+  folder's ``pins.csv`` first, see :mod:`optimizer.pinfile`).  The ``pinned`` column is checked
+  only when the plan has it: a plan without it reads as all 0 (MODEL.md §5) and is not faulted
+  for that; rule 9 itself does not depend on the column.
+* A person whose row names an unknown unit occupies nothing, so is no transfer and breaks no
+  local tie (the unknown unit is reported).
 """
 
 from __future__ import annotations
@@ -75,8 +82,9 @@ class Verification:
     * ``violations``: one line per broken rule, ``RULE: SUBJECT: message``, where RULE is one of
       ``plan`` (rows vs people), ``decision``, ``removed``, ``cells``, ``unknown``, ``transfer``,
       ``effective_risk``, ``beds``, ``compatibility``, ``family``, ``atd``, ``law``,
-      ``short_stay``, and SUBJECT names the person (``people[i] id=X``), unit, facility, program
-      or family.  Empty when the plan is valid.
+      ``short_stay``, ``transport``, ``local_ties``, ``pins``, ``pinned`` (the column), and
+      SUBJECT names the person (``people[i] id=X``), unit, facility, program, family, or the AOR
+      and day of a transport limit.  Empty when the plan is valid.
     * ``objective``: the four levels of MODEL.md §4, recomputed: ``unplaced`` (people, int),
       ``surge`` (surge bed-days, int), ``released_risk`` (float: sum of effective risk x
       (horizon - release_day) / horizon, computed exactly on the 0.0001 grid; for a one-day plan
@@ -89,11 +97,16 @@ class Verification:
     * ``per_program``: one dict per ATD program, instance order: ``id``, ``enrolled`` (released
       adults assigned to it), ``capacity`` (int or None for unlimited).
     * ``counts``: ``people``, ``detained``, ``released``, ``unplaced``, ``removed`` (rows by
-      decision) and ``transfers`` (occupants of a unit outside their origin facility).
+      decision), ``transfers`` (occupants of a unit outside their origin facility) and
+      ``pinned`` (people bound by a pin of the instance, their own or their family's).
     * ``per_day``: one dict per day of the plan: ``day``, ``occupied`` (beds used, surge
       included), ``released`` (release rows with that release day) and ``units_at_capacity``
       (units whose occupancy reaches their beds: where capacity binds).  Multi-day plans also
       give each facility ``occupied_by_day``.
+    * ``transfers_by_aor``: summary.json's rows ``{aor, day, transfers, limit}`` (MODEL.md §5):
+      every AOR in instance order and every day (transfers out of the AOR's facilities, counted
+      from the recomputed transfer flags), then per day the national total (``aor`` None,
+      ``limit`` the policy's ``max_transfers_per_day``).
     """
 
     violations: list[str]
@@ -102,6 +115,7 @@ class Verification:
     per_program: list[dict] = field(default_factory=list)
     counts: dict = field(default_factory=dict)
     per_day: list[dict] = field(default_factory=list)
+    transfers_by_aor: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -129,6 +143,22 @@ def read_plan(path: str | Path) -> list[dict[str, str]]:
     p = Path(path)
     if p.is_dir():
         p = p / "plan.csv"
+
+    def header_problem(header):
+        if tuple(header[: len(PLAN_COLUMNS)]) != PLAN_COLUMNS:
+            return f"the header must start with {','.join(PLAN_COLUMNS)}; got {','.join(header)[:120]!r}"
+        return None
+
+    return [r for _, r in read_csv(p, header_problem)]
+
+
+def read_csv(p: Path, header_problem) -> list[tuple[int, dict[str, str]]]:
+    """The data rows of CSV file ``p`` as (line number, column name -> cell string), in file
+    order, blank lines skipped; UTF-8 with or without a byte-order mark.  ``header_problem(header)``
+    says what is wrong with the header (a list of column names, which must also be distinct), or
+    None.  Raises :class:`InputError` (one line naming the file and the line) for an unreadable,
+    empty, oversized, binary, non-UTF-8 or malformed file, a bad header, or a row whose number of
+    cells differs from the header's."""
     data = read_bytes(p)
     if b"\x00" in data:
         raise InputError([f"{p}: not a CSV text file (contains NUL bytes)"])
@@ -142,15 +172,13 @@ def read_plan(path: str | Path) -> list[dict[str, str]]:
         header = next(reader)
     except csv.Error as e:
         raise InputError([f"{p}: line 1: malformed CSV header: {e}"]) from None
-    if tuple(header[: len(PLAN_COLUMNS)]) != PLAN_COLUMNS:
-        got = ",".join(header)[:120]
-        raise InputError([
-            f"{p}: line 1: the header must start with {','.join(PLAN_COLUMNS)}; got {got!r}"
-        ])
+    why = header_problem(header)
+    if why:
+        raise InputError([f"{p}: line 1: {why}"])
     if len(set(header)) != len(header):
         raise InputError([f"{p}: line 1: repeated column name in the header"])
     ncol = len(header)
-    rows: list[dict[str, str]] = []
+    rows: list[tuple[int, dict[str, str]]] = []
     append = rows.append
     try:
         for cells in reader:
@@ -160,7 +188,7 @@ def read_plan(path: str | Path) -> list[dict[str, str]]:
                 raise InputError([
                     f"{p}: line {reader.line_num}: {len(cells)} cells, the header has {ncol}"
                 ])
-            append(dict(zip(header, cells)))
+            append((reader.line_num, dict(zip(header, cells))))
     except csv.Error as e:
         raise InputError([f"{p}: line {reader.line_num}: malformed CSV: {e}"]) from None
     return rows
@@ -186,6 +214,113 @@ def _sum_distances_km(lat: list[float], lon: list[float], src: list[int], dst: l
 def _facility_day_cost(occ: int, gm: int, gm_rate: float, per_diem: float) -> float:
     """One facility, one day (MODEL.md §2): ``gm x gm_rate + per_diem x max(0, occ - gm)`` USD."""
     return gm * gm_rate + per_diem * max(0, occ - gm)
+
+
+def _transport(inst: Instance, moves: list[tuple[str, int]], add) -> list[dict]:
+    """Rule 7 (MODEL.md §3): transfers per (AOR of the origin facility, day) and per day, each
+    count above its limit reported; returns summary.json's ``transfers_by_aor`` rows (every AOR
+    in instance order and every day, then the national total per day, ``aor`` None).
+
+    ``moves``: (origin facility, arrival day) of each transfer: a person with a facility
+    ``origin`` who occupies a unit of another facility (released later from it or not); it
+    happens on their ``arrival_day``, each family member counting once."""
+    H = inst.horizon_days
+    aor_of_fac = {f.id: f.aor for f in inst.facilities}
+    col = {a.code: k for k, a in enumerate(inst.aors)}
+    count = np.zeros((len(inst.aors), H), dtype=np.int64)
+    for origin, day in moves:
+        count[col[aor_of_fac[origin]], day] += 1
+    table = []
+    limits = [(a.code, a.max_transfers_out_per_day, row) for a, row in zip(inst.aors, count)]
+    limits.append((None, inst.policy.max_transfers_per_day, count.sum(axis=0)))
+    for code, limit, per_day in limits:
+        for t, c in enumerate(per_day.tolist()):
+            table.append({"aor": code, "day": t, "transfers": c, "limit": limit})
+            if limit is not None and c > limit:
+                add(f"transport: AOR {code} day {t}: {c} transfers out of its facilities, "
+                    f"max_transfers_out_per_day {limit}" if code is not None else
+                    f"transport: day {t}: {c} transfers in all, policy max_transfers_per_day {limit}")
+    return table
+
+
+def _local_ties(inst: Instance, fac_of: list[str | None], add) -> None:
+    """Rule 8 (MODEL.md §3): a person with ``local_ties`` occupies a unit only in their origin
+    facility or in a facility of their own ``aor`` (``fac_of[i]``: the facility whose unit person
+    i occupies, None without a bed)."""
+    aor_of_fac = {f.id: f.aor for f in inst.facilities}
+    for i, (p, f) in enumerate(zip(inst.people, fac_of)):
+        if p.local_ties and f is not None and f != p.origin and aor_of_fac[f] != p.aor:
+            add(f"local_ties: people[{i}] id={p.id}: has local ties in AOR {p.aor} but occupies a unit of "
+                f"facility {f} (AOR {aor_of_fac[f]})"
+                + (f", not of the origin facility {p.origin}" if p.origin is not None else ""))
+
+
+def _pin_carriers(inst: Instance) -> dict[int, list[int]]:
+    """Person index -> the indices of the people whose pins bind them (MODEL.md §2 ``pin``: their
+    own, and every family member's); only people bound by some pin are keys."""
+    people = inst.people
+    carriers = [j for j, p in enumerate(people) if p.pin is not None]
+    if not carriers:
+        return {}
+    families: dict[str, list[int]] = {}
+    for i, p in enumerate(people):
+        if p.family_id is not None:
+            families.setdefault(p.family_id, []).append(i)
+    bound: dict[int, list[int]] = {}
+    for j in carriers:
+        fid = people[j].family_id
+        for i in families[fid] if fid is not None else (j,):
+            bound.setdefault(i, []).append(j)
+    return bound
+
+
+def _pin_broken(pin, r: dict[str, str], uinfo: dict, own: bool) -> list[str]:
+    """How row ``r`` breaks ``pin`` (empty when it keeps it).  A pin binds the decision, the unit
+    or facility and the release day of everyone it binds; its program only the adult who carries
+    it (``own``)."""
+    dec = r.get("decision")
+    if dec != pin.decision:
+        never = " (a pinned person is never unplaced)" if dec == "unplaced" else ""
+        return [f"pinned to {pin.decision}, but the plan says {dec}{never}"]
+    if pin.decision == "detain":
+        uid = r.get("unit_id") or ""
+        fac = uinfo[uid][1] if uid in uinfo else r.get("facility_id") or ""
+        if pin.unit is not None and uid != pin.unit:
+            return [f"pinned to unit {pin.unit}, but detained in unit {uid or '(none)'}"]
+        if pin.facility is not None and fac != pin.facility:
+            return [f"pinned to facility {pin.facility}, but detained in facility {fac or '(none)'}"]
+        return []
+    out = []
+    day = r.get("release_day") or ""
+    if pin.release_day is not None and not (_INT_RE.match(day) and int(day) == pin.release_day):
+        out.append(f"pinned to release_day {pin.release_day}, but the plan says {day or '(none)'}")
+    prog = r.get("atd_program_id") or ""
+    if own and pin.atd_program is not None and prog != pin.atd_program:
+        out.append(f"pinned to ATD program {pin.atd_program}, but the plan says {prog or '(none)'}")
+    return out
+
+
+def _pins(inst: Instance, row_of: list, uinfo: dict, add) -> int:
+    """Rule 9 (MODEL.md §3) and the ``pinned`` column (§5, checked where the plan has it: a plan
+    without it reads as all 0 and rule 9 is still checked from the instance).  Returns the number
+    of people bound by a pin."""
+    people = inst.people
+    bound = _pin_carriers(inst)
+    for i, js in bound.items():
+        r = row_of[i]
+        if r is None:  # reported as a missing row
+            continue
+        for j in js:
+            whose = "" if i == j else f" (the pin of family member people[{j}] id={people[j].id})"
+            for why in _pin_broken(people[j].pin, r, uinfo, i == j):
+                add(f"pins: people[{i}] id={people[i].id}: {why}{whose}")
+    wrong = [i for i, r in enumerate(row_of)
+             if r is not None and r.get("pinned", "1" if i in bound else "0") != ("1" if i in bound else "0")]
+    for i in wrong:
+        want, what = ("1", "is bound by a pin") if i in bound else ("0", "is bound by no pin")
+        add(f"pinned: people[{i}] id={people[i].id}: pinned is {row_of[i]['pinned']!r}, expected {want} "
+            f"(the person {what})")
+    return len(bound)
 
 
 def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
@@ -225,7 +360,17 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
       ``custody_days + (t - arrival_day) >= max_custody_days``;
     * short stays [§3 rule 5]: a unit in a facility with ``max_stay_days`` only for a person
       with ``removal_day - arrival_day <= max_stay_days`` (removal_day not null);
-    * one placement [§3 rule 6] holds by the row format (one unit per row).
+    * one placement [§3 rule 6] holds by the row format (one unit per row);
+    * transport [§3 rule 7]: per day, the transfers out of each AOR's facilities (the AOR of the
+      origin facility) <= its ``max_transfers_out_per_day``, all transfers <=
+      ``max_transfers_per_day``; a transfer occupies a unit outside its facility ``origin``
+      (released later or not) and counts on its ``arrival_day``, once per family member;
+    * local ties [§3 rule 8]: a person with ``local_ties`` occupies a unit only in the origin
+      facility or a facility of their ``aor``;
+    * pins [§3 rule 9]: each pinned person's outcome is the pinned decision (never unplaced),
+      unit or facility and release day, a member's pin binding the whole family, a pinned
+      program its adult only; ``pinned`` is 1 exactly on the rows of people bound by a pin
+      (checked where the plan has the column).
 
     Objective [§4] and the per-facility, per-program and count tables: see
     :class:`Verification` and the module docstring (moving-cost reading)."""
@@ -294,6 +439,8 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
     enrolled: dict[str, int] = {}
     n_detained = n_released = n_unplaced = n_removed = n_transfers = 0
     released_on = [0] * H  # release rows by release day
+    fac_of: list[str | None] = [None] * n  # the facility whose unit each person occupies
+    moves: list[tuple[str, int]] = []  # transfers: (origin facility, arrival day)
     risk_grid = 0  # released risk in units of 0.0001 / horizon_days
     atd_cost = 0.0
     move_src: list[int] = []  # distance points of occupants who pay per-km moving cost
@@ -511,6 +658,7 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
             n_removed += 1
 
         if occupies:
+            fac_of[i] = ufac
             if one_day:
                 c = occ.get(uid)
                 if c is None:
@@ -527,9 +675,15 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
                 if moved:
                     n_transfers += 1
                     move_src.append(pt_fac[origin])
+                    moves.append((origin, arrival))
                 else:
                     move_src.append(pt_aor[paor])
                 move_dst.append(pt_fac[ufac])
+
+    # ---- transport, local ties, pins [§3 rules 7-9] ----
+    transfers_by_aor = _transport(inst, moves, add)
+    _local_ties(inst, fac_of, add)
+    n_pinned = _pins(inst, row_of, uinfo, add)
 
     # ---- moving cost [§3]: fixed fee per transfer, per-km from the origin point ----
     move_cost = n_transfers * fixed_fee
@@ -612,5 +766,6 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
         "unplaced": n_unplaced,
         "removed": n_removed,
         "transfers": n_transfers,
+        "pinned": n_pinned,
     }
-    return Verification(violations, objective, per_facility, per_program, counts, per_day)
+    return Verification(violations, objective, per_facility, per_program, counts, per_day, transfers_by_aor)

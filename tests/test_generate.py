@@ -23,6 +23,7 @@ from optimizer.instance import read_instance
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "instances" / "ice-fy2026.json"
 REGION = ["SNA", "HLG"]  # includes the family facility (Dilley) and a staging-free border region
+CLI = {"transport_limits": True, "local_ties": True}  # `bedalloc generate`'s defaults (the committed files)
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +33,12 @@ def rows():
 
 @pytest.fixture(scope="module")
 def region():
-    return gen.national_instance(seed=0, aors=REGION)
+    return gen.national_instance(seed=0, aors=REGION, **CLI)
 
 
 @pytest.fixture(scope="module")
 def national():
-    return gen.national_instance(seed=0)
+    return gen.national_instance(seed=0, **CLI)
 
 
 @pytest.fixture(scope="module")
@@ -59,16 +60,17 @@ def _by_name(rows):
 # --- reproducibility ----------------------------------------------------------------------
 
 def test_same_seed_same_bytes_different_seed_differs():
-    a = gen.to_json_text(gen.national_instance(seed=7, aors=["BOS", "BUF"]))
-    b = gen.to_json_text(gen.national_instance(seed=7, aors=["BOS", "BUF"]))
-    c = gen.to_json_text(gen.national_instance(seed=8, aors=["BOS", "BUF"]))
+    a = gen.to_json_text(gen.national_instance(seed=7, aors=["BOS", "BUF"], **CLI))
+    b = gen.to_json_text(gen.national_instance(seed=7, aors=["BOS", "BUF"], **CLI))
+    c = gen.to_json_text(gen.national_instance(seed=8, aors=["BOS", "BUF"], **CLI))
     assert a == b
     assert a != c
 
 
 def test_committed_14_day_file_is_seed0_output():
     path = ROOT / "instances" / "ice-fy2026-14d.json"
-    assert path.read_text(encoding="utf-8") == gen.to_json_text(gen.national_instance(seed=0, horizon_days=14)), (
+    expected = gen.to_json_text(gen.national_instance(seed=0, horizon_days=14, **CLI))
+    assert path.read_text(encoding="utf-8") == expected, (
         "instances/ice-fy2026-14d.json differs from the generator's output; regenerate it with "
         "`bedalloc generate --horizon-days 14 --out instances/ice-fy2026-14d.json`")
 
@@ -77,7 +79,7 @@ def test_horizon_adds_arrivals_and_removals_to_the_same_population(tmp_path, reg
     """The multi-day instance keeps the one-day population (attributes unchanged but scheduled
     removals and which families are mandatory), adds Poisson arrivals at the book-in rate and validates (no MODEL.md §2
     contradiction for mandatory families near the Flores limit)."""
-    multi = gen.national_instance(seed=0, aors=REGION, horizon_days=14)
+    multi = gen.national_instance(seed=0, aors=REGION, horizon_days=14, **CLI)
     read_instance(_write(tmp_path, multi))
     base = {p["id"]: p for p in region["people"]}
     now = [p for p in multi["people"] if p["id"] in base]
@@ -94,6 +96,8 @@ def test_horizon_adds_arrivals_and_removals_to_the_same_population(tmp_path, reg
     assert abs(len(arrivals) - mean) < 4 * mean ** 0.5
     assert all(1 <= p["arrival_day"] <= 13 and "origin" not in p for p in arrivals)
     assert all(p["removal_day"] > p["arrival_day"] for p in arrivals if "removal_day" in p)
+    assert 0.1 * len(arrivals) < sum(bool(p.get("local_ties")) for p in arrivals) < 0.3 * len(arrivals)
+    assert multi["policy"] == region["policy"] and multi["aors"] == region["aors"]  # arrivals hold no seat
     removed = sum("removal_day" in p and p["removal_day"] > 0 for p in now)
     assert 0.15 * len(now) < removed < 0.35 * len(now)  # 1 - exp(-13 / 50.2) = 23 %
 
@@ -111,6 +115,7 @@ def test_region_is_a_slice_of_the_national_instance(national, region):
     assert [f for f in national["facilities"] if f["id"] in ids] == region["facilities"]
     assert [p for p in national["people"] if p["origin"] in ids] == region["people"]
     assert [a["code"] for a in region["aors"]] == sorted(REGION)
+    assert [a for a in national["aors"] if a["code"] in REGION] == region["aors"]  # same AOR limits
     progs = {p["id"] for p in region["atd_programs"]}
     assert progs == {f"{a}-{t}" for a in REGION for t in ("ankle_gps", "wrist_gps", "app", "telephonic")} | {
         "NAT-case_management"}
@@ -297,6 +302,95 @@ def test_mandatory_fits_compatible_beds_and_at_limit_fits_slots(national):
         assert k <= slots[aor], aor
 
 
+# --- transport limits and local ties (contract 1.1) ----------------------------------------
+
+def _held(inst):
+    """People held on day 0 per AOR of their origin facility (the base of the transport limits)."""
+    aor_of = {f["id"]: f["aor"] for f in inst["facilities"]}
+    return collections.Counter(aor_of[p["origin"]] for p in inst["people"] if p.get("origin"))
+
+
+def test_national_transport_limits_follow_the_fy2007_rate(national):
+    """ceil(261,941 / (365 x 30,000) x 66,157) = ceil(1,582.55) = 1,583 seats a day nationally;
+    per AOR max(5, ceil(1.25 x that rate x people held there)), integer arithmetic."""
+    held = _held(national)
+    assert sum(held.values()) == 66_157
+    assert national["policy"]["max_transfers_per_day"] == 1583 == -(-261_941 * 66_157 // 10_950_000)
+    assert national["policy"] == {"max_transfers_per_day": 1583}
+    limits = {a["code"]: a["max_transfers_out_per_day"] for a in national["aors"]}
+    assert limits == {a: max(5, -(-5 * 261_941 * h // (4 * 10_950_000))) for a, h in held.items()}
+    assert (limits["NOL"], limits["NYC"], sum(limits.values())) == (323, 9, 1989)
+    assert national["x_generator"]["transfers_per_day"] == 1583
+
+
+def test_transfers_per_day_replaces_the_national_figure():
+    inst = gen.national_instance(seed=1, aors=["BOS", "NYC"], scale=0.2, transfers_per_day=40, **CLI)
+    held = _held(inst)  # people held at scale 0.2
+    assert (held["BOS"], held["NYC"]) == (188, 59)
+    assert inst["policy"] == {"max_transfers_per_day": 40}
+    # BOS: ceil(1.25 x 40 x 188 / 247) = ceil(38.06) = 39; NYC: ceil(1.25 x 40 x 59 / 247) = ceil(11.94) = 12
+    assert [a["max_transfers_out_per_day"] for a in inst["aors"]] == [39, 12]
+    zero = gen.national_instance(seed=1, aors=["NYC"], scale=0.2, transfers_per_day=0, **CLI)
+    assert zero["policy"] == {"max_transfers_per_day": 0} and zero["aors"][0]["max_transfers_out_per_day"] == 5
+
+
+def test_local_ties_share_families_and_aor(national):
+    """About 20 % of people (one Bernoulli draw per family or single person: 66,157 people, so
+    +-0.01 is more than 6 standard deviations); family members share the flag; every generated
+    person is held in a facility of their own AOR, so a tie keeps them in that AOR."""
+    people = national["people"]
+    tied = sum(bool(p.get("local_ties")) for p in people)
+    assert tied == 13_311 and abs(tied / len(people) - gen.LOCAL_TIES_SHARE) < 0.01
+    fams = collections.defaultdict(set)
+    for p in people:
+        if p.get("family_id"):
+            fams[p["family_id"]].add(bool(p.get("local_ties")))
+    assert all(len(v) == 1 for v in fams.values()) and 0 < sum(v == {True} for v in fams.values()) < len(fams)
+    aor_of = {f["id"]: f["aor"] for f in national["facilities"]}
+    assert all(aor_of[p["origin"]] == p["aor"] for p in people)
+    assert national["x_generator"]["local_ties_share"] == 0.2
+
+
+def _without_contract_1_1(inst):
+    """The instance with every field the two options add removed."""
+    out = json.loads(json.dumps(inst))
+    out.pop("policy")
+    for key in ("transfers_per_day", "local_ties_share"):
+        out["x_generator"].pop(key)
+    for a in out["aors"]:
+        a.pop("max_transfers_out_per_day")
+    for p in out["people"]:
+        p.pop("local_ties", None)
+    return out
+
+
+@pytest.mark.parametrize("days", [1, 3])
+def test_options_off_give_the_same_instance_without_the_new_fields(days):
+    """Limits and ties draw from streams of their own: turned off, the file is byte for byte the
+    one with them, minus their fields (the committed files were checked the same way against their
+    contract-1.0 versions)."""
+    kw = {"seed": 4, "aors": ["SNA", "HLG"], "scale": 0.3, "horizon_days": days}
+    on = gen.national_instance(**kw, **CLI)
+    assert sum(bool(p.get("local_ties")) for p in on["people"]) > 0
+    assert gen.to_json_text(gen.national_instance(**kw)) == gen.to_json_text(_without_contract_1_1(on))
+    only_ties = gen.national_instance(**kw, local_ties=True)
+    assert "policy" not in only_ties and [p.get("local_ties") for p in only_ties["people"]] == [
+        p.get("local_ties") for p in on["people"]]
+
+
+def test_cli_options_turn_limits_and_ties_off(tmp_path):
+    on, off = tmp_path / "on.json", tmp_path / "off.json"
+    assert gen.run(_args(out=on, aor="NYC", scale=0.5)) == 0
+    p = argparse.ArgumentParser()
+    gen.configure_parser(p)
+    assert gen.run(p.parse_args(["--out", str(off), "--aor", "NYC", "--scale", "0.5", "--no-transport-limits",
+                                 "--no-local-ties"])) == 0
+    on_doc = json.loads(on.read_text(encoding="utf-8"))
+    assert on_doc["policy"]["max_transfers_per_day"] == 4  # ceil(0.0239 x 147 people)
+    assert off.read_text(encoding="utf-8") == gen.to_json_text(_without_contract_1_1(on_doc))
+    read_instance(on)
+
+
 # --- command line ---------------------------------------------------------------------------
 
 def _args(**kw):
@@ -313,7 +407,7 @@ def test_run_writes_atomically(tmp_path, capsys):
     out = tmp_path / "a.json"
     assert gen.run(_args(out=out, aor=["bos", "BUF,SPM"], seed=2)) == 0
     text = out.read_text(encoding="utf-8")
-    assert text == gen.to_json_text(gen.national_instance(seed=2, aors=["BOS", "BUF", "SPM"]))
+    assert text == gen.to_json_text(gen.national_instance(seed=2, aors=["BOS", "BUF", "SPM"], **CLI))
     assert json.loads(text)["name"] == "ice-fy2026-bos-buf-spm"
     assert sorted(x.name for x in tmp_path.iterdir()) == ["a.json"]
     read_instance(out)
@@ -328,12 +422,24 @@ def test_run_writes_atomically(tmp_path, capsys):
     ({"fiscal_year": 2019}, "--fiscal-year"),
     ({"horizon_days": 0}, "--horizon-days"),
     ({"horizon_days": 91}, "--horizon-days"),
+    ({"transfers_per_day": -1}, "--transfers-per-day must be a whole number >= 0"),
 ])
 def test_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, kw, words):
     out = tmp_path / "b.json"
     assert gen.run(_args(out=out, **kw)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_transfers_per_day_without_limits_exit_2(tmp_path, capsys):
+    p = argparse.ArgumentParser()
+    gen.configure_parser(p)
+    args = p.parse_args(["--out", str(tmp_path / "d.json"), "--aor", "NYC", "--no-transport-limits",
+                         "--transfers-per-day", "5"])
+    assert gen.run(args) == 2
+    assert capsys.readouterr().err.strip() == (
+        "bedalloc generate: error: --transfers-per-day cannot be combined with --no-transport-limits")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -128,7 +128,7 @@ def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_co
     monkeypatch.setattr(lexico, "WARM_CAP", warm_cap)
     redone = []
     from_scratch = lexico.LexSolver._from_scratch
-    monkeypatch.setattr(lexico.LexSolver, "_from_scratch", lambda self: (redone.append(1), from_scratch(self))[1])
+    monkeypatch.setattr(lexico.LexSolver, "_from_scratch", lambda self, solver="ipm": (redone.append(1), from_scratch(self, solver))[1])
     added = []
     add_cols = lexico.LexSolver._add_cols
     monkeypatch.setattr(lexico.LexSolver, "_add_cols", lambda self, new, cost: (

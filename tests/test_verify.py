@@ -170,11 +170,16 @@ def test_valid_plan_and_objective(inst):
     assert res.objective["released_risk"] == 78.75
     assert res.objective["cost_usd"] == round(23700 + 510 + 250 + 3 * D1, 2) == 24793.59
     assert res.counts == {"people": 15, "detained": 8, "released": 5, "unplaced": 1,
-                          "removed": 1, "transfers": 1}
+                          "removed": 1, "transfers": 1, "pinned": 0}
     assert res.per_facility == [
         {"id": "F1", "occupied": 4, "beds": 5, "cost_usd": 15000.0},
         {"id": "F2", "occupied": 3, "beds": 8, "cost_usd": 7200.0},
         {"id": "F3", "occupied": 1, "beds": 2, "cost_usd": 1500.0},
+    ]
+    assert res.transfers_by_aor == [  # P4 moves from F2 (AOR NYC) to F1
+        {"aor": "NYC", "day": 0, "transfers": 1, "limit": None},
+        {"aor": "LOS", "day": 0, "transfers": 0, "limit": None},
+        {"aor": None, "day": 0, "transfers": 1, "limit": None},
     ]
     assert res.per_program == [
         {"id": "A1", "enrolled": 3, "capacity": 3},
@@ -618,3 +623,185 @@ def test_multi_day_verifier_agrees_with_the_brute_force(tmp_path):
         assert check.objective["released_risk"] == pytest.approx(ref.released_risk_units / RISK_UNITS / H, abs=1e-9)
         assert check.objective["cost_usd"] == pytest.approx(ref.cost_usd, abs=0.005), seed  # reported in cents
     assert later > 0  # some optimal plans release people after holding them
+
+
+# ----------------------------------------------------------------------------------------------
+# contract 1.1: transport limits, local ties, pins (MODEL.md §3 rules 7-9, §5 pinned)
+# ----------------------------------------------------------------------------------------------
+
+# pins that the base plan keeps: P1 detain in unit U1, P3 detain in facility F1, P6 release,
+# P8 (FAM1 with minor P9) detain in unit U3, P10 (FAM2 with minor P11) release to A1 on day 0,
+# P15 release to A1
+PINS = {
+    "P1": {"decision": "detain", "unit": "U1"},
+    "P3": {"decision": "detain", "facility": "F1"},
+    "P6": {"decision": "release"},
+    "P8": {"decision": "detain", "unit": "U3"},
+    "P10": {"decision": "release", "atd_program": "A1", "release_day": 0},
+    "P15": {"decision": "release", "atd_program": "A1"},
+}
+BOUND = {"P1", "P3", "P6", "P8", "P9", "P10", "P11", "P15"}  # P9, P11: bound by their family's pin
+
+
+def pinned_instance(tmp_path, pins=PINS):
+    d = base_instance()
+    for pid, pin in pins.items():
+        d["people"][idx(pid)]["pin"] = pin
+    return load(tmp_path, d)
+
+
+def with_pinned_column(plan):
+    return [{**r, "pinned": "1" if r["person_id"] in BOUND else "0"} for r in plan]
+
+
+@pytest.mark.parametrize("aor_limit,national,caught", [
+    (1, None, ["transport: AOR NYC day 0: 2 transfers out of its facilities, max_transfers_out_per_day 1"]),
+    (None, 1, ["transport: day 0: 2 transfers in all, policy max_transfers_per_day 1"]),
+    (1, 1, ["transport: AOR NYC day 0: 2 transfers out of its facilities, max_transfers_out_per_day 1",
+            "transport: day 0: 2 transfers in all, policy max_transfers_per_day 1"]),
+    (2, 2, []),
+], ids=["AOR limit", "national limit", "both", "within both"])
+def test_transport_limits(tmp_path, aor_limit, national, caught):
+    d = base_instance()
+    d["aors"][0]["max_transfers_out_per_day"] = aor_limit
+    d["aors"][1]["max_transfers_out_per_day"] = 0  # nobody's origin is in LOS: never binds
+    d["policy"]["max_transfers_per_day"] = national
+    inst = load(tmp_path, d)
+    assert verify(inst, base_plan()).ok  # one transfer (P4, origin F2 in NYC)
+    # P1 (origin F1, NYC) moved to U6 in F2: a second transfer out of NYC's facilities
+    res = verify(inst, mutate(base_plan(), "P1", facility_id="F2", unit_id="U6", transfer="1"))
+    assert res.violations == caught
+    assert res.counts["transfers"] == 2
+    assert res.transfers_by_aor == [
+        {"aor": "NYC", "day": 0, "transfers": 2, "limit": aor_limit},
+        {"aor": "LOS", "day": 0, "transfers": 0, "limit": 0},
+        {"aor": None, "day": 0, "transfers": 2, "limit": national},
+    ]
+
+
+def test_transport_counts_the_origin_facilitys_aor(tmp_path):
+    """A transfer counts against the AOR where its origin facility is, not the person's AOR."""
+    d = base_instance()
+    d["aors"][1]["max_transfers_out_per_day"] = 0  # LOS: P4's case AOR after the change below
+    d["people"][idx("P4")]["aor"] = "LOS"  # origin F2 is in NYC
+    d["aors"][0]["max_transfers_out_per_day"] = 0
+    res = verify(load(tmp_path, d), base_plan())
+    assert res.violations == [
+        "transport: AOR NYC day 0: 1 transfers out of its facilities, max_transfers_out_per_day 0"]
+
+
+def test_transport_multi_day_on_arrival_day_and_release_from_a_bed(tmp_path):
+    """A person released later from a bed outside their origin facility is a transfer, counted on
+    their arrival day; a release on arrival is none."""
+    d = multi_instance()
+    d["facilities"].append({"id": "G2", "name": "G2", "aor": "NYC", "state": "NY", "type": "CDF", "lat": 0.0,
+                            "lon": 1.0, "per_diem": 20,
+                            "units": [{"id": "V2", "sex": "M", "levels": ["A"], "beds": 1}]})
+    d["people"].append({"id": "Q4", "sex": "M", "level": "A", "risk": 5, "aor": "NYC", "origin": "G1",
+                        "arrival_day": 1})
+    d["people"].append({"id": "Q5", "sex": "M", "level": "A", "risk": 5, "aor": "NYC", "origin": "G1",
+                        "arrival_day": 1})
+    d["policy"]["max_transfers_per_day"] = 0
+    inst = load(tmp_path, d)
+    plan = multi_plan() + [row("Q4", "release", "G2", "V2", "B1", "2", transfer="1", eff="5.0000"),
+                           row("Q5", "release", prog="B1", rday="1", eff="5.0000")]
+    res = verify(inst, plan)
+    assert res.violations == ["transport: day 1: 1 transfers in all, policy max_transfers_per_day 0"]
+    assert [(e["aor"], e["day"], e["transfers"]) for e in res.transfers_by_aor] == [
+        ("NYC", 0, 0), ("NYC", 1, 1), ("NYC", 2, 0), (None, 0, 0), (None, 1, 1), (None, 2, 0)]
+    plan[3] = {**plan[3], "transfer": "0"}
+    assert_caught(verify(inst, plan), "transfer", "people[3] id=Q4", "transfer is 0, expected 1")
+
+
+@pytest.mark.parametrize("origin,cells,caught", [
+    (None, {}, "local_ties: people[1] id=P2: has local ties in AOR LOS but occupies a unit of facility F1 (AOR NYC)"),
+    ("F1", {}, None),  # the origin facility is allowed in any AOR
+    ("F2", dict(transfer="1"),
+     "local_ties: people[1] id=P2: has local ties in AOR LOS but occupies a unit of facility F1 (AOR NYC), "
+     "not of the origin facility F2"),
+    (None, dict(decision="release", facility_id="", unit_id="", atd_program_id="A2", release_day="0"), None),
+], ids=["tie broken", "origin facility", "tie broken, origin elsewhere", "released: ties do not bind ATD"])
+def test_local_ties(tmp_path, origin, cells, caught):
+    d = base_instance()
+    d["people"][idx("P2")].update(local_ties=True, origin=origin)
+    d["people"][idx("P1")]["local_ties"] = True  # AOR NYC, in its origin F1 (NYC): allowed
+    d["people"][idx("P4")]["local_ties"] = True  # AOR NYC, moved from F2 to F1 (NYC): allowed
+    res = verify(load(tmp_path, d), mutate(base_plan(), "P2", **cells))
+    assert res.violations == ([caught] if caught else [])
+
+
+def test_pins_kept(tmp_path):
+    inst = pinned_instance(tmp_path)
+    res = verify(inst, base_plan())
+    assert res.ok, res.violations
+    assert res.counts["pinned"] == len(BOUND) == 8
+    assert verify(inst, with_pinned_column(base_plan())).ok
+
+
+PIN_MUTATIONS = [
+    # (name, {person: cells}, violations)
+    ("decision", {"P6": dict(decision="detain", facility_id="F2", unit_id="U6", atd_program_id="", release_day="")},
+     ["pins: people[5] id=P6: pinned to release, but the plan says detain"]),
+    ("pinned person unplaced", {"P1": dict(decision="unplaced", facility_id="", unit_id="")},
+     ["pins: people[0] id=P1: pinned to detain, but the plan says unplaced (a pinned person is never unplaced)"]),
+    ("unit", {"P1": dict(facility_id="F2", unit_id="U6", transfer="1")},
+     ["pins: people[0] id=P1: pinned to unit U1, but detained in unit U6"]),
+    ("facility", {"P3": dict(facility_id="F2", unit_id="U6", transfer="1")},
+     ["pins: people[2] id=P3: pinned to facility F1, but detained in facility F2"]),
+    ("program", {"P15": dict(atd_program_id="A3")},
+     ["pins: people[14] id=P15: pinned to ATD program A1, but the plan says A3"]),
+    ("family member", {"P8": dict(unit_id="U8"), "P9": dict(unit_id="U8")},
+     ["pins: people[7] id=P8: pinned to unit U3, but detained in unit U8",
+      "pins: people[8] id=P9: pinned to unit U3, but detained in unit U8 (the pin of family member people[7] id=P8)"]),
+    ("family member released", {"P10": dict(decision="unplaced", atd_program_id="", release_day=""),
+                                "P11": dict(decision="unplaced", release_day="")},
+     ["pins: people[9] id=P10: pinned to release, but the plan says unplaced (a pinned person is never unplaced)",
+      "pins: people[10] id=P11: pinned to release, but the plan says unplaced (a pinned person is never unplaced) "
+      "(the pin of family member people[9] id=P10)"]),
+]
+
+
+@pytest.mark.parametrize("name,changes,caught", PIN_MUTATIONS, ids=[m[0] for m in PIN_MUTATIONS])
+def test_pin_broken(tmp_path, name, changes, caught):
+    plan = base_plan()
+    for pid, cells in changes.items():
+        plan = mutate(plan, pid, **cells)
+    assert verify(pinned_instance(tmp_path), plan).violations == caught  # nothing else is broken
+
+
+def test_pin_of_a_minor_binds_the_adult_and_a_program_pin_only_its_adult(tmp_path):
+    inst = pinned_instance(tmp_path, {"P9": {"decision": "detain", "unit": "U3"},
+                                      "P11": {"decision": "release", "release_day": 0}})
+    assert verify(inst, base_plan()).ok  # P10 keeps A1; a program pin would bind P10 alone
+    plan = mutate(mutate(base_plan(), "P8", unit_id="U8"), "P9", unit_id="U8")
+    assert verify(inst, plan).violations == [
+        "pins: people[7] id=P8: pinned to unit U3, but detained in unit U8 (the pin of family member people[8] id=P9)",
+        "pins: people[8] id=P9: pinned to unit U3, but detained in unit U8"]
+
+
+def test_pin_release_day_multi_day(tmp_path):
+    d = multi_instance()
+    d["people"][0]["pin"] = {"decision": "release", "release_day": 2}
+    inst = load(tmp_path, d)
+    assert verify(inst, multi_plan()).ok
+    plan = multi_plan()
+    plan[0] = {**plan[0], "release_day": "1"}
+    assert verify(inst, plan).violations == ["pins: people[0] id=Q1: pinned to release_day 2, but the plan says 1"]
+
+
+@pytest.mark.parametrize("pid,cell,caught", [
+    ("P9", "0", "pinned: people[8] id=P9: pinned is '0', expected 1 (the person is bound by a pin)"),
+    ("P2", "1", "pinned: people[1] id=P2: pinned is '1', expected 0 (the person is bound by no pin)"),
+    ("P2", "", "pinned: people[1] id=P2: pinned is '', expected 0 (the person is bound by no pin)"),
+], ids=["family member 0", "unpinned 1", "empty"])
+def test_pinned_column(tmp_path, pid, cell, caught):
+    res = verify(pinned_instance(tmp_path), mutate(with_pinned_column(base_plan()), pid, pinned=cell))
+    assert res.violations == [caught]
+
+
+def test_pinned_column_read_back(tmp_path):
+    inst = pinned_instance(tmp_path)
+    write_plan(tmp_path / "plan.csv", with_pinned_column(base_plan()), PLAN_COLUMNS + ("pinned",))
+    rows = read_plan(tmp_path)
+    assert [r["pinned"] for r in rows] == ["1", "0", "1", "0", "0", "1", "0", "1", "1", "1", "1", "0", "0", "0", "1"]
+    assert verify(inst, rows).ok
