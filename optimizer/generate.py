@@ -476,17 +476,16 @@ def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate
         for si, (sx, fem) in enumerate(sexes):
             for g, (gname, levels) in enumerate(LEVEL_GROUPS):
                 b = int(gbeds[2 * si + g])
-                if b <= 0:
+                held = int(w[2 * si + g]) if n > 0 else 0  # the people it holds fit (SURGE_SHARE)
+                if b <= 0 and held <= 0:
                     continue
                 med = 0
                 if big and b >= MEDICAL_MIN_GROUP_BEDS * scale:
                     med = max(2, _round_half_up(MEDICAL_SHARE * b))
                 gen = b - med
-                if gen > 0:
+                if gen > 0 or held > b:
                     unit = {"id": f"{fid}-{sx}-{gname}", "sex": sx, "levels": list(levels), "beds": gen}
-                    surge = int(math.floor(SURGE_SHARE * gen)) if surge_ok else 0
-                    if n > 0:  # the people it holds fit, above its rated beds (SURGE_SHARE)
-                        surge = max(surge, int(w[2 * si + g]) - b)
+                    surge = max(int(math.floor(SURGE_SHARE * gen)) if surge_ok else 0, held - b)
                     if surge:
                         unit["surge_beds"] = surge
                     units.append(unit)

@@ -75,6 +75,20 @@ class Seats:
         self.aor[:, day] += np.bincount(self.fac_aor[moved], minlength=len(self.aor)).astype(np.int64)
 
 
+def _stays_home(P: People, N: Network, people: np.ndarray) -> np.ndarray:
+    """(len(people),) bool: the person's origin facility has a unit they fit (people who must
+    move, from a short-stay site or a facility without their kind of unit, take seats first)."""
+    out = np.zeros(len(people), dtype=bool)
+    o = P.origin[people]
+    has = o >= 0
+    key = bed_type_keys(P, N)[people[has]] * (len(N.fac_gm) + 1) + o[has]
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    fits = single_units(P, N, people[has][first])
+    home = fits & (N.unit_fac[None, :] == o[has][first][:, None])
+    out[has] = home.any(axis=1)[inv.ravel()]
+    return out | ~has
+
+
 def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-person arrays (P,): decision strings, unit index, program index and release day (-1
     where none), for :func:`optimizer.solve.plan_rows`.
@@ -141,7 +155,7 @@ def _construct(inst, P, N, by_arrival):
             free[u, a:e] -= regular
             spare[u, a:e] -= size - regular
             all_regular = bool((regular == size).all())
-        if isinstance(b, int):  # a single person: the repair pass may release or move them
+        if isinstance(b, int) and not pin_l[b]:  # an unpinned single person: the repair pass may move them
             if not all_regular:
                 in_surge[b] = a + np.flatnonzero(np.atleast_1d(regular) < size)  # the days on a surge bed
             elif not P.mandatory[b] and not P.pin_kind[b]:
@@ -157,7 +171,8 @@ def _construct(inst, P, N, by_arrival):
         return int(units[k]) if k < len(units) else -1
 
     families = [m for m in family_members(P).values() if not P.removed[m].any()]  # a family is removed whole
-    for b in sorted(families, key=lambda m: not P.pin_kind[m[0]]):  # pinned families first
+
+    def place_family(b):  # one family: a bed, release, surge beds, or unplaced
         i = b[0]
         a, e = int(arrival[i]), int(end[i])
         kind = P.pin_kind[i]
@@ -172,7 +187,7 @@ def _construct(inst, P, N, by_arrival):
         if u >= 0:
             place(u, b, len(b), a, e)
             if kind != PIN_RELEASE:
-                continue
+                return
         adults = b[~P.minor[b]]
         if not P.mandatory[b].any() and kind != PIN_DETAIN and (u >= 0 or d == a):
             left, picks = slots.copy(), []
@@ -185,7 +200,7 @@ def _construct(inst, P, N, by_arrival):
             if len(picks) == len(adults):
                 prog[adults], slots[:] = picks, left
                 decision[b], rday[b] = "release", d
-                continue
+                return
         u = fit_moved(units, len(b), a, e, True, P.origin[b]) if kind != PIN_RELEASE else -1
         if u >= 0:
             place(u, b, len(b), a, e)
@@ -282,30 +297,44 @@ def _construct(inst, P, N, by_arrival):
 
     singles = np.flatnonzero(~P.removed & (P.family < 0))
     keys = ((-P.eff[singles], ~P.mandatory[singles]) + ((arrival[singles],) if by_arrival else ())
-            + (P.pin_kind[singles] == 0,))  # pinned people first
+            + (_stays_home(P, N, singles), P.pin_fac[singles] < 0, P.pin_unit[singles] < 0,
+               P.pin_kind[singles] == 0))  # pinned first (a unit pin, then a facility pin), then movers
     singles = singles[np.lexsort(keys)]
     # Python lists: scalar reads of numpy arrays dominate the loop otherwise
     arrival_l, end_l, bt_l, limit_l, pk_l = (v.tolist() for v in (arrival, end, bt, limit, pk))
     origin_l, mandatory_l, eff_l = P.origin.tolist(), P.mandatory.tolist(), P.eff.tolist()
-    for i in singles.tolist():
+
+    def place_single(i):  # one person: a bed, release, surge beds, or unplaced
         a, e = arrival_l[i], end_l[i]
         if pin_l[i] == PIN_RELEASE:
             release_pinned(i, a)
-            continue
+            return
         can_hold = limit_l[i] >= e and e > a
         if can_hold and bed(i, a, e, False):
-            continue
+            return
         if not mandatory_l[i] and pin_l[i] != PIN_DETAIN:
             q = free_slot(i)
             if q >= 0:
                 release(i, q, a)
-                continue
+                return
         if can_hold:
             bed(i, a, e, True)
+
+    pinned_fam = [b for b in families if P.pin_kind[b[0]]]
+    pinned = singles[P.pin_kind[singles] > 0]
+    for b in sorted(pinned_fam, key=lambda m: (P.pin_unit[m[0]] < 0, P.pin_fac[m[0]] < 0)):
+        place_family(b)  # pinned people first: only their pinned outcome, from what is left
+    for i in pinned.tolist():
+        place_single(i)
+    for b in families:
+        if not P.pin_kind[b[0]]:
+            place_family(b)
+    for i in singles[P.pin_kind[singles] == 0].tolist():
+        place_single(i)
     # the repair pass: the unplaced first (level 1), then those on surge beds (level 2)
     unplaced = [i for i in singles.tolist() if decision[i] == "unplaced" and limit_l[i] >= end_l[i] > arrival_l[i]]
-    for i in unplaced + list(in_surge):
-        if work[0] < len(units_of[bt_l[i]]):
+    for i in [j for j in unplaced if not pin_l[j]] + list(in_surge):
+        if work[0] < len(units_for(i)[0]):
             break  # the repair pass has used its share
         a, e, u = arrival_l[i], end_l[i], int(unit[i])
         if u >= 0:  # off its beds for now: surge beds on the days it used one, regular ones otherwise
@@ -314,7 +343,7 @@ def _construct(inst, P, N, by_arrival):
             free[u, a:e] += 1
             free[u, days] -= 1
             seats.give_back([origin_l[i]], N.unit_fac[u], a)
-        if not bump(i, units_of[bt_l[i]], a, e) and u >= 0:
+        if not bump(i, units_for(i)[0], a, e) and u >= 0:
             seats.take([origin_l[i]], N.unit_fac[u], a)  # the seat it gave back is still free
             place(u, i, 1, a, e)  # back where it was (no repair took its beds meanwhile)
     released = decision == "release"

@@ -1,10 +1,13 @@
-"""Random small ONE-DAY instances (MODEL.md §2) for the brute-force comparison.
+"""Random small instances (MODEL.md §2) for the brute-force comparison: one-day
+(:func:`random_instance`) and multi-day (:func:`multiday_instance`).
 
 ``random_instance(seed)`` is deterministic in ``seed`` and always returns an instance dict
 that ``read_instance`` accepts.  Capacities are drawn tight on purpose so that releases, surge
 beds and unplaced people occur; the legal-limit contradiction of MODEL.md §2 is avoided by
 never putting a mandatory person, or a member of a family with a mandatory member, at or
-beyond the limit.
+beyond the limit.  The contract 1.1 fields (transport limits, local ties, pins) are added on
+request only (:func:`add_new_rules`), from a random stream of their own, so that an instance
+without them is the same as before they existed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import json
 import random
 from pathlib import Path
 
-from optimizer.instance import read_instance
+from bruteforce import random_plan
+from optimizer.instance import parse_instance, read_instance
 
 # a few hub points (lat, lon) in the continental US
 _HUBS = [
@@ -33,9 +37,10 @@ _FAC_TYPES = ["SPC", "CDF", "IGSA", "DIGSA", "USMS_IGA", "STAGING", "HOLD", "FAM
 _TECH = ["ankle_gps", "wrist_gps", "app", "telephonic", "case_management", "none"]
 
 
-def random_instance(seed: int, max_people: int = 8) -> dict:
+def random_instance(seed: int, max_people: int = 8, **new_rules) -> dict:
     """A valid one-day instance dict with 1–3 facilities, 1–4 units, 1–3 ATD programs,
-    1–2 AORs and 1..``max_people`` people, drawn from ``random.Random(seed)``."""
+    1–2 AORs and 1..``max_people`` people, drawn from ``random.Random(seed)``; ``new_rules``
+    (``limits``, ``ties``, ``pins``) are passed to :func:`add_new_rules`."""
     rng = random.Random(seed)
     r = rng.random
 
@@ -207,7 +212,7 @@ def random_instance(seed: int, max_people: int = 8) -> dict:
             elif r() < 0.3:
                 m["custody_days"] = rng.randint(0, 60)
 
-    return {
+    return add_new_rules({
         "format": "bedalloc-instance",
         "version": 1,
         "name": f"random-{seed}",
@@ -218,7 +223,77 @@ def random_instance(seed: int, max_people: int = 8) -> dict:
         "facilities": facilities,
         "atd_programs": programs,
         "people": people,
-    }
+    }, seed, **new_rules)
+
+
+def add_new_rules(doc: dict, seed: int, limits: bool = False, ties: bool = False, pins: bool = False) -> dict:
+    """``doc`` with the contract 1.1 fields (MODEL.md §2), in place, drawn from
+    ``random.Random(200_000 + seed)``:
+
+    * ``limits``: a national ``max_transfers_per_day`` and per-AOR ``max_transfers_out_per_day``
+      of 0 to 2 (at least one of them set), small so that they bind; a second facility (a copy
+      of a random unit with 1 to 3 beds) when there is one only; most people present on
+      day 0 get an origin facility, most of them the one with the fewest beds (only people held
+      in a facility are transfers, and a crowded facility sends people elsewhere);
+    * ``ties``: ``local_ties`` on about a third of the people;
+    * ``pins``: pins on about 40 % of the blocks a random plan of the instance (limits and ties
+      included) detains or releases (:func:`bruteforce.random_plan`): one or more members each
+      pin what that plan does (detain: the unit, its facility, both or anywhere; release: the
+      day and the adult's program, each or not), so the pins can all hold together."""
+    rng = random.Random(200_000 + seed)
+    if ties:
+        for p in doc["people"]:
+            if rng.random() < 0.35:
+                p["local_ties"] = True
+    if limits:
+        if len(doc["facilities"]) == 1:  # a second facility to move people to
+            unit = {**rng.choice(doc["facilities"][0]["units"]), "id": "U9", "beds": rng.randint(1, 3)}
+            first = doc["facilities"][0]
+            lat, lon = rng.choice([s for s in _SPOTS if s != (first["lat"], first["lon"])])
+            doc["facilities"].append({**first, "id": "F2", "name": "Facility 2", "lat": lat, "lon": lon,
+                                      "aor": rng.choice(doc["aors"])["code"], "units": [unit]})
+        beds = {f["id"]: sum(u["beds"] for u in f["units"]) for f in doc["facilities"]}
+        crowded = min(beds, key=beds.get)  # most people come from the smallest facility
+        for p in doc["people"]:
+            if p.get("arrival_day", 0) == 0 and rng.random() < 0.8:
+                p["origin"] = crowded if rng.random() < 0.6 else rng.choice(list(beds))
+        while not ("max_transfers_per_day" in doc["policy"]
+                   or any("max_transfers_out_per_day" in a for a in doc["aors"])):
+            if rng.random() < 0.7:
+                doc["policy"]["max_transfers_per_day"] = rng.choice([0, 1, 1, 2])
+            for a in doc["aors"]:
+                if rng.random() < 0.7:
+                    a["max_transfers_out_per_day"] = rng.choice([0, 1, 1, 2])
+    if pins:
+        _add_pins(doc, rng)
+    return doc
+
+
+def _add_pins(doc: dict, rng: random.Random) -> None:
+    witness = random_plan(parse_instance(doc), rng)
+    blocks: dict[str, list[dict]] = {}
+    for p in doc["people"]:
+        blocks.setdefault(p.get("family_id") or p["id"], []).append(p)
+    for members in blocks.values():
+        outcome = witness[members[0]["id"]]
+        if outcome.decision not in ("detain", "release") or rng.random() >= 0.4:
+            continue
+        pinned = [m for m in members if rng.random() < 0.5] or [rng.choice(members)]
+        for m in pinned:
+            dec = witness[m["id"]]
+            pin = {"decision": dec.decision}
+            if dec.decision == "detain":
+                where = rng.choice(["unit", "facility", "both", "anywhere"])
+                if where in ("unit", "both"):
+                    pin["unit"] = dec.unit_id
+                if where in ("facility", "both"):
+                    pin["facility"] = dec.facility_id
+            else:
+                if rng.random() < 0.5:
+                    pin["release_day"] = dec.release_day
+                if dec.atd_program_id and rng.random() < 0.5:
+                    pin["atd_program"] = dec.atd_program_id
+            m["pin"] = pin
 
 
 def write_instance(doc: dict, path: str | Path) -> Path:
@@ -227,16 +302,17 @@ def write_instance(doc: dict, path: str | Path) -> Path:
     return path
 
 
-def load_random(seed: int, tmp_dir: str | Path, max_people: int = 8):
+def load_random(seed: int, tmp_dir: str | Path, max_people: int = 8, **new_rules):
     """Write ``random_instance(seed)`` to ``tmp_dir`` and read it back (validated)."""
-    return read_instance(write_instance(random_instance(seed, max_people), Path(tmp_dir) / f"rand{seed}.json"))
+    doc = random_instance(seed, max_people, **new_rules)
+    return read_instance(write_instance(doc, Path(tmp_dir) / f"rand{seed}.json"))
 
 
-def multiday_instance(seed: int, max_people: int = 5) -> dict:
+def multiday_instance(seed: int, max_people: int = 5, **new_rules) -> dict:
     """A random small MULTI-DAY instance (2 to 4 days): :func:`random_instance` with arrival and
     removal days drawn per block (forecast arrivals, removals inside and beyond the horizon) and
     legal limits that fall inside the plan; a mandatory block never reaches its limit before it
-    leaves (the MODEL.md §2 contradiction)."""
+    leaves (the MODEL.md §2 contradiction).  ``new_rules`` as in :func:`random_instance`."""
     doc = random_instance(seed, max_people)
     rng = random.Random(100_000 + seed)
     H = rng.randint(2, 4)
@@ -263,12 +339,13 @@ def multiday_instance(seed: int, max_people: int = 5) -> dict:
                 else:  # the limit falls before, inside or after the plan
                     m["custody_days"] = max(0, limit - rng.randint(0, H + 1))
                 m["max_custody_days"] = limit
-    return doc
+    return add_new_rules(doc, seed, **new_rules)
 
 
-def load_multiday(seed: int, tmp_dir: str | Path, max_people: int = 5):
+def load_multiday(seed: int, tmp_dir: str | Path, max_people: int = 5, **new_rules):
     """Write ``multiday_instance(seed)`` to ``tmp_dir`` and read it back (validated)."""
-    return read_instance(write_instance(multiday_instance(seed, max_people), Path(tmp_dir) / f"multi{seed}.json"))
+    doc = multiday_instance(seed, max_people, **new_rules)
+    return read_instance(write_instance(doc, Path(tmp_dir) / f"multi{seed}.json"))
 
 
 def short_of_cd_beds(doc: dict) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,16 @@ def test_national_valid_and_in_promised_ranges(tmp_path, national, national_text
     assert 62_000 <= s["beds"] <= 64_000    # ~62,913 contractual beds (DOMAIN §1.1)
     assert s["beds"] < s["people"]          # demand above supply
     assert 400 <= s["units"] <= 800
-    assert 0 < s["surge_beds"] < 0.05 * s["beds"]
+    # surge beds: every facility's people of a sex and level group fit its units of that group
+    held = collections.Counter((p.origin, p.sex, p.level in ("C", "D")) for p in inst.people
+                               if p.origin and p.family_id is None)
+    room = collections.Counter()
+    for f in inst.facilities:
+        for u in f.units:
+            if not u.family:
+                room[f.id, u.sex, "C" in u.levels] += u.beds + u.surge_beds
+    assert all(room[k] >= n for k, n in held.items())
+    assert s["beds"] < s["people"] < s["beds"] + s["surge_beds"]
     assert s["at_limit"] > 0 and s["families"] > 0 and s["removed_today"] > 0
     assert len(inst.atd_programs) == 4 * 24 + 1
     assert len(national_text.encode()) < 9_000_000
@@ -207,6 +217,8 @@ def test_people_marginals_exact_per_facility(rows, region):
 def test_facility_rules(rows, national):
     fac_rows = _by_name(rows)
     unit_ids = set()
+    held = collections.Counter((p["origin"], p["sex"], p.get("level") in ("C", "D")) for p in national["people"]
+                               if p.get("origin") and not p.get("family_id"))
     for f in national["facilities"]:
         row = fac_rows[f["id"]]
         n = gen._round_half_up(gen._f(row, "adp_total"))
@@ -217,12 +229,18 @@ def test_facility_rules(rows, national):
         assert (f.get("gm_rate", 0) > 0) == (gm > 0)
         assert (f.get("max_stay_days") == 3) == (f["type"] == "STAGING")
         for u in f["units"]:
-            assert u["beds"] > 0 and u["id"] not in unit_ids and u["id"].startswith(f["id"] + "-")
+            assert u["beds"] + u.get("surge_beds", 0) > 0
+            assert u["id"] not in unit_ids and u["id"].startswith(f["id"] + "-")
             unit_ids.add(u["id"])
             assert not ("A" in u["levels"] and "D" in u["levels"]) or u.get("family")
             assert (u["sex"] == "any") == bool(u.get("family")) == (f["type"] == "FAMILY")
-            if u.get("surge_beds"):
-                assert f["type"] in gen.SURGE_TYPES and u["surge_beds"] <= 0.05 * u["beds"]
+            if u.get("family") or u.get("medical"):
+                assert not u.get("surge_beds")
+                continue
+            # surge: 5 % at dedicated sites, at least what the group's people need above its beds
+            group = sum(v["beds"] for v in f["units"] if (v["sex"], v["levels"]) == (u["sex"], u["levels"]))
+            share = math.floor(gen.SURGE_SHARE * u["beds"]) if f["type"] in gen.SURGE_TYPES else 0
+            assert u.get("surge_beds", 0) == max(share, held[f["id"], u["sex"], "C" in u["levels"]] - group)
         if f["type"] in {"FAMILY", "STAGING"}:
             assert not any(u.get("medical") for u in f["units"])
 
@@ -318,8 +336,12 @@ def test_national_transport_limits_follow_the_fy2007_rate(national):
     assert national["policy"]["max_transfers_per_day"] == 1583 == -(-261_941 * 66_157 // 10_950_000)
     assert national["policy"] == {"max_transfers_per_day": 1583}
     limits = {a["code"]: a["max_transfers_out_per_day"] for a in national["aors"]}
-    assert limits == {a: max(5, -(-5 * 261_941 * h // (4 * 10_950_000))) for a, h in held.items()}
-    assert (limits["NOL"], limits["NYC"], sum(limits.values())) == (323, 9, 1989)
+    stay = {f["id"]: f["max_stay_days"] for f in national["facilities"] if f.get("max_stay_days")}
+    aor_of = {f["id"]: f["aor"] for f in national["facilities"]}
+    must_move = collections.Counter(aor_of[p["origin"]] for p in national["people"] if p.get("origin") in stay
+                                    and (p.get("removal_day") is None or p["removal_day"] > stay[p["origin"]]))
+    assert limits == {a: must_move[a] + max(5, -(-5 * 261_941 * h // (4 * 10_950_000))) for a, h in held.items()}
+    assert (limits["NOL"], limits["NYC"], sum(must_move.values())) == (442, 9, 243)
     assert national["x_generator"]["transfers_per_day"] == 1583
 
 

@@ -8,6 +8,13 @@ one integer cost per arc: ``W1 * unplaced + W2 * surge + W3 * risk units + cents
 ``W3 > max cents``, ``W2 > W3 * max risk units``, ``W1 > W2 * max surge``; level 4 is in whole
 cents (``COST_RESOLUTION``, each arc's cost rounded), so it is optimal at that resolution.  When
 the weighted costs could exceed 64-bit integers the backend refuses (ENGINEERING.md §6).
+
+Contract 1.1: local ties and pins only restrict the class model's arcs (units a tie or a detain
+pin forbids, outcomes a pin excludes, a pinned class's unplaced arc of capacity 0), so the flow
+expresses them; a class supplies all its people (the class rows' right-hand side) whatever its
+unplaced arc's capacity.  An active transport limit (a limit below the number of people with a
+facility origin, out of that AOR or in all: the model's seat rows) is a side constraint on
+the moving arcs, not a flow: the backend refuses it.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from .base import BackendError, importable
 
 NAME = "flow"
 OPTIONS: frozenset[str] = frozenset()  # runs to completion: no limit, gap, threads or seed
-FEATURES: frozenset[str] = frozenset()  # one day, no families
+FEATURES: frozenset[str] = frozenset()  # one day, no families, no active transport limit
 COST_RESOLUTION = 0.01
 INT64_SAFE = 2**62
 
@@ -44,15 +51,21 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     the default is all four.  ``omit_families=True`` leaves family members out of the network
     instead of refusing (the result is then not a plan: the benchmark's speed reference uses it).
     Returns ``(x, status, runtime_s)``.  Raises :class:`BackendError` for a model with families
-    or whose combined integer costs would overflow 64 bits, and when the solver fails."""
+    or an active transport limit, or whose combined integer costs would overflow 64 bits."""
     from ortools.graph.python import min_cost_flow
 
     t0 = time.monotonic()
     b = model.blocks
     if not omit_families and any(b[k].stop > b[k].start for k in ("fam", "frel", "funp", "fatd")):
         raise BackendError("the instance has families, which are not a network flow; use another solver")
+    seats = model.row_blocks["seat"]
+    if seats.stop > seats.start:
+        n = seats.stop - seats.start
+        raise BackendError(f"the instance has {n} active transport limit{'s' if n > 1 else ''} (a limit below the "
+                           "number of people with a facility origin); transport limits are not a network flow, "
+                           "use another solver")
     n_class = b["unp"].stop - b["unp"].start
-    sizes = model.col_upper[b["unp"]].astype(np.int64)
+    sizes = model.row_lower[model.row_blocks["class"]].astype(np.int64)  # people per class
     total = int(sizes.sum())
     K = model.row_blocks["progkey"].stop - model.row_blocks["progkey"].start
     n_prog = len(net.prog_capacity)
@@ -73,7 +86,7 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
 
     big = total
     idx = lambda name: np.arange(b[name].start, b[name].stop)  # noqa: E731
-    arcs(C0 + np.arange(n_class), T, sizes, idx("unp"))
+    arcs(C0 + np.arange(n_class), T, model.col_upper[b["unp"]], idx("unp"))  # 0 for a pinned class
     det_classes = np.flatnonzero(model.class_pool >= 0)
     arcs(C0 + det_classes, P0 + model.class_pool[det_classes], sizes[det_classes], idx("det"))
     seg_cap = model.col_upper[b["seg"]].astype(np.int64)
@@ -121,7 +134,8 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     supplies[T] = -total
     smcf.set_nodes_supplies(np.arange(T + 1), supplies)
     status = smcf.solve()
-    if status != smcf.OPTIMAL:  # a solver failure (the network always has a feasible flow)
+    if status != smcf.OPTIMAL:  # a solver failure (a feasible flow exists: unpinned classes may go
+        # unplaced, and the pins of a valid instance can all hold)
         raise RuntimeError(f"flow: min-cost flow status {status}")
     flows = smcf.flows(np.arange(len(tails)))
     x = np.zeros(model.A.shape[1], dtype=np.int64)

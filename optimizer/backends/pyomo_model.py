@@ -2,8 +2,12 @@
 
 One binary variable per (person, compatible unit), per (released adult, eligible ATD program),
 per released minor, per unplaced person; surge beds per unit; beds above the guaranteed minimum
-per facility.  Written for a modeller to read against MODEL.md, not for speed (bedalloc's own
-engine works on classes of people, see optimizer/model.py).  Solved through Pyomo with HiGHS
+per facility.  Contract 1.1: local ties (rule 8) and pins (rule 9) only remove variables (a
+unit a tie forbids, an outcome a pin excludes; a pinned person's unplaced variable is fixed at
+0), and transport limits (rule 7) are one row per limited origin AOR and one national row over
+the unit variables that are transfers (in a one-day plan every transfer is on day 0).  Written
+for a modeller to read against MODEL.md, not for speed (bedalloc's own engine works on classes
+of people, see optimizer/model.py).  Solved through Pyomo with HiGHS
 (``appsi_highs``), CBC or GLPK, level by level, each level held by an exact constraint.
 """
 
@@ -74,7 +78,14 @@ def build(inst: Instance):
     def may_hold_bed(q):  # law (rule 4): not at the custody limit on day 0
         return q.max_custody_days is None or q.custody_days < q.max_custody_days
 
-    def fits(p, f, u):  # compatibility (rule 2), short stays (rule 5), law (rule 4), for p's block
+    def pins(p):  # rule 9: the pins binding p's block (a member's pin binds the whole family)
+        return [q.pin for q in block(p) if q.pin is not None]
+
+    def fits(p, f, u):  # compatibility (rule 2), short stays (rule 5), law (rule 4), local ties (rule 8)
+        # and detain pins (rule 9), for p's block
+        if not all(pin.decision == "detain" and pin.unit in (None, u.id) and pin.facility in (None, f.id)
+                   for pin in pins(p)):
+            return False
         for q in block(p):
             if u.sex not in (q.sex, "any") or u.family != (q.family_id is not None):
                 return False
@@ -86,13 +97,20 @@ def build(inst: Instance):
                 return False
             if not may_hold_bed(q):
                 return False
+            if q.local_ties and q.origin != f.id and f.aor != q.aor:
+                return False
         return True
 
-    def eligible(p, a):  # ATD (rule 3)
-        return a.max_risk >= p.risk and a.aor in (None, p.aor)
+    def eligible(p, a):  # ATD (rule 3); a pinned program binds only the adult who carries it (rule 9)
+        pinned = p.pin.atd_program if p.pin is not None and p.pin.decision == "release" else None
+        return a.max_risk >= p.risk and a.aor in (None, p.aor) and pinned in (None, a.id)
 
-    def may_release(p):  # mandatory detention (rule 4), for p's block
-        return not any(q.mandatory for q in block(p))
+    def may_release(p):  # mandatory detention (rule 4) and release pins (rule 9), for p's block
+        return not any(q.mandatory for q in block(p)) and all(pin.decision == "release" for pin in pins(p))
+
+    def seat(i, u):  # rule 7: the origin facility's AOR when person i in unit u is a transfer, else None
+        p = person[i]
+        return fac[p.origin].aor if p.origin is not None and p.origin != unit_fac[u].id else None
 
     def moving_cost(p, f):  # MODEL.md §3 "Moving cost"
         if p.origin == f.id:
@@ -128,7 +146,7 @@ def build(inst: Instance):
     m.x = pyo.Var(m.X, domain=pyo.Binary)  # detained in unit
     m.y = pyo.Var(m.Y, domain=pyo.Binary)  # released to program
     m.r = pyo.Var(m.R, domain=pyo.Binary)  # minor released with the family (no program)
-    m.w = pyo.Var(P, domain=pyo.Binary)  # unplaced
+    m.w = pyo.Var(P, domain=pyo.Binary, bounds=lambda m, i: (0, 0 if pins(person[i]) else 1))  # unplaced
     m.surge = pyo.Var([u.id for _, u in units], domain=pyo.NonNegativeIntegers)
     m.excess = pyo.Var([f.id for f in inst.facilities], domain=pyo.NonNegativeIntegers)
 
@@ -148,6 +166,11 @@ def build(inst: Instance):
         <= fac[f].guaranteed_minimum + m.excess[f]))
     m.atd_capacity = pyo.Constraint(list(capacity), rule=rule(
         lambda m, a: sum(m.y[i, a] for i in enrolled[a]) <= capacity[a]))
+    seats = {a.code: a.max_transfers_out_per_day for a in inst.aors if a.max_transfers_out_per_day is not None}
+    m.seats_out = pyo.Constraint(list(seats), rule=rule(
+        lambda m, r: sum(m.x[i, u] for i, u in m.X if seat(i, u) == r) <= seats[r]))
+    m.seats = pyo.Constraint([0] if pol.max_transfers_per_day is not None else [], rule=rule(
+        lambda m, t: sum(m.x[i, u] for i, u in m.X if seat(i, u) is not None) <= pol.max_transfers_per_day))
     # families: every member has the first member's outcome
     ties = [(fam[0].id, q.id) for fam in families.values() for q in fam[1:]]
     m.same_unit = pyo.Constraint([(a, b, u) for a, b in ties for u in dict.fromkeys(units_of[a] + units_of[b])],
