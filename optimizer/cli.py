@@ -688,7 +688,7 @@ def cmd_solve(args, started: float) -> int:
         if inst.horizon_days == 1:
             from .diagnose import diagnose
 
-            docs["diagnosis.json"]["certificate"] = diagnose(inst)
+            docs["diagnosis.json"]["certificate"] = diagnose(inst, unplaced if res.levels_proven >= 1 else None)
         if args.redact:
             for group in docs["diagnosis.json"]["groups"]:
                 group.pop("person_ids", None)

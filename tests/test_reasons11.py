@@ -150,6 +150,7 @@ def test_unplaced_diagnosis_and_certificate(limits, ties, cause, level1):
     assert [(g["reason"], g["people"]) for g in diag["groups"]] == [(cause, level1)]
     cert = diagnose(inst)
     assert cert["unplaced_at_least"] == level1 == sum(p["short_by"] for p in cert["short"])
+    assert diagnose(inst, level1) == cert  # a known level 1 above the max-flow bound: the relaxation still runs
     if limits:
         g = diag["groups"][0]
         assert g["transport"] == [{"aor": "HOU", "day": 0, "limit": limits.get("aor_limit"), "used": 1},
