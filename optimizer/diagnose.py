@@ -170,7 +170,8 @@ def _describe(inst, P, N, active, gid, uniq, groups, size, U, Q) -> dict:
     where = f"{beds} compatible beds (surge included) in {int(unit_mask.sum())} units"
     if prog_mask.any():
         where += f" and {slots} ATD slots in {int(prog_mask.sum())} eligible programs"
-    return {"kind": "beds_and_slots", "people": need, "beds_incl_surge": beds, "atd_slots": slots, "short_by": need - beds - slots,
+    return {"kind": "beds_and_slots", "people": need, "beds_incl_surge": beds, "atd_slots": slots,
+            "short_by": need - beds - slots,
             "classes": classes, "units": [unit_ids[u] for u in np.flatnonzero(unit_mask)][:50],
             "programs": [inst.atd_programs[q].id for q in np.flatnonzero(prog_mask)],
             "text": f"{text}: {need} people; {where}; short by {need - beds - slots}"}

@@ -120,8 +120,9 @@ def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, w
     for i, r in enumerate(rows):
         if r["decision"] == "unplaced":
             p = inst.people[i]
-            key = (p.sex, p.level or "minor", p.needs_medical, p.mandatory, bool(P.at_limit[i]), p.aor, p.family_id is not None,
-                   why[i] if why[i] in CAUSES else "", (p.origin, p.local_ties, p.arrival_day) if rules11 else ())
+            key = (p.sex, p.level or "minor", p.needs_medical, p.mandatory, bool(P.at_limit[i]), p.aor,
+                   p.family_id is not None, why[i] if why[i] in CAUSES else "",
+                   (p.origin, p.local_ties, p.arrival_day) if rules11 else ())
             groups.setdefault(key, []).append(i)
     out = [_group(inst, P, N, key, idx, level1_proven, use)
            for key, idx in sorted(groups.items(), key=lambda kv: -len(kv[1]))]

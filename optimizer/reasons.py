@@ -67,8 +67,8 @@ import numpy as np
 from .horizon import person_days
 from .instance import Instance
 from .model import (
-    BIG_STAY, PIN_DETAIN, PIN_RELEASE, family_groups, family_members, family_units, network_arrays, people_arrays, programs_of,
-    single_units,
+    BIG_STAY, PIN_DETAIN, PIN_RELEASE, family_groups, family_members, family_units, network_arrays, people_arrays,
+    programs_of, single_units,
 )
 
 def _bed_classes(inst: Instance, P, N):

@@ -26,7 +26,8 @@ def _doc(people, aor_limit=None, national=None, f2_sex="M", slots=5):
     return {
         "format": "bedalloc-instance", "version": 1, "name": "seats", "snapshot_date": "2026-01-05",
         "horizon_days": 1, "policy": {} if national is None else {"max_transfers_per_day": national},
-        "aors": [{"code": "HOU", "name": "Houston", "lat": 29.76, "lon": -95.37, "max_transfers_out_per_day": aor_limit},
+        "aors": [{"code": "HOU", "name": "Houston", "lat": 29.76, "lon": -95.37,
+                  "max_transfers_out_per_day": aor_limit},
                  {"code": "SNA", "name": "San Antonio", "lat": 29.42, "lon": -98.49}],
         "facilities": [
             {"id": "F1", "name": "crowded", "aor": "HOU", "state": "TX", "type": "CDF", "lat": 30.3, "lon": -95.44,
@@ -67,7 +68,8 @@ def test_a_release_for_want_of_a_seat(limits, where, flag):
     text = explain(inst, rows, "X3")
     assert "Reason no_seat" in text and "free in F2" in text
     assert ("the seats out of AOR HOU on day 0 (max_transfers_out_per_day 1, 1 used) were used up" in text
-            if "aor_limit" in limits else "the national seats of day 0 (policy max_transfers_per_day 1, 1 used)" in text)
+            if "aor_limit" in limits else
+            "the national seats of day 0 (policy max_transfers_per_day 1, 1 used)" in text)
     assert f"Keeping them needs at least {where} (bedalloc whatif {flag} says whether that is enough)" in text
 
 
