@@ -39,8 +39,8 @@ first that applies is the reason.
       effective risk (any, for an unplaced person), on every day it has no free bed; or, for an
       unplaced person who may be released, pinned people hold slots of the full programs;
    e. ``no_seat`` (``pinned`` as in b), then ``local_ties``: as b and c with beds free or held
-      by movable people (moving the bed's occupant out and the person in needed the seat, or the
-      person's ties forbid that facility);
+      by movable or pinned people of lower effective risk (releasing the occupant and moving the
+      person in needed the seat, or the person's ties forbid that facility);
 6. a release: ``humanitarian``: the raw risk is at least the lowest effective risk kept in the
    bed class: a humanitarian factor moved the person below the release cutoff; otherwise
    ``capacity``: every compatible bed the person could use went to people of higher effective
