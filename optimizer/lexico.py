@@ -478,12 +478,16 @@ def _faces(model, params, deadline, compact, lift):
     Levels 1 and 2 are first assumed at their lower bound (:meth:`LexSolver.fix_at_bounds`: no
     one unplaced who has some legal outcome, no surge bed): when level 3's LP is feasible with
     them fixed, they are proven optimal without their own LPs (national 14-day instance: level 2's
-    LP did not finish in 582 s).  Otherwise every level is solved in turn.
+    LP did not finish in 582 s).  Otherwise, and with active transport limits, every level is
+    solved in turn.
 
     An integer point of the last face has every level 1-3 value equal to its LP optimum, a lower
     bound of the MIP optimum, so it proves levels 1-3 optimal.  Returns None when the last face
     holds no integer point (some level's MIP optimum exceeds its LP optimum)."""
-    result = _faces_from(model, params, deadline, compact, lift, assume=True)
+    seats = model.row_blocks.get("seat", slice(0, 0))
+    # Binding transport limits keep people on surge beds at home (national 14-day: the failed
+    # assumption cost 87 s, its level-3 LP infeasible only over every column), so none is made.
+    result = _faces_from(model, params, deadline, compact, lift, assume=seats.stop == seats.start)
     if result == "infeasible":
         result = _faces_from(model, params, deadline, compact, lift, assume=False)
     return result
