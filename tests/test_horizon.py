@@ -336,7 +336,7 @@ def test_families_of_two_sizes_in_equal_family_units_keep_the_lifted_levels():
 
 @pytest.mark.parametrize("tries", [lexico.FACE_TRIES, 0])
 def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypatch, tries):
-    """When the compact level-3 LP optimum is fractional (ELP x0.1, 4 days, seed 2), an integer
+    """When the compact level-3 LP optimum is fractional (random multi-day instance 84, 8 people), an integer
     point of the compact optimal face is found (by random LP vertices, or with no tries by a MIP
     without objective), carried to the full model, and the four levels equal those of
     ``highs-mip``."""
@@ -347,8 +347,7 @@ def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypa
                         lambda self, cost, *a: calls.append(("mip", not cost.any())) or mip(self, cost, *a))
     monkeypatch.setattr(lexico.LexSolver, "face_point",
                         lambda self, n: (lambda x: calls.append(("vertex", x is not None)) or x)(point(self, n)))
-    inst = parse_instance(json.loads(json.dumps(national_instance(seed=2, aors=["ELP"], scale=0.1,
-                                                                  horizon_days=4))))
+    inst = parse_instance(multiday_instance(84, 8))
     a = solve(inst, SolveParams(solver="highs"))
     # the integer point of the compact face
     assert calls[:2] == ([("vertex", True)] if tries else [("vertex", False), ("mip", True)])
