@@ -102,9 +102,9 @@ def _label(sub, model, name, k, units, capped) -> str:
         if model.row_blocks["unit"].stop - model.row_blocks["unit"].start > len(units):  # multi-day chain rows
             day, k = divmod(k, len(units))
             fac, u = units[k]
-            return f"unit {u.id} of facility {fac} ({u.beds} beds + {u.surge_beds} surge beds) from day {day}"
+            return f"unit {u.id} of facility {fac} (beds {u.beds}, surge beds {u.surge_beds}) from day {day}"
         fac, u = units[k]
-        return f"unit {u.id} of facility {fac} ({u.beds} beds + {u.surge_beds} surge beds)"
+        return f"unit {u.id} of facility {fac} (beds {u.beds}, surge beds {u.surge_beds})"
     if name == "program":
         q = capped[k]
         return f"ATD program {q.id} ({q.capacity} slots)"

@@ -283,3 +283,54 @@ def test_validate_runs_the_pin_checks(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"{path}: facilities[0] id=MTG.units[0] id=MTG-AB: field 'beds': 2 pinned people must occupy "
                    "the unit on day 0, more than its 1 bed and 0 surge beds: the pins exceed them by 1"]
+
+
+# --------------------------------------------------------------------------------------------
+# the exact check: a feasibility solve over the pinned people alone
+# --------------------------------------------------------------------------------------------
+
+def _pin_anywhere(doc: dict, *ids: str) -> None:
+    for p in doc["people"]:
+        if p["id"] in ids:
+            p["pin"] = {"decision": "detain"}
+
+
+def test_anywhere_pins_that_counts_cannot_see_are_refused_by_the_solve():
+    """Three men of levels A-B (P03, P04, P05, none removed soon) pinned to detention anywhere,
+    and two beds they fit (MTG-AB, BRZ-M; HLD-M holds only people removed within a day): no unit
+    or facility is named, so the counts pass, and the solve over the pinned people leaves one of
+    them without a bed, naming the two units."""
+    doc = _doc()
+    _pin_anywhere(doc, "P03", "P04", "P05")
+    from optimizer.instance import Instance
+
+    assert pin_conflicts(Instance.model_validate(doc)) == []  # the schema alone, then the counts
+    lines = _refused(doc)
+    assert lines == [
+        "pins: the pins cannot all hold together: at best 1 pinned person is left without the pinned "
+        "outcome; exceeded: unit BRZ-M of facility BRZ (beds 1, surge beds 0)",
+        "pins: also exceeded: unit MTG-AB of facility MTG (beds 1, surge beds 0)"]
+
+
+def test_anywhere_pins_that_fit_are_kept_by_the_plan():
+    """Two of the three fit the two beds: valid, and the optimal plan detains both."""
+    from optimizer.solve import SolveParams, solve
+
+    doc = _doc()
+    _pin_anywhere(doc, "P03", "P05")
+    res = solve(parse_instance(doc), SolveParams())
+    rows = {r["person_id"]: r for r in res.rows}
+    assert res.levels_proven == 4
+    assert [rows[p]["decision"] for p in ("P03", "P05")] == ["detain", "detain"]
+    assert {rows[p]["unit_id"] for p in ("P03", "P05")} == {"MTG-AB", "BRZ-M"}
+    assert [rows[p]["pinned"] for p in ("P03", "P04", "P05")] == ["1", "0", "1"]
+
+
+def test_a_pinned_transfer_beyond_the_seats_is_refused_by_the_solve():
+    """Multi-day: P03 (origin MTG) pinned to some unit of BRZ with no seat on day 0 nationally;
+    the counts see it (a facility pin is a transfer), and so does the solve."""
+    doc = _doc(horizon=3)
+    doc["policy"]["max_transfers_per_day"] = 0
+    next(p for p in doc["people"] if p["id"] == "P03")["pin"] = {"decision": "detain", "facility": "BRZ"}
+    lines = _refused(doc)
+    assert len(lines) == 1 and "max_transfers_per_day" in lines[0] and "by 1" in lines[0]
