@@ -467,20 +467,24 @@ def _hub_arcs(pool_vals, pool_bt, g_compat, type_fac, F, H):
     compatible type of o (types do not cross an origin facility, :func:`unit_apart`) and one arc
     into the hub (g, a, d), which carries the transport rows of o's AOR and day a; the hub has an
     arc to every type compatible with g.  Pools of people without an origin (o = F) use the hub
-    without a seat.  Exactness at levels 1-3 (moving costs are level 4): every full solution maps
+    without a seat, or straight to the types when no origin pool shares their key (forecast
+    arrivals).  Exactness at levels 1-3 (moving costs are level 4): every full solution maps
     to one of this model with the same seats (a stay through the stay arc, a move through the
     hub), and every solution of this model to a full one with at most its seats (the moves into
     a hub may be matched to its arcs out in any way; a move matched to its own origin is a stay).
     The lifted duals price a full arc o -> unit u outside o at the sum of the reduced costs of
     o's arc into the hub and the hub's arc to u's type (:meth:`HorizonLift.duals`)."""
     n_pool = len(pool_vals)
-    hub_key, pool_hub = np.unique(pool_bt, return_inverse=True)
-    hub_g = pool_vals[np.unique(pool_hub.ravel(), return_index=True)[1], 1]
     own = np.flatnonzero(pool_vals[:, 0] < F)
+    hub_key = np.unique(pool_bt[own])  # a key with no origin pool needs no hub: its pools go straight
+    into = np.isin(pool_bt, hub_key)
+    hub_g = pool_vals[own[np.unique(pool_bt[own], return_index=True)[1]], 1]
     sp_, st = np.nonzero(g_compat[pool_vals[own, 1]] & (type_fac[None, :] == pool_vals[own, 0][:, None]))
+    direct = np.flatnonzero(~into)
+    dp, dt = np.nonzero(g_compat[pool_vals[direct, 1]])
     hh, ht = np.nonzero(g_compat[hub_g])
-    src = np.concatenate([own[sp_], np.arange(n_pool), n_pool + hh])
-    typ = np.concatenate([st, np.full(n_pool, -1), ht])
+    src = np.concatenate([own[sp_], direct[dp], np.flatnonzero(into), n_pool + hh])
+    typ = np.concatenate([st, dt, np.full(int(into.sum()), -1), ht])
     return src, typ, hub_key
 
 
