@@ -688,7 +688,9 @@ def cmd_solve(args, started: float) -> int:
         if inst.horizon_days == 1:
             from .diagnose import diagnose
 
-            docs["diagnosis.json"]["certificate"] = diagnose(inst, unplaced if res.levels_proven >= 1 else None)
+            # under a time limit, no LP of the transport relaxation (national: several seconds)
+            docs["diagnosis.json"]["certificate"] = diagnose(inst, unplaced if res.levels_proven >= 1 else None,
+                                                             seat_lp=deadline is None)
         if args.redact:
             for group in docs["diagnosis.json"]["groups"]:
                 group.pop("person_ids", None)

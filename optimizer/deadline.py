@@ -20,7 +20,8 @@ import tempfile
 import time
 
 RESERVE_FIXED_S = 0.25  # summary, report table, process exit
-RESERVE_PER_PERSON_S = 16e-6  # decode 3, constructive plan 6, verify 3, reasons 2.5, write 2.5 (us per person)
+RESERVE_PER_PERSON_S = 40e-6  # decode 3, constructive plan 6-28 (28 with transport seats and ties),
+# verify 3, reasons 2.5-5, diagnosis 9 (its certificate without the LP), write 2.5 (us per person)
 RESERVE_PER_PERSON_DAY_S = 3e-6  # multi-day: two constructive plans, 2.2-3.2 s at 80,000 people x 14 days
 GRACE_S = 0.2  # how long past its deadline a solver may take to return before it is killed
 

@@ -64,14 +64,15 @@ def _groups(inst: Instance, P, N):
     return active, units, progs, free
 
 
-def diagnose(inst: Instance, level1: int | None = None) -> dict:
+def diagnose(inst: Instance, level1: int | None = None, seat_lp: bool = True) -> dict:
     """The shortfall certificate of a one-day instance: ``{"unplaced_at_least", "exact",
     "short": [...]}`` where each entry of ``short`` describes one independent deficient set:
     its people grouped by (sex, level, mandatory, at the legal limit, AOR), the compatible
     units and eligible programs with their capacity, and by how many it is short.  With
     ``level1``, a proven optimal level 1, the transport relaxation is skipped when the max-flow
-    bound reaches it already (max flow <= LP <= level 1).  Raises ``ValueError`` for a
-    multi-day instance."""
+    bound reaches it already (max flow <= LP <= level 1); without ``seat_lp`` (a run under a
+    time limit) it is skipped always, and the max-flow bound stands.  Raises ``ValueError`` for
+    a multi-day instance."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components, maximum_flow
 
@@ -133,7 +134,7 @@ def diagnose(inst: Instance, level1: int | None = None) -> dict:
             if piece["short_by"] > 0:  # a component of the cut that is not short adds nothing
                 pieces.append(piece)
     bound = total - value
-    if seats and total and (level1 is None or bound < level1):
+    if seat_lp and seats and total and (level1 is None or bound < level1):
         pairs, k_gid = np.unique(gid * (len(inst.facilities) + 1) + P.origin[active] + 1, return_inverse=True)
         k_size = np.bincount(k_gid.ravel(), minlength=len(pairs))
         k_gid, k_origin = pairs // (len(inst.facilities) + 1), pairs % (len(inst.facilities) + 1) - 1

@@ -137,6 +137,7 @@ remaining stay of the people already held); ``removal_day`` is set when it falls
 stream, so the current population is the one-day instance's, day for day.  At most 90 days."""
 
 # --- transport limits and local ties (contract 1.1) -----------------------------------------
+MAX_LIMIT = 10_000_000  # the reader's largest count (optimizer/instance.py)
 TRANSFERS_FY2007 = 261_941
 ADP_FY2007 = 30_000
 TRANSFER_SLACK = (5, 4)
@@ -663,8 +664,8 @@ def _transport_limits(people: list[dict], aor_list: list[dict], facilities: list
     else:
         rate = Fraction(per_day, total) if total else Fraction(0)
     for a in aor_list:
-        a["max_transfers_out_per_day"] = must_move[a["code"]] + max(
-            MIN_AOR_TRANSFERS, math.ceil(Fraction(*TRANSFER_SLACK) * rate * held[a["code"]]))
+        a["max_transfers_out_per_day"] = min(MAX_LIMIT, must_move[a["code"]] + max(
+            MIN_AOR_TRANSFERS, math.ceil(Fraction(*TRANSFER_SLACK) * rate * held[a["code"]])))
     return per_day
 
 
@@ -730,8 +731,10 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
     if transfers_per_day is not None:
         if not transport_limits:
             raise ValueError("--transfers-per-day cannot be combined with --no-transport-limits")
-        if isinstance(transfers_per_day, bool) or not isinstance(transfers_per_day, int) or transfers_per_day < 0:
-            raise ValueError(f"--transfers-per-day must be a whole number >= 0, got {transfers_per_day!r}")
+        if (isinstance(transfers_per_day, bool) or not isinstance(transfers_per_day, int)
+                or not 0 <= transfers_per_day <= MAX_LIMIT):
+            raise ValueError(f"--transfers-per-day must be a whole number from 0 to {MAX_LIMIT:,}, "
+                             f"got {transfers_per_day!r}")
     codes = _parse_aors(aors)
 
     meta = FISCAL_YEARS[fiscal_year]

@@ -35,6 +35,8 @@ verifier then refuses the plan.
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 from .horizon import person_days
@@ -46,33 +48,35 @@ from .model import (
 
 
 class Seats:
-    """Transport seats left per (origin facility's AOR, day) and per day (MODEL.md §3 rule 7)."""
+    """Transport seats left per (origin facility's AOR, day) and per day (MODEL.md §3 rule 7);
+    Python lists, since the greedy pass asks once per person."""
 
     def __init__(self, inst: Instance, N: Network):
-        H, big = inst.horizon_days, np.iinfo(np.int64).max // 4
+        H, big = inst.horizon_days, 1 << 62
         nat = inst.policy.max_transfers_per_day
-        self.national = np.full(H, big if nat is None else nat, np.int64)
-        self.aor = np.array([[big if a.max_transfers_out_per_day is None else a.max_transfers_out_per_day] * H
-                             for a in inst.aors], np.int64).reshape(len(inst.aors), H)
-        self.fac_aor = N.fac_aor
+        self.national = [big if nat is None else nat] * H
+        self.aor = [[big if a.max_transfers_out_per_day is None else a.max_transfers_out_per_day] * H
+                    for a in inst.aors]
+        self.fac_aor = N.fac_aor.tolist()
 
     def take(self, origins, fac: int, day: int) -> bool:
         """Seats for the people from ``origins`` (facility indices, -1 none) moved into facility
         ``fac`` on ``day``: taken and True, or nothing taken and False when too few are left."""
-        moved = [o for o in origins if 0 <= o != fac]
-        if not moved:
+        need = collections.Counter(self.fac_aor[o] for o in origins if 0 <= o != fac)
+        if not need:
             return True
-        need = np.bincount(self.fac_aor[moved], minlength=len(self.aor))
-        if self.national[day] < len(moved) or (self.aor[:, day] < need).any():
+        if self.national[day] < need.total() or any(self.aor[a][day] < k for a, k in need.items()):
             return False
-        self.national[day] -= len(moved)
-        self.aor[:, day] -= need
+        self._add(need, day, -1)
         return True
 
     def give_back(self, origins, fac: int, day: int) -> None:
-        moved = [o for o in origins if 0 <= o != fac]
-        self.national[day] += len(moved)
-        self.aor[:, day] += np.bincount(self.fac_aor[moved], minlength=len(self.aor)).astype(np.int64)
+        self._add(collections.Counter(self.fac_aor[o] for o in origins if 0 <= o != fac), day, 1)
+
+    def _add(self, need, day, sign):
+        self.national[day] += sign * need.total()
+        for a, k in need.items():
+            self.aor[a][day] += sign * k
 
 
 def _stays_home(P: People, N: Network, people: np.ndarray) -> np.ndarray:

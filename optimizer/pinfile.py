@@ -88,7 +88,7 @@ def read_pins(path: str | Path, inst: Instance) -> Pins:
     look = _Lookups(inst)
     first_line: dict[int, int] = {}
     rows, pins, problems = [], {}, []
-    for line, raw in read_csv(path, header_problem):
+    for line, raw in read_csv(path, header_problem, max_rows=len(inst.people)):
         cells = {c: raw.get(c, "") for c in PIN_COLUMNS}
         try:
             i = index.get(cells["person_id"])
@@ -145,7 +145,7 @@ def _pin(cells: dict[str, str], person, look: _Lookups) -> tuple[object, dict[st
     unused = {"detain": ("atd_program_id", "release_day"), "release": ()}.get(dec, PIN_COLUMNS[2:])
     for col in unused:
         if cells[col]:
-            raise _Bad(col, f"{_q(cells[col])} must be empty on a {dec} row")
+            raise _Bad(col, f"{_q(cells[col])} must be empty on {'an' if dec[0] in 'aeiou' else 'a'} {dec} row")
     if dec == "detain":
         fac, unit = cells["facility_id"], cells["unit_id"]
         if unit and unit not in look.unit_fac:

@@ -152,13 +152,13 @@ def read_plan(path: str | Path) -> list[dict[str, str]]:
     return [r for _, r in read_csv(p, header_problem)]
 
 
-def read_csv(p: Path, header_problem) -> list[tuple[int, dict[str, str]]]:
+def read_csv(p: Path, header_problem, max_rows: int | None = None) -> list[tuple[int, dict[str, str]]]:
     """The data rows of CSV file ``p`` as (line number, column name -> cell string), in file
     order, blank lines skipped; UTF-8 with or without a byte-order mark.  ``header_problem(header)``
     says what is wrong with the header (a list of column names, which must also be distinct), or
     None.  Raises :class:`InputError` (one line naming the file and the line) for an unreadable,
-    empty, oversized, binary, non-UTF-8 or malformed file, a bad header, or a row whose number of
-    cells differs from the header's."""
+    empty, oversized, binary, non-UTF-8 or malformed file, a bad header, a row whose number of
+    cells differs from the header's, or more than ``max_rows`` data rows (read no further)."""
     data = read_bytes(p)
     if b"\x00" in data:
         raise InputError([f"{p}: not a CSV text file (contains NUL bytes)"])
@@ -188,6 +188,9 @@ def read_csv(p: Path, header_problem) -> list[tuple[int, dict[str, str]]]:
                 raise InputError([
                     f"{p}: line {reader.line_num}: {len(cells)} cells, the header has {ncol}"
                 ])
+            if max_rows is not None and len(rows) >= max_rows:
+                raise InputError([f"{p}: line {reader.line_num}: more than {max_rows} data rows, one per person "
+                                  "of the instance at most"])
             append((reader.line_num, dict(zip(header, cells))))
     except csv.Error as e:
         raise InputError([f"{p}: line {reader.line_num}: malformed CSV: {e}"]) from None

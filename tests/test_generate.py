@@ -444,7 +444,8 @@ def test_run_writes_atomically(tmp_path, capsys):
     ({"fiscal_year": 2019}, "--fiscal-year"),
     ({"horizon_days": 0}, "--horizon-days"),
     ({"horizon_days": 91}, "--horizon-days"),
-    ({"transfers_per_day": -1}, "--transfers-per-day must be a whole number >= 0"),
+    ({"transfers_per_day": -1}, "--transfers-per-day must be a whole number from 0 to 10,000,000"),
+    ({"transfers_per_day": 10_000_001}, "--transfers-per-day must be a whole number from 0 to 10,000,000"),
 ])
 def test_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, kw, words):
     out = tmp_path / "b.json"

@@ -141,7 +141,7 @@ BAD_ROWS = [
     ("day on a detain row", [["P03", "detain", "MTG", "MTG-AB", "", "0"]], 2, "release_day",
      "'0' must be empty on a detain row"),
     ("unit on an unplaced row", [["P03", "unplaced", "MTG", "MTG-AB"]], 2, "facility_id",
-     "'MTG' must be empty on a unplaced row"),
+     "'MTG' must be empty on an unplaced row"),
     ("removed, but needs a decision", [["P03", "removed"]], 2, "decision",
      "person P03 needs a decision (no removal_day); removed names a person who needs none"),
     ("needs no decision", [["P11", "detain", "MTG", "MTG-CD"]], 2, "decision",
@@ -286,3 +286,12 @@ def test_pins_refused_with_the_capacity_curve(tmp_path, capsys):
     assert main(["solve", str(TINY), "--out", str(tmp_path / "out"), "--pins", str(path), "--capacity-curve"]) == 2
     assert capsys.readouterr().err.startswith("bedalloc: --capacity-curve: not with --pins")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_pins_file_longer_than_the_instance_is_refused_early(tmp_path):
+    """More data rows than people: exit 2 at the first row too many, without reading the rest."""
+    f = tmp_path / "long.csv"
+    f.write_text("person_id,decision\n" + "P03,detain\n" * 1000)
+    with pytest.raises(InputError) as e:
+        load_pins(f, read_instance(ROOT / "instances" / "tiny.json"))
+    assert e.value.lines == [f"{f}: line 14: more than 12 data rows, one per person of the instance at most"]
