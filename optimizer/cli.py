@@ -344,9 +344,9 @@ def cmd_whatif(args) -> int:
                        ("released_risk", "released risk"), ("highest_risk_released", "highest risk released"),
                        ("transfers", "transfers"), ("cost_usd", "cost (USD)")):
         x, y = b[key], w[key]
-        t.add_row(label, "-" if x is None else f"{x:,.4g}" if key != "cost_usd" else f"{x:,.2f}",
-                  "-" if y is None else f"{y:,.4g}" if key != "cost_usd" else f"{y:,.2f}",
-                  "-" if x is None or y is None else f"{y - x:+,.4g}" if key != "cost_usd" else f"{y - x:+,.2f}")
+        fmt = ",.2f" if key == "cost_usd" else ",.4f" if "risk" in key else ",.0f"  # the plan files' grid
+        t.add_row(label, "-" if x is None else f"{x:{fmt}}", "-" if y is None else f"{y:{fmt}}",
+                  "-" if x is None or y is None else f"{y - x:+{fmt}}")
     t.add_row("people whose outcome changes", "", "", f"{res['moved']:,}")
     console(120).print(t)
     return EXIT_OK

@@ -84,7 +84,8 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path) -> None:
     c = summary["counts"]
     cutoff = summary["release_risk_cutoff"]
     con.print(f"people {c['people']:,}: detained {c['detained']:,}, released {c['released']:,}, "
-              f"unplaced {c['unplaced']:,}, removed {c['removed']:,}; moved between facilities {c['transfers']:,}")
+              f"unplaced {c['unplaced']:,}, removed {c['removed']:,}; moved between facilities {c['transfers']:,}"
+              + (f"; pinned {c['pinned']:,}" if c.get("pinned") else ""))
     line = transfer_line(summary.get("transfers_by_aor", []))
     if line:
         con.print(line)

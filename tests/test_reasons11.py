@@ -70,7 +70,7 @@ def test_a_release_for_want_of_a_seat(limits, where, flag):
     assert ("the seats out of AOR HOU on day 0 (max_transfers_out_per_day 1, 1 used) were used up" in text
             if "aor_limit" in limits else
             "the national seats of day 0 (policy max_transfers_per_day 1, 1 used)" in text)
-    assert f"Keeping them needs at least {where} (bedalloc whatif {flag} says whether that is enough)" in text
+    assert f"Keeping them needs at least {where} (bedalloc whatif INSTANCE {flag} says whether that is enough)" in text
 
 
 def test_two_released_for_seats_the_lower_risk_needs_two_more():
@@ -81,7 +81,7 @@ def test_two_released_for_seats_the_lower_risk_needs_two_more():
     assert reasons(inst, rows)[0] == ["", "", "no_seat", "no_seat"]
     assert "needs at least 1 more seat out of AOR HOU on day 0 (" in explain(inst, rows, "X3")
     assert ("needs at least 2 more seats out of AOR HOU on day 0: 1 person from F1 of the same bed class released "
-            "for want of seats with a higher effective risk comes first (bedalloc whatif --transfers HOU=+2") \
+            "for want of seats with a higher effective risk comes first (bedalloc whatif INSTANCE --transfers HOU=+2") \
         in explain(inst, rows, "X4")
 
 
