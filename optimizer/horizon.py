@@ -54,7 +54,7 @@ import numpy as np
 from .instance import Instance
 from .model import (
     BIG_STAY, PIN_DETAIN, PIN_RELEASE, LexMip, Network, People, _Builder, _rank_within, bed_type_keys,
-    family_units, network_arrays, seat_entries, seat_rows,
+    _empty, family_moves, family_units, network_arrays, seat_rows, transport_rows,
     people_arrays, program_keys, programs_of, single_units,
 )
 
@@ -426,21 +426,16 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         b.entries(np.full(len(sel), r[k]), col_fbed[sel], -1.0)
 
     # transport (MODEL.md §3 rule 7): a move from an origin facility happens on the arrival day
-    r = b.rows_("seat", np.full(len(seat_lim), -np.inf), seat_lim)
     org = np.full(len(ap), len(real.fac_gm), np.int64)  # origin key of each arc's source (hubs: none)
     org[from_pool] = pool_vals[ap[from_pool], 0]
     if hubs:
         moved = from_pool & ~to_unit & (org < len(real.fac_gm))  # into the hub
     else:
         moved = (org < F) & (org != N.unit_fac[au])
-    sr, sc, sv = seat_entries(seats, real, org[moved], arc_a[moved], col_arc[moved])
-    b.entries(r[sr], sc, sv)
     fac_of = type_fac if hubs else N.unit_fac  # the real facility of each unit (compact: family type)
-    mo = [(k, m) for k, (j, u) in enumerate(zip(fb_f, fb_u)) for m in members[j]
-          if 0 <= P.origin[m] != fac_of[u]] if len(seat_lim) else []
-    mk, mp = np.array([k for k, _ in mo], np.int64), np.array([m for _, m in mo], np.int64)
-    sr, sc, sv = seat_entries(seats, real, P.origin[mp], a[mp], col_fbed[mk])
-    b.entries(r[sr], sc, sv)
+    fk, fm = family_moves(P, members, fb_f, fac_of[fb_u]) if len(seat_lim) else (_empty(),) * 2
+    transport_rows(b, seats, seat_lim, real, np.concatenate([org[moved], P.origin[fm]]),
+                   np.concatenate([arc_a[moved], a[fm]]), np.concatenate([col_arc[moved], col_fbed[fk]]))
 
     A, rlo, rhi, clo, cub, obj = b.finish()
     offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum()) * H * mult])

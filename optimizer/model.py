@@ -454,6 +454,25 @@ def seat_entries(keys: np.ndarray, N: Network, origin: np.ndarray, day: np.ndarr
     return rows, cs, np.ones(len(rows))
 
 
+def transport_rows(b, seats: np.ndarray, limits: np.ndarray, N: Network, origin: np.ndarray, day: np.ndarray,
+                   cols: np.ndarray) -> None:
+    """The row block ``seat`` of :func:`seat_rows` on builder ``b``: each column of ``cols`` moves
+    one person from facility ``origin`` on ``day`` (a column moving several people appears once
+    per person; arrays of equal length)."""
+    r = b.rows_("seat", np.full(len(limits), -np.inf), limits)
+    sr, sc, sv = seat_entries(seats, N, origin, day, cols)
+    b.entries(r[sr], sc, sv)
+
+
+def family_moves(P: People, members: list[np.ndarray], col_family: np.ndarray, col_fac: np.ndarray):
+    """``(column positions, people)`` of the family members a family column moves: members with
+    an origin facility other than the column's facility ``col_fac`` (each member is one transfer,
+    MODEL.md §3 rule 7)."""
+    pairs = [(k, m) for k, (j, f) in enumerate(zip(col_family, col_fac)) for m in members[j]
+             if 0 <= P.origin[m] != f]
+    return np.array([k for k, _ in pairs], np.int64), np.array([m for _, m in pairs], np.int64)
+
+
 def _empty():
     return np.zeros(0, dtype=np.int64)
 
@@ -824,15 +843,10 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     b.entries(r, col_frel[frel_pos[fatd_fam[first]]], -1.0)
 
     # R10 transport (MODEL.md §3 rule 7): moves out of an origin AOR's facilities, and in all
-    r = b.rows_("seat", np.full(len(seat_lim), -np.inf), seat_lim)
     moved = (org < F) & (org != af)  # into another facility, or into the hub
-    sr, sc, sv = seat_entries(seats, N, org[moved], np.zeros(int(moved.sum()), np.int64), col_arc[moved])
-    b.entries(r[sr], sc, sv)
-    mo = [(k, m) for k, (j, u) in enumerate(zip(fam_f, fam_u)) for m in members[j]
-          if 0 <= P.origin[m] != N.unit_fac[u]]
-    sr, sc, sv = seat_entries(seats, N, np.array([P.origin[m] for _, m in mo], np.int64),
-                              np.zeros(len(mo), np.int64), col_fam[np.array([k for k, _ in mo], np.int64)])
-    b.entries(r[sr], sc, sv)
+    fk, fm = family_moves(P, members, fam_f, N.unit_fac[fam_u])
+    transport_rows(b, seats, seat_lim, N, np.concatenate([org[moved], P.origin[fm]]),
+                   np.zeros(int(moved.sum()) + len(fm), np.int64), np.concatenate([col_arc[moved], col_fam[fk]]))
 
     A, rlo, rhi, clo, cub, obj = b.finish()
     offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum() * cost_days)])
