@@ -415,6 +415,29 @@ def cmd_capacity_curve(args) -> int:
     return EXIT_OK
 
 
+def _print_simulation(args, rows: list[dict]) -> None:
+    """The policies' comparison table of ``bedalloc simulate``."""
+    from rich.table import Table
+
+    from .report import console
+
+    t = Table(title=f"Simulation of {args.days} days (seed {args.seed})", title_justify="left")
+    cols = ("policy", "released", "released_risk", "max_risk_released", "deadline_violations", "unplaced_days",
+            "surge_bed_days", "cost_usd", "transfers", "max_transfers_per_day", "days_at_limit",
+            "aor_days_at_limit", "solve_s")
+    names = {"max_transfers_per_day": "most transfers a day", "days_at_limit": "days at national limit",
+             "aor_days_at_limit": "AOR-days at limit"}
+    for col in cols:
+        t.add_column(names.get(col, col.replace("_", " ")), justify="left" if col == "policy" else "right")
+    for r in rows:
+        cells = {c: f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
+                 for c in cols}
+        if r["transfer_limit"] is not None:  # the busiest day against the national seats
+            cells["max_transfers_per_day"] += f" of {r['transfer_limit']:,}"
+        t.add_row(*cells.values())
+    console(220).print(t)
+
+
 def cmd_simulate(args) -> int:
     """``bedalloc simulate``: run the policies, print the comparison, write two CSV files."""
     import csv
@@ -422,13 +445,11 @@ def cmd_simulate(args) -> int:
 
     from rich.console import Console
     from rich.progress import Progress
-    from rich.table import Table
 
     from .backends import BackendError, check
     from .errors import InputError, SolverError
     from .generate import write_atomic
     from .instance import load_json, read_instance
-    from .report import console
     from .simulate import POLICIES, simulate
     from .solve import SolveParams
 
@@ -483,21 +504,7 @@ def cmd_simulate(args) -> int:
     out.mkdir(parents=True, exist_ok=True)  # written before anything is printed: a closed stdout must not lose it
     write_atomic(out / "simulation.csv", text(rows))
     write_atomic(out / "days.csv", text([d for r in results for d in r.per_day]))
-    t = Table(title=f"Simulation of {args.days} days (seed {args.seed})", title_justify="left")
-    cols = ("policy", "released", "released_risk", "max_risk_released", "deadline_violations", "unplaced_days",
-            "surge_bed_days", "cost_usd", "transfers", "max_transfers_per_day", "days_at_limit",
-            "aor_days_at_limit", "solve_s")
-    names = {"max_transfers_per_day": "most transfers a day", "days_at_limit": "days at national limit",
-             "aor_days_at_limit": "AOR-days at limit"}
-    for col in cols:
-        t.add_column(names.get(col, col.replace("_", " ")), justify="left" if col == "policy" else "right")
-    for r in rows:
-        cells = {c: f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
-                 for c in cols}
-        if r["transfer_limit"] is not None:  # the busiest day against the national seats
-            cells["max_transfers_per_day"] += f" of {r['transfer_limit']:,}"
-        t.add_row(*cells.values())
-    console(220).print(t)
+    _print_simulation(args, rows)
     print(f"written to {out}/simulation.csv and days.csv")
     return EXIT_OK
 

@@ -135,16 +135,24 @@ def diagnose(inst: Instance, level1: int | None = None, seat_lp: bool = True) ->
                 pieces.append(piece)
     bound = total - value
     if seat_lp and seats and total and (level1 is None or bound < level1):
-        pairs, k_gid = np.unique(gid * (len(inst.facilities) + 1) + P.origin[active] + 1, return_inverse=True)
-        k_size = np.bincount(k_gid.ravel(), minlength=len(pairs))
-        k_gid, k_origin = pairs // (len(inst.facilities) + 1), pairs % (len(inst.facilities) + 1) - 1
-        lp_bound, binding = _seat_bound(inst, N, uniq, k_gid, k_origin, k_size, U, Q)
-        if lp_bound > bound:
-            pieces.append(_seat_piece(inst, N, k_size, k_origin, binding, lp_bound - bound))
-            bound = lp_bound
+        bound = _seat_certificate(inst, P, N, active, gid, uniq, U, Q, bound, pieces)
     pieces.sort(key=lambda d: -d["short_by"])
     return {"format": "bedalloc-diagnosis-certificate", "version": 1, "people": total,
             "unplaced_at_least": bound, "exact": not (P.family[active] >= 0).any() and not seats, "short": pieces}
+
+
+def _seat_certificate(inst, P, N, active, gid, uniq, U, Q, bound, pieces) -> int:
+    """The transport relaxation's bound (:func:`_seat_bound`) over the groups split by origin
+    facility; when it beats ``bound``, a ``seats`` piece is appended to ``pieces``.  Returns the
+    larger bound."""
+    pairs, k_gid = np.unique(gid * (len(inst.facilities) + 1) + P.origin[active] + 1, return_inverse=True)
+    k_size = np.bincount(k_gid.ravel(), minlength=len(pairs))
+    k_gid, k_origin = pairs // (len(inst.facilities) + 1), pairs % (len(inst.facilities) + 1) - 1
+    lp_bound, binding = _seat_bound(inst, N, uniq, k_gid, k_origin, k_size, U, Q)
+    if lp_bound <= bound:
+        return bound
+    pieces.append(_seat_piece(inst, N, k_size, k_origin, binding, lp_bound - bound))
+    return lp_bound
 
 
 def _describe(inst, P, N, active, gid, uniq, groups, size, U, Q) -> dict:
