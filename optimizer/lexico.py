@@ -65,7 +65,7 @@ ENTER_TOTAL = 40_000  # above WARM_COLS: a full round is solved from scratch, ne
 # warm start crawls past 150 s); smaller rounds are warm-started from the last basis, by dual
 # simplex above PRIMAL_COLS columns (3,000 arcs: 2.5 s) and by primal simplex below (a dual
 # simplex warm start made 5,000-6,000 iterations for 5 columns: 1.3 s against 0.2 s).
-# benchmarks/horizon.py and the experiments behind README's national 14-day section.
+# benchmarks/horizon.py and the experiments in docs/performance.md, "Engine research notes".
 SCRATCH_ROWS = 50_000
 WARM_COLS = 20_000
 PRIMAL_COLS = 2_000
