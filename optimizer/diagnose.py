@@ -73,22 +73,42 @@ def diagnose(inst: Instance, level1: int | None = None, seat_lp: bool = True) ->
     bound reaches it already (max flow <= LP <= level 1); without ``seat_lp`` (a run under a
     time limit) it is skipped always, and the max-flow bound stands.  Raises ``ValueError`` for
     a multi-day instance."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components, maximum_flow
-
     if inst.horizon_days != 1:
         raise ValueError("diagnose handles one-day instances (horizon_days = 1)")
     P, N = people_arrays(inst), network_arrays(inst)
     active, units, progs, free = _groups(inst, P, N)
     seats = bool((transfer_limits(inst) >= 0).any()) and bool((P.origin[active] >= 0).any())
-    keys = np.concatenate([units, progs, free[:, None]], axis=1)
+    gid, uniq = _same_options(np.concatenate([units, progs, free[:, None]], axis=1))
+    G, U, Q = len(uniq), units.shape[1], progs.shape[1]
+    size = np.bincount(gid, minlength=G)
+    total = int(size.sum())
+    graph, flow, value = _max_flow(N, uniq, size, U, Q)
+    S = np.flatnonzero(_source_side(graph, flow)[1:1 + G])
+    pieces = _deficient_sets(inst, P, N, active, gid, uniq, S, size, U, Q)
+    bound = total - value
+    if seat_lp and seats and total and (level1 is None or bound < level1):
+        bound = _seat_certificate(inst, P, N, active, gid, uniq, U, Q, bound, pieces)
+    pieces.sort(key=lambda d: -d["short_by"])
+    return {"format": "bedalloc-diagnosis-certificate", "version": 1, "people": total,
+            "unplaced_at_least": bound, "exact": not (P.family[active] >= 0).any() and not seats, "short": pieces}
+
+
+def _same_options(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The groups of people with the same options (rows of ``keys``): each person's group and
+    each group's options."""
     packed = np.ascontiguousarray(np.packbits(keys, axis=1))  # one byte string per person: fast grouping
     _, first, gid = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_index=True,
                               return_inverse=True)
-    uniq = keys[first]
-    gid = np.asarray(gid).ravel()
-    G, U, Q = len(uniq), units.shape[1], progs.shape[1]
-    size = np.bincount(gid, minlength=G)
+    return np.asarray(gid).ravel(), keys[first]
+
+
+def _max_flow(N, uniq, size, U: int, Q: int):
+    """The supply network of the module docstring (node 0 the source, then the groups, units,
+    programs, and the sink last) and a maximum flow: ``(graph, flow, value)``."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_flow
+
+    G = len(uniq)
     total = int(size.sum())
     big = total + 1
     s, t = 0, 1 + G + U + Q  # nodes: source, groups, units, programs, sink
@@ -106,23 +126,39 @@ def diagnose(inst: Instance, level1: int | None = None, seat_lp: bool = True) ->
     graph = csr_matrix((caps, (tails, heads)), shape=(t + 1, t + 1))
     flow = maximum_flow(graph, s, t).flow if total else csr_matrix((t + 1, t + 1))
     value = int(flow[s].sum()) if total else 0
+    return graph, flow, value
+
+
+def _source_side(graph, flow) -> np.ndarray:
+    """The nodes reachable from the source (node 0) in the residual network: the source side of
+    the smallest minimum cut."""
+    from scipy.sparse import csr_matrix
+
+    s, n = 0, graph.shape[0]
     # residual graph: forward arcs with spare capacity, backward arcs with flow
     resid = (graph - flow).tocoo()
     fwd = resid.data > 0
     back = flow.tocoo()
     rows = np.concatenate([resid.row[fwd], back.col[back.data > 0]])
     cols = np.concatenate([resid.col[fwd], back.row[back.data > 0]])
-    reach = np.zeros(t + 1, bool)
+    reach = np.zeros(n, bool)
     reach[s] = True
-    adj = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(t + 1, t + 1))
+    adj = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     frontier = [s]
     while frontier:  # breadth-first search from the source
         nxt = np.unique(adj[frontier].indices)
         nxt = nxt[~reach[nxt]]
         reach[nxt] = True
         frontier = nxt.tolist()
-    S = np.flatnonzero(reach[1:1 + G])
-    # independent deficient sets: connected components of the groups in S and their neighbours
+    return reach
+
+
+def _deficient_sets(inst, P, N, active, gid, uniq, S, size, U: int, Q: int) -> list[dict]:
+    """Independent deficient sets: connected components of the groups ``S`` on the source side
+    and their neighbours, those that are short (:func:`_describe`)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
     pieces = []
     if len(S):
         link = csr_matrix(uniq[S, :U + Q].astype(np.int8))
@@ -133,12 +169,7 @@ def diagnose(inst: Instance, level1: int | None = None, seat_lp: bool = True) ->
             piece = _describe(inst, P, N, active, gid, uniq, groups, size, U, Q)
             if piece["short_by"] > 0:  # a component of the cut that is not short adds nothing
                 pieces.append(piece)
-    bound = total - value
-    if seat_lp and seats and total and (level1 is None or bound < level1):
-        bound = _seat_certificate(inst, P, N, active, gid, uniq, U, Q, bound, pieces)
-    pieces.sort(key=lambda d: -d["short_by"])
-    return {"format": "bedalloc-diagnosis-certificate", "version": 1, "people": total,
-            "unplaced_at_least": bound, "exact": not (P.family[active] >= 0).any() and not seats, "short": pieces}
+    return pieces
 
 
 def _seat_certificate(inst, P, N, active, gid, uniq, U, Q, bound, pieces) -> int:

@@ -35,6 +35,10 @@ import sys
 import tempfile
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -375,27 +379,83 @@ def _families(rng, n: int) -> list[tuple[int, int]]:
     return [(a, m) for a, m in fams]
 
 
+class _Legal(NamedTuple):
+    """Legal status of one facility's people (int/bool arrays of length n; -1 = none)."""
+
+    mandatory: np.ndarray
+    custody: np.ndarray  # days already in custody
+    max_custody: np.ndarray  # legal limit (Flores, Zadvydas), -1 without one
+    removal: np.ndarray  # removal_day, -1 without one
+
+
+class _Cohort(NamedTuple):
+    """One facility's synthetic people, as arrays of length n (the records are made from it)."""
+
+    female: np.ndarray
+    level: np.ndarray  # 0=A .. 3=D
+    risk: np.ndarray
+    minor: np.ndarray
+    fam_of: np.ndarray  # family index, -1 outside a family
+    legal: _Legal
+    needs_medical: np.ndarray
+    hum: dict  # humanitarian factor -> bool array (see _humanitarian)
+
+
 def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate,
                     horizon: int = 1) -> tuple[dict, list[dict]] | None:
-    """One facility and its synthetic people, drawn from the facility's own random stream."""
+    """One facility and its synthetic people, drawn from the facility's own random stream.
+
+    The steps draw from that stream in this order: costs, families, attributes, legal status,
+    units (with who needs a medical bed), humanitarian factors; the files depend on it."""
     import numpy as np
 
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
     ftype = TYPE_MAP.get(row["type_detailed"].strip().upper(), "OTHER")
+    n, gm, beds = _sizes(row, scale)
+    if n == 0 and beds == 0:
+        return None
+    gm_rate, per_diem = _facility_costs(rng, ftype, gm)
+    lat, lon, state = locate(row["zip"], row["state"].strip())
+    fams, fam_of, minor = _family_structure(rng, n, ftype == "FAMILY")
+    female, crim, pending, _, level, risk, u = _draw_attributes(rng, row, n, minor)
+    m_count = _mandatory_count(row, n)
+    if ftype == "FAMILY":
+        legal = _family_legal_status(rng, n, fams, fam_of, minor, risk, m_count, horizon)
+        units, needs_medical = _family_units(fid, beds), np.zeros(n, dtype=bool)
+    else:
+        legal = _adult_legal_status(rng, n, crim, pending, u, risk, m_count, ftype == "STAGING")
+        units, needs_medical = _general_units(rng, row, fid, ftype, n, beds, scale, female, level)
+    hum = _humanitarian(rng, female, ~minor, needs_medical)
+    fac = {"id": fid, "name": row["name"].strip(), "aor": row["aor"], "state": state, "type": ftype,
+           "lat": lat, "lon": lon}
+    if gm:
+        fac["guaranteed_minimum"] = gm
+        fac["gm_rate"] = gm_rate
+    fac["per_diem"] = per_diem
+    if ftype == "STAGING":
+        fac["max_stay_days"] = STAGING_MAX_STAY_DAYS
+    fac["units"] = units
+    cohort = _Cohort(female, level, risk, minor, fam_of, legal, needs_medical, hum)
+    return fac, _people_records(fid, row["aor"], n, cohort)
+
+
+def _sizes(row: dict, scale: float) -> tuple[int, int, int]:
+    """(people, guaranteed minimum, beds) of a facility: people = ADP x scale, beds = max(GM,
+    BED_FACTOR x ADP), at least 1 when it holds people."""
     adp = _f(row, "adp_total") * scale
     n = _round_half_up(adp)
     gm = _round_half_up(_f(row, "guaranteed_minimum") * scale)
     beds = max(gm, _round_half_up(BED_FACTOR * adp))
     if n > 0:
         beds = max(beds, 1)
-    if n == 0 and beds == 0:
-        return None
-    gm_rate, per_diem = _facility_costs(rng, ftype, gm)
-    lat, lon, state = locate(row["zip"], row["state"].strip())
-    family_site = ftype == "FAMILY"
-    staging = ftype == "STAGING"
+    return n, gm, beds
 
-    # family structure (family facility only)
+
+def _family_structure(rng, n: int, family_site: bool):
+    """(families, family index per person, minor per person): at a family facility its ``n``
+    people form families (:func:`_families`), adults listed first; elsewhere nobody is in one."""
+    import numpy as np
+
     fam_of = np.full(n, -1, dtype=np.int64)
     minor = np.zeros(n, dtype=bool)
     fams: list[tuple[int, int]] = []
@@ -406,137 +466,157 @@ def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate
             fam_of[pos:pos + a + m] = k
             minor[pos + a:pos + a + m] = True
             pos += a + m
+    return fams, fam_of, minor
 
-    female, crim, pending, threat, level, risk, u = _draw_attributes(rng, row, n, minor)
 
-    # mandatory detention: exact count; adult facilities by a score favouring criminality
-    m_count = int(_lr_round([_f(row, "adp_mandatory"),
-                             max(0.0, _f(row, "adp_total") - _f(row, "adp_mandatory"))], n)[0]) if n else 0
+def _mandatory_count(row: dict, n: int) -> int:
+    """People under mandatory detention: the row's mandatory share of ``n``, exact (largest remainder)."""
+    if not n:
+        return 0
+    return int(_lr_round([_f(row, "adp_mandatory"),
+                          max(0.0, _f(row, "adp_total") - _f(row, "adp_mandatory"))], n)[0])
+
+
+def _family_legal_status(rng, n: int, fams, fam_of, minor, risk, m_count: int, horizon: int) -> _Legal:
+    """Custody days per family (see FAMILY_NEAR_LIMIT_SHARE), the Flores limit for minors, and
+    ``m_count`` mandatory people in whole families whose minors stay below the limit."""
+    import numpy as np
+
     mandatory = np.zeros(n, dtype=bool)
     custody = np.zeros(n, dtype=np.int64)
     max_custody = np.full(n, -1, dtype=np.int64)
-    removal = np.full(n, -1, dtype=np.int64)
-    if family_site:
-        fam_days = np.empty(len(fams), dtype=np.int64)
-        for k in range(len(fams)):
-            near = rng.random() < FAMILY_NEAR_LIMIT_SHARE
-            fam_days[k] = rng.integers(18, 27) if near else rng.integers(0, 18)
-        # a family that could not be released (an adult above every ATD max_risk) stays below the limit
-        top = max(ATD_MAX_RISK.values())
-        for k in np.unique(fam_of[risk > top]):
-            fam_days[k] = rng.integers(0, 18)
-        if n:
-            custody = fam_days[fam_of]
-            max_custody[minor] = FLORES_DAYS
-        # mandatory families: only families whose minors stay below the limit (MODEL.md §2)
-        left = m_count
-        for k in rng.permutation(len(fams)):
-            if left <= 0:
-                break
-            if fam_days[k] > FLORES_DAYS - 3 or fam_days[k] + horizon - 1 >= FLORES_DAYS:
-                continue  # MODEL.md §2: a mandatory family must not reach the limit inside the plan
-            members = np.flatnonzero(fam_of == k)
-            take = members[:left]  # adults first (they are listed first)
-            mandatory[take] = True
-            left -= len(take)
-    else:
-        s = 1.5 * crim + 0.5 * pending + 0.3 * u + rng.standard_normal(n)
-        mandatory = _rank_assign(s, [m_count, n - m_count]) == 0
-        custody = _iclos(rng, n)
-        if staging:
-            soon = rng.random(n) < STAGING_REMOVAL_SHARE
-            removal[soon] = rng.integers(1, STAGING_MAX_STAY_DAYS + 1, size=int(soon.sum()))
-        else:
-            gone = rng.random(n) < REMOVED_TODAY_SHARE
-            removal[gone] = 0
-            eligible = ~mandatory & (risk <= max(ATD_MAX_RISK.values())) & (removal < 0)
-            post = eligible & (rng.random(n) < POST_ORDER_SHARE)
-            max_custody[post] = ZADVYDAS_DAYS
+    fam_days = np.empty(len(fams), dtype=np.int64)
+    for k in range(len(fams)):
+        near = rng.random() < FAMILY_NEAR_LIMIT_SHARE
+        fam_days[k] = rng.integers(18, 27) if near else rng.integers(0, 18)
+    # a family that could not be released (an adult above every ATD max_risk) stays below the limit
+    top = max(ATD_MAX_RISK.values())
+    for k in np.unique(fam_of[risk > top]):
+        fam_days[k] = rng.integers(0, 18)
+    if n:
+        custody = fam_days[fam_of]
+        max_custody[minor] = FLORES_DAYS
+    # mandatory families: only families whose minors stay below the limit (MODEL.md §2)
+    left = m_count
+    for k in rng.permutation(len(fams)):
+        if left <= 0:
+            break
+        if fam_days[k] > FLORES_DAYS - 3 or fam_days[k] + horizon - 1 >= FLORES_DAYS:
+            continue  # MODEL.md §2: a mandatory family must not reach the limit inside the plan
+        members = np.flatnonzero(fam_of == k)
+        take = members[:left]  # adults first (they are listed first)
+        mandatory[take] = True
+        left -= len(take)
+    return _Legal(mandatory, custody, max_custody, np.full(n, -1, dtype=np.int64))
 
-    # housing units
-    units: list[dict] = []
+
+def _adult_legal_status(rng, n: int, crim, pending, u, risk, m_count: int, staging: bool) -> _Legal:
+    """Adult facilities: ``m_count`` mandatory people by a score favouring criminality, days in
+    custody (:func:`_iclos`), removals (STAGING_REMOVAL_SHARE, REMOVED_TODAY_SHARE) and the
+    post-order limit (POST_ORDER_SHARE)."""
+    import numpy as np
+
+    max_custody = np.full(n, -1, dtype=np.int64)
+    removal = np.full(n, -1, dtype=np.int64)
+    s = 1.5 * crim + 0.5 * pending + 0.3 * u + rng.standard_normal(n)
+    mandatory = _rank_assign(s, [m_count, n - m_count]) == 0
+    custody = _iclos(rng, n)
+    if staging:
+        soon = rng.random(n) < STAGING_REMOVAL_SHARE
+        removal[soon] = rng.integers(1, STAGING_MAX_STAY_DAYS + 1, size=int(soon.sum()))
+    else:
+        gone = rng.random(n) < REMOVED_TODAY_SHARE
+        removal[gone] = 0
+        eligible = ~mandatory & (risk <= max(ATD_MAX_RISK.values())) & (removal < 0)
+        post = eligible & (rng.random(n) < POST_ORDER_SHARE)
+        max_custody[post] = ZADVYDAS_DAYS
+    return _Legal(mandatory, custody, max_custody, removal)
+
+
+def _family_units(fid: str, beds: int) -> list[dict]:
+    """A family facility's beds in family units of at most FAMILY_UNIT_BEDS beds."""
+    k_units = max(1, math.ceil(beds / FAMILY_UNIT_BEDS))
+    return [{"id": f"{fid}-FAM{k}", "sex": "any", "levels": ["A", "B", "C", "D"], "beds": int(b), "family": True}
+            for k, b in enumerate(_lr_round([1.0] * k_units, beds), start=1)]
+
+
+def _general_units(rng, row: dict, fid: str, ftype: str, n: int, beds: int, scale: float, female, level):
+    """(units, needs_medical) of an adult facility: its beds split over (sex, level group) in
+    proportion to its people (to its ADP marginals when it has none), a general unit per group
+    with its surge beds (SURGE_SHARE) and, at large facilities, a medical unit per large group
+    (MEDICAL_SHARE) with the people of the group who need it."""
+    import numpy as np
+
     group_of = np.where(level >= 2, 1, 0)  # 0 = AB, 1 = CD
     needs_medical = np.zeros(n, dtype=bool)
-    if family_site:
-        k_units = max(1, math.ceil(beds / FAMILY_UNIT_BEDS))
-        for k, b in enumerate(_lr_round([1.0] * k_units, beds), start=1):
-            units.append({"id": f"{fid}-FAM{k}", "sex": "any", "levels": ["A", "B", "C", "D"],
-                          "beds": int(b), "family": True})
+    sexes = (("M", False), ("F", True))
+    if n > 0:
+        w = [float(np.sum((female == fem) & (group_of == g))) for _, fem in sexes for g in (0, 1)]
     else:
-        sexes = (("M", False), ("F", True))
-        if n > 0:
-            w = [float(np.sum((female == fem) & (group_of == g))) for _, fem in sexes for g in (0, 1)]
-        else:
-            ms = [_f(row, "adp_male_crim") + _f(row, "adp_male_noncrim"),
-                  _f(row, "adp_female_crim") + _f(row, "adp_female_noncrim")]
-            gs = [_f(row, "adp_level_a") + _f(row, "adp_level_b"), _f(row, "adp_level_c") + _f(row, "adp_level_d")]
-            w = [a * b for a in ms for b in gs]
-        gbeds = _lr_round(w, beds)
-        big = beds >= MEDICAL_MIN_FACILITY_BEDS * scale and not staging
-        surge_ok = ftype in SURGE_TYPES
-        for si, (sx, fem) in enumerate(sexes):
-            for g, (gname, levels) in enumerate(LEVEL_GROUPS):
-                b = int(gbeds[2 * si + g])
-                held = int(w[2 * si + g]) if n > 0 else 0  # the people it holds fit (SURGE_SHARE)
-                if b <= 0 and held <= 0:
-                    continue
-                med = 0
-                if big and b >= MEDICAL_MIN_GROUP_BEDS * scale:
-                    med = max(2, _round_half_up(MEDICAL_SHARE * b))
-                gen = b - med
-                if gen > 0 or held > b:
-                    unit = {"id": f"{fid}-{sx}-{gname}", "sex": sx, "levels": list(levels), "beds": gen}
-                    surge = max(int(math.floor(SURGE_SHARE * gen)) if surge_ok else 0, held - b)
-                    if surge:
-                        unit["surge_beds"] = surge
-                    units.append(unit)
-                if med > 0:
-                    units.append({"id": f"{fid}-{sx}-{gname}-MED", "sex": sx, "levels": list(levels),
-                                  "beds": med, "medical": True})
-                    idx = np.flatnonzero((female == fem) & (group_of == g))
-                    k = min(int(rng.binomial(len(idx), NEEDS_MEDICAL_RATE)), med, len(idx))
-                    needs_medical[rng.choice(idx, size=k, replace=False)] = True
+        ms = [_f(row, "adp_male_crim") + _f(row, "adp_male_noncrim"),
+              _f(row, "adp_female_crim") + _f(row, "adp_female_noncrim")]
+        gs = [_f(row, "adp_level_a") + _f(row, "adp_level_b"), _f(row, "adp_level_c") + _f(row, "adp_level_d")]
+        w = [a * b for a in ms for b in gs]
+    gbeds = _lr_round(w, beds)
+    big = beds >= MEDICAL_MIN_FACILITY_BEDS * scale and ftype != "STAGING"
+    surge_ok = ftype in SURGE_TYPES
+    units: list[dict] = []
+    for si, (sx, fem) in enumerate(sexes):
+        for g, (gname, levels) in enumerate(LEVEL_GROUPS):
+            b = int(gbeds[2 * si + g])
+            held = int(w[2 * si + g]) if n > 0 else 0  # the people it holds fit (SURGE_SHARE)
+            if b <= 0 and held <= 0:
+                continue
+            med = 0
+            if big and b >= MEDICAL_MIN_GROUP_BEDS * scale:
+                med = max(2, _round_half_up(MEDICAL_SHARE * b))
+            gen = b - med
+            if gen > 0 or held > b:
+                unit = {"id": f"{fid}-{sx}-{gname}", "sex": sx, "levels": list(levels), "beds": gen}
+                surge = max(int(math.floor(SURGE_SHARE * gen)) if surge_ok else 0, held - b)
+                if surge:
+                    unit["surge_beds"] = surge
+                units.append(unit)
+            if med > 0:
+                units.append({"id": f"{fid}-{sx}-{gname}-MED", "sex": sx, "levels": list(levels),
+                              "beds": med, "medical": True})
+                idx = np.flatnonzero((female == fem) & (group_of == g))
+                k = min(int(rng.binomial(len(idx), NEEDS_MEDICAL_RATE)), med, len(idx))
+                needs_medical[rng.choice(idx, size=k, replace=False)] = True
+    return units, needs_medical
 
-    hum = _humanitarian(rng, female, ~minor, needs_medical)
 
-    fac = {"id": fid, "name": row["name"].strip(), "aor": row["aor"], "state": state, "type": ftype,
-           "lat": lat, "lon": lon}
-    if gm:
-        fac["guaranteed_minimum"] = gm
-        fac["gm_rate"] = gm_rate
-    fac["per_diem"] = per_diem
-    if staging:
-        fac["max_stay_days"] = STAGING_MAX_STAY_DAYS
-    fac["units"] = units
+def _people_records(fid: str, aor: str, n: int, c: _Cohort) -> list[dict]:
+    """The JSON records of a facility's people (fields equal to their MODEL.md default omitted)."""
+    import numpy as np
 
     people = []
     letters = "ABCD"
-    aor = row["aor"]
     names = list(HUMANITARIAN_RATES)
-    hum_rows = np.stack([hum[k] for k in names], axis=1) if n else np.zeros((0, len(names)), bool)
+    hum_rows = np.stack([c.hum[k] for k in names], axis=1) if n else np.zeros((0, len(names)), bool)
     for j in range(n):
-        p = {"id": f"{fid}-{j + 1}", "sex": "F" if female[j] else "M",
-             "level": None if minor[j] else letters[level[j]], "risk": float(risk[j]),
+        p = {"id": f"{fid}-{j + 1}", "sex": "F" if c.female[j] else "M",
+             "level": None if c.minor[j] else letters[c.level[j]], "risk": float(c.risk[j]),
              "aor": aor, "origin": fid}
-        if mandatory[j]:
+        if c.legal.mandatory[j]:
             p["mandatory"] = True
-        if max_custody[j] >= 0:
-            p["max_custody_days"] = int(max_custody[j])
-        if custody[j]:
-            p["custody_days"] = int(custody[j])
-        if needs_medical[j]:
+        if c.legal.max_custody[j] >= 0:
+            p["max_custody_days"] = int(c.legal.max_custody[j])
+        if c.legal.custody[j]:
+            p["custody_days"] = int(c.legal.custody[j])
+        if c.needs_medical[j]:
             p["needs_medical"] = True
         h = [names[k] for k in np.flatnonzero(hum_rows[j])]
         if h:
             p["humanitarian"] = h
-        if fam_of[j] >= 0:
-            p["family_id"] = f"{fid}-F{fam_of[j] + 1}"
-        if minor[j]:
+        if c.fam_of[j] >= 0:
+            p["family_id"] = f"{fid}-F{c.fam_of[j] + 1}"
+        if c.minor[j]:
             p["minor"] = True
-        if removal[j] >= 0:
-            p["removal_day"] = int(removal[j])
+        if c.legal.removal[j] >= 0:
+            p["removal_day"] = int(c.legal.removal[j])
         people.append(p)
-    return fac, people
+    return people
 
 
 def _atd_programs(aors: list[str], scale: float, adp_share: float) -> list[dict]:
@@ -716,6 +796,43 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
     (DOMAIN §1.1).  Raises ``ValueError`` (one-line message) for bad arguments.  Fields equal to
     their MODEL.md default are omitted.
     """
+    scale = _check_arguments(seed, fiscal_year, scale, horizon_days, transport_limits, transfers_per_day)
+    codes = _parse_aors(aors)
+    meta = FISCAL_YEARS[fiscal_year]
+    rows = _read_csv(meta["facilities"])
+    ids = _facility_ids(rows)
+    total_adp = sum(_f(r, "adp_total") for r in rows)
+    selected = [i for i, r in enumerate(rows) if codes is None or r["aor"] in codes]
+    locate = _locator()
+    facilities, people = _facilities_and_people(rows, ids, selected, seed, scale, locate, horizon_days)
+    used = sorted({f["aor"] for f in facilities})
+    aor_list = _aor_records(used, locate)
+    share = sum(_f(rows[i], "adp_total") for i in selected) / total_adp
+    name, generator = _name_and_generator(seed, fiscal_year, codes, scale, horizon_days)
+    if horizon_days > 1:
+        people += _forecast(people, [rows[i] for i in selected], seed, share * scale, horizon_days)
+    top = {"format": "bedalloc-instance", "version": 1, "name": name, "snapshot_date": meta["snapshot_date"],
+           "horizon_days": horizon_days}
+    if transport_limits:
+        national = _transport_limits(people, aor_list, facilities, transfers_per_day)
+        top["policy"] = {"max_transfers_per_day": national}
+        generator["transfers_per_day"] = national
+    if local_ties:
+        _local_ties(people, seed, {ids[i]: i for i in selected})
+        generator["local_ties_share"] = LOCAL_TIES_SHARE
+    return {
+        **top,
+        "x_generator": generator,
+        "aors": aor_list,
+        "facilities": facilities,
+        "atd_programs": _atd_programs(used, scale, share),
+        "people": people,
+    }
+
+
+def _check_arguments(seed, fiscal_year, scale, horizon_days, transport_limits, transfers_per_day) -> float:
+    """Raise ``ValueError`` (one line naming the option) for a bad argument of
+    :func:`national_instance`; returns ``scale`` as a float."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {seed!r}")
     if fiscal_year not in FISCAL_YEARS:
@@ -735,14 +852,12 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
                 or not 0 <= transfers_per_day <= MAX_LIMIT):
             raise ValueError(f"--transfers-per-day must be a whole number from 0 to {MAX_LIMIT:,}, "
                              f"got {transfers_per_day!r}")
-    codes = _parse_aors(aors)
+    return scale
 
-    meta = FISCAL_YEARS[fiscal_year]
-    rows = _read_csv(meta["facilities"])
-    ids = _facility_ids(rows)
-    total_adp = sum(_f(r, "adp_total") for r in rows)
-    selected = [i for i, r in enumerate(rows) if codes is None or r["aor"] in codes]
-    locate = _locator()
+
+def _facilities_and_people(rows: list[dict], ids: list[str], selected: list[int], seed: int, scale: float,
+                           locate, horizon_days: int) -> tuple[list[dict], list[dict]]:
+    """The selected rows' facilities (sorted by id) and their people (in the same order)."""
     facilities, people = [], []
     for i in selected:
         built = _build_facility(i, rows[i], ids[i], seed, scale, locate, horizon_days)
@@ -755,16 +870,24 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
     facilities.sort(key=lambda f: f["id"])
     order = {f["id"]: k for k, f in enumerate(facilities)}
     people.sort(key=lambda p: order[p["origin"]])  # stable: keeps each facility's order
+    return facilities, people
 
+
+def _aor_records(codes: list[str], locate) -> list[dict]:
+    """The AORs' records, with their field office's ZIP code as hub."""
     aor_rows = {r["code"]: r for r in _read_csv("aors.csv")}
-    used = sorted({f["aor"] for f in facilities})
     aor_list = []
-    for c in used:
+    for c in codes:
         r = aor_rows[c]
         lat, lon, _ = locate(r["hub_zip"], r["hub_state"])
         aor_list.append({"code": c, "name": r["name"], "lat": lat, "lon": lon})
-    share = sum(_f(rows[i], "adp_total") for i in selected) / total_adp
+    return aor_list
 
+
+def _name_and_generator(seed: int, fiscal_year: int, codes: list[str] | None, scale: float,
+                        horizon_days: int) -> tuple[str, dict]:
+    """The instance's ``name`` (AOR codes, ``-x<scale>`` and ``-<N>d`` appended to ``ice-fy<year>``)
+    and the start of its ``x_generator`` annotation."""
     name = f"ice-fy{fiscal_year}"
     if codes is not None:
         name += "-" + "-".join(sorted(codes)).lower()
@@ -775,24 +898,7 @@ def national_instance(seed: int = 0, fiscal_year: int = 2026, aors: list[str] | 
     if horizon_days > 1:
         name += f"-{horizon_days}d"
         generator["horizon_days"] = horizon_days
-        people += _forecast(people, [rows[i] for i in selected], seed, share * scale, horizon_days)
-    top = {"format": "bedalloc-instance", "version": 1, "name": name, "snapshot_date": meta["snapshot_date"],
-           "horizon_days": horizon_days}
-    if transport_limits:
-        national = _transport_limits(people, aor_list, facilities, transfers_per_day)
-        top["policy"] = {"max_transfers_per_day": national}
-        generator["transfers_per_day"] = national
-    if local_ties:
-        _local_ties(people, seed, {ids[i]: i for i in selected})
-        generator["local_ties_share"] = LOCAL_TIES_SHARE
-    return {
-        **top,
-        "x_generator": generator,
-        "aors": aor_list,
-        "facilities": facilities,
-        "atd_programs": _atd_programs(used, scale, share),
-        "people": people,
-    }
+    return name, generator
 
 
 def to_json_text(instance: dict) -> str:

@@ -438,12 +438,7 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
     if dec == "removed":
         return facts + f"\nRemoved: leaves custody by removal on day {p.removal_day}; no decision is needed."
     if dec == "detain":
-        why_kept = ("the outcome was pinned (a decision taken outside the plan, MODEL.md §2 pin)"
-                    if P.pin_kind[i] == PIN_DETAIN
-                    else "mandatory detention: may not be released (MODEL.md §3 rule 4)" if not a["releasable"][i]
-                    else "held with their family" if p.minor or p.family_id
-                    else f"their effective risk {eff:g} is above what the plan released for {label}")
-        return facts + f"\nDetained in {where}: {why_kept}."
+        return facts + f"\nDetained in {where}: {_why_kept(a, p, i, eff, label)}."
     released = f"Released on day {r['release_day']}" + (f" to ATD program {r['atd_program_id']}"
                                                           if r["atd_program_id"] else " (no program: a minor)")
     released += f", after holding a bed in {where}" if where else ""
@@ -458,43 +453,74 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
                         f"effective risk from {raw:g} to {eff:g}, below the lowest effective risk kept for {label} "
                         f"({lk:g}). Without them the person would have been kept.")
     if why == "capacity" and dec == "release":
-        same = a["voluntary"] & (a["cls"] == a["cls"][i]) & (P.eff >= P.eff[i])
-        more = int(same.sum()) + int(a["surge_used"][a["cls"][i]])  # surge beds in use are replaced first
-        if p.family_id:
-            more = int((P.family == P.family[i]).sum())
-        kept_text = f"the lowest effective risk kept there is {lk:g}" if np.isfinite(lk) else \
-            "no one who could be released was kept there"
-        return facts + (f"\n{released}. Reason capacity: every compatible bed ({label}) went to people of higher "
-                        f"effective risk or to people who may not be released; {kept_text}. Kept if {more} more "
-                        f"bed{'s' if more > 1 else ''} for {label} had been free.")
-    if why == "no_compatible_bed":
-        return facts + (f"\n{dec.capitalize()}: reason no_compatible_bed: no housing unit of the instance fits "
-                        f"{label}. A unit for them would change it.")
-    if why == "short_stay_only":
-        return facts + (f"\n{dec.capitalize()}: reason short_stay_only: only short-stay facilities have units "
-                        "that fit, and the person's stay exceeds their limit (MODEL.md §3 rule 5). A bed in a "
-                        "facility without a stay limit would change it.")
-    if why == "atd_capacity" and a["must_leave"][i]:
-        return facts + (f"\nUnplaced: reason atd_capacity: the custody limit is reached on day {a['limit'][i]}, "
-                        "before the person leaves custody, so the law requires release by then, and every eligible "
-                        "ATD program is full. One more slot in an eligible program would change it.")
-    if why == "atd_capacity":
-        return facts + ("\nUnplaced: reason atd_capacity: no compatible bed was free and no eligible ATD program "
-                        "had a free slot. One more slot in an eligible program, or one more bed, would change it.")
-    if why == "legal_limit":
-        return facts + (f"\nUnplaced: reason legal_limit: the custody limit is reached on day {a['limit'][i]}, "
-                        "before the person leaves custody, so the law requires release by then, and no ATD "
-                        "program may take this person (or, in a family, one of its adults). An eligible program "
-                        "would change it.")
+        return facts + f"\n{released}. " + _capacity_text(a, p, i, label, lk)
+    if why in ("no_compatible_bed", "short_stay_only"):
+        return facts + f"\n{dec.capitalize()}: " + _no_bed_text(why, label)
+    if why == "atd_capacity" or why == "legal_limit":
+        return facts + "\n" + _unplaced_text(a, i, why)
     if why == "cost":
-        if eff == 0:
-            return facts + (f"\n{released}. Reason cost: a compatible bed was free, but the effective risk is 0: "
-                            "releasing adds no risk and costs less than the bed.")
-        return facts + (f"\n{released}. Reason cost: a compatible bed the person could use was free on every day "
-                        "they would hold it; keeping them would have released less risk (this plan is not optimal "
-                        "at level 3).")
+        return facts + f"\n{released}. " + _cost_text(eff)
     return facts + (f"\nUnplaced: reason capacity: the person may not be released and every compatible bed "
                     f"({label}, surge beds included) is taken. One more such bed would change it.")
+
+
+def _why_kept(a: dict, p, i: int, eff: float, label: str) -> str:
+    """Why a detained person was not released."""
+    if a["P"].pin_kind[i] == PIN_DETAIN:
+        return "the outcome was pinned (a decision taken outside the plan, MODEL.md §2 pin)"
+    if not a["releasable"][i]:
+        return "mandatory detention: may not be released (MODEL.md §3 rule 4)"
+    if p.minor or p.family_id:
+        return "held with their family"
+    return f"their effective risk {eff:g} is above what the plan released for {label}"
+
+
+def _capacity_text(a: dict, p, i: int, label: str, lk: float) -> str:
+    """Reason ``capacity`` of a release, and how many more beds would have kept the person."""
+    P = a["P"]
+    same = a["voluntary"] & (a["cls"] == a["cls"][i]) & (P.eff >= P.eff[i])
+    more = int(same.sum()) + int(a["surge_used"][a["cls"][i]])  # surge beds in use are replaced first
+    if p.family_id:
+        more = int((P.family == P.family[i]).sum())
+    kept_text = f"the lowest effective risk kept there is {lk:g}" if np.isfinite(lk) else \
+        "no one who could be released was kept there"
+    return (f"Reason capacity: every compatible bed ({label}) went to people of higher "
+            f"effective risk or to people who may not be released; {kept_text}. Kept if {more} more "
+            f"bed{'s' if more > 1 else ''} for {label} had been free.")
+
+
+def _no_bed_text(why: str, label: str) -> str:
+    """Reasons ``no_compatible_bed`` and ``short_stay_only``: no bed in the instance may hold the person."""
+    if why == "no_compatible_bed":
+        return (f"reason no_compatible_bed: no housing unit of the instance fits {label}. A unit for them would "
+                "change it.")
+    return ("reason short_stay_only: only short-stay facilities have units that fit, and the person's stay "
+            "exceeds their limit (MODEL.md §3 rule 5). A bed in a facility without a stay limit would change it.")
+
+
+def _unplaced_text(a: dict, i: int, why: str) -> str:
+    """Reasons ``atd_capacity`` and ``legal_limit`` of an unplaced person."""
+    if why == "atd_capacity" and a["must_leave"][i]:
+        return (f"Unplaced: reason atd_capacity: the custody limit is reached on day {a['limit'][i]}, "
+                "before the person leaves custody, so the law requires release by then, and every eligible "
+                "ATD program is full. One more slot in an eligible program would change it.")
+    if why == "atd_capacity":
+        return ("Unplaced: reason atd_capacity: no compatible bed was free and no eligible ATD program "
+                "had a free slot. One more slot in an eligible program, or one more bed, would change it.")
+    return (f"Unplaced: reason legal_limit: the custody limit is reached on day {a['limit'][i]}, "
+            "before the person leaves custody, so the law requires release by then, and no ATD "
+            "program may take this person (or, in a family, one of its adults). An eligible program "
+            "would change it.")
+
+
+def _cost_text(eff: float) -> str:
+    """Reason ``cost``: a free bed was not used."""
+    if eff == 0:
+        return ("Reason cost: a compatible bed was free, but the effective risk is 0: "
+                "releasing adds no risk and costs less than the bed.")
+    return ("Reason cost: a compatible bed the person could use was free on every day "
+            "they would hold it; keeping them would have released less risk (this plan is not optimal "
+            "at level 3).")
 
 
 def _names(ids, k: int = 5) -> str:

@@ -20,6 +20,7 @@ the moving arcs, not a flow: the backend refuses it.
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,6 +43,19 @@ def version() -> str:
     return f"OR-Tools min-cost flow {ortools.__version__}"
 
 
+class _Graph(NamedTuple):
+    """The flow network of a class model: arcs (tails, heads, capacities, the model column each
+    arc carries or -1), each class's supply, the node of class 0 and the sink."""
+
+    tails: np.ndarray
+    heads: np.ndarray
+    caps: np.ndarray
+    cols: np.ndarray
+    sizes: np.ndarray  # people per class
+    first_class: int
+    sink: int
+
+
 def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
                 omit_families: bool = False) -> tuple[np.ndarray, str, float]:
     """Optimal integer solution of a class model (built from ``net``, the instance's
@@ -55,6 +69,28 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     from ortools.graph.python import min_cost_flow
 
     t0 = time.monotonic()
+    _check_network(model, omit_families)
+    g = _graph(model, net)
+    cost = _combined_cost(model, net, g, levels)
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    smcf.add_arcs_with_capacity_and_unit_cost(g.tails, g.heads, g.caps, cost)
+    supplies = np.zeros(g.sink + 1, dtype=np.int64)
+    supplies[g.first_class:g.first_class + len(g.sizes)] = g.sizes
+    supplies[g.sink] = -int(g.sizes.sum())
+    smcf.set_nodes_supplies(np.arange(g.sink + 1), supplies)
+    status = smcf.solve()
+    if status != smcf.OPTIMAL:  # a solver failure (a feasible flow exists: unpinned classes may go
+        # unplaced, and the pins of a valid instance can all hold)
+        raise RuntimeError(f"flow: min-cost flow status {status}")
+    flows = smcf.flows(np.arange(len(g.tails)))
+    has = g.cols >= 0
+    x = np.zeros(model.A.shape[1], dtype=np.int64)
+    x[g.cols[has]] = flows[has]
+    return x, "OPTIMAL", time.monotonic() - t0
+
+
+def _check_network(model, omit_families: bool) -> None:
+    """Refuse a model that is not a network flow: families (unless omitted) or an active transport limit."""
     b = model.blocks
     if not omit_families and any(b[k].stop > b[k].start for k in ("fam", "frel", "funp", "fatd")):
         raise BackendError("the instance has families, which are not a network flow; use another solver")
@@ -64,6 +100,14 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
         raise BackendError(f"the instance has {n} active transport limit{'s' if n > 1 else ''} (a limit below the "
                            "number of people with a facility origin); transport limits are not a network flow, "
                            "use another solver")
+
+
+def _graph(model, net) -> _Graph:
+    """Nodes: classes, program keys (risk segments), programs, pools, nodes, units, facilities,
+    sink.  Arcs (module docstring): unplaced, detention into the class's pool, risk segments,
+    programs, pool -> node -> unit, a unit's beds and surge beds, a facility's guaranteed
+    minimum and paid beds."""
+    b = model.blocks
     n_class = b["unp"].stop - b["unp"].start
     sizes = model.row_lower[model.row_blocks["class"]].astype(np.int64)  # people per class
     total = int(sizes.sum())
@@ -74,15 +118,14 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     U, F = len(net.unit_beds), len(net.fac_gm)
     base = np.cumsum([0, n_class, K, n_prog, n_pool, n_node, U, F])
     C0, K0, Q0, P0, N0, U0, F0, T = (int(v) for v in base)
-    tails, heads, caps, cols, kinds = [], [], [], [], []
+    tails, heads, caps, cols = [], [], [], []
 
-    def arcs(t, h, cap, col=None, kind=0):
+    def arcs(t, h, cap, col=None):
         t = np.broadcast_to(np.asarray(t, np.int64), np.shape(cap)).ravel()
         tails.append(t)
         heads.append(np.broadcast_to(np.asarray(h, np.int64), t.shape).ravel())
         caps.append(np.asarray(cap, np.int64).ravel())
         cols.append(np.full(t.shape, -1, np.int64) if col is None else np.asarray(col, np.int64).ravel())
-        kinds.append(np.full(t.shape, kind, np.int64))
 
     big = total
     idx = lambda name: np.arange(b[name].start, b[name].stop)  # noqa: E731
@@ -102,18 +145,23 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     arcs(F0 + plain, T, np.full(len(plain), big))
     arcs(F0 + cost_fac, T, np.minimum(net.fac_gm[cost_fac], big))
     arcs(F0 + cost_fac, T, np.full(len(cost_fac), big), idx("excess"))
-    tails, heads, caps, cols = (np.concatenate(v) for v in (tails, heads, caps, cols))
+    return _Graph(*(np.concatenate(v) for v in (tails, heads, caps, cols)), sizes, C0, T)
 
+
+def _combined_cost(model, net, g: _Graph, levels: tuple[int, ...]) -> np.ndarray:
+    """Each arc's integer cost, the ``levels`` weighted lexicographically (module docstring);
+    raises :class:`BackendError` when the combined costs would overflow 64 bits."""
     obj = model.objectives
-    col = np.maximum(cols, 0)
-    has = cols >= 0
+    col = np.maximum(g.cols, 0)
+    has = g.cols >= 0
+    total = int(g.sizes.sum())
     level_cost = [np.where(has, obj[0][col], 0).astype(np.int64), np.where(has, obj[1][col], 0).astype(np.int64),
                   np.where(has, np.rint(obj[2][col]), 0).astype(np.int64),
                   np.where(has, np.rint(obj[3][col] / COST_RESOLUTION), 0).astype(np.int64)]  # cents
     # bounds on each level's total over any flow (every person crosses at most one arc of each
     # kind), in Python integers so that nothing wraps around
     level_max = [int(total), int(net.unit_surge.sum()),
-                 int((level_cost[2].astype(object) * np.minimum(caps, total).astype(object)).sum()),
+                 int((level_cost[2].astype(object) * np.minimum(g.caps, total).astype(object)).sum()),
                  int(total) * (int(np.abs(level_cost[3]).max(initial=0)) * 4 + 1)]
     weights, span = {}, 0  # span: the largest combined cost of the levels after the current one
     for k in sorted(levels, reverse=True):
@@ -121,23 +169,10 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
         span += weights[k] * level_max[k]
     # OR-Tools also needs the largest arc cost times the number of nodes to fit (BAD_COST_RANGE)
     max_arc = sum(w * int(np.abs(level_cost[k]).max(initial=0)) for k, w in weights.items())
-    if span >= INT64_SAFE or max_arc * (T + 2) >= INT64_SAFE:
+    if span >= INT64_SAFE or max_arc * (g.sink + 2) >= INT64_SAFE:
         raise BackendError(f"the levels do not fit in one 64-bit cost (combined range {span:.3e}, largest arc "
-                           f"cost {max_arc:.3e} x {T + 2} nodes); use another solver")
-    cost = np.zeros(len(tails), dtype=np.int64)
+                           f"cost {max_arc:.3e} x {g.sink + 2} nodes); use another solver")
+    cost = np.zeros(len(g.tails), dtype=np.int64)
     for k, w in weights.items():
         cost += np.int64(w) * level_cost[k]
-    smcf = min_cost_flow.SimpleMinCostFlow()
-    smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, cost)
-    supplies = np.zeros(T + 1, dtype=np.int64)
-    supplies[C0:C0 + n_class] = sizes
-    supplies[T] = -total
-    smcf.set_nodes_supplies(np.arange(T + 1), supplies)
-    status = smcf.solve()
-    if status != smcf.OPTIMAL:  # a solver failure (a feasible flow exists: unpinned classes may go
-        # unplaced, and the pins of a valid instance can all hold)
-        raise RuntimeError(f"flow: min-cost flow status {status}")
-    flows = smcf.flows(np.arange(len(tails)))
-    x = np.zeros(model.A.shape[1], dtype=np.int64)
-    x[cols[has]] = flows[has]
-    return x, "OPTIMAL", time.monotonic() - t0
+    return cost
