@@ -102,6 +102,7 @@ class HorizonModel(LexMip):
     # an arc to unit -1 enters the hub of its pool's key
     pool_origin: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     hub_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    keeps_origins: bool = False  # the compact model of active transport limits (hub_key may be empty)
     family_members: list[np.ndarray] = field(default_factory=list)
     fbed_family: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     fbed_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -446,7 +447,7 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         keyday=kd_vals, atd_key=jj, atd_prog=qq, key_of_class=c_key, arc_pool=ap, arc_unit=au,
         arc_rank=(_rank_within(ap, arc_move) if len(ap) > PRICED_ARCS
                   else np.zeros(len(ap), np.int64)),
-        pool_bt=pool_bt, family_members=members, pool_origin=pool_vals[:, 0], hub_key=hub_key,
+        pool_bt=pool_bt, family_members=members, pool_origin=pool_vals[:, 0], hub_key=hub_key, keeps_origins=hubs,
         unit_type=unit_type,
         fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d, fbed_release=fb_r, frel_family=fr_f,
         fatd_person=fa_p, fatd_prog=fa_q, fatd_day=fa_day,
@@ -533,7 +534,7 @@ class HorizonLift:
         out[rb["progday"]] = y[cb["progday"]][_index(comp.keyday, full.keyday)]
         out[rb["class"]] = y[cb["class"]][self.class_map]
         F = len(self.N.fac_gm)
-        origin = (np.where(full.pool_origin < F, full.pool_origin, F) if len(comp.hub_key)
+        origin = (np.where(full.pool_origin < F, full.pool_origin, F) if comp.keeps_origins
                   else np.zeros(len(full.pool_bt), np.int64))
         M = int(max(full.pool_bt.max(initial=0), comp.pool_bt.max(initial=0))) + 1
         out[rb["pool"]] = y[cb["pool"]][_index(comp.pool_origin * M + comp.pool_bt, origin * M + full.pool_bt)]

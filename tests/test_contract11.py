@@ -353,6 +353,14 @@ def test_engine_against_brute_force(kind, n, rand_dir):
         _assert_optimum(inst, _solve(inst, "highs"), ref, (kind, seed))
 
 
+def test_engine_with_limits_and_no_single_origin(tmp_path):
+    """Transport limits whose only origin is a family's: the compact model keeps origins but has
+    no hub, and its pool duals still lift (was: "a full row has no image")."""
+    inst = _read(multiday_instance(10, limits=True, ties=True), tmp_path)
+    assert [p.origin for p in inst.people if p.family_id is None] == [None, None]
+    _assert_optimum(inst, _solve(inst, "highs"), brute_force_days(inst), "multi 10")
+
+
 @pytest.mark.parametrize("name", MIP)
 def test_mip_backends_against_brute_force(name, rand_dir):
     for kind, n in zip(("one", "multi"), OTHER.get(name, (60, 30))):
