@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="solve an instance and write a verified plan",
                        description="Solve an instance to lexicographic optimality (unplaced, surge beds, "
                                    "released risk, cost) and write plan.csv and summary.json into --out.")
-    s.add_argument("instance", help="instance file (JSON, MODEL.md format)")
+    s.add_argument("instance", help="instance: JSON file (MODEL.md format), .xlsx workbook or folder of CSV files")
     s.add_argument("--out", metavar="DIR", help="output folder (default: out/<instance name>)")
     s.add_argument("--time-limit", type=_positive_float, metavar="S",
                    help="wall-clock limit in seconds for the whole command (default: none)")
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="validate an instance file",
                        description="Check an instance file against MODEL.md; print each problem on one line.")
-    v.add_argument("instance", help="instance file (JSON, docs/MODEL.md format)")
+    v.add_argument("instance", help="instance: JSON file (docs/MODEL.md format), .xlsx workbook or folder of CSV files")
 
     sub.add_parser("solvers", help="list the solver backends, whether each is available, and its version",
                    description="List the solver backends usable with 'bedalloc solve --solver NAME'.")
@@ -173,6 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
     from .generate import configure_parser
 
     configure_parser(g)
+    cv = sub.add_parser("convert", help="convert an instance between JSON, .xlsx and a folder of CSV files",
+                        description="Read and validate IN (JSON, .xlsx workbook or folder of CSV files) and write "
+                                    "it to OUT: a .json or .xlsx file, or a folder (CSV files); docs/spreadsheets.md.")
+    cv.add_argument("input", metavar="IN", help="instance: JSON file, .xlsx workbook or folder of CSV files")
+    cv.add_argument("output", metavar="OUT", help="OUT.json, OUT.xlsx or a folder for CSV files")
+    tp = sub.add_parser("template", help="write an empty instance workbook to fill in",
+                        description="Write an empty .xlsx instance workbook: the sheets with their headers, "
+                                    "a notes sheet and lists for the enumerated fields (docs/spreadsheets.md).")
+    tp.add_argument("output", metavar="OUT.xlsx", help="workbook to write")
     return p
 
 
@@ -509,6 +518,33 @@ def cmd_simulate(args) -> int:
     return EXIT_OK
 
 
+def cmd_sheets(args) -> int:
+    """``bedalloc convert`` and ``bedalloc template`` (0; 2 for bad input, nothing written)."""
+    from .errors import InputError
+    from .sheets import convert, write_template
+
+    try:
+        if args.command == "template":
+            if Path(args.output).suffix.lower() != ".xlsx":
+                raise InputError([f"{args.output}: the template is a workbook: name it OUT.xlsx"])
+            why = _bad_output_file(args.output, "OUT.xlsx", [])
+            if why:
+                raise InputError([why])
+            write_template(args.output)
+            print(f"template written to {args.output}")
+            return EXIT_OK
+        inst = convert(args.input, args.output)
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    except OSError as e:
+        _err([f"{args.output}: cannot write: {e.strerror or e}"])
+        return EXIT_INPUT
+    print(f"{args.input} -> {args.output}: {len(inst.people)} people, {len(inst.facilities)} facilities, "
+          f"{len(inst.atd_programs)} ATD programs")
+    return EXIT_OK
+
+
 def cmd_validate(args) -> int:
     from .errors import InputError
     from .instance import read_instance
@@ -839,6 +875,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_diagnose(args)
         if args.command == "capacity-curve":
             return cmd_capacity_curve(args)
+        if args.command in ("convert", "template"):
+            return cmd_sheets(args)
         from .generate import run
 
         return run(args)
