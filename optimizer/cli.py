@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "works; at least person_id,decision); its rows replace the instance's pins of those "
                         "people and their families; written to the output folder as pins.csv")
     s.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report with charts")
+    s.add_argument("--xlsx", action=argparse.BooleanOptionalAction, default=True,
+                   help="also write plan.xlsx (summary, plan, transfers, releases, facilities, programs; "
+                        "default: on; --no-xlsx leaves it out)")
     s.add_argument("--redact", action="store_true",
                    help="no person ids anywhere but plan.csv and pins.csv (diagnosis.json lists none)")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -738,6 +741,10 @@ def cmd_solve(args, started: float) -> int:
             for group in docs["diagnosis.json"]["groups"]:
                 group.pop("person_ids", None)
     docs["summary.json"] = summary
+    if args.xlsx:
+        from .planbook import plan_workbook
+
+        docs["plan.xlsx"] = plan_workbook(inst, res.rows, summary)
     if pins is not None:
         from .pinfile import PINS_FILE
 
