@@ -94,9 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "works; at least person_id,decision); its rows replace the instance's pins of those "
                         "people and their families; written to the output folder as pins.csv")
     s.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report with charts")
-    s.add_argument("--xlsx", action=argparse.BooleanOptionalAction, default=True,
-                   help="also write plan.xlsx (summary, plan, transfers, releases, facilities, programs; "
-                        "default: on; --no-xlsx leaves it out)")
+    s.add_argument("--xlsx", action="store_true",
+                   help="also write plan.xlsx to the output folder: summary, plan with names, transfers, releases, "
+                        "facilities, programs (national one-day instance: several seconds more)")
     s.add_argument("--redact", action="store_true",
                    help="no person ids anywhere but plan.csv and pins.csv (diagnosis.json lists none)")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
