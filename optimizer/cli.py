@@ -233,7 +233,7 @@ def cmd_explain(args) -> int:
             return EXIT_INPUT
     else:
         instance = args.instance
-    if not Path(instance).is_file():
+    if not Path(instance).exists():  # a file, or a folder of CSV files
         _err([f"{instance}: the plan's instance file is not found from here (summary.json names it relative to "
               "where solve ran); give --instance"])
         return EXIT_INPUT
