@@ -205,27 +205,37 @@ def _check_names(path: Path, present: list[str], label: str) -> None:
 
 
 def _xlsx_tables(path: Path, data: bytes) -> dict[str, Table]:
+    import warnings
+
     import openpyxl
 
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as e:  # a zip that is not a workbook, a damaged file, an encrypted one
-        raise InputError([f"{path}: not a readable .xlsx workbook ({type(e).__name__}: {str(e)[:120]})"]) from None
-    try:
-        _check_names(path, wb.sheetnames, "sheet")
-        tables, problems = {}, []
-        for name in SHEETS:
-            if name in wb.sheetnames:
-                ws = wb[name]
-                _check_size(path, name, ws.max_row, ws.max_column)
-                problems += _raw_problems(path, wb, ws, name)
-                ws.reset_dimensions()  # a dimension that is too small must not cut rows off
-                tables[name] = Table(name, _rows(path, name, ws.iter_rows(values_only=True)))
-        if problems:
-            raise InputError(problems[:MAX_PROBLEMS])
-        return tables
-    finally:
-        wb.close()
+    with warnings.catch_warnings():  # openpyxl warns about workbook features it drops (one line only)
+        warnings.simplefilter("ignore")
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+            try:
+                return _workbook_tables(path, wb)
+            finally:
+                wb.close()
+        except InputError:
+            raise
+        except Exception as e:  # not a workbook, a damaged or encrypted one, broken XML in a sheet
+            raise InputError([f"{path}: not a readable .xlsx workbook ({type(e).__name__}: {str(e)[:120]})"]) from None
+
+
+def _workbook_tables(path: Path, wb) -> dict[str, Table]:
+    _check_names(path, wb.sheetnames, "sheet")
+    tables, problems = {}, []
+    for name in SHEETS:
+        if name in wb.sheetnames:
+            ws = wb[name]
+            _check_size(path, name, ws.max_row, ws.max_column)
+            problems += _raw_problems(path, wb, ws, name)
+            ws.reset_dimensions()  # a dimension that is too small must not cut rows off
+            tables[name] = Table(name, _rows(path, name, ws.iter_rows(values_only=True)))
+    if problems:
+        raise InputError(problems[:MAX_PROBLEMS])
+    return tables
 
 
 def _check_size(path: Path, name: str, max_row, max_col) -> None:

@@ -224,6 +224,17 @@ def test_sheet_reaching_excels_last_row_refused_from_its_dimension(book, tmp_pat
     assert time.perf_counter() - t < 2
 
 
+def test_damaged_sheet_xml(book, tmp_path):
+    path = book(lambda wb: None)
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item, data[:len(data) // 2] if item.filename == "xl/worksheets/sheet7.xml" else data)
+    lines = problems(bad)
+    assert len(lines) == 1 and lines[0].startswith(f"{bad}: not a readable .xlsx workbook (ParseError: "), lines
+
+
 def test_not_a_workbook_and_other_formats(tmp_path):
     for name, data, words in (("x.xlsx", b"not a zip", "not a readable .xlsx workbook"),
                               ("x.xls", b"\xd0\xcf\x11\xe0", ".xls files are not read; save the workbook as .xlsx"),
