@@ -192,8 +192,8 @@ def _check_names(path: Path, present: list[str], label: str) -> None:
     """The sheet (or file) names: every required one, no unknown one (``notes`` and ``x_*`` allowed)."""
     if not any(n.lower() in SHEETS for n in present):
         names = ", ".join(s + ".csv" for s in SHEETS) if label == "file" else ", ".join(SHEETS)
-        what = "a folder of CSV files" if label == "file" else "an instance workbook"
-        raise InputError([f"{path}: read as {what}, but it has none of the layout's {label}s ({names}); "
+        what = "files of a CSV instance folder" if label == "file" else "sheets of an instance workbook"
+        raise InputError([f"{path}: cannot read the {what}: it has none of {names}; "
                           "see docs/spreadsheets.md or 'bedalloc template'"])
     lines = []
     lower = {n.lower(): n for n in present}

@@ -244,9 +244,9 @@ def test_not_a_workbook_and_other_formats(tmp_path):
         assert len(lines) == 1 and lines[0].startswith(f"{tmp_path / name}: ") and words in lines[0], lines
     openpyxl.Workbook().save(tmp_path / "blank.xlsx")
     (tmp_path / "folder").mkdir()
-    for name, what in (("blank.xlsx", "an instance workbook"), ("folder", "a folder of CSV files")):
+    for name, what in (("blank.xlsx", "sheets of an instance workbook"), ("folder", "files of a CSV instance folder")):
         lines = problems(tmp_path / name)
-        assert len(lines) == 1 and lines[0].startswith(f"{tmp_path / name}: read as {what}, but it has none"), lines
+        assert len(lines) == 1 and lines[0].startswith(f"{tmp_path / name}: cannot read the {what}: it has none"), lines
 
 
 def csv_folder(tmp_path) -> Path:
