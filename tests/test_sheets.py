@@ -92,6 +92,21 @@ def test_same_plan_from_json_xlsx_and_csv_folder(tmp_path):
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
 
 
+def test_capacity_curve_and_simulate_read_spreadsheets(tmp_path):
+    sheets.convert(TINY, tmp_path / "tiny.xlsx")
+    sheets.convert(TINY, tmp_path / "tiny")
+    curves = []
+    for src in (TINY, tmp_path / "tiny.xlsx", tmp_path / "tiny"):
+        out = tmp_path / f"curve-{src.name}.csv"
+        assert main(["capacity-curve", str(src), "--from", "-10", "--to", "0", "--step", "10", "--out", str(out),
+                     "--quiet"]) == 0
+        curves.append(out.read_text())
+    assert curves[0].splitlines()[1].startswith("-10.0,8,0,1,122.5,24716.89,") and curves[1:] == curves[:1] * 2
+    assert main(["simulate", str(tmp_path / "tiny"), "--days", "2", "--policies", "rule", "--out",
+                 str(tmp_path / "sim"), "--quiet"]) == 0
+    assert (tmp_path / "sim" / "simulation.csv").read_text().startswith("policy,")
+
+
 # ---- malformed workbooks: one line per problem, sheet, row and column, exit 2 ------------------------
 
 @pytest.fixture()
@@ -233,6 +248,21 @@ def test_damaged_sheet_xml(book, tmp_path):
             zout.writestr(item, data[:len(data) // 2] if item.filename == "xl/worksheets/sheet7.xml" else data)
     lines = problems(bad)
     assert len(lines) == 1 and lines[0].startswith(f"{bad}: not a readable .xlsx workbook (ParseError: "), lines
+
+
+def test_sheet_without_dimension_stops_at_excels_last_row(tmp_path, monkeypatch):
+    """Rows streamed from a sheet that states no size are refused on reaching the last row (a
+    last row of 1,000 here: the same code, without streaming a million rows)."""
+    import itertools
+
+    monkeypatch.setattr(sheets, "EXCEL_ROWS", 1000)
+    rows = itertools.chain(itertools.repeat(("P",), 999), iter(pytest.fail, None))  # row 1,001 is never read
+    assert len(sheets._rows(tmp_path / "x.xlsx", "people", itertools.islice(rows, 999))) == 999
+    rows = itertools.chain(itertools.repeat(("P",), 1000), iter(pytest.fail, None))
+    with pytest.raises(InputError) as e:
+        sheets._rows(tmp_path / "x.xlsx", "people", rows)
+    assert e.value.lines == [f"{tmp_path / 'x.xlsx'}: sheet 'people' reaches Excel's last row (1,000): rows may "
+                             "have been cut off when it was saved; give a CSV folder or a JSON file instead"]
 
 
 def test_not_a_workbook_and_other_formats(tmp_path):
