@@ -351,6 +351,10 @@ def test_template_filled_in_solves(tmp_path):
         assert rows[0][:len(list(ws.values)[0])] == list(list(ws.values)[0])
         for row in rows[1:]:
             ws.append([",".join(v) if isinstance(v, list) else None if v is sheets._EMPTY else v for v in row])
+    import datetime
+
+    snapshot = [r for r in wb["instance"].iter_rows(min_row=2) if r[0].value == "snapshot_date"][0][1]
+    snapshot.value = datetime.datetime(2025, 6, 2)  # Excel makes 2025-06-02 typed in a cell a date
     wb.save(tpl)
     assert read_instance(tpl) == inst
     assert main(["solve", str(tpl), "--out", str(tmp_path / "o"), "--quiet", "--xlsx"]) == 0
