@@ -674,6 +674,10 @@ def cmd_solve(args, started: float) -> int:
         from .deadline import reserve_s
 
         deadline -= reserve_s(len(inst.people), inst.horizon_days)
+        if args.xlsx:
+            from .planbook import XLSX_S_PER_ROW
+
+            deadline -= XLSX_S_PER_ROW * len(inst.people)
     try:
         res = solve(inst, params, deadline=deadline)
     except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written
@@ -744,7 +748,11 @@ def cmd_solve(args, started: float) -> int:
     if args.xlsx:
         from .planbook import plan_workbook
 
-        docs["plan.xlsx"] = plan_workbook(inst, res.rows, summary)
+        try:
+            docs["plan.xlsx"] = plan_workbook(inst, res.rows, summary)
+        except KeyboardInterrupt:  # the verified plan is still written, without plan.xlsx (exit 1)
+            interrupted_extras = True
+            summary.setdefault("extras_interrupted", []).append("plan.xlsx")
     if pins is not None:
         from .pinfile import PINS_FILE
 
