@@ -114,9 +114,8 @@ def _cell(v, kind: str):
     if isinstance(v, str) and kind != "str" and not v.strip():
         return _EMPTY
     if isinstance(v, _DATES):
-        if kind == "str" and isinstance(v, (dt.datetime, dt.date)) and not isinstance(v, dt.time):
-            if not isinstance(v, dt.datetime) or v.time() == dt.time():
-                return v.strftime("%Y-%m-%d")
+        if kind == "str" and isinstance(v, dt.date) and (not isinstance(v, dt.datetime) or v.time() == dt.time()):
+            return v.strftime("%Y-%m-%d")  # a date typed into a text cell, such as snapshot_date
         raise ValueError(f"a date or time where {'a number' if kind in ('int', 'float') else 'text'} belongs "
                          "(format the cell as a number or text)")
     if kind == "str":
