@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="solve an instance and write a verified plan",
                        description="Solve an instance to lexicographic optimality (unplaced, surge beds, "
                                    "released risk, cost) and write plan.csv and summary.json into --out.")
-    s.add_argument("instance", help="instance file (JSON, MODEL.md format)")
+    s.add_argument("instance", help="instance: JSON file (MODEL.md format), .xlsx workbook or folder of CSV files")
     s.add_argument("--out", metavar="DIR", help="output folder (default: out/<instance name>)")
     s.add_argument("--time-limit", type=_positive_float, metavar="S",
                    help="wall-clock limit in seconds for the whole command (default: none)")
@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "works; at least person_id,decision); its rows replace the instance's pins of those "
                         "people and their families; written to the output folder as pins.csv")
     s.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report with charts")
+    s.add_argument("--xlsx", action="store_true",
+                   help="also write plan.xlsx to the output folder: summary, plan with names, transfers, releases, "
+                        "facilities, programs (national one-day instance: several seconds more)")
     s.add_argument("--redact", action="store_true",
                    help="no person ids anywhere but plan.csv and pins.csv (diagnosis.json lists none)")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -106,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="validate an instance file",
                        description="Check an instance file against MODEL.md; print each problem on one line.")
-    v.add_argument("instance", help="instance file (JSON, docs/MODEL.md format)")
+    v.add_argument("instance", help="instance: JSON file (docs/MODEL.md format), .xlsx workbook or folder of CSV files")
 
     sub.add_parser("solvers", help="list the solver backends, whether each is available, and its version",
                    description="List the solver backends usable with 'bedalloc solve --solver NAME'.")
@@ -173,6 +176,15 @@ def build_parser() -> argparse.ArgumentParser:
     from .generate import configure_parser
 
     configure_parser(g)
+    cv = sub.add_parser("convert", help="convert an instance between JSON, .xlsx and a folder of CSV files",
+                        description="Read and validate IN (JSON, .xlsx workbook or folder of CSV files) and write "
+                                    "it to OUT: a .json or .xlsx file, or a folder (CSV files); docs/spreadsheets.md.")
+    cv.add_argument("input", metavar="IN", help="instance: JSON file, .xlsx workbook or folder of CSV files")
+    cv.add_argument("output", metavar="OUT", help="OUT.json, OUT.xlsx or a folder for CSV files")
+    tp = sub.add_parser("template", help="write an empty instance workbook to fill in",
+                        description="Write an empty .xlsx instance workbook: the sheets with their headers, "
+                                    "a notes sheet and lists for the enumerated fields (docs/spreadsheets.md).")
+    tp.add_argument("output", metavar="OUT.xlsx", help="workbook to write")
     return p
 
 
@@ -221,7 +233,7 @@ def cmd_explain(args) -> int:
             return EXIT_INPUT
     else:
         instance = args.instance
-    if not Path(instance).is_file():
+    if not Path(instance).exists():  # a file, or a folder of CSV files
         _err([f"{instance}: the plan's instance file is not found from here (summary.json names it relative to "
               "where solve ran); give --instance"])
         return EXIT_INPUT
@@ -509,6 +521,33 @@ def cmd_simulate(args) -> int:
     return EXIT_OK
 
 
+def cmd_sheets(args) -> int:
+    """``bedalloc convert`` and ``bedalloc template`` (0; 2 for bad input, nothing written)."""
+    from .errors import InputError
+    from .sheets import convert, write_template
+
+    try:
+        if args.command == "template":
+            if Path(args.output).suffix.lower() != ".xlsx":
+                raise InputError([f"{args.output}: the template is a workbook: name it OUT.xlsx"])
+            why = _bad_output_file(args.output, "OUT.xlsx", [])
+            if why:
+                raise InputError([why])
+            write_template(args.output)
+            print(f"template written to {args.output}")
+            return EXIT_OK
+        inst = convert(args.input, args.output)
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    except OSError as e:
+        _err([f"{args.output}: cannot write: {e.strerror or e}"])
+        return EXIT_INPUT
+    print(f"{args.input} -> {args.output}: {len(inst.people)} people, {len(inst.facilities)} facilities, "
+          f"{len(inst.atd_programs)} ATD programs")
+    return EXIT_OK
+
+
 def cmd_validate(args) -> int:
     from .errors import InputError
     from .instance import read_instance
@@ -635,6 +674,10 @@ def cmd_solve(args, started: float) -> int:
         from .deadline import reserve_s
 
         deadline -= reserve_s(len(inst.people), inst.horizon_days)
+        if args.xlsx:
+            from .planbook import XLSX_S_PER_ROW
+
+            deadline -= XLSX_S_PER_ROW * len(inst.people)
     try:
         res = solve(inst, params, deadline=deadline)
     except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written
@@ -702,6 +745,14 @@ def cmd_solve(args, started: float) -> int:
             for group in docs["diagnosis.json"]["groups"]:
                 group.pop("person_ids", None)
     docs["summary.json"] = summary
+    if args.xlsx:
+        from .planbook import plan_workbook
+
+        try:
+            docs["plan.xlsx"] = plan_workbook(inst, res.rows, summary)
+        except KeyboardInterrupt:  # the verified plan is still written, without plan.xlsx (exit 1)
+            interrupted_extras = True
+            summary.setdefault("extras_interrupted", []).append("plan.xlsx")
     if pins is not None:
         from .pinfile import PINS_FILE
 
@@ -839,6 +890,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_diagnose(args)
         if args.command == "capacity-curve":
             return cmd_capacity_curve(args)
+        if args.command in ("convert", "template"):
+            return cmd_sheets(args)
         from .generate import run
 
         return run(args)

@@ -273,8 +273,13 @@ def load_json(path: str | Path, digest: list | None = None):
 
     When ``digest`` is a list, the file's SHA-256 (hex) is appended to it.  Raises
     :class:`InputError` with one line naming the file for an unreadable, empty, oversized,
-    non-UTF-8 or non-JSON file."""
+    non-UTF-8 or non-JSON file.  A spreadsheet instance (:func:`is_spreadsheet`) gives the JSON
+    document of its rows (:mod:`optimizer.sheets`)."""
     path = Path(path)
+    if is_spreadsheet(path):
+        from .sheets import load_document
+
+        return load_document(path, digest)
     data = read_bytes(path)
     if digest is not None:
         import hashlib
@@ -302,9 +307,23 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
 
     Returns a frozen :class:`Instance`; when ``digest`` is a list, the file's SHA-256 is appended
     to it.  Raises :class:`InputError` listing at most :data:`MAX_PROBLEMS` problems, one line
-    each: ``FILE: RECORD: field 'F': message``."""
+    each: ``FILE: RECORD: field 'F': message`` (for a spreadsheet: ``FILE: SHEET row N, column C:
+    message``)."""
     path = Path(path)
+    if is_spreadsheet(path):
+        from .sheets import read_sheets
+
+        return read_sheets(path, digest)
     return parse_instance(load_json(path, digest), path)
+
+
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers", ".csv")
+
+
+def is_spreadsheet(path: Path) -> bool:
+    """Whether ``path`` names a spreadsheet instance: a workbook (or a file of another spreadsheet
+    format, refused by name) or a folder of CSV files."""
+    return path.suffix.lower() in SHEET_SUFFIXES or path.is_dir()
 
 
 def parse_instance(raw, path: str | Path = "<instance>") -> Instance:

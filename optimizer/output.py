@@ -17,7 +17,7 @@ from .reasons import transfer_limits
 from .verify import PLAN_COLUMNS
 
 CAUSES = ("legal_limit", "no_seat", "local_ties", "pinned")  # plan reasons that name the diagnosis cause
-PLAN_FILES = frozenset({"plan.csv", "summary.json", "diagnosis.json", "pins.csv"})
+PLAN_FILES = frozenset({"plan.csv", "plan.xlsx", "summary.json", "diagnosis.json", "pins.csv"})
 
 
 def unsafe_out_dir(out: str | Path) -> str | None:
@@ -41,8 +41,8 @@ def unsafe_out_dir(out: str | Path) -> str | None:
 
 def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict | str],
                    started: float | None = None) -> Path:
-    """Write ``plan.csv`` and the ``documents`` (file name -> content: JSON, or a ``str`` written
-    as it is, such as ``pins.csv``) into folder ``out``.
+    """Write ``plan.csv`` and the ``documents`` (file name -> content: JSON, or a ``str`` or
+    ``bytes`` written as it is, such as ``pins.csv`` or ``plan.xlsx``) into folder ``out``.
 
     Everything goes to a temporary folder beside ``out`` that replaces ``out`` only when
     complete; an older ``out`` is removed after the swap, so an interrupted run leaves it intact.
@@ -69,6 +69,9 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
             now = time.monotonic()
             documents["summary.json"]["timings_s"].update(write=round(now - t0, 4), total=round(now - started, 4))
         for name, doc in documents.items():
+            if isinstance(doc, bytes):  # plan.xlsx
+                (tmp / name).write_bytes(doc)
+                continue
             with open(tmp / name, "w", encoding="utf-8", newline="") as fh:
                 if isinstance(doc, str):
                     fh.write(doc)
