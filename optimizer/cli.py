@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_seed, default=0, metavar="K", help="solver random seed (default 0)")
     s.add_argument("--solver", default="highs", metavar="NAME",
                    help="solver: highs (default, bedalloc's exact column-generation engine), highs-mip, cpsat, "
-                        "scip, flow (one day, no families, small instances); see 'bedalloc solvers'")
+                        "scip, flow (one day, no families, small instances), gurobi, gurobi-lex (with gurobipy); "
+                        "see 'bedalloc solvers'")
     s.add_argument("--bed-values", type=_typed(int, lambda v: 0 <= v <= 10000, "must be a whole number from 0"),
                    default=0, metavar="K", help="one-day plans: the value of one more bed in every unit and "
                    "facility (LP estimate), re-solved exactly for the K most valuable units (default 0: off)")
