@@ -80,3 +80,38 @@ def test_a_model_above_the_licence_limit_is_refused_with_the_reason():
                          np.ones(n), np.ones(n), np.ones(n, bool))
     with pytest.raises(BackendError, match=r"\(2500 variables, 1 rows\) is above the Gurobi licence's size limit"):
         gurobi.solve(problem, MipParams())
+
+
+@needs_gurobi
+@pytest.mark.parametrize("slack", [False, True])
+def test_time_limit_with_and_without_incumbent(slack):
+    from optimizer.backends import gurobi
+    from test_backends import _market_split
+
+    problem = _market_split(6, 0, slack=slack)
+    res = gurobi.solve(problem, MipParams(time_limit=0.5))
+    assert res.termination == "time_limit" and res.native_status == "TIME_LIMIT" and res.runtime_s < 5
+    assert res.has_solution is slack and (res.x is None) is (not slack)
+    if slack:  # the incumbent is feasible, its objective the solver's
+        assert res.objective == pytest.approx(problem.cost @ res.x) and res.objective > 0
+        assert np.allclose(problem.A @ res.x, problem.row_lower) and res.bound <= res.objective
+
+
+@needs_gurobi
+def test_hierarchical_passes_stopped_by_the_limit():
+    """gurobi-lex stopped in its first pass: no level proven, the incumbent kept, the later
+    passes not reported."""
+    import time
+    from types import SimpleNamespace
+
+    from optimizer.backends.gurobi_lex import solve_levels
+    from optimizer.lexico import LevelParams
+    from test_backends import _market_split
+
+    p = _market_split(6, 0, slack=True)
+    n = p.A.shape[1]
+    model = SimpleNamespace(A=p.A, row_lower=p.row_lower, row_upper=p.row_upper, col_lower=p.col_lower,
+                            col_upper=p.col_upper, objectives=np.vstack([p.cost, np.ones(n), np.zeros((2, n))]))
+    x, proven, bounds, statuses, version = solve_levels(model, LevelParams(), time.monotonic() + 0.5)
+    assert proven == 0 and statuses == ["TIME_LIMIT"] and len(bounds) == 1 and version.startswith("Gurobi")
+    assert x is not None and np.allclose(p.A @ x, p.row_lower) and bounds[0] <= p.cost @ x
