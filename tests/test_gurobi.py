@@ -13,6 +13,7 @@ from optimizer.backends import base
 from optimizer.backends.base import BackendError, MipParams, MipProblem
 from optimizer.instance import read_instance
 from optimizer.solve import SolveParams, solve
+from marketsplit import market_split
 from randinst import load_random
 
 NAMES = ("gurobi", "gurobi-lex")
@@ -86,9 +87,8 @@ def test_a_model_above_the_licence_limit_is_refused_with_the_reason():
 @pytest.mark.parametrize("slack", [False, True])
 def test_time_limit_with_and_without_incumbent(slack):
     from optimizer.backends import gurobi
-    from test_backends import _market_split
 
-    problem = _market_split(6, 0, slack=slack)
+    problem = market_split(6, 0, slack=slack)
     res = gurobi.solve(problem, MipParams(time_limit=0.5))
     assert res.termination == "time_limit" and res.native_status == "TIME_LIMIT" and res.runtime_s < 5
     assert res.has_solution is slack and (res.x is None) is (not slack)
@@ -106,9 +106,8 @@ def test_hierarchical_passes_stopped_by_the_limit():
 
     from optimizer.backends.gurobi_lex import solve_levels
     from optimizer.lexico import LevelParams
-    from test_backends import _market_split
 
-    p = _market_split(6, 0, slack=True)
+    p = market_split(6, 0, slack=True)
     n = p.A.shape[1]
     model = SimpleNamespace(A=p.A, row_lower=p.row_lower, row_upper=p.row_upper, col_lower=p.col_lower,
                             col_upper=p.col_upper, objectives=np.vstack([p.cost, np.ones(n), np.zeros((2, n))]))
