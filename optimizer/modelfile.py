@@ -54,13 +54,13 @@ def _block_fields(inst: Instance, model, cost_fac: np.ndarray) -> dict[str, dict
     otherwise); ``cost_fac``: the facilities with an excess column, in column order."""
     ids, H = _ids(inst), getattr(model, "horizon", 1)
     n_units = len(ids["unit"])
+    per_unit_day = {"unit": lambda n: np.arange(n) % n_units, "day": lambda n: np.arange(n) // n_units}
+    per_facility_day = {"facility": lambda n: np.tile(cost_fac, H),
+                        "day": lambda n: np.repeat(np.arange(H), len(cost_fac))}
     implicit = {  # blocks whose index alone says what a column is
         "unp": {"class": lambda n: np.arange(n)}, "funp": {"family": lambda n: np.arange(n)},
         "det": {"class": lambda n: np.flatnonzero(model.class_pool >= 0)},
-        "surge": {"unit": lambda n: np.arange(n) % n_units, "day": lambda n: np.arange(n) // n_units},
-        "regular": {"unit": lambda n: np.arange(n) % n_units, "day": lambda n: np.arange(n) // n_units},
-        "excess": {"facility": lambda n: np.tile(cost_fac, H), "day": lambda n: np.repeat(np.arange(H), len(cost_fac))},
-        "covered": {"facility": lambda n: np.tile(cost_fac, H), "day": lambda n: np.repeat(np.arange(H), len(cost_fac))},
+        "surge": per_unit_day, "regular": per_unit_day, "excess": per_facility_day, "covered": per_facility_day,
     }
     out = {}
     for name, cols in model.blocks.items():

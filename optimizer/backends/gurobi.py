@@ -145,8 +145,9 @@ def hierarchical(model, params, deadline: float | None):
     """The four levels of ``model`` (a :class:`optimizer.model.LexMip`) in one Gurobi model, by
     hierarchical multi-objective optimisation: level k has priority 4 - k (MODEL.md §4's order);
     levels 1-3 are integer-valued, so each of their passes is solved to a zero gap and held for the
-    later passes by ``ObjNAbsTol`` 0.5 (no degradation at all); level 4 to ``params.mip_gap``.  Returns the tuple of :func:`optimizer.lexico.solve_lexicographic`;
-    raises ``RuntimeError`` when Gurobi fails."""
+    later passes by ``ObjNAbsTol`` 0.5 (no degradation at all); level 4 to ``params.mip_gap``.
+    Returns the tuple of :func:`optimizer.lexico.solve_lexicographic`; raises ``RuntimeError``
+    when Gurobi fails."""
     left = None if deadline is None else deadline - time.monotonic()
     if left is not None and left <= 0.05:
         return None, 0, [], ["no time left for the solver"], version()
