@@ -1,4 +1,4 @@
-"""Gurobi backends (optional: ``pip install -e '.[gurobi]'``; docs/api.md "Gurobi").
+"""Gurobi backends (optional: ``pip install -e '.[gurobi]'``; docs/api.md "Gurobi"; the dev extra installs it for the tests).
 
 ``gurobi`` solves one :class:`MipProblem` per level (the generic lexicographic driver
 :func:`optimizer.lexico.solve_with_backend`, like ``highs-mip``); ``gurobi-lex``
