@@ -1,4 +1,5 @@
-"""Gurobi backends (optional: ``pip install -e '.[gurobi]'``; docs/api.md "Gurobi"; the dev extra installs it for the tests).
+"""Gurobi backends (optional: ``pip install -e '.[gurobi]'``, also in the dev extra for the
+tests; docs/api.md "Gurobi").
 
 ``gurobi`` solves one :class:`MipProblem` per level (the generic lexicographic driver
 :func:`optimizer.lexico.solve_with_backend`, like ``highs-mip``); ``gurobi-lex``
