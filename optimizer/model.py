@@ -997,7 +997,10 @@ def lift_solution(full: Model, compact: Model, xc: np.ndarray, eff_units: np.nda
         arc[j] += t
         supply[p] -= t
         demand[nd] -= t
-    for j in np.argsort(full.arc_rank, kind="stable"):
+    # supplies and demands only fall, so arcs whose pool or node is already exhausted stay unused
+    order = np.argsort(full.arc_rank, kind="stable")
+    order = order[(supply[full.arc_pool[order]] > 0) & (demand[full.arc_node[order]] > 0)]
+    for j in order:
         p, nd = full.arc_pool[j], full.arc_node[j]
         if supply[p] and demand[nd]:
             t = min(supply[p], demand[nd])
