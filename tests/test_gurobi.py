@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from bruteforce import RISK_UNITS, brute_force
+from bruteforce import RISK_UNITS, brute_force, brute_force_days
 from optimizer import backends
 from optimizer.backends import base
 from optimizer.backends.base import BackendError, MipParams, MipProblem
 from optimizer.instance import read_instance
 from optimizer.solve import SolveParams, solve
 from marketsplit import market_split
-from randinst import load_random
+from randinst import load_multiday, load_random
 
 NAMES = ("gurobi", "gurobi-lex")
 
@@ -56,6 +56,20 @@ def test_random_instances_against_brute_force(tmp_path, name):
         assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
         assert round(o["released_risk"] * RISK_UNITS) == ref.released_risk_units, seed
         assert abs(o["cost_usd"] - ref.cost_usd) <= 1e-6 * max(1.0, ref.cost_usd), seed
+
+
+@needs_gurobi
+@pytest.mark.parametrize("name", NAMES)
+def test_random_multi_day_instances_against_brute_force(tmp_path, name):
+    for seed in range(10):
+        inst = load_multiday(seed, tmp_path)
+        ref = brute_force_days(inst)
+        res = solve(inst, SolveParams(mip_gap=1e-9, solver=name))
+        o, H = res.objective, inst.horizon_days
+        assert res.termination == "optimal", seed
+        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
+        assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
+        assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
 
 
 @needs_gurobi

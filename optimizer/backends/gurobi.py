@@ -170,21 +170,30 @@ def hierarchical(model, params, deadline: float | None):
 
 
 def _passes(m, x):
-    """``(x, proven, bounds, statuses, version)`` of a solved hierarchical model."""
+    """``(x, proven, bounds, statuses, version)`` of a solved hierarchical model: each level's
+    status and bound from its pass (``ObjNPass``, ``ObjPassN*``); a level without a pass of its
+    own in a model Gurobi solved to optimality was settled by presolve (its value is its bound)."""
     from gurobipy import GRB
 
     names = {getattr(GRB.Status, n): n for n in STATUS}
+    has = m.SolCount > 0
+    settled = has and _status(m) == "OPTIMAL"
     proven, bounds, statuses = 0, [], []
-    for k in range(min(m.NumObjPasses, 4)):
-        m.Params.ObjPassNumber = k
-        status = names.get(m.ObjPassNStatus, "LOADED")
-        if STATUS[status] == "error" and status != "LOADED":  # LOADED: a pass the limit never reached
-            raise RuntimeError(f"{version()}: level {k + 1}: {status}")
-        if status == "LOADED":
-            break
-        statuses.append(status)
-        bounds.append(float(m.ObjPassNObjBound))
+    for k in range(4):
+        m.Params.ObjNumber = k
+        if m.ObjNPass < 0:  # no pass: settled by presolve, or never reached before the limit
+            if not settled:
+                break
+            status, bound = "OPTIMAL", float(m.ObjNVal)
+        else:
+            m.Params.ObjPassNumber = m.ObjNPass
+            status, bound = names.get(m.ObjPassNStatus, "LOADED"), float(m.ObjPassNObjBound)
+            if status == "LOADED":  # a pass the limit never started
+                break
+            if STATUS[status] == "error":
+                raise RuntimeError(f"{version()}: level {k + 1}: {status}")
+        statuses.append(status if m.ObjNPass >= 0 else "OPTIMAL (presolve, no pass)")
+        bounds.append(bound)
         if STATUS[status] == "optimal" and proven == k:
             proven += 1
-    has = m.SolCount > 0
     return (np.rint(x.X).astype(np.int64) if has else None), (proven if has else 0), bounds, statuses, version()
