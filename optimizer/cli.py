@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_seed, default=0, metavar="K", help="solver random seed (default 0)")
     s.add_argument("--solver", default="highs", metavar="NAME",
                    help="solver: highs (default, bedalloc's exact column-generation engine), highs-mip, cpsat, "
-                        "scip, flow (one day, no families, small instances); see 'bedalloc solvers'")
+                        "scip, flow (one day, no families, small instances), gurobi, gurobi-lex (with gurobipy); "
+                        "see 'bedalloc solvers'")
     s.add_argument("--bed-values", type=_typed(int, lambda v: 0 <= v <= 10000, "must be a whole number from 0"),
                    default=0, metavar="K", help="one-day plans: the value of one more bed in every unit and "
                    "facility (LP estimate), re-solved exactly for the K most valuable units (default 0: off)")
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no person ids anywhere but plan.csv and pins.csv (diagnosis.json lists none)")
     s.add_argument("--quiet", action="store_true", help="print nothing but errors")
     s.add_argument("--log", action="store_true", help="show the solver log")
+    s.add_argument("--write-model", metavar="DIR",
+                   help="also write each level's class model as MPS (earlier levels held by rows) and "
+                        "model.json, what every column means, into DIR (docs/api.md)")
 
     c = sub.add_parser("check", help="verify a plan against its instance",
                        description="Recompute every rule and the four objective levels of PLAN_DIR/plan.csv.")
@@ -110,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="validate an instance file",
                        description="Check an instance file against MODEL.md; print each problem on one line.")
     v.add_argument("instance", help="instance: JSON file (docs/MODEL.md format), .xlsx workbook or folder of CSV files")
+
+    x = sub.add_parser("export-model", help="write the person-level formulation of one level as MPS",
+                       description="Write level K of the readable person-level formulation (one binary per "
+                                   "person and unit, program, release or unplaced; earlier levels held at their "
+                                   "optima, found by solving first) as MPS, to check bedalloc's class model "
+                                   "with another solver.  One-day instances.")
+    x.add_argument("instance", help="instance file (JSON, MODEL.md format)")
+    x.add_argument("--level", type=int, choices=range(1, 5), required=True, metavar="K",
+                   help="the level: 1 unplaced, 2 surge, 3 released risk, 4 cost")
+    x.add_argument("--person-level", required=True, metavar="OUT.mps", help="the MPS file to write")
 
     sub.add_parser("solvers", help="list the solver backends, whether each is available, and its version",
                    description="List the solver backends usable with 'bedalloc solve --solver NAME'.")
@@ -208,6 +222,39 @@ def cmd_solvers() -> int:
                   ("multi-day" if "multi_day" in b["features"] else "one day")
                   + (", families" if "families" in b["features"] else ", no families"))
     console(None, soft_wrap=True).print(t)
+    return EXIT_OK
+
+
+def cmd_export_model(args) -> int:
+    """``bedalloc export-model``: level K of the person-level formulation as MPS."""
+    from .errors import InputError
+    from .instance import read_instance
+    from .model import RISK_SCALE
+    from .modelfile import write_person_level
+    from .solve import solve
+
+    try:
+        inst = read_instance(args.instance)
+    except InputError as e:
+        _err(e.lines)
+        return EXIT_INPUT
+    why = _bad_output_file(args.person_level, "--person-level", [args.instance])
+    if why is None and inst.horizon_days > 1:
+        why = f"{args.instance}: export-model: one-day instances only (horizon_days = {inst.horizon_days})"
+    if why:
+        _err([why])
+        return EXIT_INPUT
+    held = []
+    if args.level > 1:  # the earlier levels' optima, from bedalloc's own engine
+        o = solve(inst).objective
+        held = [o["unplaced"], o["surge"], round(o["released_risk"] * RISK_SCALE)][: args.level - 1]
+    try:
+        write_person_level(args.person_level, inst, args.level, held)
+    except OSError as e:
+        _err([f"{args.person_level}: cannot write the model: {e.strerror or e}"])
+        return EXIT_INPUT
+    print(f"wrote {args.person_level}: level {args.level} of the person-level formulation"
+          + (f", levels 1-{args.level - 1} held at {held}" if held else ""))
     return EXIT_OK
 
 
@@ -642,6 +689,15 @@ def cmd_solve(args, started: float) -> int:
         if why:
             _err([why])
             return EXIT_INPUT
+    if args.write_model is not None:
+        from .modelfile import unsafe_model_dir
+
+        why = unsafe_model_dir(args.write_model)
+        if why is None and Path(args.write_model).resolve() == out.resolve():
+            why = "must differ from --out"
+        if why:
+            _err([f"{args.write_model}: --write-model: {why}"])
+            return EXIT_INPUT
     if args.bed_values or args.capacity_curve:
         flag = "--bed-values" if args.bed_values else "--capacity-curve"
         if inst.horizon_days > 1:
@@ -774,6 +830,14 @@ def cmd_solve(args, started: float) -> int:
         except OSError as e:
             _err([f"{args.report}: cannot write the report: {e.strerror or e}"])
             return EXIT_INPUT
+    if args.write_model is not None:
+        from .modelfile import write_levels
+
+        try:
+            write_levels(args.write_model, inst, res, args.instance)
+        except OSError as e:
+            _err([f"{args.write_model}: cannot write the model files: {e.strerror or e}"])
+            return EXIT_INPUT
     if not args.quiet:
         from .report import print_summary
 
@@ -880,6 +944,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_validate(args)
         if args.command == "solvers":
             return cmd_solvers()
+        if args.command == "export-model":
+            return cmd_export_model(args)
         if args.command == "simulate":
             return cmd_simulate(args)
         if args.command == "explain":

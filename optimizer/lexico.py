@@ -621,19 +621,18 @@ def solve_with_backend(model: Model, backend, params: LevelParams, deadline: flo
 
     Levels 1-3 are solved on ``compact`` when given (their values equal ``model``'s), each held
     by an exact row ``c_k x <= z_k`` for the later levels; level 4 on ``model`` with the three
-    holds.  Returns the same tuple as :func:`solve_lexicographic`."""
-    from .backends.base import MipParams, MipProblem
+    holds.  Returns the same tuple as :func:`solve_lexicographic`.  A backend with its own
+    lexicographic method (``solve_levels(model, params, deadline)``, e.g. Gurobi's hierarchical
+    multi-objective) is handed the whole model instead."""
+    from .backends.base import MipParams
 
+    if hasattr(backend, "solve_levels"):
+        return backend.solve_levels(model, params, deadline)
     holds: list[tuple[int, float]] = []
     x_best, x_compact, proven, bounds, statuses, version = None, None, 0, [], [], ""
     for k in range(4):
         m = compact if (compact is not None and k < 3) else model
-        A, rlo, rhi = m.A, m.row_lower, m.row_upper
-        if holds:
-            A = sp.vstack([A, sp.csr_matrix(np.vstack([m.objectives[j] for j, _ in holds]))], format="csc")
-            rlo = np.concatenate([rlo, np.full(len(holds), -np.inf)])
-            rhi = np.concatenate([rhi, [z for _, z in holds]])
-        problem = MipProblem(A, rlo, rhi, m.col_lower, m.col_upper, m.objectives[k], np.ones(A.shape[1], bool))
+        problem = level_problem(m, k, holds)
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0.05:
             break
@@ -662,3 +661,17 @@ def solve_with_backend(model: Model, backend, params: LevelParams, deadline: flo
     if x_best is None:
         proven = 0
     return x_best, min(proven, 4), bounds, statuses, version
+
+
+def level_problem(m: Model, k: int, holds: list[tuple[int, float]]):
+    """Level ``k`` of ``m`` as a :class:`optimizer.backends.base.MipProblem`: minimise
+    ``objectives[k]`` over ``m``'s rows plus one row ``objectives[j] @ x <= z`` per ``(j, z)`` of
+    ``holds`` (the earlier levels' optima), every column integer."""
+    from .backends.base import MipProblem
+
+    A, rlo, rhi = m.A, m.row_lower, m.row_upper
+    if holds:
+        A = sp.vstack([A, sp.csr_matrix(np.vstack([m.objectives[j] for j, _ in holds]))], format="csc")
+        rlo = np.concatenate([rlo, np.full(len(holds), -np.inf)])
+        rhi = np.concatenate([rhi, [z for _, z in holds]])
+    return MipProblem(A, rlo, rhi, m.col_lower, m.col_upper, m.objectives[k], np.ones(A.shape[1], bool))

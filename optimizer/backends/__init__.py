@@ -4,7 +4,8 @@
 the other backends (``highs-mip`` is plain HiGHS, one MIP per level) solve each lexicographic
 level as a MIP with the earlier levels held by rows
 (:func:`optimizer.lexico.solve_with_backend`); ``flow`` solves the network special case (one day,
-no families) as one min-cost flow with the levels combined in integer costs.  Modules are imported only when used.
+no families) as one min-cost flow with the levels combined in integer costs; ``gurobi`` (level
+by level) and ``gurobi-lex`` (Gurobi's hierarchical multi-objective) need the optional gurobipy.  Modules are imported only when used.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import importlib
 
 from .base import FEATURES, OPTIONS, BackendError
 
-MODULES = {"highs-mip": "highs", "cpsat": "cpsat", "scip": "scip", "flow": "flow"}
+MODULES = {"highs-mip": "highs", "cpsat": "cpsat", "scip": "scip", "flow": "flow", "gurobi": "gurobi",
+           "gurobi-lex": "gurobi_lex"}
 NAMES = ("highs", *MODULES, "pyomo:highs", "pyomo:cbc", "pyomo:glpk")
 MIP = ("highs-mip", "cpsat", "scip")  # backends that solve a MipProblem (the others take the model)
 OPTION_FLAGS = {"time_limit": "--time-limit", "mip_gap": "--mip-gap", "threads": "--threads", "seed": "--seed",
@@ -64,7 +66,8 @@ def get(name: str):
         raise BackendError(f"unknown solver {name!r}; known: {', '.join(NAMES)}")
     mod = importlib.import_module(f".{MODULES[name]}", __name__)
     if not mod.available():
-        raise BackendError(f"solver {name!r} is not available on this machine")
+        why = mod.unavailable_reason() if hasattr(mod, "unavailable_reason") else None
+        raise BackendError(f"solver {name!r} is not available on this machine" + (f": {why}" if why else ""))
     return mod
 
 
@@ -89,7 +92,8 @@ def describe() -> list[dict]:
         try:
             options, features = capabilities(name)
         except (BackendError, ImportError) as e:
-            entry["version"] = f"({e})" if isinstance(e, ImportError) else ""
+            why = str(e).partition("machine: ")[2] if isinstance(e, BackendError) else str(e)
+            entry["version"] = f"({why})" if why else ""
         else:
             entry.update(available=True, version=version(name), options=[k for k in OPTIONS if k in options],
                          features=[k for k in FEATURES if k in features])

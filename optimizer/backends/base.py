@@ -23,7 +23,10 @@ FEATURES = ("families", "multi_day")  # what a backend may model beyond one day 
 
 
 class BackendError(Exception):
-    """A backend that is not installed, or an option it does not accept."""
+    """A backend that is not installed, an option it does not accept, or a model it cannot take
+    (exit code 2)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
