@@ -719,7 +719,7 @@ def cmd_solve(args, started: float) -> int:
         from .htmlreport import render
 
         try:
-            write_atomic(args.report, render(summary, res.rows))
+            write_atomic(args.report, render(summary, res.rows, inst, redact=args.redact))
         except OSError as e:
             _err([f"{args.report}: cannot write the report: {e.strerror or e}"])
             return EXIT_INPUT
