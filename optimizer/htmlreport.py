@@ -17,6 +17,7 @@ import io
 
 from .instance import Instance
 from .reportdata import aor_days, aor_table, cost_split, facility_table, flows, reason_lists
+from .report import REASON_WORDS
 from .reportmap import legend, render_map
 
 e = html.escape
@@ -53,11 +54,6 @@ document.querySelectorAll('input.filter').forEach(function(inp){inp.addEventList
  Array.prototype.forEach.call(body.rows,function(r){r.style.display=r.textContent.toLowerCase().indexOf(q)>=0?'':'none';});});});
 window.addEventListener('beforeprint',function(){document.querySelectorAll('details').forEach(function(d){d.open=true;});});
 """
-
-REASON_WORDS = {"capacity": "for lack of beds", "humanitarian": "humanitarian factor",
-                "legal_limit": "legal custody limit", "no_seat": "no transport seat", "local_ties": "local ties",
-                "pinned": "pinned", "cost": "risk 0: cheaper released", "atd_capacity": "no ATD slot",
-                "no_compatible_bed": "no compatible bed", "short_stay_only": "short-stay sites only"}
 
 
 def _svg(fig) -> str:

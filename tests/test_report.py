@@ -167,3 +167,23 @@ def test_report_path_is_checked_before_solving(tmp_path, capsys):
     out = tmp_path / "plan"
     assert main(["solve", "instances/tiny.json", "--out", str(out), "--report", str(tmp_path / "no" / "r.html")]) == 2
     assert "--report" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("terminal,quiet", [(True, False), (True, True), (False, False)])
+def test_progress_on_a_terminal_only(tmp_path, capfd, monkeypatch, terminal, quiet):
+    """rich's progress display on stderr names each stage when stderr is a terminal (FORCE_COLOR
+    makes rich take it for one), and shows nothing with --quiet or when stderr is not a terminal."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    if terminal:
+        monkeypatch.setenv("FORCE_COLOR", "1")
+    report = tmp_path / "r.html"
+    assert main(["solve", "instances/tiny.json", "--out", str(tmp_path / "plan"), "--report", str(report),
+                 *(["--quiet"] if quiet else [])]) == 0
+    out, err = capfd.readouterr()
+    stages = ["reading the instance", "building the model", "level 3 of 4 (released risk)", "level 4 of 4 (cost)",
+              "verifying the plan", "writing the plan", "writing the report"]
+    assert [s for s in stages if s in err] == (stages if terminal and not quiet else [])
+    out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\s+", "", out)  # colours and line breaks of a terminal
+    assert (f"reportwrittento{report}" in out) == (not quiet)
+    assert "releaseriskcutoff" not in out
