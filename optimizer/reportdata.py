@@ -25,8 +25,8 @@ def cost_split(inst: Instance, summary: dict, rows: list[dict[str, str]]) -> dic
     atd = sum(per_diem[r["atd_program_id"]] * (H - int(r["release_day"]))
               for r in rows if r["decision"] == "release" and r["atd_program_id"]) * mult
     total = summary["objective"]["cost_usd"]
-    return {"guaranteed_minimum": round(gm, 2), "per_diem": round(detention - gm, 2), "atd": round(atd, 2),
-            "moving": round(total - detention - atd, 2)}
+    return {"guaranteed_minimum": round(gm, 2), "per_diem": round(detention - gm, 2) + 0.0, "atd": round(atd, 2),
+            "moving": round(total - detention - atd, 2) + 0.0}  # + 0.0: no "-0.00"
 
 
 def flows(inst: Instance, rows: list[dict[str, str]]) -> Counter:
@@ -94,7 +94,7 @@ def facility_table(inst: Instance, summary: dict) -> list[dict]:
         out.append({"id": f.id, "name": f.name, "aor": f.aor, "state": f.state, "type": f.type, "lat": f.lat,
                     "lon": f.lon, "beds": s["beds"], "surge_beds": sum(u.surge_beds for u in f.units),
                     "occupied": s["occupied"], "utilization": s["utilization"], "gm_usd": round(gm, 2),
-                    "per_diem_usd": round(s["cost_usd"] - gm, 2)})
+                    "per_diem_usd": round(s["cost_usd"] - gm, 2) + 0.0})  # + 0.0: no "-0.00"
     return out
 
 

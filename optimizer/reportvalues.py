@@ -35,18 +35,22 @@ def values_section(summary: dict, inst: Instance) -> str:
              "re_solve: solved again exactly; lp_dual: an LP estimate of the released-risk change only.</p>"]
     firsts = [(u, _first_level(u)) for u in top]
     shown = [(u, f) for u, f in firsts if f is not None]
+    shown = [(u, f) for u, f in shown if f[0] == shown[0][1][0]] if shown else []  # one level: one scale
     if shown:
         fig, ax = plt.subplots(figsize=(9, 0.3 * len(shown) + 0.9))
         colours = {"unplaced_change": "#b03030", "surge_change": "#e57c00", "released_risk_change": "#d8a33a",
                    "cost_change": "#4a7ab5"}
-        labels = [f"{u['id']} ({dict(LEVELS)[k]}{'' if u['method'] == 're_solve' else ', estimate'})"
-                  for u, (k, _) in shown]
+        labels = [f"{u['id']}{'' if u['method'] == 're_solve' else ' (estimate)'}" for u, _ in shown]
         ax.barh(labels[::-1], [-v for _, (_, v) in shown][::-1], color=[colours[k] for _, (k, _) in shown][::-1])
-        ax.set_xlabel("improvement of the first level changed (people, bed-days, risk points or USD)")
+        ax.set_xlabel(f"{dict(LEVELS)[shown[0][1][0]]} saved by one more bed")
         ax.spines[["top", "right"]].set_visible(False)
         parts.append(_figure("value of one more bed", _svg(fig)))
     parts.append(_table([("unit", False), ("facility", False)] + [(label, True) for _, label in LEVELS]
                         + [("method", False)], body, "bedvalues"))
+    cand = values.get("candidates", {"unplaced": 0, "surge": 0})
+    exact = sum(u["method"] == "re_solve" for u in values["units"])
+    parts.append(f"<p class='note'>{cand['unplaced']:,} units may place an unplaced person and {cand['surge']:,} "
+                 f"more may save a surge bed-day; {exact:,} units were solved again exactly (these first).</p>")
     if not values.get("complete", True):
         parts.append("<p class='note'>Cut short by the time limit: some units keep their estimate.</p>")
     return "\n".join(parts)
