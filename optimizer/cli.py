@@ -400,7 +400,8 @@ def cmd_whatif(args) -> int:
         t.add_column(col, justify="left" if not col else "right")
     b, w = res["base"], res["whatif"]
     for key, label in (("unplaced", "unplaced people"), ("surge", "surge bed-days"), ("released", "released people"),
-                       ("released_risk", "released risk"), ("highest_risk_released", "highest risk released"),
+                       ("released_risk", "released risk"),
+                       ("highest_released_for_capacity", "highest released for lack of beds"),
                        ("transfers", "transfers"), ("cost_usd", "cost (USD)")):
         x, y = b[key], w[key]
         fmt = ",.2f" if key == "cost_usd" else ",.4f" if "risk" in key else ",.0f"  # the plan files' grid
@@ -459,9 +460,10 @@ def cmd_capacity_curve(args) -> int:
         w.writerows(res["points"])
         write_atomic(args.out, buf.getvalue())
     t = Table(title="Capacity curve (every unit's beds scaled; surge beds unchanged)", title_justify="left")
-    cols = ("percent", "beds", "unplaced", "surge", "released", "released_risk", "highest_risk_released", "cost_usd")
+    cols = ("percent", "beds", "unplaced", "surge", "released", "released_risk", "highest_released_for_capacity",
+            "cost_usd")
     for col in cols:
-        t.add_column(col.replace("_", " "), justify="right")
+        t.add_column(col.replace("_", " ").replace("for capacity", "for lack of beds"), justify="right")
     for p in res["points"]:
         t.add_row(*("-" if p[c] is None else f"{p[c]:+g}" if c == "percent" else f"{p[c]:,.2f}"
                     if isinstance(p[c], float) else f"{p[c]:,}" for c in cols))
@@ -652,15 +654,17 @@ def _warn_other_instance(instance: str, plan_dir: str) -> None:
         print(f"note: {summary} says the plan was made for another instance file (sha256 {sha[:12]}...)")
 
 
-def cmd_solve(args, started: float) -> int:
+def cmd_solve(args, started: float, say=None) -> int:
+    """``bedalloc solve``; ``say``: the progress display (:class:`optimizer.report.Status`)."""
     from .errors import InputError
     from .instance import read_instance
 
     from .backends import BackendError, check
     from .solve import SolveParams
 
+    say = say or (lambda *a, **k: None)
     params = SolveParams(time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads,
-                         seed=args.seed, log=args.log, solver=args.solver)
+                         seed=args.seed, log=args.log, solver=args.solver, progress=say)
     try:
         check(args.solver, params.given())
     except BackendError as e:
@@ -669,6 +673,7 @@ def cmd_solve(args, started: float) -> int:
     deadline = started + args.time_limit if args.time_limit else None
     digest: list[str] = []
     t0 = time.monotonic()
+    say("reading the instance")
     try:
         inst = read_instance(args.instance, digest)
     except InputError as e:
@@ -743,6 +748,7 @@ def cmd_solve(args, started: float) -> int:
         _err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
         return EXIT_ERROR
     t1 = time.monotonic()
+    say("verifying the plan")
     check = res.verified or verify(inst, res.rows)  # a constructive plan was verified already
     t_verify = res.timings.get("verify", time.monotonic() - t1)
     # Proven levels must match the verifier exactly.  A level the limit stopped before proving may
@@ -775,13 +781,16 @@ def cmd_solve(args, started: float) -> int:
         if args.bed_values and inst.horizon_days == 1:
             from .bedvalue import bed_values
 
-            summary["bed_values"] = bed_values(inst, args.bed_values, params, deadline=deadline, base=res)
+            summary["bed_values"] = bed_values(inst, args.bed_values, params, deadline=deadline, base=res,
+                                               progress=lambda d, t: say("value of a bed: units re-solved", d, t))
         if args.capacity_curve and inst.horizon_days == 1:
             from .instance import load_json
             from .whatif import capacity_curve
 
-            summary["capacity_curve"] = capacity_curve(load_json(args.instance), [-30 + 5 * k for k in range(13)],
-                                                       params=params, deadline=deadline)
+            points = iter(range(1, 14))
+            summary["capacity_curve"] = capacity_curve(
+                load_json(args.instance), [-30 + 5 * k for k in range(13)], params=params, deadline=deadline,
+                progress=lambda: say("capacity curve: points solved", next(points), 13))
     except KeyboardInterrupt:
         interrupted_extras = True
         summary["extras_interrupted"] = [name for name, asked in (("bed_values", args.bed_values),
@@ -813,6 +822,7 @@ def cmd_solve(args, started: float) -> int:
         from .pinfile import PINS_FILE
 
         docs[PINS_FILE] = pins.text()
+    say("writing the plan")
     try:
         interrupted = _write_holding_signals(out, res.rows, docs, started)
     except OSError as e:
@@ -825,8 +835,10 @@ def cmd_solve(args, started: float) -> int:
         from .generate import write_atomic
         from .htmlreport import render
 
+        say("writing the report")
+
         try:
-            write_atomic(args.report, render(summary, res.rows))
+            write_atomic(args.report, render(summary, res.rows, inst, redact=args.redact))
         except OSError as e:
             _err([f"{args.report}: cannot write the report: {e.strerror or e}"])
             return EXIT_INPUT
@@ -838,11 +850,13 @@ def cmd_solve(args, started: float) -> int:
         except OSError as e:
             _err([f"{args.write_model}: cannot write the model files: {e.strerror or e}"])
             return EXIT_INPUT
+    if hasattr(say, "stop"):
+        say.stop()
     if not args.quiet:
         from .report import print_summary
 
         try:
-            print_summary(summary, res.rows, out)
+            print_summary(summary, res.rows, out, {f.id: f.name for f in inst.facilities}, args.report)
             sys.stdout.flush()
         except BrokenPipeError:  # stdout closed (piped into `head`): the plan is written and the exit code stands
             import os
@@ -937,7 +951,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "solve":
-            return cmd_solve(args, started)
+            from .report import Status
+
+            with Status(args.quiet) as say:
+                return cmd_solve(args, started, say)
         if args.command == "check":
             return cmd_check(args)
         if args.command == "validate":

@@ -80,12 +80,22 @@ FACE_TOL = 1e-6  # reduced costs and duals of levels 1-3 are integers (or simple
 @dataclass(frozen=True)
 class LevelParams:
     """Solver settings shared by every HiGHS call: ``threads`` (0 = solver default), ``seed``,
-    relative ``mip_gap`` of level 4, ``log`` (print the solver log)."""
+    relative ``mip_gap`` of level 4, ``log`` (print the solver log), ``progress`` (called with a
+    short text at each level and pricing round, for a progress display; None: nothing)."""
 
     threads: int = 1
     seed: int = 0
     mip_gap: float = 1e-6
     log: bool = False
+    progress: object = None
+
+
+LEVEL_NAMES = ("unplaced people", "surge bed-days", "released risk", "cost")
+
+
+def _say(params: LevelParams, text: str) -> None:
+    if params.progress is not None:
+        params.progress(text)
 
 
 def _new_highs(params: LevelParams, time_left: float | None):
@@ -272,6 +282,7 @@ class LexSolver:
                 y = np.zeros(self.m.A.shape[0] + len(self.holds))
             rc = self.reduced_costs(cost, y)
             new = self._entering(rc, scale)
+            _say(self.params, f"pricing: {len(new):,} columns enter")
             if len(new) == 0:
                 x = self.col_lo.copy()  # columns out of the LP are at their lower bound
                 x[self.cols] = sol.col_value
@@ -515,6 +526,7 @@ def _faces_from(model, params, deadline, compact, lift, assume):
     if compact is not None:
         xc = None
         for k in range(first, 3):
+            _say(params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
             status, ok, x_k, y, z_lp, rc = c.solve_lp(compact.objectives[k], xc)
             if not ok:
                 if k == assume > 0 and status in INFEASIBLE:
@@ -546,6 +558,7 @@ def _faces_from(model, params, deadline, compact, lift, assume):
         first = 3
     x = None
     for k in range(first, 4):
+        _say(params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
         cost = model.objectives[k]
         status, ok, x, y, z_lp, rc = s.solve_lp(cost, x)
         if not ok:
@@ -561,6 +574,7 @@ def _faces_from(model, params, deadline, compact, lift, assume):
             s.restrict_to_face(rc, y)
     if fallback[1] == 4:  # the LP optimum of level 4 is an integer point: every level is proven
         return fallback[0], 4, bounds, statuses, s.version
+    _say(params, "level 4 of 4 (cost): MIP")
     status, ok, x_mip, bound = s.solve_mip(cost, 3, z_lp, rc)
     statuses[3] = f"MIP: {status}"
     if x_mip is None:
@@ -588,6 +602,7 @@ def _holds(model, params, deadline):
     s = LexSolver(model, params, deadline)
     x_best, proven, bounds, statuses = None, 0, [], []
     for k in range(4):
+        _say(params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
         cost = model.objectives[k]
         status, ok, x, y, z_lp, rc = s.solve_lp(cost)
         if not ok:
@@ -631,6 +646,7 @@ def solve_with_backend(model: Model, backend, params: LevelParams, deadline: flo
     holds: list[tuple[int, float]] = []
     x_best, x_compact, proven, bounds, statuses, version = None, None, 0, [], [], ""
     for k in range(4):
+        _say(params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
         m = compact if (compact is not None and k < 3) else model
         problem = level_problem(m, k, holds)
         left = None if deadline is None else deadline - time.monotonic()

@@ -26,7 +26,8 @@ from .model import (
 class SolveParams:
     """Shared solver parameters: ``solver`` (a name of :data:`optimizer.backends.NAMES`),
     ``time_limit`` (s, None = none), relative ``mip_gap`` of level 4, ``threads`` (0 = solver
-    default), ``seed``, and ``log`` (solver log to the console)."""
+    default), ``seed``, ``log`` (solver log to the console) and ``progress`` (called with a short
+    text as the solve goes: building, each level, each pricing round; None: nothing)."""
 
     time_limit: float | None = None
     mip_gap: float = 1e-6
@@ -34,6 +35,7 @@ class SolveParams:
     seed: int = 0
     log: bool = False
     solver: str = "highs"
+    progress: object = field(default=None, compare=False)
 
     def __post_init__(self):  # the same ranges as every backend (raises BackendError)
         from .backends.base import MipParams
@@ -289,7 +291,10 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         deadline = t0 + params.time_limit
     P = people_arrays(inst)
     N = network_arrays(inst)
-    level_params = LevelParams(threads=params.threads, seed=params.seed, mip_gap=params.mip_gap, log=params.log)
+    level_params = LevelParams(threads=params.threads, seed=params.seed, mip_gap=params.mip_gap, log=params.log,
+                               progress=params.progress)
+    if params.progress is not None:
+        params.progress("building the model")
     H = inst.horizon_days
     if H > 1:
         from . import backends
