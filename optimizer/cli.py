@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
@@ -84,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--solver", default="highs", metavar="NAME",
                    help="solver: highs (default, bedalloc's exact column-generation engine), highs-mip, cpsat, "
                         "scip, flow (one day, no families, small instances); see 'bedalloc solvers'")
-    s.add_argument("--bed-values", type=_typed(int, lambda v: 0 <= v <= 10000, "must be a whole number from 0"),
+    s.add_argument("--bed-values", type=_typed(int, lambda v: 0 <= v <= 10000, "must be a whole number from 0 to 10000"),
                    default=0, metavar="K", help="one-day plans: the value of one more bed in every unit and "
                    "facility (LP estimate), re-solved exactly for the K most valuable units (default 0: off)")
     s.add_argument("--capacity-curve", action="store_true",
@@ -280,8 +284,10 @@ def cmd_diagnose(args) -> int:
 
 def _bad_output_file(path: str, flag: str, keep: list[str | Path]) -> str | None:
     """Why ``path`` may not be written by ``flag`` (one line), or None: it must be a file name
-    in an existing folder, and neither one of ``keep`` (inputs) nor inside one of them (plan
-    folders)."""
+    in an existing, writable folder, and neither one of ``keep`` (inputs) nor inside one of them
+    (plan folders)."""
+    from .output import unwritable
+
     p = Path(path)
     if p.is_dir() or not (p.parent if str(p.parent) else Path(".")).is_dir():
         return f"{path}: {flag}: must be a file name in an existing folder"
@@ -290,7 +296,8 @@ def _bad_output_file(path: str, flag: str, keep: list[str | Path]) -> str | None
         k = Path(k).resolve()
         if target == k or k in target.parents:
             return f"{path}: {flag}: would overwrite {k}; choose another file"
-    return None
+    why = unwritable(p)
+    return f"{path}: {flag}: {why}" if why else None
 
 
 def _changes(items: list[str], flag: str) -> dict[str, int]:
@@ -567,7 +574,7 @@ def _warn_other_instance(instance: str, plan_dir: str) -> None:
 
 
 def cmd_solve(args, started: float) -> int:
-    from .errors import InputError
+    from .errors import InputError, SolverError
     from .instance import read_instance
 
     from .backends import BackendError, check
@@ -581,6 +588,10 @@ def cmd_solve(args, started: float) -> int:
         _err([f"bedalloc: --solver {args.solver}: {e}"])
         return EXIT_INPUT
     deadline = started + args.time_limit if args.time_limit else None
+    out, why = _solve_outputs(args)  # every output checked before any work: exit 2 writes nothing
+    if why:
+        _err([why])
+        return EXIT_INPUT
     digest: list[str] = []
     t0 = time.monotonic()
     try:
@@ -588,21 +599,6 @@ def cmd_solve(args, started: float) -> int:
     except InputError as e:
         _err(e.lines)
         return EXIT_INPUT
-    if args.out is not None and not args.out.strip():
-        _err(["bedalloc: --out: empty folder name"])
-        return EXIT_INPUT
-    out = Path(args.out) if args.out else Path("out") / Path(args.instance).stem
-    from .output import unsafe_out_dir
-
-    why = unsafe_out_dir(out)
-    if why:
-        _err([f"{out}: --out: {why}"])
-        return EXIT_INPUT
-    if args.report is not None:
-        why = _bad_output_file(args.report, "--report", [args.instance, out] + ([args.pins] if args.pins else []))
-        if why:
-            _err([why])
-            return EXIT_INPUT
     if args.bed_values or args.capacity_curve:
         flag = "--bed-values" if args.bed_values else "--capacity-curve"
         if inst.horizon_days > 1:
@@ -627,7 +623,7 @@ def cmd_solve(args, started: float) -> int:
             return EXIT_INPUT
     t_read = time.monotonic() - t0
 
-    from .output import diagnosis
+    from .output import write_plan_dir
     from .solve import solve
     from .verify import verify
 
@@ -640,6 +636,9 @@ def cmd_solve(args, started: float) -> int:
     except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written
         _err([f"{args.instance}: --solver {args.solver}: {e}"])
         return EXIT_INPUT
+    except SolverError as e:  # a solver that fails on valid input names its status: exit 4
+        _err([f"bedalloc: solver error: {e}; nothing was written"])
+        return EXIT_ERROR
     except Exception as e:  # a solver or internal failure: exit 4, nothing written
         _err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
         return EXIT_ERROR
@@ -660,19 +659,13 @@ def cmd_solve(args, started: float) -> int:
              + [f"objective level {k}: model {res.objective[k]} != verifier {check.objective[k]}" for k in mismatch])
         return EXIT_ERROR
     unplaced = check.objective["unplaced"]
-    from .reasons import reasons
-
-    why, cutoffs = reasons(inst, res.rows)
-    for row, reason in zip(res.rows, why):
-        row["reason"] = reason  # a documented extra column of plan.csv
-    summary = _summary(args, inst, digest[0], params, res, check)
-    summary["params"].update(pins=args.pins, pins_sha256=pins.sha256() if pins else None)
-    summary["release_cutoffs"] = cutoffs
-    for key, decision in (("releases_by_reason", "release"), ("unplaced_by_reason", "unplaced")):
-        picked = [w for w, row in zip(why, res.rows) if row["decision"] == decision and w]
-        summary[key] = {k: picked.count(k) for k in sorted(set(picked))}
-    interrupted_extras = False
-    try:  # the plan is verified: an interrupt from here on writes it and exits 1 (MODEL.md §5)
+    interrupts: list[int] = []  # MODEL.md §5: from here on an interrupt writes the plan and exits 1
+    with _interrupts_held(interrupts):
+        _reached("verified")
+        why, summary = _reasons_and_summary(args, inst, digest[0], params, res, check, pins)
+    try:
+        if interrupts:  # no extra solves after an interrupt
+            raise KeyboardInterrupt
         if args.bed_values and inst.horizon_days == 1:
             from .bedvalue import bed_values
 
@@ -684,11 +677,53 @@ def cmd_solve(args, started: float) -> int:
             summary["capacity_curve"] = capacity_curve(load_json(args.instance), [-30 + 5 * k for k in range(13)],
                                                        params=params, deadline=deadline)
     except KeyboardInterrupt:
-        interrupted_extras = True
+        interrupts.append(signal.SIGINT)
         summary["extras_interrupted"] = [name for name, asked in (("bed_values", args.bed_values),
                                                                   ("capacity_curve", args.capacity_curve))
                                          if asked and name not in summary]
     summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
+    with _interrupts_held(interrupts):
+        docs = _documents(args, inst, res, why, summary, pins, deadline)
+        try:
+            write_plan_dir(out, res.rows, docs, started)
+        except OSError as e:  # the folder was found writable before any work: a full disk, an I/O error
+            _err([f"{out}: cannot write the plan folder: {e.strerror or e}; nothing was written"])
+            return EXIT_ERROR
+    try:
+        _reached("written")
+        code = _after_writing(args, out, summary, res, unplaced)
+    except KeyboardInterrupt:
+        interrupts.append(signal.SIGINT)
+        code = None
+    if interrupts:
+        _err([f"bedalloc: interrupted; the verified plan was written to {out}"])
+    if code is None or (interrupts and code == EXIT_OK):  # precedence: 2, 4, 3, 1, 0
+        code = EXIT_UNPLACED if res.levels_proven >= 1 and unplaced > 0 else EXIT_LIMIT
+    return code
+
+
+def _solve_outputs(args) -> tuple[Path, str | None]:
+    """The plan folder of `solve`, and why it or ``--report`` cannot be written (one line) or
+    None: checked before any work, so that exit 2 means nothing written (MODEL.md §5)."""
+    from .output import unsafe_out_dir
+
+    if args.out is not None and not args.out.strip():
+        return Path(), "bedalloc: --out: empty folder name"
+    out = Path(args.out) if args.out else Path("out") / Path(args.instance).stem
+    why = unsafe_out_dir(out)
+    if why:
+        return out, f"{out}: --out: {why}"
+    if args.report is not None:
+        return out, _bad_output_file(args.report, "--report", [args.instance, out] + ([args.pins] if args.pins else []))
+    return out, None
+
+
+def _documents(args, inst, res, why, summary, pins, deadline) -> dict:
+    """The plan folder's files besides plan.csv: diagnosis.json (when people are unplaced),
+    summary.json, pins.csv (with --pins)."""
+    from .output import diagnosis
+
+    unplaced = summary["objective"]["unplaced"]
     docs = {}
     if unplaced > 0:
         docs["diagnosis.json"] = diagnosis(inst, res.rows, res.levels_proven >= 1, why)
@@ -706,33 +741,27 @@ def cmd_solve(args, started: float) -> int:
         from .pinfile import PINS_FILE
 
         docs[PINS_FILE] = pins.text()
-    try:
-        interrupted = _write_holding_signals(out, res.rows, docs, started)
-    except OSError as e:
-        _err([f"{out}: cannot write the plan folder: {e.strerror or e}"])
-        return EXIT_INPUT
-    if interrupted or interrupted_extras:
-        _err([f"bedalloc: interrupted; the verified plan was written to {out}"])
-        return EXIT_LIMIT
+    return docs
+
+
+def _after_writing(args, out, summary, res, unplaced) -> int:
+    """The report, the terminal summary and the closing lines of `solve` once its plan folder is
+    in place; returns the exit code (an interrupt here leaves the plan standing: the caller
+    exits 1)."""
     if args.report is not None:
         from .generate import write_atomic
         from .htmlreport import render
 
         try:
             write_atomic(args.report, render(summary, res.rows))
-        except OSError as e:
-            _err([f"{args.report}: cannot write the report: {e.strerror or e}"])
-            return EXIT_INPUT
+        except OSError as e:  # it was found writable before any work: a full disk, an I/O error
+            _err([f"{args.report}: cannot write the report: {e.strerror or e} (the plan was written to {out})"])
+            return EXIT_ERROR
     if not args.quiet:
         from .report import print_summary
 
-        try:
-            print_summary(summary, res.rows, out)
-            sys.stdout.flush()
-        except BrokenPipeError:  # stdout closed (piped into `head`): the plan is written and the exit code stands
-            import os
-
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print_summary(summary, res.rows, out)
+        sys.stdout.flush()
     if unplaced > 0:
         where = out / "diagnosis.json"
         if res.levels_proven >= 1:
@@ -745,24 +774,44 @@ def cmd_solve(args, started: float) -> int:
     return EXIT_OK if res.termination == "optimal" else EXIT_LIMIT
 
 
-def _write_holding_signals(out, rows, docs, started) -> bool:
-    """Write the plan folder with SIGINT and SIGTERM held, so that an interrupt never leaves a
-    half-written folder; returns whether one arrived meanwhile (MODEL.md §5: an interrupt after a
-    verified plan exists writes it and exits 1)."""
-    import signal
+def _reasons_and_summary(args, inst, sha, params, res, check, pins) -> tuple[list[str], dict]:
+    """Each row's reason (plan.csv's documented extra column ``reason``, set on ``res.rows``)
+    and summary.json without its read, verify and write timings."""
+    from .reasons import reasons
 
-    from .output import write_plan_dir
+    why, cutoffs = reasons(inst, res.rows)
+    for row, reason in zip(res.rows, why):
+        row["reason"] = reason
+    summary = _summary(args, inst, sha, params, res, check)
+    summary["params"].update(pins=args.pins, pins_sha256=pins.sha256() if pins else None)
+    summary["release_cutoffs"] = cutoffs
+    for key, decision in (("releases_by_reason", "release"), ("unplaced_by_reason", "unplaced")):
+        picked = [w for w, row in zip(why, res.rows) if row["decision"] == decision and w]
+        summary[key] = {k: picked.count(k) for k in sorted(set(picked))}
+    return why, summary
 
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+
+def _reached(stage: str) -> None:
+    """A point of `solve` where tests send a signal (tests/test_reliability.py): ``verified``
+    (the plan passed the verifier) and ``written`` (the plan folder is in place)."""
+
+
+@contextmanager
+def _interrupts_held(arrived: list):
+    """SIGINT and SIGTERM are noted in ``arrived`` instead of interrupting the block, so that a
+    verified plan is always written whole (MODEL.md §5: an interrupt after a verified plan exists
+    writes it and exits 1).  Python handles signals on its main thread only: elsewhere the block
+    runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = [signal.signal(k, lambda signum, frame: arrived.append(signum)) for k in kinds]
     try:
-        write_plan_dir(out, rows, docs, started)
+        yield
     finally:
-        pending = signal.sigpending() & held
-        for sig in pending:  # consume them: the plan is safely written
-            signal.sigwait({sig})
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-    return bool(pending)
+        for k, handler in zip(kinds, previous):
+            signal.signal(k, handler)
 
 
 def _summary(args, inst, sha, params, res, check) -> dict:
@@ -802,11 +851,37 @@ def _summary(args, inst, sha, params, res, check) -> dict:
     }
 
 
+class _Unbreakable:
+    """A text stream whose writes and flushes never fail: when its reader has gone (EPIPE), its
+    file descriptor was closed or it is None (started with the stream closed), what is written
+    goes to the null device, then and at exit.  Everything else is the wrapped stream's."""
+
+    def __init__(self, stream):
+        self._stream = stream if stream is not None else open(os.devnull, "w", encoding="utf-8")
+
+    def write(self, text: str) -> int:
+        self._call("write", text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._call("flush")
+
+    def _call(self, name: str, *args) -> None:
+        try:
+            getattr(self._stream, name)(*args)
+        except (OSError, ValueError):  # BrokenPipeError, a closed descriptor, a closed file
+            try:  # the descriptor now leads nowhere, so that the exit's own flush cannot fail
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            except (OSError, ValueError, AttributeError):  # no descriptor of its own (a test's capture)
+                self._stream = open(os.devnull, "w", encoding="utf-8")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bedalloc`` console script; returns the exit code."""
     started = time.monotonic()
-    import signal
-    import threading
 
     def _terminate(signum, frame):  # SIGTERM ends the run like Ctrl-C (MODEL.md §5: exit 130)
         raise KeyboardInterrupt
@@ -819,9 +894,12 @@ def main(argv: list[str] | None = None) -> int:
 
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    streams = None
     try:
         args = build_parser().parse_args(argv)
-        if args.command == "solve":
+        if args.command == "solve":  # keeps its own exit code whatever happens to its streams
+            streams = sys.stdout, sys.stderr
+            sys.stdout, sys.stderr = _Unbreakable(sys.stdout), _Unbreakable(sys.stderr)
             return cmd_solve(args, started)
         if args.command == "check":
             return cmd_check(args)
@@ -846,10 +924,12 @@ def main(argv: list[str] | None = None) -> int:
         _err(["bedalloc: interrupted; nothing written"])
         return EXIT_INTERRUPT
     except BrokenPipeError:  # stdout closed early (`bedalloc diagnose --json | head`): no traceback
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush must not fail too
         return EXIT_PIPE
     finally:
+        if streams is not None:
+            sys.stdout.flush()  # what is still buffered, before the plain streams come back
+            sys.stderr.flush()
+            sys.stdout, sys.stderr = streams
         if gc_was_enabled:
             gc.enable()
