@@ -286,7 +286,7 @@ def _bad_output_file(path: str, flag: str, keep: list[str | Path]) -> str | None
     """Why ``path`` may not be written by ``flag`` (one line), or None: it must be a file name
     in an existing, writable folder, and neither one of ``keep`` (inputs) nor inside one of them
     (plan folders)."""
-    from .output import unwritable
+    from .outdir import unwritable
 
     p = Path(path)
     if p.is_dir() or not (p.parent if str(p.parent) else Path(".")).is_dir():
@@ -705,7 +705,7 @@ def cmd_solve(args, started: float) -> int:
 def _solve_outputs(args) -> tuple[Path, str | None]:
     """The plan folder of `solve`, and why it or ``--report`` cannot be written (one line) or
     None: checked before any work, so that exit 2 means nothing written (MODEL.md §5)."""
-    from .output import unsafe_out_dir
+    from .outdir import unsafe_out_dir
 
     if args.out is not None and not args.out.strip():
         return Path(), "bedalloc: --out: empty folder name"

@@ -304,7 +304,12 @@ def load_json(path: str | Path, digest: list | None = None):
         raise InputError([f"{path}: not UTF-8 text (invalid byte at offset {e.start})"]) from None
     del data
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=_json_int)
+        try:
+            return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        except ValueError as e:  # an integer too long for Python: read again, each such one as HUGE_INT
+            if "integer string conversion" not in str(e):  # (only then: a hook slows the common case)
+                raise
+            return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=_json_int)
     except json.JSONDecodeError as e:
         raise InputError([f"{path}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"]) from None
     except ValueError as e:

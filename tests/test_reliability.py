@@ -325,3 +325,108 @@ def test_cbc_dies_with_bedalloc_killed_by_sigkill_and_its_files_go(limit, tmp_pa
     again = subprocess.run([*solve[:4], str(TINY), *solve[5:], "--out", str(tmp_path / "again")], cwd=ROOT, env=env,
                            timeout=120)
     assert again.returncode == 0 and list(scratch.iterdir()) == []  # the next run removes them
+
+
+# --------------------------------------------------------------------------------------------
+# 6. the verifier flags a needless "unplaced"
+# --------------------------------------------------------------------------------------------
+
+def _unplace(rows: list[dict], ids) -> list[dict]:
+    for r in rows:
+        if r["person_id"] in ids:
+            r.update(decision="unplaced", facility_id="", unit_id="", atd_program_id="", release_day="", transfer="0")
+    return rows
+
+
+@pytest.fixture(scope="module")
+def tiny_plan(tmp_path_factory) -> list[dict]:
+    from optimizer.instance import read_instance
+    from optimizer.solve import solve
+
+    return solve(read_instance(TINY)).rows
+
+
+def test_p12_unplaced_although_a_program_has_a_slot_is_flagged(tiny_plan):
+    from optimizer.instance import read_instance
+    from optimizer.verify import verify
+
+    res = verify(read_instance(TINY), _unplace([dict(r) for r in tiny_plan], {"P12"}))
+    assert res.violations == ["unplaced: people[11] id=P12: unplaced although a free slot in ATD program APP "
+                              "(release is allowed) was available"]
+
+
+def test_everyone_unplaced_while_beds_are_free_is_flagged_block_by_block(tiny_plan):
+    from optimizer.instance import read_instance
+    from optimizer.verify import verify
+
+    rows = _unplace([dict(r) for r in tiny_plan], {r["person_id"] for r in tiny_plan if r["decision"] != "removed"})
+    flagged = [v.split(": ")[1] for v in verify(read_instance(TINY), rows).violations]
+    assert flagged == [f"people[{i}] id=P{i + 1:02d}" for i in range(7)] + \
+        ["family FAM1 (2 people, first people[7] id=P08)", "people[9] id=P10", "people[11] id=P12"]
+
+
+def _seat_doc(limit: int | None, ties: bool) -> dict:
+    """X is held in F1, whose only unit has no bed; F2 (same AOR) has one: X can have it only as a
+    transfer, which the AOR's limit or X's local ties (X's case is in AOR B) may forbid."""
+    unit = {"sex": "M", "levels": ["A", "B", "C", "D"]}
+    fac = {"state": "TX", "type": "SPC", "lat": 30.0, "lon": -95.0, "per_diem": 100.0}
+    return {
+        "format": "bedalloc-instance", "version": 1, "name": "seats", "snapshot_date": "2026-01-01",
+        "horizon_days": 1,
+        "aors": [{"code": "A", "name": "A", "lat": 30.0, "lon": -95.0, "max_transfers_out_per_day": limit},
+                 {"code": "B", "name": "B", "lat": 31.0, "lon": -96.0}],
+        "facilities": [{**fac, "id": "F1", "name": "F1", "aor": "A", "units": [{**unit, "id": "U1", "beds": 0}]},
+                       {**fac, "id": "F2", "name": "F2", "aor": "A", "units": [{**unit, "id": "U2", "beds": 1}]}],
+        "atd_programs": [],
+        "people": [{"id": "X", "sex": "M", "level": "A", "risk": 10.0, "aor": "B" if ties else "A", "origin": "F1",
+                    "mandatory": True, "local_ties": ties}],
+    }
+
+
+@pytest.mark.parametrize("limit, ties, flagged", [(0, False, False), (1, False, True), (None, False, True),
+                                                  (None, True, False)])
+def test_a_transfer_the_limits_or_ties_forbid_is_not_a_needless_unplaced(limit, ties, flagged, tmp_path):
+    from optimizer.instance import parse_instance
+    from optimizer.verify import verify
+
+    rows = [{"person_id": "X", "decision": "unplaced", "facility_id": "", "unit_id": "", "atd_program_id": "",
+             "release_day": "", "transfer": "0", "effective_risk": "10.0000"}]
+    res = verify(parse_instance(_seat_doc(limit, ties)), rows)
+    want = ["unplaced: people[0] id=X: unplaced although a free bed in unit U2 on every day of the stay was available"]
+    assert res.violations == (want if flagged else [])
+
+
+def test_a_bed_free_on_some_days_only_is_not_enough(tmp_path):
+    """Multi-day: Y needs a bed on days 0-2; U2's one bed is taken on day 1 by Z (mandatory)."""
+    from optimizer.instance import parse_instance
+    from optimizer.verify import verify
+
+    doc = _seat_doc(None, False)
+    doc["horizon_days"] = 3
+    doc["people"] = [{"id": "Z", "sex": "M", "level": "A", "risk": 1.0, "aor": "A", "mandatory": True,
+                      "arrival_day": 1, "removal_day": 2},
+                     {"id": "Y", "sex": "M", "level": "A", "risk": 1.0, "aor": "A", "mandatory": True}]
+    cells = {"facility_id": "", "unit_id": "", "atd_program_id": "", "release_day": "", "transfer": "0",
+             "effective_risk": "1.0000"}
+    rows = [{**cells, "person_id": "Z", "decision": "detain", "facility_id": "F2", "unit_id": "U2"},
+            {**cells, "person_id": "Y", "decision": "unplaced"}]
+    assert verify(parse_instance(doc), rows).violations == []
+    doc["people"][0]["arrival_day"] = 2  # now Z holds the bed on day 2 only, and Y's stay still needs it
+    doc["people"][0]["removal_day"] = 3
+    assert verify(parse_instance(doc), rows).violations == []
+    doc["people"][1]["removal_day"] = 2  # Y leaves by removal on day 2: days 0-1 are free
+    assert verify(parse_instance(doc), rows).violations == [
+        "unplaced: people[1] id=Y: unplaced although a free bed in unit U2 on every day of the stay was available"]
+
+
+def test_the_window_minimum_matches_a_plain_minimum():
+    import numpy as np
+
+    from optimizer.verify import _window_min
+
+    rng = np.random.default_rng(0)
+    free = rng.integers(-3, 5, size=(7, 37))
+    start = rng.integers(0, 36, size=200)
+    stop = start + 1 + rng.integers(0, 37 - start)
+    want = np.array([free[:, a:b].min(axis=1) for a, b in zip(start, stop)])
+    assert (_window_min(free, start, stop) == want).all()
