@@ -296,8 +296,9 @@ def load_json(path: str | Path, digest: list | None = None):
         raise InputError([f"{path}: the file starts with a byte-order mark; save it as UTF-8 without BOM"])
     bom = data.startswith((b"\xff\xfe", b"\xfe\xff"))
     if bom or b"\x00" in data[:4096]:  # JSON text never holds a NUL byte: UTF-16 or UTF-32
-        raise InputError([f"{path}: not UTF-8 text: the file looks like UTF-16 or UTF-32 ({'with' if bom else 'without'} "
-                          "a byte-order mark); save it as UTF-8"])
+        mark = "with" if bom else "without"
+        raise InputError([f"{path}: not UTF-8 text: the file looks like UTF-16 or UTF-32 ({mark} a byte-order mark); "
+                          "save it as UTF-8"])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -430,3 +430,33 @@ def test_the_window_minimum_matches_a_plain_minimum():
     stop = start + 1 + rng.integers(0, 37 - start)
     want = np.array([free[:, a:b].min(axis=1) for a, b in zip(start, stop)])
     assert (_window_min(free, start, stop) == want).all()
+
+
+@pytest.mark.parametrize("proven, code", [(0, 1), (4, 4)])
+def test_solve_writes_a_stopped_search_with_a_needless_unplaced_but_never_a_proven_one(proven, code, tmp_path,
+                                                                                          monkeypatch, capsys):
+    """MODEL.md §5: a limit may leave people unplaced (exit 1, said on stderr); with level 1
+    proven a needless unplaced is a contradiction: exit 4, nothing written."""
+    import optimizer.solve
+    from optimizer.instance import read_instance
+
+    real = optimizer.solve.solve
+
+    def stopped(inst, params, deadline=None):
+        res = real(inst, params, deadline=deadline)
+        _unplace(res.rows, {"P12"})
+        res.objective.update(unplaced=1, released_risk=res.objective["released_risk"] - 30.0,
+                             cost_usd=res.objective["cost_usd"] - 0.96 * 30)
+        res.levels_proven, res.termination = proven, "optimal" if proven == 4 else "time_limit"
+        return res
+
+    monkeypatch.setattr(optimizer.solve, "solve", stopped)
+    out = tmp_path / "plan"
+    assert main(["solve", str(TINY), "--out", str(out), "--quiet"]) == code
+    err = capsys.readouterr().err
+    if code == 1:
+        assert "1 unplaced people or families had an outcome free" in err
+        assert main(["check", str(TINY), str(out)]) == 1  # check lists it
+        assert read_instance(TINY) and json.loads((out / "summary.json").read_text())["objective"]["unplaced"] == 1
+    else:
+        assert "unplaced: people[11] id=P12: unplaced although" in err and not out.exists()
