@@ -600,18 +600,9 @@ def cmd_solve(args, started: float) -> int:
     except InputError as e:
         _err(e.lines)
         return EXIT_INPUT
-    if args.bed_values or args.capacity_curve:
-        flag = "--bed-values" if args.bed_values else "--capacity-curve"
-        if inst.horizon_days > 1:
-            _err([f"bedalloc: {flag}: one-day plans only (this instance has horizon_days = {inst.horizon_days})"])
-            return EXIT_INPUT
-        if args.solver not in ("highs", "highs-mip", "cpsat", "scip"):
-            _err([f"bedalloc: {flag}: needs a solver of the class model (highs, highs-mip, cpsat, scip), "
-                  f"not {args.solver}"])
-            return EXIT_INPUT
-    if args.pins is not None and args.capacity_curve:  # its points re-read the instance file, without the pins
-        _err(["bedalloc: --capacity-curve: not with --pins (the curve solves the instance file as it is); "
-              "run 'bedalloc capacity-curve' on an instance with the pins"])
+    why = _extras_problem(args, inst)
+    if why:
+        _err([why])
         return EXIT_INPUT
     pins = None
     if args.pins is not None:
@@ -626,7 +617,6 @@ def cmd_solve(args, started: float) -> int:
 
     from .output import write_plan_dir
     from .solve import solve
-    from .verify import verify
 
     if deadline is not None:  # the whole command keeps to the limit (optimizer/deadline.py)
         from .deadline import reserve_s
@@ -644,50 +634,16 @@ def cmd_solve(args, started: float) -> int:
         _err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
         return EXIT_ERROR
     t1 = time.monotonic()
-    check = res.verified or verify(inst, res.rows)  # a constructive plan was verified already
-    t_verify = res.timings.get("verify", time.monotonic() - t1)
-    # Proven levels must match the verifier exactly.  A level the limit stopped before proving may
-    # hold risk segments filled out of order; the decoder releases the lowest risks anyway, so the
-    # verifier's value may only be lower there (the plan's true value, which the summary reports).
-    mismatch = []
-    for k, name in enumerate(("unplaced", "surge", "released_risk", "cost_usd")):
-        tol = 1e-6 if k < 3 else 1e-6 * max(1.0, abs(check.objective[name])) + 0.01
-        diff = check.objective[name] - res.objective[name]
-        if diff > tol or (k < res.levels_proven and diff < -tol):
-            mismatch.append(name)
-    # A plan whose level 1 a limit stopped before proving may leave people unplaced although an
-    # outcome was free (MODEL.md §5: "at worst one that leaves people unplaced"); said, not fatal.
-    needless = [v for v in check.violations if v.startswith("unplaced:")] if res.levels_proven < 1 else []
-    if len(check.violations) > len(needless) or mismatch:
-        _err(["bedalloc: internal error: the plan failed verification; nothing was written"] + check.violations[:20]
-             + [f"objective level {k}: model {res.objective[k]} != verifier {check.objective[k]}" for k in mismatch])
+    check = _verified(inst, res)
+    if check is None:
         return EXIT_ERROR
-    if needless:
-        _err([f"bedalloc: the limit stopped the search before level 1 was proven; {len(needless)} unplaced people or "
-              "families had an outcome free (bedalloc check lists them)"])
+    t_verify = res.timings.get("verify", time.monotonic() - t1)
     unplaced = check.objective["unplaced"]
     interrupts: list[int] = []  # MODEL.md §5: from here on an interrupt writes the plan and exits 1
     with _interrupts_held(interrupts):
         _reached("verified")
         why, summary = _reasons_and_summary(args, inst, digest[0], params, res, check, pins)
-    try:
-        if interrupts:  # no extra solves after an interrupt
-            raise KeyboardInterrupt
-        if args.bed_values and inst.horizon_days == 1:
-            from .bedvalue import bed_values
-
-            summary["bed_values"] = bed_values(inst, args.bed_values, params, deadline=deadline, base=res)
-        if args.capacity_curve and inst.horizon_days == 1:
-            from .instance import load_json
-            from .whatif import capacity_curve
-
-            summary["capacity_curve"] = capacity_curve(load_json(args.instance), [-30 + 5 * k for k in range(13)],
-                                                       params=params, deadline=deadline)
-    except KeyboardInterrupt:
-        interrupts.append(signal.SIGINT)
-        summary["extras_interrupted"] = [name for name, asked in (("bed_values", args.bed_values),
-                                                                  ("capacity_curve", args.capacity_curve))
-                                         if asked and name not in summary]
+    _extras(args, inst, params, res, summary, deadline, interrupts)
     summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
     with _interrupts_held(interrupts):
         docs = _documents(args, inst, res, why, summary, pins, deadline)
@@ -723,6 +679,74 @@ def _solve_outputs(args) -> tuple[Path, str | None]:
     if args.report is not None:
         return out, _bad_output_file(args.report, "--report", [args.instance, out] + ([args.pins] if args.pins else []))
     return out, None
+
+
+def _extras_problem(args, inst) -> str | None:
+    """Why --bed-values or --capacity-curve cannot be made for this instance and solver (one
+    line), or None."""
+    if args.bed_values or args.capacity_curve:
+        flag = "--bed-values" if args.bed_values else "--capacity-curve"
+        if inst.horizon_days > 1:
+            return f"bedalloc: {flag}: one-day plans only (this instance has horizon_days = {inst.horizon_days})"
+        if args.solver not in ("highs", "highs-mip", "cpsat", "scip"):
+            return (f"bedalloc: {flag}: needs a solver of the class model (highs, highs-mip, cpsat, scip), "
+                    f"not {args.solver}")
+    if args.pins is not None and args.capacity_curve:  # its points re-read the instance file, without the pins
+        return ("bedalloc: --capacity-curve: not with --pins (the curve solves the instance file as it is); "
+                "run 'bedalloc capacity-curve' on an instance with the pins")
+    return None
+
+
+def _verified(inst, res):
+    """The verifier's report of the solver's plan, or None (after saying why: exit 4) when it
+    breaks a rule or a proven level disagrees with the model's value."""
+    from .verify import verify
+
+    check = res.verified or verify(inst, res.rows)  # a constructive plan was verified already
+    # Proven levels must match the verifier exactly.  A level the limit stopped before proving may
+    # hold risk segments filled out of order; the decoder releases the lowest risks anyway, so the
+    # verifier's value may only be lower there (the plan's true value, which the summary reports).
+    mismatch = []
+    for k, name in enumerate(("unplaced", "surge", "released_risk", "cost_usd")):
+        tol = 1e-6 if k < 3 else 1e-6 * max(1.0, abs(check.objective[name])) + 0.01
+        diff = check.objective[name] - res.objective[name]
+        if diff > tol or (k < res.levels_proven and diff < -tol):
+            mismatch.append(name)
+    # A plan whose level 1 a limit stopped before proving may leave people unplaced although an
+    # outcome was free (MODEL.md §5: "at worst one that leaves people unplaced"); said, not fatal.
+    needless = [v for v in check.violations if v.startswith("unplaced:")] if res.levels_proven < 1 else []
+    if len(check.violations) > len(needless) or mismatch:
+        _err(["bedalloc: internal error: the plan failed verification; nothing was written"] + check.violations[:20]
+             + [f"objective level {k}: model {res.objective[k]} != verifier {check.objective[k]}" for k in mismatch])
+        return None
+    if needless:
+        _err([f"bedalloc: the limit stopped the search before level 1 was proven; {len(needless)} unplaced people or "
+              "families had an outcome free (bedalloc check lists them)"])
+    return check
+
+
+def _extras(args, inst, params, res, summary, deadline, interrupts: list) -> None:
+    """The optional extra solves of a one-day plan (--bed-values, --capacity-curve) into
+    ``summary``; an interrupt (or one noted in ``interrupts`` before) stops them, noted there and
+    in summary.json's ``extras_interrupted``: the verified plan is still written (MODEL.md §5)."""
+    try:
+        if interrupts:  # no extra solves after an interrupt
+            raise KeyboardInterrupt
+        if args.bed_values and inst.horizon_days == 1:
+            from .bedvalue import bed_values
+
+            summary["bed_values"] = bed_values(inst, args.bed_values, params, deadline=deadline, base=res)
+        if args.capacity_curve and inst.horizon_days == 1:
+            from .instance import load_json
+            from .whatif import capacity_curve
+
+            summary["capacity_curve"] = capacity_curve(load_json(args.instance), [-30 + 5 * k for k in range(13)],
+                                                       params=params, deadline=deadline)
+    except KeyboardInterrupt:
+        interrupts.append(signal.SIGINT)
+        summary["extras_interrupted"] = [name for name, asked in (("bed_values", args.bed_values),
+                                                                  ("capacity_curve", args.capacity_curve))
+                                         if asked and name not in summary]
 
 
 def _documents(args, inst, res, why, summary, pins, deadline) -> dict:
