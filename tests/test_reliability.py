@@ -95,6 +95,13 @@ def test_an_output_nobody_may_write_is_exit_2_before_any_work(flag, tmp_path, mo
     assert not out.exists() and not os.path.lexists(where)
 
 
+@pytest.mark.skipif(not os.path.isdir("/sys"), reason="no /sys (where even root may not create files)")
+@pytest.mark.parametrize("argv", [["generate", "--aor", "SNA"], ["capacity-curve", str(TINY)]])
+def test_other_commands_check_their_output_before_any_work(argv, capsys):
+    assert main([*argv, "--out", "/sys/bedalloc-test-output"]) == 2
+    assert "cannot write in /sys" in capsys.readouterr().err and not os.path.lexists("/sys/bedalloc-test-output")
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_report_in_a_read_only_folder_is_exit_2_and_writes_no_plan(tmp_path, monkeypatch, capsys):
     _no_solve(monkeypatch)
