@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
@@ -85,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="solver: highs (default, bedalloc's exact column-generation engine), highs-mip, cpsat, "
                         "scip, flow (one day, no families, small instances), gurobi, gurobi-lex (with gurobipy); "
                         "see 'bedalloc solvers'")
-    s.add_argument("--bed-values", type=_typed(int, lambda v: 0 <= v <= 10000, "must be a whole number from 0"),
+    s.add_argument("--bed-values",
+                   type=_typed(int, lambda v: 0 <= v <= 10000, "must be a whole number from 0 to 10000"),
                    default=0, metavar="K", help="one-day plans: the value of one more bed in every unit and "
                    "facility (LP estimate), re-solved exactly for the K most valuable units (default 0: off)")
     s.add_argument("--capacity-curve", action="store_true",
@@ -339,8 +344,10 @@ def cmd_diagnose(args) -> int:
 
 def _bad_output_file(path: str, flag: str, keep: list[str | Path]) -> str | None:
     """Why ``path`` may not be written by ``flag`` (one line), or None: it must be a file name
-    in an existing folder, and neither one of ``keep`` (inputs) nor inside one of them (plan
-    folders)."""
+    in an existing, writable folder, and neither one of ``keep`` (inputs) nor inside one of them
+    (plan folders)."""
+    from .outdir import unwritable
+
     p = Path(path)
     if p.is_dir() or not (p.parent if str(p.parent) else Path(".")).is_dir():
         return f"{path}: {flag}: must be a file name in an existing folder"
@@ -349,7 +356,8 @@ def _bad_output_file(path: str, flag: str, keep: list[str | Path]) -> str | None
         k = Path(k).resolve()
         if target == k or k in target.parents:
             return f"{path}: {flag}: would overwrite {k}; choose another file"
-    return None
+    why = unwritable(p)
+    return f"{path}: {flag}: {why}" if why else None
 
 
 def _changes(items: list[str], flag: str) -> dict[str, int]:
@@ -656,7 +664,7 @@ def _warn_other_instance(instance: str, plan_dir: str) -> None:
 
 def cmd_solve(args, started: float, say=None) -> int:
     """``bedalloc solve``; ``say``: the progress display (:class:`optimizer.report.Status`)."""
-    from .errors import InputError
+    from .errors import InputError, SolverError
     from .instance import read_instance
 
     from .backends import BackendError, check
@@ -671,6 +679,10 @@ def cmd_solve(args, started: float, say=None) -> int:
         _err([f"bedalloc: --solver {args.solver}: {e}"])
         return EXIT_INPUT
     deadline = started + args.time_limit if args.time_limit else None
+    out, why = _solve_outputs(args)  # every output checked before any work: exit 2 writes nothing
+    if why:
+        _err([why])
+        return EXIT_INPUT
     digest: list[str] = []
     t0 = time.monotonic()
     say("reading the instance")
@@ -679,42 +691,9 @@ def cmd_solve(args, started: float, say=None) -> int:
     except InputError as e:
         _err(e.lines)
         return EXIT_INPUT
-    if args.out is not None and not args.out.strip():
-        _err(["bedalloc: --out: empty folder name"])
-        return EXIT_INPUT
-    out = Path(args.out) if args.out else Path("out") / Path(args.instance).stem
-    from .output import unsafe_out_dir
-
-    why = unsafe_out_dir(out)
+    why = _extras_problem(args, inst)
     if why:
-        _err([f"{out}: --out: {why}"])
-        return EXIT_INPUT
-    if args.report is not None:
-        why = _bad_output_file(args.report, "--report", [args.instance, out] + ([args.pins] if args.pins else []))
-        if why:
-            _err([why])
-            return EXIT_INPUT
-    if args.write_model is not None:
-        from .modelfile import unsafe_model_dir
-
-        why = unsafe_model_dir(args.write_model)
-        if why is None and Path(args.write_model).resolve() == out.resolve():
-            why = "must differ from --out"
-        if why:
-            _err([f"{args.write_model}: --write-model: {why}"])
-            return EXIT_INPUT
-    if args.bed_values or args.capacity_curve:
-        flag = "--bed-values" if args.bed_values else "--capacity-curve"
-        if inst.horizon_days > 1:
-            _err([f"bedalloc: {flag}: one-day plans only (this instance has horizon_days = {inst.horizon_days})"])
-            return EXIT_INPUT
-        if args.solver not in ("highs", "highs-mip", "cpsat", "scip"):
-            _err([f"bedalloc: {flag}: needs a solver of the class model (highs, highs-mip, cpsat, scip), "
-                  f"not {args.solver}"])
-            return EXIT_INPUT
-    if args.pins is not None and args.capacity_curve:  # its points re-read the instance file, without the pins
-        _err(["bedalloc: --capacity-curve: not with --pins (the curve solves the instance file as it is); "
-              "run 'bedalloc capacity-curve' on an instance with the pins"])
+        _err([why])
         return EXIT_INPUT
     pins = None
     if args.pins is not None:
@@ -727,9 +706,8 @@ def cmd_solve(args, started: float, say=None) -> int:
             return EXIT_INPUT
     t_read = time.monotonic() - t0
 
-    from .output import diagnosis
+    from .output import write_plan_dir
     from .solve import solve
-    from .verify import verify
 
     if deadline is not None:  # the whole command keeps to the limit (optimizer/deadline.py)
         from .deadline import reserve_s
@@ -744,13 +722,94 @@ def cmd_solve(args, started: float, say=None) -> int:
     except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written
         _err([f"{args.instance}: --solver {args.solver}: {e}"])
         return EXIT_INPUT
+    except SolverError as e:  # a solver that fails on valid input names its status: exit 4
+        _err([f"bedalloc: solver error: {e}; nothing was written"])
+        return EXIT_ERROR
     except Exception as e:  # a solver or internal failure: exit 4, nothing written
         _err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
         return EXIT_ERROR
     t1 = time.monotonic()
     say("verifying the plan")
-    check = res.verified or verify(inst, res.rows)  # a constructive plan was verified already
+    check = _verified(inst, res)
+    if check is None:
+        return EXIT_ERROR
     t_verify = res.timings.get("verify", time.monotonic() - t1)
+    unplaced = check.objective["unplaced"]
+    interrupts: list[int] = []  # MODEL.md §5: from here on an interrupt writes the plan and exits 1
+    with _interrupts_held(interrupts):
+        _reached("verified")
+        why, summary = _reasons_and_summary(args, inst, digest[0], params, res, check, pins)
+    _extras(args, inst, params, res, summary, deadline, interrupts, say)
+    summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
+    with _interrupts_held(interrupts):
+        docs = _documents(args, inst, res, why, summary, pins, deadline)
+        say("writing the plan")
+        try:
+            write_plan_dir(out, res.rows, docs, started)
+        except OSError as e:  # the folder was found writable before any work: a full disk, an I/O error
+            _err([f"{out}: cannot write the plan folder: {e.strerror or e}; nothing was written"])
+            return EXIT_ERROR
+    try:
+        _reached("written")
+        code = _after_writing(args, inst, out, summary, res, unplaced, say)
+    except KeyboardInterrupt:
+        interrupts.append(signal.SIGINT)
+        code = None
+    if interrupts:
+        _err([f"bedalloc: interrupted; the verified plan was written to {out}"])
+    if code is None or (interrupts and code == EXIT_OK):  # precedence: 2, 4, 3, 1, 0
+        code = EXIT_UNPLACED if res.levels_proven >= 1 and unplaced > 0 else EXIT_LIMIT
+    return code
+
+
+def _solve_outputs(args) -> tuple[Path, str | None]:
+    """The plan folder of `solve`, and why it, ``--report`` or ``--write-model`` cannot be written (one line) or
+    None: checked before any work, so that exit 2 means nothing written (MODEL.md §5)."""
+    from .outdir import unsafe_out_dir
+
+    if args.out is not None and not args.out.strip():
+        return Path(), "bedalloc: --out: empty folder name"
+    out = Path(args.out) if args.out else Path("out") / Path(args.instance).stem
+    why = unsafe_out_dir(out)
+    if why:
+        return out, f"{out}: --out: {why}"
+    if args.report is not None:
+        why = _bad_output_file(args.report, "--report", [args.instance, out] + ([args.pins] if args.pins else []))
+        if why:
+            return out, why
+    if args.write_model is not None:
+        from .modelfile import unsafe_model_dir
+
+        why = unsafe_model_dir(args.write_model)
+        if why is None and Path(args.write_model).resolve() == out.resolve():
+            why = "must differ from --out"
+        if why:
+            return out, f"{args.write_model}: --write-model: {why}"
+    return out, None
+
+
+def _extras_problem(args, inst) -> str | None:
+    """Why --bed-values or --capacity-curve cannot be made for this instance and solver (one
+    line), or None."""
+    if args.bed_values or args.capacity_curve:
+        flag = "--bed-values" if args.bed_values else "--capacity-curve"
+        if inst.horizon_days > 1:
+            return f"bedalloc: {flag}: one-day plans only (this instance has horizon_days = {inst.horizon_days})"
+        if args.solver not in ("highs", "highs-mip", "cpsat", "scip"):
+            return (f"bedalloc: {flag}: needs a solver of the class model (highs, highs-mip, cpsat, scip), "
+                    f"not {args.solver}")
+    if args.pins is not None and args.capacity_curve:  # its points re-read the instance file, without the pins
+        return ("bedalloc: --capacity-curve: not with --pins (the curve solves the instance file as it is); "
+                "run 'bedalloc capacity-curve' on an instance with the pins")
+    return None
+
+
+def _verified(inst, res):
+    """The verifier's report of the solver's plan, or None (after saying why: exit 4) when it
+    breaks a rule or a proven level disagrees with the model's value."""
+    from .verify import verify
+
+    check = res.verified or verify(inst, res.rows)  # a constructive plan was verified already
     # Proven levels must match the verifier exactly.  A level the limit stopped before proving may
     # hold risk segments filled out of order; the decoder releases the lowest risks anyway, so the
     # verifier's value may only be lower there (the plan's true value, which the summary reports).
@@ -760,24 +819,26 @@ def cmd_solve(args, started: float, say=None) -> int:
         diff = check.objective[name] - res.objective[name]
         if diff > tol or (k < res.levels_proven and diff < -tol):
             mismatch.append(name)
-    if not check.ok or mismatch:
+    # A plan whose level 1 a limit stopped before proving may leave people unplaced although an
+    # outcome was free (MODEL.md §5: "at worst one that leaves people unplaced"); said, not fatal.
+    needless = [v for v in check.violations if v.startswith("unplaced:")] if res.levels_proven < 1 else []
+    if len(check.violations) > len(needless) or mismatch:
         _err(["bedalloc: internal error: the plan failed verification; nothing was written"] + check.violations[:20]
              + [f"objective level {k}: model {res.objective[k]} != verifier {check.objective[k]}" for k in mismatch])
-        return EXIT_ERROR
-    unplaced = check.objective["unplaced"]
-    from .reasons import reasons
+        return None
+    if needless:
+        _err([f"bedalloc: the limit stopped the search before level 1 was proven; {len(needless)} unplaced people or "
+              "families had an outcome free (bedalloc check lists them)"])
+    return check
 
-    why, cutoffs = reasons(inst, res.rows)
-    for row, reason in zip(res.rows, why):
-        row["reason"] = reason  # a documented extra column of plan.csv
-    summary = _summary(args, inst, digest[0], params, res, check)
-    summary["params"].update(pins=args.pins, pins_sha256=pins.sha256() if pins else None)
-    summary["release_cutoffs"] = cutoffs
-    for key, decision in (("releases_by_reason", "release"), ("unplaced_by_reason", "unplaced")):
-        picked = [w for w, row in zip(why, res.rows) if row["decision"] == decision and w]
-        summary[key] = {k: picked.count(k) for k in sorted(set(picked))}
-    interrupted_extras = False
-    try:  # the plan is verified: an interrupt from here on writes it and exits 1 (MODEL.md §5)
+
+def _extras(args, inst, params, res, summary, deadline, interrupts: list, say) -> None:
+    """The optional extra solves of a one-day plan (--bed-values, --capacity-curve) into
+    ``summary``; an interrupt (or one noted in ``interrupts`` before) stops them, noted there and
+    in summary.json's ``extras_interrupted``: the verified plan is still written (MODEL.md §5)."""
+    try:
+        if interrupts:  # no extra solves after an interrupt
+            raise KeyboardInterrupt
         if args.bed_values and inst.horizon_days == 1:
             from .bedvalue import bed_values
 
@@ -792,11 +853,18 @@ def cmd_solve(args, started: float, say=None) -> int:
                 load_json(args.instance), [-30 + 5 * k for k in range(13)], params=params, deadline=deadline,
                 progress=lambda: say("capacity curve: points solved", next(points), 13))
     except KeyboardInterrupt:
-        interrupted_extras = True
+        interrupts.append(signal.SIGINT)
         summary["extras_interrupted"] = [name for name, asked in (("bed_values", args.bed_values),
                                                                   ("capacity_curve", args.capacity_curve))
                                          if asked and name not in summary]
-    summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
+
+
+def _documents(args, inst, res, why, summary, pins, deadline) -> dict:
+    """The plan folder's files besides plan.csv: diagnosis.json (when people are unplaced),
+    summary.json, plan.xlsx (with --xlsx), pins.csv (with --pins)."""
+    from .output import diagnosis
+
+    unplaced = summary["objective"]["unplaced"]
     docs = {}
     if unplaced > 0:
         docs["diagnosis.json"] = diagnosis(inst, res.rows, res.levels_proven >= 1, why)
@@ -810,27 +878,21 @@ def cmd_solve(args, started: float, say=None) -> int:
             for group in docs["diagnosis.json"]["groups"]:
                 group.pop("person_ids", None)
     docs["summary.json"] = summary
-    if args.xlsx:
+    if args.xlsx:  # an interrupt meanwhile is held: the plan is written whole, then exit 1
         from .planbook import plan_workbook
 
-        try:
-            docs["plan.xlsx"] = plan_workbook(inst, res.rows, summary)
-        except KeyboardInterrupt:  # the verified plan is still written, without plan.xlsx (exit 1)
-            interrupted_extras = True
-            summary.setdefault("extras_interrupted", []).append("plan.xlsx")
+        docs["plan.xlsx"] = plan_workbook(inst, res.rows, summary)
     if pins is not None:
         from .pinfile import PINS_FILE
 
         docs[PINS_FILE] = pins.text()
-    say("writing the plan")
-    try:
-        interrupted = _write_holding_signals(out, res.rows, docs, started)
-    except OSError as e:
-        _err([f"{out}: cannot write the plan folder: {e.strerror or e}"])
-        return EXIT_INPUT
-    if interrupted or interrupted_extras:
-        _err([f"bedalloc: interrupted; the verified plan was written to {out}"])
-        return EXIT_LIMIT
+    return docs
+
+
+def _after_writing(args, inst, out, summary, res, unplaced, say) -> int:
+    """The report, the terminal summary and the closing lines of `solve` once its plan folder is
+    in place; returns the exit code (an interrupt here leaves the plan standing: the caller
+    exits 1)."""
     if args.report is not None:
         from .generate import write_atomic
         from .htmlreport import render
@@ -839,29 +901,25 @@ def cmd_solve(args, started: float, say=None) -> int:
 
         try:
             write_atomic(args.report, render(summary, res.rows, inst, redact=args.redact))
-        except OSError as e:
-            _err([f"{args.report}: cannot write the report: {e.strerror or e}"])
-            return EXIT_INPUT
+        except OSError as e:  # it was found writable before any work: a full disk, an I/O error
+            _err([f"{args.report}: cannot write the report: {e.strerror or e} (the plan was written to {out})"])
+            return EXIT_ERROR
     if args.write_model is not None:
         from .modelfile import write_levels
 
         try:
             write_levels(args.write_model, inst, res, args.instance)
-        except OSError as e:
-            _err([f"{args.write_model}: cannot write the model files: {e.strerror or e}"])
-            return EXIT_INPUT
+        except OSError as e:  # it was found writable before any work: a full disk, an I/O error
+            _err([f"{args.write_model}: cannot write the model files: {e.strerror or e} (the plan was written "
+                  f"to {out})"])
+            return EXIT_ERROR
     if hasattr(say, "stop"):
         say.stop()
     if not args.quiet:
         from .report import print_summary
 
-        try:
-            print_summary(summary, res.rows, out, {f.id: f.name for f in inst.facilities}, args.report)
-            sys.stdout.flush()
-        except BrokenPipeError:  # stdout closed (piped into `head`): the plan is written and the exit code stands
-            import os
-
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print_summary(summary, res.rows, out, {f.id: f.name for f in inst.facilities}, args.report)
+        sys.stdout.flush()
     if unplaced > 0:
         where = out / "diagnosis.json"
         if res.levels_proven >= 1:
@@ -874,24 +932,44 @@ def cmd_solve(args, started: float, say=None) -> int:
     return EXIT_OK if res.termination == "optimal" else EXIT_LIMIT
 
 
-def _write_holding_signals(out, rows, docs, started) -> bool:
-    """Write the plan folder with SIGINT and SIGTERM held, so that an interrupt never leaves a
-    half-written folder; returns whether one arrived meanwhile (MODEL.md §5: an interrupt after a
-    verified plan exists writes it and exits 1)."""
-    import signal
+def _reasons_and_summary(args, inst, sha, params, res, check, pins) -> tuple[list[str], dict]:
+    """Each row's reason (plan.csv's documented extra column ``reason``, set on ``res.rows``)
+    and summary.json without its read, verify and write timings."""
+    from .reasons import reasons
 
-    from .output import write_plan_dir
+    why, cutoffs = reasons(inst, res.rows)
+    for row, reason in zip(res.rows, why):
+        row["reason"] = reason
+    summary = _summary(args, inst, sha, params, res, check)
+    summary["params"].update(pins=args.pins, pins_sha256=pins.sha256() if pins else None)
+    summary["release_cutoffs"] = cutoffs
+    for key, decision in (("releases_by_reason", "release"), ("unplaced_by_reason", "unplaced")):
+        picked = [w for w, row in zip(why, res.rows) if row["decision"] == decision and w]
+        summary[key] = {k: picked.count(k) for k in sorted(set(picked))}
+    return why, summary
 
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+
+def _reached(stage: str) -> None:
+    """A point of `solve` where tests send a signal (tests/test_reliability.py): ``verified``
+    (the plan passed the verifier) and ``written`` (the plan folder is in place)."""
+
+
+@contextmanager
+def _interrupts_held(arrived: list):
+    """SIGINT and SIGTERM are noted in ``arrived`` instead of interrupting the block, so that a
+    verified plan is always written whole (MODEL.md §5: an interrupt after a verified plan exists
+    writes it and exits 1).  Python handles signals on its main thread only: elsewhere the block
+    runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = [signal.signal(k, lambda signum, frame: arrived.append(signum)) for k in kinds]
     try:
-        write_plan_dir(out, rows, docs, started)
+        yield
     finally:
-        pending = signal.sigpending() & held
-        for sig in pending:  # consume them: the plan is safely written
-            signal.sigwait({sig})
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-    return bool(pending)
+        for k, handler in zip(kinds, previous):
+            signal.signal(k, handler)
 
 
 def _summary(args, inst, sha, params, res, check) -> dict:
@@ -931,11 +1009,37 @@ def _summary(args, inst, sha, params, res, check) -> dict:
     }
 
 
+class _Unbreakable:
+    """A text stream whose writes and flushes never fail: when its reader has gone (EPIPE), its
+    file descriptor was closed or it is None (started with the stream closed), what is written
+    goes to the null device, then and at exit.  Everything else is the wrapped stream's."""
+
+    def __init__(self, stream):
+        self._stream = stream if stream is not None else open(os.devnull, "w", encoding="utf-8")
+
+    def write(self, text: str) -> int:
+        self._call("write", text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._call("flush")
+
+    def _call(self, name: str, *args) -> None:
+        try:
+            getattr(self._stream, name)(*args)
+        except (OSError, ValueError):  # BrokenPipeError, a closed descriptor, a closed file
+            try:  # the descriptor now leads nowhere, so that the exit's own flush cannot fail
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            except (OSError, ValueError, AttributeError):  # no descriptor of its own (a test's capture)
+                self._stream = open(os.devnull, "w", encoding="utf-8")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bedalloc`` console script; returns the exit code."""
     started = time.monotonic()
-    import signal
-    import threading
 
     def _terminate(signum, frame):  # SIGTERM ends the run like Ctrl-C (MODEL.md §5: exit 130)
         raise KeyboardInterrupt
@@ -948,11 +1052,14 @@ def main(argv: list[str] | None = None) -> int:
 
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    streams = None
     try:
         args = build_parser().parse_args(argv)
-        if args.command == "solve":
+        if args.command == "solve":  # keeps its own exit code whatever happens to its streams
             from .report import Status
 
+            streams = sys.stdout, sys.stderr
+            sys.stdout, sys.stderr = _Unbreakable(sys.stdout), _Unbreakable(sys.stderr)
             with Status(args.quiet) as say:
                 return cmd_solve(args, started, say)
         if args.command == "check":
@@ -982,10 +1089,12 @@ def main(argv: list[str] | None = None) -> int:
         _err(["bedalloc: interrupted; nothing written"])
         return EXIT_INTERRUPT
     except BrokenPipeError:  # stdout closed early (`bedalloc diagnose --json | head`): no traceback
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush must not fail too
         return EXIT_PIPE
     finally:
+        if streams is not None:
+            sys.stdout.flush()  # what is still buffered, before the plain streams come back
+            sys.stderr.flush()
+            sys.stdout, sys.stderr = streams
         if gc_was_enabled:
             gc.enable()

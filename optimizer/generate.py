@@ -1007,6 +1007,12 @@ def run(args) -> int:
     if not folder.is_dir():
         print(f"{prog}: error: --out {out}: folder {folder} does not exist", file=sys.stderr)
         return 2
+    from .outdir import unwritable
+
+    why = unwritable(out)  # before any work (docs/reliability.md)
+    if why:
+        print(f"{prog}: error: --out {out}: {why}", file=sys.stderr)
+        return 2
     try:
         inst = national_instance(seed=args.seed, fiscal_year=args.fiscal_year, aors=args.aor, scale=args.scale,
                                  horizon_days=args.horizon_days, transport_limits=args.transport_limits,

@@ -8,7 +8,8 @@ line ``FILE: RECORD: field 'NAME': message`` in :class:`InputError`; a problem i
 ``pin`` names the person as the record and ``pin.FIELD`` as the field.
 
 Bounds beyond MODEL.md (documented in README.md, "Instance limits"): beds and capacities at most
-10,000,000; days at most 100,000; costs at most 1e9 USD; strings at most 200 characters;
+10,000,000; days at most 100,000, except ``horizon_days`` at most 3,660 (ten years); costs at most
+1e9 USD; strings at most 200 characters;
 files at most 2 GiB.
 """
 
@@ -268,6 +269,17 @@ def read_bytes(path: Path) -> bytes:
     return data
 
 
+HUGE_INT = 10**100  # what an integer of more digits than Python converts (4,300) reads as
+
+
+def _json_int(text: str) -> int:
+    """A JSON integer; one too long for Python to convert reads as +-:data:`HUGE_INT`, so that
+    the field's own range check names it."""
+    if len(text) > 4000:
+        return -HUGE_INT if text.startswith("-") else HUGE_INT
+    return int(text)
+
+
 def load_json(path: str | Path, digest: list | None = None):
     """Read a JSON file strictly (UTF-8, no byte-order mark, no duplicate keys).
 
@@ -287,13 +299,23 @@ def load_json(path: str | Path, digest: list | None = None):
         digest.append(hashlib.sha256(data).hexdigest())
     if data.startswith(b"\xef\xbb\xbf"):
         raise InputError([f"{path}: the file starts with a byte-order mark; save it as UTF-8 without BOM"])
+    bom = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if bom or b"\x00" in data[:4096]:  # JSON text never holds a NUL byte: UTF-16 or UTF-32
+        mark = "with" if bom else "without"
+        raise InputError([f"{path}: not UTF-8 text: the file looks like UTF-16 or UTF-32 ({mark} a byte-order mark); "
+                          "save it as UTF-8"])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError([f"{path}: not UTF-8 text (invalid byte at offset {e.start})"]) from None
     del data
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        try:
+            return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        except ValueError as e:  # an integer too long for Python: read again, each such one as HUGE_INT
+            if "integer string conversion" not in str(e):  # (only then: a hook slows the common case)
+                raise
+            return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=_json_int)
     except json.JSONDecodeError as e:
         raise InputError([f"{path}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"]) from None
     except ValueError as e:

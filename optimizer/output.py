@@ -12,31 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from .instance import Instance
+from .outdir import PLAN_FILES, plan_dir_target, unsafe_out_dir  # noqa: F401 (their home before outdir.py)
 from .model import allowed_units, eligible_programs, network_arrays, people_arrays
 from .reasons import transfer_limits
 from .verify import PLAN_COLUMNS
 
 CAUSES = ("legal_limit", "no_seat", "local_ties", "pinned")  # plan reasons that name the diagnosis cause
-PLAN_FILES = frozenset({"plan.csv", "plan.xlsx", "summary.json", "diagnosis.json", "pins.csv"})
-
-
-def unsafe_out_dir(out: str | Path) -> str | None:
-    """Why ``out`` may not be (re)placed by a plan folder, or None when it may.
-
-    A plan folder replaces ``out`` whole, so ``out`` must be absent or an earlier plan folder
-    (only plan files in it): a folder holding anything else is never deleted."""
-    out = Path(out)
-    if not out.exists():
-        return None
-    if not out.is_dir():
-        return "a file of that name exists; --out must name a folder"
-    if out.resolve() == Path.cwd().resolve() or out.resolve() == out.resolve().parent:
-        return "the current or root folder cannot be an output folder"
-    others = sorted(p.name for p in out.iterdir() if p.name not in PLAN_FILES)
-    if others:
-        return (f"the folder holds other files ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
-                "choose a new or an earlier plan folder")
-    return None
 
 
 def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[str, dict | str],
@@ -46,14 +27,14 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
 
     Everything goes to a temporary folder beside ``out`` that replaces ``out`` only when
     complete; an older ``out`` is removed after the swap, so an interrupted run leaves it intact.
-    The caller checks :func:`unsafe_out_dir` first.
+    The caller checks :func:`unsafe_out_dir` first.  A symbolic link ``out`` is followed.
     When ``started`` (a ``time.monotonic()`` value) is given, ``summary.json`` gets its
     ``timings_s.write`` (writing plan.csv) and ``timings_s.total`` (since ``started``) filled in.
     Raises ``OSError`` when the folder cannot be written."""
     import time
 
     t0 = time.monotonic()
-    out = Path(out)
+    out = plan_dir_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     umask = os.umask(0)

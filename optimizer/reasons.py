@@ -420,6 +420,14 @@ def _facts(p, eff: float, raw: float, label: str) -> str:
     return facts + f"; bed class: {label}."
 
 
+def _limit_day(day: int) -> str:
+    """When the custody limit is reached, in words: on a day of the plan, or so many days before
+    its first day (day 0)."""
+    if day >= 0:
+        return f"is reached on day {day}"
+    return f"was reached {-day} day{'s' if day < -1 else ''} before the plan's first day"
+
+
 def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str | None:
     """A few plain sentences: the person's facts, outcome, reason and what would have changed
     it; None when no row has ``person_id``."""
@@ -445,7 +453,7 @@ def explain(inst: Instance, rows: list[dict[str, str]], person_id: str) -> str |
     if why in ("no_seat", "local_ties", "pinned"):
         return facts + "\n" + _transport_text(inst, a, rows, i, released if dec == "release" else "Unplaced")
     if why == "legal_limit" and dec == "release":
-        return facts + (f"\n{released}. Reason legal_limit: the custody limit is reached on day {a['limit'][i]}, "
+        return facts + (f"\n{released}. Reason legal_limit: the custody limit {_limit_day(a['limit'][i])}, "
                         "so the law requires release by then (MODEL.md §3 rule 4). Nothing in capacity would "
                         "change it.")
     if why == "humanitarian":
@@ -501,13 +509,13 @@ def _no_bed_text(why: str, label: str) -> str:
 def _unplaced_text(a: dict, i: int, why: str) -> str:
     """Reasons ``atd_capacity`` and ``legal_limit`` of an unplaced person."""
     if why == "atd_capacity" and a["must_leave"][i]:
-        return (f"Unplaced: reason atd_capacity: the custody limit is reached on day {a['limit'][i]}, "
+        return (f"Unplaced: reason atd_capacity: the custody limit {_limit_day(a['limit'][i])}, "
                 "before the person leaves custody, so the law requires release by then, and every eligible "
                 "ATD program is full. One more slot in an eligible program would change it.")
     if why == "atd_capacity":
         return ("Unplaced: reason atd_capacity: no compatible bed was free and no eligible ATD program "
                 "had a free slot. One more slot in an eligible program, or one more bed, would change it.")
-    return (f"Unplaced: reason legal_limit: the custody limit is reached on day {a['limit'][i]}, "
+    return (f"Unplaced: reason legal_limit: the custody limit {_limit_day(a['limit'][i])}, "
             "before the person leaves custody, so the law requires release by then, and no ATD "
             "program may take this person (or, in a family, one of its adults). An eligible program "
             "would change it.")

@@ -82,7 +82,8 @@ class Verification:
     * ``violations``: one line per broken rule, ``RULE: SUBJECT: message``, where RULE is one of
       ``plan`` (rows vs people), ``decision``, ``removed``, ``cells``, ``unknown``, ``transfer``,
       ``effective_risk``, ``beds``, ``compatibility``, ``family``, ``atd``, ``law``,
-      ``short_stay``, ``transport``, ``local_ties``, ``pins``, ``pinned`` (the column), and
+      ``short_stay``, ``transport``, ``local_ties``, ``pins``, ``pinned`` (the column),
+      ``unplaced`` (unplaced although a legal outcome was available), and
       SUBJECT names the person (``people[i] id=X``), unit, facility, program, family, or the AOR
       and day of a transport limit.  Empty when the plan is valid.
     * ``objective``: the four levels of MODEL.md §4, recomputed: ``unplaced`` (people, int),
@@ -326,6 +327,170 @@ def _pins(inst: Instance, row_of: list, uinfo: dict, add) -> int:
     return len(bound)
 
 
+# --------------------------------------------------------------------------------------------
+# Needless "unplaced": a legal outcome was available given the rest of the plan (MODEL.md §3, §4)
+# --------------------------------------------------------------------------------------------
+
+_CHUNK = 4096  # blocks compared with every unit at once (bounds the block x unit matrices)
+
+
+def _unplaced_blocks(inst: Instance, row_of: list, bound: dict) -> list[list[int]]:
+    """The unplaced people who share one outcome (a family whose members are all unplaced, or a
+    single person), leaving out anyone bound by a pin (reported under ``pins``), people who need
+    no decision (``removed``) and families with mixed outcomes (``family``)."""
+    blocks: dict[str, list[int]] = {}
+    whole: dict[str, bool] = {}
+    for i, (p, r) in enumerate(zip(inst.people, row_of)):
+        unplaced = (r is not None and r.get("decision") == "unplaced" and i not in bound
+                    and (p.removal_day is None or p.removal_day > p.arrival_day))
+        key = p.family_id if p.family_id is not None else f"\0{i}"
+        whole[key] = whole.get(key, True) and unplaced
+        if unplaced:
+            blocks.setdefault(key, []).append(i)
+    return [members for key, members in blocks.items() if whole[key]]
+
+
+def _window_min(free: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """(blocks, units): the least of ``free`` (units, days) over the days ``[start, stop)`` of
+    each block (a sparse table of doubling windows: two lookups per block)."""
+    tables = [free]
+    while 2 ** len(tables) <= free.shape[1]:
+        prev, half = tables[-1], 2 ** (len(tables) - 1)
+        tables.append(np.minimum(prev[:, :-half], prev[:, half:]))
+    k = np.floor(np.log2(stop - start)).astype(np.int64)
+    out = np.empty((len(start), free.shape[0]), dtype=free.dtype)
+    for level in np.unique(k).tolist():
+        rows = np.flatnonzero(k == level)
+        t = tables[level]
+        out[rows] = np.minimum(t[:, start[rows]], t[:, stop[rows] - 2 ** level]).T
+    return out
+
+
+def _units_left(inst: Instance, occ: dict, moves: list[tuple[str, int]]) -> dict:
+    """The units as arrays (instance order) with the beds the plan leaves free per day (surge
+    beds not counted), and the transport seats it leaves per (AOR, day) and per day nationally
+    (MODEL.md §3 rule 7; None when the instance has no transport limit)."""
+    units = [(f, u) for f in inst.facilities for u in f.units]
+    H = inst.horizon_days
+    aor_of = {a.code: k for k, a in enumerate(inst.aors)}
+    fac_of = {f.id: k for k, f in enumerate(inst.facilities)}
+    free = np.repeat(np.array([u.beds for _, u in units], dtype=np.int64)[:, None], H, axis=1)
+    for k, (_, u) in enumerate(units):
+        if u.id in occ:
+            free[k] -= np.asarray(occ[u.id], dtype=np.int64)
+    limits = [a.max_transfers_out_per_day for a in inst.aors] + [inst.policy.max_transfers_per_day]
+    seats = None
+    if any(x is not None for x in limits):
+        seats = np.repeat(np.array([len(inst.people) if x is None else x for x in limits], np.int64)[:, None], H, 1)
+        for origin, day in moves:
+            seats[[aor_of[inst.facilities[fac_of[origin]].aor], -1], day] -= 1
+    return {"free": free, "seats": seats, "fac": np.array([fac_of[f.id] for f, _ in units], dtype=np.int64),
+            "fac_aor": np.array([aor_of[f.aor] for f in inst.facilities], dtype=np.int64),
+            "sex": np.array([u.sex for _, u in units]), "medical": np.array([u.medical for _, u in units], bool),
+            "levels": np.array([[lv in u.levels for lv in "ABCD"] for _, u in units], bool).reshape(-1, 4),
+            "family": np.array([u.family for _, u in units], bool),
+            "stay": np.array([np.inf if f.max_stay_days is None else f.max_stay_days for f, _ in units]),
+            "ids": [u.id for _, u in units]}
+
+
+def _fits(inst: Instance, people: list, U: dict) -> tuple[np.ndarray, dict]:
+    """(people, units): the units each person may hold a bed in for their whole stay in the plan
+    (compatibility, the custody limit, short stays, local ties: MODEL.md §3 rules 2, 4, 5, 8), and
+    the people's arrays used for it (``arrival``, ``leave``, ``origin``)."""
+    H = inst.horizon_days
+    aor_of = {a.code: k for k, a in enumerate(inst.aors)}
+    fac_of = {f.id: k for k, f in enumerate(inst.facilities)}
+    P = {"arrival": np.array([p.arrival_day for p in people], dtype=np.int64),
+         "leave": np.array([H if p.removal_day is None else min(p.removal_day, H) for p in people], dtype=np.int64),
+         "origin": np.array([-1 if p.origin is None else fac_of[p.origin] for p in people], dtype=np.int64)}
+    legal = np.array([p.max_custody_days is None or p.custody_days + (e - 1 - p.arrival_day) < p.max_custody_days
+                      for p, e in zip(people, P["leave"].tolist())], dtype=bool)
+    stay = np.array([np.inf if p.removal_day is None else p.removal_day - p.arrival_day for p in people])
+    col = lambda values, dtype=bool: np.array(values, dtype=dtype)[:, None]  # noqa: E731
+    fits = (((U["sex"] == col([p.sex for p in people], "<U1")) | (U["sex"] == "any"))
+            & (U["levels"][:, [0 if p.level is None else "ABCD".index(p.level) for p in people]].T
+               | col([p.minor for p in people]))
+            & (U["medical"] | ~col([p.needs_medical for p in people]))
+            & (U["family"] == col([p.family_id is not None for p in people]))
+            & (stay[:, None] <= U["stay"]) & legal[:, None])
+    u_aor = U["fac_aor"][U["fac"]]
+    fits &= (~col([p.local_ties for p in people]) | (U["fac"] == P["origin"][:, None])
+             | (u_aor == col([aor_of[p.aor] for p in people], np.int64)))
+    return fits, P
+
+
+def _bed_for(inst: Instance, blocks: list[list[int]], U: dict) -> np.ndarray:
+    """Per block, a unit (index in instance order) with a free bed (not a surge bed) on every day
+    the block needs one, that every member fits (:func:`_fits`), reachable within the transport
+    seats left on the arrival day; -1 where there is none."""
+    found = np.full(len(blocks), -1, dtype=np.int64)
+    for lo in range(0, len(blocks) if U["ids"] else 0, _CHUNK):  # no unit, no bed
+        chunk = blocks[lo:lo + _CHUNK]
+        starts = np.cumsum([0] + [len(b) for b in chunk])[:-1]
+        fits, P = _fits(inst, [inst.people[i] for b in chunk for i in b], U)
+        fits = np.logical_and.reduceat(fits, starts, axis=0)  # members share arrival and removal (v1)
+        size = np.diff(np.append(starts, len(P["origin"])))
+        arrival, origin = P["arrival"][starts], P["origin"][starts]
+        fits &= _window_min(U["free"], arrival, P["leave"][starts]) >= size[:, None]
+        if U["seats"] is not None:  # a unit outside the origin facility is a transfer for each member
+            one_origin = np.minimum.reduceat(P["origin"], starts) == np.maximum.reduceat(P["origin"], starts)
+            seats = np.minimum(U["seats"][U["fac_aor"][np.maximum(origin, 0)], arrival], U["seats"][-1, arrival])
+            moved = (U["fac"] != origin[:, None]) & (origin >= 0)[:, None] | ~one_origin[:, None]
+            fits &= ~moved | ((seats >= size) & one_origin)[:, None]
+        found[lo:lo + len(chunk)] = np.where(fits.any(axis=1), fits.argmax(axis=1), -1)
+    return found
+
+
+def _slot_for(inst: Instance, blocks: list[list[int]], enrolled: dict) -> list[str | None]:
+    """Per block, an ATD program with a free slot for it when it may be released (no mandatory
+    member; each adult an eligible program with room, minors none: MODEL.md §3 rules 3, 4), else
+    None.  Families' adults take the programs one by one, the most restricted first."""
+    progs = inst.atd_programs
+    left = np.array([len(inst.people) if q.capacity is None else q.capacity - enrolled.get(q.id, 0) for q in progs],
+                    dtype=np.int64)
+    max_risk = np.array([q.max_risk for q in progs], dtype=float)
+    q_aor = np.array([q.aor if q.aor is not None else "" for q in progs], dtype=object)
+    out: list[str | None] = [None] * len(blocks)
+    for b, members in enumerate(blocks):
+        people = [inst.people[i] for i in members]
+        if any(p.mandatory for p in people) or not len(progs):
+            continue
+        adults = [p for p in people if not p.minor]
+        ok = ((max_risk >= np.array([p.risk for p in adults])[:, None])
+              & ((q_aor == "") | (q_aor == np.array([p.aor for p in adults], dtype=object)[:, None])))
+        room, first = left.copy(), None
+        for row in ok[np.argsort(ok.sum(axis=1), kind="stable")]:
+            q = np.flatnonzero(row & (room > 0))
+            if not len(q):
+                break
+            room[q[0]] -= 1
+            first = progs[q[0]].id if first is None else first
+        else:
+            out[b] = first
+    return out
+
+
+def _needless_unplaced(inst: Instance, row_of: list, occ: dict, enrolled: dict, moves: list, add) -> None:
+    """An unplaced person or family for whom, given the rest of the plan, a legal outcome was
+    available (MODEL.md §1, §3 ``unplaced``: no legal outcome exists): a free compatible bed
+    (:func:`_bed_for`) or, when they may be released, a free slot in an eligible ATD program
+    (:func:`_slot_for`)."""
+    blocks = _unplaced_blocks(inst, row_of, _pin_carriers(inst))
+    if not blocks:
+        return
+    U = _units_left(inst, occ, moves)
+    beds, slots = _bed_for(inst, blocks, U), _slot_for(inst, blocks, enrolled)
+    for members, unit, program in zip(blocks, beds.tolist(), slots):
+        if unit < 0 and program is None:
+            continue
+        p = inst.people[members[0]]
+        who = (f"family {p.family_id} ({len(members)} people, first people[{members[0]}] id={p.id})"
+               if p.family_id is not None else f"people[{members[0]}] id={p.id}")
+        what = (f"a free bed in unit {U['ids'][unit]} on every day of the stay" if unit >= 0
+                else f"a free slot in ATD program {program} (release is allowed)")
+        add(f"unplaced: {who}: unplaced although {what} was available")
+
+
 def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
     """Check a plan against every rule and recompute the objective (MODEL.md §3, §4, §5).
 
@@ -373,7 +538,14 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
     * pins [§3 rule 9]: each pinned person's outcome is the pinned decision (never unplaced),
       unit or facility and release day, a member's pin binding the whole family, a pinned
       program its adult only; ``pinned`` is 1 exactly on the rows of people bound by a pin
-      (checked where the plan has the column).
+      (checked where the plan has the column);
+    * unplaced [§1, §3, §4 level 1: "no legal outcome exists"]: no unplaced person or family
+      (people bound by pins and families with mixed outcomes are reported by their own rules) for
+      whom, given the rest of the plan, a compatible unit allowed by short stays and local ties
+      has a free bed (beds, not surge beds) on every day of their stay that the custody limit lets
+      them hold, with transport seats left on their arrival day when it is a transfer; or who may
+      be released (no mandatory member) with an eligible ATD program with a free slot for each
+      adult.  Vectorised over people x units.
 
     Objective [§4] and the per-facility, per-program and count tables: see
     :class:`Verification` and the module docstring (moving-cost reading)."""
@@ -701,6 +873,9 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
                 acc += d[t]
                 run[t] = acc
             occ[uid] = run
+
+    # ---- needless unplaced [§1, §3, §4 level 1]: a legal outcome was available ----
+    _needless_unplaced(inst, row_of, occ, enrolled, moves, add)
 
     # ---- beds and surge per unit [§3 rule 1, §4 level 2] ----
     surge = 0

@@ -10,6 +10,7 @@ import pytest
 from bruteforce import RISK_UNITS, brute_force
 from optimizer import backends
 from optimizer.backends.base import BackendError, MipParams, MipProblem
+from optimizer.errors import SolverError
 from optimizer.generate import national_instance
 from optimizer.instance import read_instance
 from optimizer.solve import SolveParams, solve
@@ -121,7 +122,7 @@ def test_flow_backend_against_brute_force(tmp_path):
 def test_flow_backend_refuses_when_weights_overflow(tmp_path):
     path = tmp_path / "mia.json"
     path.write_text(json.dumps(national_instance(seed=0, aors=["MIA"], scale=0.5)))
-    with pytest.raises(BackendError, match="64-bit"):
+    with pytest.raises(SolverError, match="64-bit"):  # a solver failure on valid input: exit 4
         solve(read_instance(path), SolveParams(solver="flow"))
 
 
@@ -244,7 +245,7 @@ def test_flow_refuses_costs_that_would_wrap_around_instead_of_answering_wrong(tm
     assert [o[k] for k in ("unplaced", "surge", "released_risk")] == [ref[k] for k in ("unplaced", "surge",
                                                                                          "released_risk")]
     for factor in (1e3, 1e6):  # per diems up to 1e9 USD are valid input
-        with pytest.raises(BackendError, match="64-bit"):
+        with pytest.raises(SolverError, match="64-bit"):  # a solver failure on valid input: exit 4
             solve(_no_families(tmp_path, factor), SolveParams(solver="flow"))
 
 

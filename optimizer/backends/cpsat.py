@@ -15,7 +15,7 @@ documented here:
   instance, 100 random instances against the brute force and a regional instance against HiGHS;
 * an infinite column bound becomes the sum of the finite column bounds plus the largest row
   bound (at most ``INT_BOUND``); an objective whose range would not fit in 64-bit integers is
-  refused.
+  a solver failure on valid input (:class:`~optimizer.errors.SolverError`, exit 4).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from ..errors import SolverError
 from .base import BackendError, MipParams, MipProblem, MipResult, importable
 
 COST_RESOLUTION = 0.01
@@ -86,8 +87,8 @@ def solve(problem: MipProblem, params: MipParams) -> MipResult:
     if np.any(np.abs(cost - np.rint(cost)) > 1e-9):
         scale = 1.0 / COST_RESOLUTION
     if float(np.abs(cost * scale).sum()) * max(np.abs(lo).max(initial=0), np.abs(hi).max(initial=0)) >= 2.0**62:
-        raise BackendError("cpsat: the objective does not fit in 64-bit integers at a resolution of 0.01; "
-                           "use another solver")
+        raise SolverError("cpsat: the objective does not fit in 64-bit integers at a resolution of 0.01 "
+                          "(valid costs this large need another solver)")
     icost = np.rint(cost * scale).astype(np.int64)
     nz = np.flatnonzero(icost)
     m.minimize(cp_model.LinearExpr.weighted_sum([xs[j] for j in nz.tolist()], icost[nz].tolist()))

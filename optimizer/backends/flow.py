@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import SolverError
 from .base import BackendError, importable
 
 NAME = "flow"
@@ -65,7 +66,9 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     the default is all four.  ``omit_families=True`` leaves family members out of the network
     instead of refusing (the result is then not a plan: the benchmark's speed reference uses it).
     Returns ``(x, status, runtime_s)``.  Raises :class:`BackendError` for a model with families
-    or an active transport limit, or whose combined integer costs would overflow 64 bits."""
+    or an active transport limit (exit 2: this solver cannot take such an instance), and
+    :class:`~optimizer.errors.SolverError` (exit 4) when the combined integer costs would overflow
+    64 bits or the flow solver fails."""
     from ortools.graph.python import min_cost_flow
 
     t0 = time.monotonic()
@@ -81,7 +84,7 @@ def solve_model(model, net, levels: tuple[int, ...] = (0, 1, 2, 3),
     status = smcf.solve()
     if status != smcf.OPTIMAL:  # a solver failure (a feasible flow exists: unpinned classes may go
         # unplaced, and the pins of a valid instance can all hold)
-        raise RuntimeError(f"flow: min-cost flow status {status}")
+        raise SolverError(f"flow: min-cost flow status {status}")
     flows = smcf.flows(np.arange(len(g.tails)))
     has = g.cols >= 0
     x = np.zeros(model.A.shape[1], dtype=np.int64)
@@ -150,7 +153,7 @@ def _graph(model, net) -> _Graph:
 
 def _combined_cost(model, net, g: _Graph, levels: tuple[int, ...]) -> np.ndarray:
     """Each arc's integer cost, the ``levels`` weighted lexicographically (module docstring);
-    raises :class:`BackendError` when the combined costs would overflow 64 bits."""
+    raises :class:`~optimizer.errors.SolverError` when the combined costs would overflow 64 bits."""
     obj = model.objectives
     col = np.maximum(g.cols, 0)
     has = g.cols >= 0
@@ -170,8 +173,8 @@ def _combined_cost(model, net, g: _Graph, levels: tuple[int, ...]) -> np.ndarray
     # OR-Tools also needs the largest arc cost times the number of nodes to fit (BAD_COST_RANGE)
     max_arc = sum(w * int(np.abs(level_cost[k]).max(initial=0)) for k, w in weights.items())
     if span >= INT64_SAFE or max_arc * (g.sink + 2) >= INT64_SAFE:
-        raise BackendError(f"the levels do not fit in one 64-bit cost (combined range {span:.3e}, largest arc "
-                           f"cost {max_arc:.3e} x {g.sink + 2} nodes); use another solver")
+        raise SolverError(f"flow: the levels do not fit in one 64-bit cost (combined range {span:.3e}, largest "
+                          f"arc cost {max_arc:.3e} x {g.sink + 2} nodes); valid costs this large need another solver")
     cost = np.zeros(len(g.tails), dtype=np.int64)
     for k, w in weights.items():
         cost += np.int64(w) * level_cost[k]

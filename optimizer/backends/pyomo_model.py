@@ -19,6 +19,7 @@ import time
 
 from ..instance import Instance, effective_risk
 from ..model import haversine_km
+from ..errors import SolverError
 from .base import BackendError
 
 NAME = "pyomo"
@@ -248,8 +249,19 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
     the four level values of the last solution found (released risk in risk points; the
     all-unplaced plan when a limit stopped the first level without a solution), the number of
     levels proven optimal, and each placed or released person's (decision, unit or program id);
-    others are unplaced.  Raises :class:`BackendError` when the solver is unknown, not
-    installed or fails."""
+    others are unplaced.  Raises :class:`BackendError` when the solver is unknown or not
+    installed, :class:`~optimizer.errors.SolverError` (exit 4) naming its status when it fails."""
+    from contextlib import nullcontext
+
+    from .executables import bound_to_this_process
+
+    with bound_to_this_process() if solver != "highs" else nullcontext():  # cbc, glpsol: executables
+        return _solve_levels(inst, solver, time_limit, mip_gap, threads, seed, log, progress)
+
+
+def _solve_levels(inst: Instance, solver: str, time_limit: float | None, mip_gap: float, threads: int, seed: int,
+                  log: bool, progress):
+    """:func:`solve`'s level-by-level loop."""
     import pyomo.environ as pyo
 
     if solver not in SOLVERS or not available(solver):
@@ -273,8 +285,9 @@ def solve(inst: Instance, solver: str = "highs", time_limit: float | None = None
         statuses.append(str(cond))
         m.del_component(m.obj)
         term = STATUS.get(cond.name, "error")
-        if term == "error":
-            raise BackendError(f"pyomo:{solver}: level {k}: solver failed ({cond})")
+        if term in ("error", "infeasible"):  # every level of a valid instance has a solution (its
+            # unplaced variables; the earlier levels' solution): the solver failed, not the input
+            raise SolverError(f"pyomo:{solver}: level {k}: the solver reported {cond} on a valid instance")
         loaded = _load_plan(m, res) or loaded
         if term != "optimal":
             break

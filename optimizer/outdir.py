@@ -1,0 +1,64 @@
+"""Where a plan folder or an output file may be written, checked before any work (MODEL.md §5:
+exit 2 means nothing written).  Light on purpose: no numpy, so that a bad output path is refused
+at once (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+PLAN_FILES = frozenset({"plan.csv", "plan.xlsx", "summary.json", "diagnosis.json", "pins.csv"})
+
+
+def unwritable(path: str | Path) -> str | None:
+    """Why no file or folder can be created at ``path`` (one phrase), or None when one can.
+
+    The nearest existing folder above ``path`` must let this process create entries: probed by
+    creating and removing an empty temporary file there, so that a read-only file system and
+    permissions are judged as the write will meet them (root ignores permission bits)."""
+    folder = Path(os.path.abspath(path)).parent
+    while not os.path.lexists(folder):
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".bedalloc-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        return f"cannot write in {folder}: {e.strerror or e}"
+    return None
+
+
+def plan_dir_target(out: str | Path) -> Path:
+    """The folder a plan folder ``out`` is written to: ``out`` itself, or the folder a symbolic
+    link ``out`` points to (the link stays and points to the new plan)."""
+    out = Path(out)
+    return Path(os.path.realpath(out)) if out.is_symlink() else out
+
+
+def unsafe_out_dir(out: str | Path) -> str | None:
+    """Why ``out`` may not be (re)placed by a plan folder, or None when it may.
+
+    A plan folder replaces ``out`` whole, so ``out`` must be absent or an earlier plan folder
+    (only plan files in it): a folder holding anything else is never deleted.  A symbolic link
+    is followed (:func:`plan_dir_target`); one to nothing is refused.  The folder must be
+    writable: checked here, before any work (:func:`unwritable`)."""
+    out = Path(out)
+    if out.is_symlink() and not out.exists():
+        return "a symbolic link to a missing folder; point it to a folder or give another name"
+    out = plan_dir_target(out)
+    if not out.exists():
+        return unwritable(out)
+    if not out.is_dir():
+        return "a file of that name exists; --out must name a folder"
+    if out.resolve() == Path.cwd().resolve() or out.resolve() == out.resolve().parent:
+        return "the current or root folder cannot be an output folder"
+    others = sorted(p.name for p in out.iterdir() if p.name not in PLAN_FILES)
+    if others:
+        return (f"the folder holds other files ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
+                "choose a new or an earlier plan folder")
+    if not os.access(out, os.W_OK | os.X_OK):  # moving a folder rewrites its ".." entry
+        return f"cannot replace {out}: {os.strerror(13)}"
+    return unwritable(out)
