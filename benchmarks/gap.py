@@ -44,7 +44,7 @@ from optimizer.backends.base import BackendError, MipProblem  # noqa: E402
 
 SENSES = ("min", "max")
 RUN_FIELDS = ("file", "instance", "agents", "jobs", "sense", "solver", "version", "status", "objective", "bound",
-              "gap", "runtime_s", "published", "proven", "matched", "incumbent_gap")
+              "gap", "runtime_s", "cpu_s", "published", "proven", "matched", "incumbent_gap")
 
 
 class GapFormatError(ValueError):
@@ -202,17 +202,23 @@ def plan_runs(specs: list[str], sense: str | None, optima: dict) -> list[tuple[G
 def solve_run(name: str, inst: GapInstance, sense: str, params, optima: dict) -> dict:
     """One run's row (:data:`RUN_FIELDS`): objective and bound in the instance's sense, with
     their signs; the published value, whether the incumbent matches it and the incumbent's
-    relative gap to it (positive = worse than published)."""
+    relative gap to it (positive = worse than published); ``runtime_s`` is the solver's (wall)
+    time, ``cpu_s`` the CPU time this process used meanwhile (on a loaded machine, the share of
+    the limit the solver really had)."""
+    import time
+
     from optimizer import backends
 
-    res = backends.get(name).solve(gap_problem(inst.cost, inst.resource, inst.capacity, sense), params)
+    problem, cpu = gap_problem(inst.cost, inst.resource, inst.capacity, sense), time.process_time()
+    res = backends.get(name).solve(problem, params)
+    cpu = time.process_time() - cpu
     sign = 1.0 if sense == "min" else -1.0
     obj = sign * res.objective if res.has_solution and res.objective is not None else None
     bound = None if res.bound is None else sign * res.bound
     row = {"file": str(inst.path), "instance": inst.name, "agents": inst.cost.shape[0], "jobs": inst.cost.shape[1],
            "sense": sense, "solver": name, "version": res.solver_version,
            "status": res.termination, "objective": obj, "bound": bound, "runtime_s": round(res.runtime_s, 3),
-           "gap": None if obj is None or bound is None else abs(obj - bound) / max(1.0, abs(obj))}
+           "cpu_s": round(cpu, 3), "gap": None if obj is None or bound is None else abs(obj - bound) / max(1.0, abs(obj))}
     if (inst.name, sense) in optima:
         pub, proven = optima[inst.name, sense]
         row.update(published=pub, proven=proven, matched=obj is not None and abs(obj - pub) < 0.5,
@@ -230,7 +236,7 @@ def print_run(row: dict) -> None:
         f" {'matched' if row['matched'] else 'NOT matched'}")
     print(f"{row['instance']:>12} {row['sense']} {row['solver']:>10} {row['status']:>10}  objective "
           f"{_num(row['objective'])}  bound {_num(row['bound'])}  gap {_num(row['gap'], '{:.2e}')}  "
-          f"{row['runtime_s']:.2f} s{pub}", flush=True)
+          f"{row['runtime_s']:.2f} s ({row['cpu_s']:.2f} s CPU){pub}", flush=True)
 
 
 def summary(rows: list[dict], names: list[str]):

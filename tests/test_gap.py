@@ -128,7 +128,7 @@ def test_runs_csv_reports_the_published_optimum(tmp_path, capsys):
     path = _write(tmp_path, "e0204", _single())
     optima = _write(tmp_path, "o.csv", "instance,sense,optimum,proven,source\ne0204,min,-12,true,enumeration")
     assert main([str(path), "--optima", str(optima), "--solvers", "highs-mip", "--out", str(tmp_path / "out")]) == 0
-    assert "e0204 min  highs-mip    optimal  objective -12  bound -12" in capsys.readouterr().out
+    assert "e0204 min  highs-mip    optimal  objective -12  bound -12  gap 0.00e+00" in capsys.readouterr().out
     [row] = list(csv.DictReader(open(tmp_path / "out" / "runs.csv")))
     assert (row["instance"], row["sense"], float(row["objective"]), row["matched"]) == ("e0204", "min", -12.0, "True")
 
