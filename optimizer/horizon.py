@@ -615,7 +615,7 @@ class HorizonLift:
         facility's per diem on each day of the stay on which ``xf`` fills its guaranteed
         minimum (beds below it are paid for in any case, MODEL.md §4).  National 14-day, on a
         saved level-3 state: the first level-4 LP at 111.5 million USD instead of 114.7 million
-        (optimum 109.2 million), its column generation 37-38 s instead of 44-47 s (README).
+        (optimum 109.2 million), its column generation 37-38 s instead of 44-47 s (docs/performance.md, "Engine research notes").
 
         Without (``xc`` could not be lifted): every arc that stays in its origin facility, and
         per pool the ``TYPE_ARCS`` cheapest arcs into each unit type that the compact solution

@@ -65,7 +65,7 @@ ENTER_TOTAL = 40_000  # above WARM_COLS: a full round is solved from scratch, ne
 # warm start crawls past 150 s); smaller rounds are warm-started from the last basis, by dual
 # simplex above PRIMAL_COLS columns (3,000 arcs: 2.5 s) and by primal simplex below (a dual
 # simplex warm start made 5,000-6,000 iterations for 5 columns: 1.3 s against 0.2 s).
-# benchmarks/horizon.py and the experiments behind README's national 14-day section.
+# benchmarks/horizon.py and the experiments in docs/performance.md, "Engine research notes".
 SCRATCH_ROWS = 50_000
 WARM_COLS = 20_000
 PRIMAL_COLS = 2_000
@@ -486,16 +486,18 @@ def _faces(model, params, deadline, compact, lift):
     holds no integer point (some level's MIP optimum exceeds its LP optimum)."""
     seats = model.row_blocks.get("seat", slice(0, 0))
     # Binding transport limits keep people on surge beds at home (national 14-day: the failed
-    # assumption cost 87 s, its level-3 LP infeasible only over every column), so none is made.
-    result = _faces_from(model, params, deadline, compact, lift, assume=seats.stop == seats.start)
+    # assumption of level 2 cost 87 s, its level-3 LP infeasible only over every column), so with
+    # seat rows only level 1 is assumed.
+    assume = 2 if seats.stop == seats.start else 1
+    result = _faces_from(model, params, deadline, compact, lift, assume)
     if result == "infeasible":
-        result = _faces_from(model, params, deadline, compact, lift, assume=False)
+        result = _faces_from(model, params, deadline, compact, lift, 0)
     return result
 
 
 def _faces_from(model, params, deadline, compact, lift, assume):
-    """:func:`_faces` with levels 1 and 2 assumed at their lower bounds or not; "infeasible" when
-    assumed and the assumption fails."""
+    """:func:`_faces` with the first ``assume`` levels (0-2) assumed at their lower bounds;
+    "infeasible" when the assumption fails."""
     s = LexSolver(model, params, deadline)
     statuses, bounds = [], []
     first = 0
@@ -505,17 +507,17 @@ def _faces_from(model, params, deadline, compact, lift, assume):
         compact, params, None if deadline is None else deadline - lift.reserve_s)
     m = model if compact is None else compact
     if assume:
-        bounds = c.fix_at_bounds(m.objectives[:2])
+        bounds = c.fix_at_bounds(m.objectives[:assume])
         if c is not s:
-            s.fix_at_bounds(model.objectives[:2])
-        statuses = ["At its lower bound"] * 2  # optimal once a later level's LP is feasible
-        first = 2
+            s.fix_at_bounds(model.objectives[:assume])
+        statuses = ["At its lower bound"] * assume  # optimal once a later level's LP is feasible
+        first = assume
     if compact is not None:
         xc = None
         for k in range(first, 3):
             status, ok, x_k, y, z_lp, rc = c.solve_lp(compact.objectives[k], xc)
             if not ok:
-                if assume and status in INFEASIBLE:
+                if k == assume > 0 and status in INFEASIBLE:
                     return "infeasible"
                 statuses.append(f"LP: {status}")
                 return (*_lifted(model, lift, xc, bounds, k), bounds, statuses, c.version)
@@ -547,7 +549,7 @@ def _faces_from(model, params, deadline, compact, lift, assume):
         cost = model.objectives[k]
         status, ok, x, y, z_lp, rc = s.solve_lp(cost, x)
         if not ok:
-            if assume and k == 2 and status in INFEASIBLE:
+            if k == assume > 0 and status in INFEASIBLE:
                 return "infeasible"
             statuses.append(f"LP: {status}")
             return fallback[0], fallback[1], bounds, statuses, s.version
