@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests")]
 
 BRUTE = "brute"
-FIELDS = ("solver", "seed", "kind", "people", "families", "status", "unplaced", "surge", "risk_units",
+FIELDS = ("solver", "version", "seed", "kind", "people", "families", "status", "unplaced", "surge", "risk_units",
           "cost_usd", "seconds", "violations", "message")
 
 
@@ -83,7 +83,7 @@ def _backend(inst, name: str, time_limit: float) -> dict:
         check_new_rules(inst, plan)
     except AssertionError as e:
         violations.append(f"rules 7-9: {e}")
-    return {"status": res.termination, "unplaced": o["unplaced"], "surge": o["surge"],
+    return {"status": res.termination, "version": res.solver_version, "unplaced": o["unplaced"], "surge": o["surge"],
             "risk_units": o["released_risk"] * inst.horizon_days * RISK_UNITS, "cost_usd": o["cost_usd"],
             "violations": len(violations), "message": violations[0] if violations else ""}
 
@@ -116,8 +116,13 @@ def run_one(name: str, seed: int, first: int, features: frozenset, time_limit: f
 def worker(name: str, n: int, first: int, time_limit: float, out: Path) -> int:
     """Run ``name`` on instances first..first+n-1, appending one JSON line each to ``out``."""
     from optimizer import backends
+    from optimizer.backends.base import BackendError
 
-    features = frozenset() if name == BRUTE else backends.capabilities(name)[1]
+    try:
+        features = frozenset() if name == BRUTE else backends.capabilities(name)[1]
+    except BackendError as e:
+        print(f"{name}: {e}", file=sys.stderr)
+        return 2
     done = {r["seed"] for r in records(out)}
     with tempfile.TemporaryDirectory(prefix="crosscheck-") as tmp, open(out, "a") as fh:
         for seed in range(first, first + n):
@@ -165,15 +170,14 @@ COLUMNS = ("solver", "version", "instances", "solved", "compared with brute forc
 
 def table_rows(out: Path, names: list[str]) -> list[list[str]]:
     """The table's rows (strings) from ``out``'s records, the brute force first."""
-    from optimizer import backends
-
-    version = {b["name"]: b["version"] for b in backends.describe()} | {BRUTE: "tests/bruteforce.py"}
     ref = {r["seed"]: r for r in records(out / f"{BRUTE}.jsonl") if r["status"] == "optimal"}
     rows = []
     for name in names:
-        s = summarise(records(out / f"{name}.jsonl"), ref)
+        recs = records(out / f"{name}.jsonl")
+        version = "tests/bruteforce.py" if name == BRUTE else next((r["version"] for r in recs if "version" in r), "")
+        s = summarise(recs, ref)
         fmt = (lambda v: "-" if v is None else f"{v:.3f}")
-        rows.append([name, version.get(name, ""), str(s["instances"]), str(s["solved"]),
+        rows.append([name, version, str(s["instances"]), str(s["solved"]),
                      "-" if name == BRUTE else str(s["compared"]), str(s["skipped"]), str(s["refused"]),
                      str(s["error"]), str(s["time_limit"]), "-" if name == BRUTE else str(len(s["disagreements"])),
                      "-" if name == BRUTE else str(len(s["violations"])), fmt(s["median_s"]), fmt(s["max_s"]),
@@ -234,10 +238,12 @@ def main(argv: list[str] | None = None) -> int:
         return worker(args.worker, args.n, args.first, args.time_limit, args.out / f"{args.worker}.jsonl")
     from optimizer import backends
 
-    available = [b["name"] for b in backends.describe() if b["available"]]
-    names = args.solvers.split(",") if args.solvers else available
-    if unknown := [n for n in names if n not in available]:
-        ap.error(f"--solvers: not an available backend: {', '.join(unknown)} (available: {', '.join(available)})")
+    if args.solvers:  # checked by name here (cheap); a worker fails at once on an unavailable one
+        names = args.solvers.split(",")
+        if unknown := [n for n in names if n not in backends.NAMES]:
+            ap.error(f"--solvers: unknown backend {', '.join(unknown)} (known: {', '.join(backends.NAMES)})")
+    else:
+        names = [b["name"] for b in backends.describe() if b["available"]]
     with ThreadPoolExecutor(args.jobs) as pool:
         for name, code, last in pool.map(lambda n: spawn(n, args), [BRUTE, *names]):
             if code:
