@@ -241,14 +241,15 @@ def print_run(row: dict) -> None:
 
 def summary(rows: list[dict], names: list[str]):
     """Per backend: runs, proven optimal, matched / runs with a proven published optimum, the
-    largest incumbent gap to the published value, median and total solve time."""
+    largest incumbent gap to the published value, median solve and CPU time, total solve time."""
     import statistics
 
     from rich.table import Table
 
     t = Table(title="GAP: per backend", title_justify="left")
     for col in ("solver", "version", "runs", "proven optimal", "matched proven published optimum",
-                "matched best known (unproven)", "max incumbent gap", "no incumbent", "median s", "total s"):
+                "matched best known (unproven)", "max incumbent gap", "no incumbent", "median s", "median CPU s",
+                "total s"):
         t.add_column(col, justify="left" if col in ("solver", "version") else "right")
     for name in names:
         mine = [r for r in rows if r["solver"] == name]
@@ -260,7 +261,8 @@ def summary(rows: list[dict], names: list[str]):
                   f"{sum(r['matched'] for r in pub if r['proven'])}/{sum(r['proven'] for r in pub)}",
                   f"{sum(r['matched'] for r in pub if not r['proven'])}/{sum(not r['proven'] for r in pub)}",
                   f"{max(gaps):.2e}" if gaps else "-", str(sum(r["objective"] is None for r in mine)),
-                  f"{statistics.median(times):.2f}" if times else "-", f"{sum(times):.1f}")
+                  f"{statistics.median(times):.2f}" if times else "-",
+                  f"{statistics.median(r['cpu_s'] for r in mine):.2f}" if mine else "-", f"{sum(times):.1f}")
     return t
 
 
