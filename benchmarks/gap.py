@@ -22,8 +22,9 @@ are checked against.  Builds the textbook MIP (x_ij binary, each job on one agen
 capacities) as a :class:`optimizer.backends.base.MipProblem` and prints every run's objective (in
 the file's sense, with its sign), bound, status and time, then per backend: proven optimal,
 matched the published value, and the largest gap of the incumbent to it.  ``--out DIR`` writes
-the runs to ``DIR/runs.csv``.  Without files: the bundled OR-Library sets (``data/gap/orlib``)
-with ``data/gap/known_optima.csv``; a bare name such as ``gap1`` is a bundled file.
+the runs to ``DIR/runs.csv``.  Without files: the bundled OR-Library sets (``data/gap/orlib``);
+a bare name such as ``gap1`` is a bundled file; without ``--optima``, ``data/gap/known_optima.csv``
+(the bundled sets' optima).
 """
 
 from __future__ import annotations
@@ -290,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("files", nargs="*", metavar="FILE[:SENSE]",
                     help="GAP files or bundled names (default: the bundled OR-Library sets)")
     ap.add_argument("--sense", choices=SENSES, help="the sense of every file without its own")
-    ap.add_argument("--optima", help="CSV with columns instance,sense,optimum,proven (default: the bundled "
-                    "known_optima.csv when no file is given)")
+    ap.add_argument("--optima", default=str(DATA / "known_optima.csv"),
+                    help="CSV with columns instance,sense,optimum,proven (default: the bundled known_optima.csv)")
     ap.add_argument("--solvers", default="highs-mip,cpsat,scip")
     ap.add_argument("--time-limit", type=float, default=60.0, help="per run, s (default 60)")
     ap.add_argument("--out", type=Path, metavar="DIR", help="write the runs to DIR/runs.csv")
@@ -324,7 +325,7 @@ def run(args) -> int:
         print(json.dumps(solve_run(name, instances[int(idx) - 1], sense, params, {}), default=str))
         return 0
     specs = args.files or [f"gap{i}" for i in range(1, 13)] + ["gapa", "gapb", "gapc"]
-    optima = read_optima(args.optima or DATA / "known_optima.csv") if args.optima or not args.files else {}
+    optima = read_optima(args.optima)
     runs = plan_runs(specs, args.sense, optima)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
