@@ -144,11 +144,13 @@ def records(path: Path) -> list[dict]:
 
 
 def agrees(rec: dict, ref: dict) -> bool:
-    """Levels 1-3 equal, cost within 1e-6 rel + 1e-6 abs (flow: 0.01 USD a person)."""
-    tol = 0.01 * rec["people"] + 1e-6 if rec["solver"] == "flow" else 1e-6 * max(abs(ref["cost_usd"]), 1.0)
+    """Levels 1-3 equal, cost within 1e-6 rel + 1e-6 abs (``cost_close``; flow: 0.01 USD a person)."""
+    from bruteforce import cost_close
+
+    cost = (abs(rec["cost_usd"] - ref["cost_usd"]) <= 0.01 * rec["people"] + 1e-6 if rec["solver"] == "flow"
+            else cost_close(rec["cost_usd"], ref["cost_usd"]))
     return ((rec["unplaced"], rec["surge"]) == (ref["unplaced"], ref["surge"])
-            and abs(rec["risk_units"] - ref["risk_units"]) <= 1e-6
-            and abs(rec["cost_usd"] - ref["cost_usd"]) <= tol)
+            and abs(rec["risk_units"] - ref["risk_units"]) <= 1e-6 and cost)
 
 
 def summarise(recs: list[dict], ref: dict[int, dict]) -> dict:
@@ -160,6 +162,7 @@ def summarise(recs: list[dict], ref: dict[int, dict]) -> dict:
     count = {s: sum(r["status"] == s for r in recs) for s in ("skipped", "refused", "error", "time_limit")}
     return {"instances": len(recs), "solved": len(solved), "compared": len(compared), **count,
             "disagreements": disagree, "violations": [r["seed"] for r in recs if r["violations"]],
+            "errors": [f"{r['seed']} ({r['message'][:80]})" for r in recs if r["status"] == "error"],
             "median_s": statistics.median(times) if times else None, "max_s": times[-1] if times else None,
             "total_s": sum(times)}
 
@@ -168,24 +171,29 @@ COLUMNS = ("solver", "version", "instances", "solved", "compared with brute forc
            "refused", "errors", "not proven", "disagreements", "verifier violations", "median s", "max s", "total s")
 
 
-def table_rows(out: Path, names: list[str]) -> list[list[str]]:
-    """The table's rows (strings) from ``out``'s records, the brute force first."""
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def table_rows(out: Path, names: list[str]) -> tuple[list[list[str]], bool]:
+    """The table's rows (strings) from ``out``'s records, the brute force first, and whether
+    any run disagreed, broke a rule or failed (listed on stderr)."""
     ref = {r["seed"]: r for r in records(out / f"{BRUTE}.jsonl") if r["status"] == "optimal"}
-    rows = []
+    rows, bad = [], False
     for name in names:
         recs = records(out / f"{name}.jsonl")
         version = "tests/bruteforce.py" if name == BRUTE else next((r["version"] for r in recs if "version" in r), "")
         s = summarise(recs, ref)
-        fmt = (lambda v: "-" if v is None else f"{v:.3f}")
         rows.append([name, version, str(s["instances"]), str(s["solved"]),
                      "-" if name == BRUTE else str(s["compared"]), str(s["skipped"]), str(s["refused"]),
                      str(s["error"]), str(s["time_limit"]), "-" if name == BRUTE else str(len(s["disagreements"])),
-                     "-" if name == BRUTE else str(len(s["violations"])), fmt(s["median_s"]), fmt(s["max_s"]),
+                     "-" if name == BRUTE else str(len(s["violations"])), _fmt(s["median_s"]), _fmt(s["max_s"]),
                      f"{s['total_s']:.1f}"])
-        for what in ("disagreements", "violations"):
-            if s[what] and name != BRUTE:
-                print(f"{name}: {what} on seeds {s[what][:20]}", file=sys.stderr)
-    return rows
+        for what in ("disagreements", "violations", "errors"):
+            if s[what]:
+                bad = True
+                print(f"{name}: {len(s[what])} {what}, seeds {', '.join(map(str, s[what][:5]))}", file=sys.stderr)
+    return rows, bad
 
 
 def report(out: Path, names: list[str] | None = None) -> int:
@@ -196,7 +204,7 @@ def report(out: Path, names: list[str] | None = None) -> int:
     from optimizer.generate import write_atomic
 
     names = names or [BRUTE] + sorted(p.stem for p in out.glob("*.jsonl") if p.stem != BRUTE)
-    rows = table_rows(out, names)
+    rows, bad = table_rows(out, names)
     md = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
     md = "\n".join(md + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
     print(md, end="")
@@ -207,7 +215,7 @@ def report(out: Path, names: list[str] | None = None) -> int:
     for name in names:
         w.writerows(records(out / f"{name}.jsonl"))
     write_atomic(out / "runs.csv", buf.getvalue())
-    return 1 if any(r[7] != "0" or r[9] not in ("0", "-") or r[10] not in ("0", "-") for r in rows) else 0
+    return 1 if bad else 0
 
 
 def spawn(name: str, args) -> tuple[str, int, str]:
