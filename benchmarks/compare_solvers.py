@@ -22,6 +22,15 @@ ratios to the references, whether the proven runs agree, and per solver the shif
 mean of the total time (shift 10 s; a run without a proof counts as the timeout + 30 s).
 The gap of a run is computed here with one definition for every solver:
 ``|incumbent - bound| / max(1, |incumbent|)`` on the last level the solver worked on.
+
+``runs.csv`` starts with the columns solver benchmarks share (:data:`FIELD_COLUMNS`: benchmark,
+instance, solver, solver_version, status ``OK`` / ``TO`` (killed at the timeout) / ``ER``
+(error or refused), termination, objective and bound of the last level worked on, gap,
+runtime_s (wall, process start-up included), peak_memory_mb, timeout_s, run_id (one per
+invocation), timestamp (UTC, ISO 8601, at the run's start)); bedalloc's own columns follow.
+``performance_profile.png`` is the Dolan-More performance profile of the backends (fraction of
+instances each proved optimal within a factor tau of the fastest proof) and ``runtimes.png`` the
+instance x solver table of total seconds.
 """
 
 from __future__ import annotations
@@ -47,8 +56,10 @@ BEDALLOC_SUITE = [("tiny", None), ("hou-small", ("HOU", 0.05)), ("mia-small", ("
 LEVELS = ("unplaced", "surge", "released_risk", "cost_usd")
 # reference rows (benchmarks/national.py --formulation KIND), same engine or same network
 REFERENCES = {"person": "person-by-unit", "flow": "flow-speed"}
-COLUMNS = ("instance", "people", "solver", "version", "termination", "levels_proven", *LEVELS, "bound", "gap",
-           "build_s", "solve_s", "total_s", "peak_mb", "verified", "exit_code")
+FIELD_COLUMNS = ("benchmark", "instance", "solver", "solver_version", "status", "termination", "objective", "bound",
+                 "gap", "runtime_s", "peak_memory_mb", "timeout_s", "run_id", "timestamp")
+COLUMNS = (*FIELD_COLUMNS, "people", "levels_proven", *LEVELS, "build_s", "solve_s", "verified", "exit_code",
+           "known_optimum", "matches")
 
 
 def shifted_geomean(values: list[float], shift: float = 10.0) -> float:
@@ -86,30 +97,32 @@ def bedalloc_runs(solvers, timeout, work: Path, only=None, references=("person",
         for solver in solvers:
             out = work / f"{name}-{solver}"
             limit = ["--time-limit", str(timeout)] if "time_limit" in honours[solver] else []
+            started = _now()
             code, wall, mb, _ = run_process(
                 [py, "-m", "optimizer", "solve", str(path), "--solver", solver, *limit,
                  "--out", str(out), "--quiet"], timeout + 30)
-            row = {"instance": name, "people": people, "solver": solver, "exit_code": code, "total_s": wall,
-                   "peak_mb": mb, "verified": (out / "summary.json").exists()}
+            row = {"instance": name, "people": people, "solver": solver, "exit_code": code, "runtime_s": wall,
+                   "peak_memory_mb": mb, "timestamp": started, "verified": (out / "summary.json").exists()}
             if row["verified"]:
                 s = json.loads((out / "summary.json").read_text())
-                row.update(version=s["solver_version"], termination=s["termination"],
+                row.update(solver_version=s["solver_version"], termination=s["termination"],
                            levels_proven=s["levels_proven_optimal"], build_s=s["timings_s"]["build"],
                            solve_s=s["timings_s"]["solve"])
                 for lv in LEVELS:
                     row[lv] = s["objective"][lv]
                 k = min(s["levels_proven_optimal"], 3)  # the last level the solver worked on
                 inc, bound = s["objective"][LEVELS[k]], s["bound"][LEVELS[k]]
-                row["bound"] = bound
+                row.update(objective=inc, bound=bound)
                 row["gap"] = None if bound is None else abs(inc - bound) / max(1.0, abs(inc))
             else:
                 row.update(termination={None: "timeout", 2: "refused"}.get(code, "error"))
             yield row
         for kind in references:
+            started = _now()
             code, wall, mb, text = run_process([py, str(HERE / "national.py"), "--formulation", kind, str(path)],
                                                timeout + 30)
             row = {"instance": name, "people": people, "solver": REFERENCES[kind], "exit_code": code,
-                   "total_s": wall, "peak_mb": mb, "verified": False}
+                   "runtime_s": wall, "peak_memory_mb": mb, "timestamp": started, "verified": False}
             if code == 0:
                 r = json.loads(text)
                 row.update(termination="optimal" if r["proven"] == 4 else "reference", build_s=r["build"],
@@ -122,30 +135,44 @@ def bedalloc_runs(solvers, timeout, work: Path, only=None, references=("person",
 
 
 def gap_runs(solvers, timeout):
-    from gap import DATA, known_optima
+    """Rows of the gap suite: each MIP backend on each bundled instance and sense with a known
+    optimum (``benchmarks/gap.py --one``; objective and bound in the instance's sense)."""
+    from gap import DATA, read_optima
 
     py = sys.executable
-    for (stem, idx, sense), want in sorted(known_optima().items()):
+    for (instance, sense), (want, _) in sorted(read_optima(DATA / "known_optima.csv").items()):
+        stem, idx = instance.rsplit("-", 1)
         for solver in solvers:
+            started = _now()
             code, wall, mb, text = run_process(
-                [py, str(HERE / "gap.py"), "--one", stem, str(idx), sense, solver, "--time-limit", str(timeout)],
+                [py, str(HERE / "gap.py"), "--one", stem, idx, sense, solver, "--time-limit", str(timeout)],
                 timeout + 30)
-            row = {"instance": f"{stem}-{idx}-{sense}", "solver": solver, "exit_code": code, "total_s": wall,
-                   "peak_mb": mb, "known_optimum": want}
+            row = {"instance": f"{instance}-{sense}", "solver": solver, "exit_code": code, "runtime_s": wall,
+                   "peak_memory_mb": mb, "timestamp": started, "known_optimum": want}
             if code == 0:
                 r = json.loads(text)
-                got = r["objective"]
-                row.update(termination=r["termination"], version=r["version"], solve_s=r["runtime_s"],
-                           objective=got, matches=got is not None and round(got) == want,
-                           gap=None if got is None else abs(got - want) / max(1.0, abs(got)))
+                row.update(termination=r["status"], solver_version=r["version"], solve_s=r["runtime_s"],
+                           objective=r["objective"], bound=r["bound"], gap=r["gap"],
+                           matches=r["objective"] is not None and round(r["objective"]) == want)
             else:
                 row.update(termination="timeout" if code is None else "error", matches=False)
             yield row
 
 
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def field_status(row) -> str:
+    """OK (the run finished), TO (killed at the timeout), ER (error, or the backend refused)."""
+    return {"timeout": "TO", "error": "ER", "refused": "ER"}.get(row["termination"], "OK")
+
+
 def _cell(row) -> str:
     if row["termination"] in ("optimal", "reference"):
-        return f"{row['total_s']:.2f}"
+        return f"{row['runtime_s']:.2f}"
     return {"time_limit": "limit", "timeout": "timeout", "refused": "refused"}.get(row["termination"], "error")
 
 
@@ -199,10 +226,109 @@ def agreement(rows) -> str:
     return "[red]levels differ:[/] " + "; ".join(bad) if bad else "every run proven optimal reached the same four levels"
 
 
-def main() -> int:
-    from rich.console import Console
+def profile_ratios(rows, solvers) -> dict[str, list[float]]:
+    """Dolan-More performance ratios per solver, sorted: on each instance, the solver's runtime
+    over the fastest runtime of a run proven optimal there (inf where it did not prove
+    optimality, or where no solver did); every instance any of ``solvers`` ran counts."""
+    instances = list(dict.fromkeys(r["instance"] for r in rows if r["solver"] in solvers))
+    ok = {(r["instance"], r["solver"]): r["runtime_s"] for r in rows
+          if r["solver"] in solvers and r["termination"] == "optimal"}
+    best = {i: min((t for (j, _), t in ok.items() if j == i), default=None) for i in instances}
+    return {s: sorted(ok[i, s] / max(best[i], 1e-9) if (i, s) in ok else math.inf for i in instances)
+            for s in solvers}
+
+
+def plot_profile(ratios: dict[str, list[float]], path: Path, title: str) -> None:
+    """The performance profile (fraction of instances within a factor tau of the best) as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    finite = [r for rs in ratios.values() for r in rs if math.isfinite(r)]
+    top = max(2.0, max(finite, default=2.0)) * 1.5
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, rs in ratios.items():
+        xs = [1.0] + [r for r in rs if math.isfinite(r)] + [top]
+        ys = [0.0] + [(k + 1) / len(rs) for k in range(len(xs) - 2)]
+        ax.step(xs, ys + ys[-1:], where="post", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set(xlim=(1, top), ylim=(0, 1.02), xlabel="tau: runtime / fastest proof on the instance (log scale)",
+           ylabel="fraction of instances proven within tau", title=title)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right")
+    _save(fig, path)
+
+
+def plot_runtimes(rows, names, path: Path, title: str) -> None:
+    """The instance x solver table of total seconds (:func:`_cell`) as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    instances = list(dict.fromkeys(r["instance"] for r in rows))
+    by = {(r["instance"], r["solver"]): _cell(r) for r in rows}
+    cells = [[by.get((i, n), "-") for n in names] for i in instances]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(names), 0.8 + 0.3 * len(instances)))
+    ax.axis("off")
+    table = ax.table(cellText=cells, rowLabels=instances, colLabels=names, loc="center", cellLoc="right")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    ax.set_title(title, fontsize=9)
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
+    """Save a figure through a temporary file and ``os.replace`` (never a half-written PNG)."""
+    import os
+
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def write_runs(out: Path, rows) -> None:
+    """``runs.csv``: :data:`COLUMNS` first (those present), any other keys after, atomically."""
+    import io
+
+    from optimizer.generate import write_atomic
+
+    keys = [k for k in COLUMNS if any(k in r for r in rows)]
+    keys += sorted({k for r in rows for k in r} - set(keys))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_atomic(out / "runs.csv", buf.getvalue())
+
+
+def per_solver(rows, names, suite: str, timeout: float):
+    """Per solver: runs, optimal, matches (gap) or refused, the shifted geometric mean of the
+    runtime (a run without a proof counts as the timeout + 30 s) and the largest gap."""
     from rich.table import Table
 
+    t = Table(title=f"suite {suite}: per solver", title_justify="left")
+    for col in ("solver", "runs", "optimal", "matches optimum" if suite == "gap" else "refused",
+                "sgm runtime s (shift 10)", "max gap"):
+        t.add_column(col, justify="left" if col == "solver" else "right")
+    for s in names:
+        mine = [r for r in rows if r["solver"] == s and r["termination"] != "refused"]
+        times = [r["runtime_s"] if r["termination"] in ("optimal", "reference") else timeout + 30 for r in mine]
+        gaps = [r["gap"] for r in mine if r.get("gap") is not None]
+        fourth = (str(sum(bool(r.get("matches")) for r in mine)) if suite == "gap"
+                  else str(sum(r["solver"] == s and r["termination"] == "refused" for r in rows)))
+        t.add_row(s, str(len(mine)), str(sum(r["termination"] == "optimal" for r in mine)), fourth,
+                  f"{shifted_geomean(times):.2f}", f"{max(gaps):.2e}" if gaps else "-")
+    return t
+
+
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", choices=("bedalloc", "gap"), default="bedalloc")
     ap.add_argument("--solvers", help="comma-separated backends (default: every available one that takes the suite)")
@@ -210,7 +336,15 @@ def main() -> int:
                     f"{', '.join(n for n, _ in BEDALLOC_SUITE)})")
     ap.add_argument("--timeout", type=float, default=120.0, help="time limit per run, seconds")
     ap.add_argument("--out", default=str(HERE / "results" / "compare"))
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> int:
+    import uuid
+
+    from rich.console import Console
+
+    args = parse_args()
     solvers = args.solvers.split(",") if args.solvers else default_solvers(args.suite)
     known = default_solvers(args.suite)
     names = [n for n, _ in BEDALLOC_SUITE]
@@ -223,40 +357,27 @@ def main() -> int:
     out = Path(args.out) / args.suite
     out.mkdir(parents=True, exist_ok=True)
     con = Console(width=None if sys.stdout.isatty() else 160)
-    rows = []
+    rows, run_id = [], uuid.uuid4().hex[:12]
     with tempfile.TemporaryDirectory() as work:
         runs = bedalloc_runs(solvers, args.timeout, Path(work), args.instances and args.instances.split(",")) if args.suite == "bedalloc" else gap_runs(
             solvers, args.timeout)
         for row in runs:
+            row.update(benchmark=args.suite, status=field_status(row), timeout_s=args.timeout, run_id=run_id)
             rows.append(row)
             (out / f"{row['instance']}-{row['solver']}.json").write_text(json.dumps(row, indent=2) + "\n")
-            con.print(f"{row['instance']:>18} {row['solver']:>10} {row['termination']:>10} {row['total_s']:8.2f} s")
-    keys = [k for k in COLUMNS if any(k in r for r in rows)]
-    keys += sorted({k for r in rows for k in r} - set(keys))
-    with open(out / "runs.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
+            con.print(f"{row['instance']:>18} {row['solver']:>10} {row['termination']:>10} {row['runtime_s']:8.2f} s")
+    write_runs(out, rows)
     names = list(dict.fromkeys(r["solver"] for r in rows))
     if args.suite == "bedalloc":
         con.print(pivot(rows, names))
         con.print(ratios(rows))
         con.print(agreement(rows))
-    t = Table(title=f"suite {args.suite}: per solver", title_justify="left")
-    for col in ("solver", "runs", "optimal", "matches optimum" if args.suite == "gap" else "refused",
-                "sgm total s (shift 10)", "max gap"):
-        t.add_column(col, justify="left" if col == "solver" else "right")
-    for s in names:
-        mine = [r for r in rows if r["solver"] == s and r["termination"] != "refused"]
-        # a run that did not finish with a proof counts as the time limit (+ the timeout slack)
-        times = [r["total_s"] if r["termination"] in ("optimal", "reference") else args.timeout + 30 for r in mine]
-        gaps = [r["gap"] for r in mine if r.get("gap") is not None]
-        fourth = (str(sum(bool(r.get("matches")) for r in mine)) if args.suite == "gap"
-                  else str(sum(r["solver"] == s and r["termination"] == "refused" for r in rows)))
-        t.add_row(s, str(len(mine)), str(sum(r["termination"] == "optimal" for r in mine)), fourth,
-                  f"{shifted_geomean(times):.2f}", f"{max(gaps):.2e}" if gaps else "-")
-    con.print(t)
-    con.print(f"runs written to {out}")
+    title = f"suite {args.suite}, timeout {args.timeout:g} s, run {run_id}"
+    plot_profile(profile_ratios(rows, [n for n in names if n not in REFERENCES.values()]),
+                 out / "performance_profile.png", f"Performance profile ({title})")
+    plot_runtimes(rows, names, out / "runtimes.png", f"Total s per run ({title}); limit = not proven in time")
+    con.print(per_solver(rows, names, args.suite, args.timeout))
+    con.print(f"runs written to {out} (runs.csv, performance_profile.png, runtimes.png)")
     return 0
 
 

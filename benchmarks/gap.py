@@ -1,27 +1,41 @@
-"""The generalized assignment problem (GAP) on every backend, against published optima.
+"""The generalized assignment problem (GAP) on every MIP backend, against published optima.
 
-    .venv/bin/python benchmarks/gap.py [--solvers highs-mip,cpsat,scip] [--files gap1,gapa,path/to/file.txt]
-                                       [--time-limit 60]
+    .venv/bin/python benchmarks/gap.py [FILE[:min|max] ...] [--sense min|max] [--optima FILE.csv]
+                                       [--solvers highs-mip,cpsat,scip] [--time-limit 60] [--out DIR]
 
-Reads OR-Library GAP files (format in ``benchmarks/data/gap/README.md``: the number of instances;
-then per instance ``m n``, the m x n cost matrix, the m x n resource matrix, the m capacities;
-whitespace-separated integers; any file in that format works), builds the textbook MIP (x_ij
-binary, each job on one agent, agent capacities) as a :class:`optimizer.backends.base.MipProblem`,
-solves it with each backend in both senses, and checks the objective against ``known_optima.csv``
-where the optimum is known (a ``--files`` entry is a bundled file stem or the path of any file in
-that format).  Prints solved count, median time and the gap to the optimum.
+Reads GAP files as published (whitespace-separated integers), in either format, told apart by
+their structure:
+
+* single-instance (Chu-Beasley and Yagiura sets, every GAP solver's repository): ``m n``; the
+  m x n cost matrix (row i = agent i); the m x n resource matrix; the m capacities.  A file is
+  read this way when it holds exactly 2 + 2mn + m numbers for the m and n it starts with;
+  its instance is named after the file (``c05100``);
+* OR-Library multi-instance (``gap1`` .. ``gap12``, ``gapa`` ..): the number of instances P, then
+  P instances as above; instance k (1-based) is named ``STEM-k`` (``gap1-3``).
+
+Invalid data (a negative capacity or resource, a number missing or left over, a non-integer) is
+refused with exit 2 and one line naming the file and the position, before anything is solved.
+Each instance is solved in the sense given after its file (``c05100:min``), else by ``--sense``,
+else in every sense the optima file lists for it; the optima file (``--optima``, CSV with columns
+``instance,sense,optimum,proven``; extra columns are ignored) gives the published values the runs
+are checked against.  Builds the textbook MIP (x_ij binary, each job on one agent, agent
+capacities) as a :class:`optimizer.backends.base.MipProblem` and prints every run's objective (in
+the file's sense, with its sign), bound, status and time, then per backend: proven optimal,
+matched the published value, and the largest gap of the incumbent to it.  ``--out DIR`` writes
+the runs to ``DIR/runs.csv``.  Without files: the bundled OR-Library sets (``data/gap/orlib``);
+a bare name such as ``gap1`` is a bundled file; without ``--optima``, ``data/gap/known_optima.csv``
+(the bundled sets' optima).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import statistics
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "gap"
@@ -29,54 +43,130 @@ sys.path.insert(0, str(HERE.parent))
 
 from optimizer.backends.base import BackendError, MipProblem  # noqa: E402
 
+SENSES = ("min", "max")
+RUN_FIELDS = ("file", "instance", "agents", "jobs", "sense", "solver", "version", "status", "objective", "bound",
+              "gap", "runtime_s", "cpu_s", "published", "proven", "matched", "incumbent_gap")
+
 
 class GapFormatError(ValueError):
-    """A file that is not in the OR-Library GAP format (message names the file and the place)."""
+    """Invalid data in a GAP or optima file (the message names the file and the position)."""
 
 
-def read_gap(path: str | Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Instances of an OR-Library GAP file: (cost (m, n), resource (m, n), capacity (m,)) each.
+@dataclass
+class GapInstance:
+    """One GAP instance: cost and resource (m, n), capacity (m,), its name and its file."""
 
-    Raises :class:`GapFormatError` for a truncated file, non-integers or trailing data."""
+    name: str
+    path: Path
+    cost: np.ndarray
+    resource: np.ndarray
+    capacity: np.ndarray
+
+
+class _Numbers:
+    """A file's whole numbers with their line numbers, read in order."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise GapFormatError(f"{path}: cannot read: {e}") from None
+        self.values, self.lines = [], []
+        for ln, line in enumerate(text.splitlines(), start=1):
+            for tok in line.split():
+                try:
+                    v = int(tok)
+                except ValueError:
+                    raise GapFormatError(f"{path}: line {ln}: {tok[:20]!r} is not a whole number") from None
+                if abs(v) >= 2**62:
+                    raise GapFormatError(f"{path}: line {ln}: {tok[:20]}... is too large (beyond 2**62)")
+                self.values.append(v)
+                self.lines.append(ln)
+        self.first_line = self.lines.count(1)
+
+    def where(self, pos: int) -> str:
+        return f"line {self.lines[pos]}" if pos < len(self.lines) else "the end of the file"
+
+    def instance(self, pos: int, name: str, label: str) -> tuple[GapInstance, int]:
+        """The instance whose ``m n`` starts at ``pos`` and the position after it."""
+        if pos + 2 > len(self.values):
+            raise GapFormatError(f"{self.path}: {label}: the file ends before its size m n")
+        m, n = self.values[pos:pos + 2]
+        if m <= 0 or n <= 0:
+            raise GapFormatError(f"{self.path}: {self.where(pos)}: {label}: m and n must be positive, not {m} {n}")
+        need = 2 * m * n + m
+        if pos + 2 + need > len(self.values):
+            raise GapFormatError(f"{self.path}: {label} (m={m}, n={n}, {self.where(pos)}) needs {need} numbers after "
+                                 f"its size; the file ends after {len(self.values) - pos - 2}")
+        start = pos + 2
+        block = np.array(self.values[start:start + need], dtype=np.int64)
+        cost, resource, capacity = block[:m * n].reshape(m, n), block[m * n:2 * m * n].reshape(m, n), block[2 * m * n:]
+        for what, arr, offset in (("resource", resource, m * n), ("capacity", capacity, 2 * m * n)):
+            if (arr < 0).any():
+                k = int(np.flatnonzero(arr.ravel() < 0)[0])
+                cell = f"agent {k // n + 1}, job {k % n + 1}" if arr.ndim == 2 else f"agent {k + 1}"
+                raise GapFormatError(f"{self.path}: {self.where(start + offset + k)}: {label}: {what} of {cell} is "
+                                     f"negative ({arr.ravel()[k]})")
+        return GapInstance(name, self.path, cost, resource, capacity), start + need
+
+
+def read_gap(path: str | Path) -> list[GapInstance]:
+    """The instances of a GAP file in the single-instance or the OR-Library multi-instance format
+    (see the module docstring).  Raises :class:`GapFormatError` naming the file and position."""
+    path = Path(path)
+    nums = _Numbers(path)
+    vals = nums.values
+    if len(vals) >= 2 and vals[0] > 0 and vals[1] > 0 and len(vals) == 2 + 2 * vals[0] * vals[1] + vals[0]:
+        return [nums.instance(0, path.stem, "the instance")[0]]
+    if nums.first_line == 2 and len(vals) >= 2:  # "m n" on line 1, but the wrong number of numbers
+        m, n = vals[:2]
+        raise GapFormatError(f"{path}: line 1 gives m={m} n={n}, so a single-instance file holds 2 + 2mn + m = "
+                             f"{2 + 2 * m * n + m} numbers; this one holds {len(vals)}")
+    if not vals or vals[0] <= 0:
+        raise GapFormatError(f"{path}: line 1: neither 'm n' of one instance nor a positive number of instances")
+    out, pos = [], 1
+    for k in range(1, vals[0] + 1):
+        inst, pos = nums.instance(pos, f"{path.stem}-{k}", f"instance {k} of {vals[0]}")
+        out.append(inst)
+    if pos != len(vals):
+        raise GapFormatError(f"{path}: {nums.where(pos)}: {len(vals) - pos} numbers after the last of "
+                             f"{vals[0]} instances")
+    return out
+
+
+def read_optima(path: str | Path) -> dict[tuple[str, str], tuple[float, bool]]:
+    """(instance, sense) -> (published optimum or best known value, proven) from a CSV with
+    columns ``instance,sense,optimum,proven``.  Raises :class:`GapFormatError` naming the row."""
     path = Path(path)
     try:
-        tokens = path.read_text().split()
-        nums = [int(t) for t in tokens]
-    except (OSError, UnicodeDecodeError) as e:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+            header = set(rows[0]) if rows else set()
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise GapFormatError(f"{path}: cannot read: {e}") from None
-    except ValueError as e:
-        raise GapFormatError(f"{path}: not whole numbers: {e}") from None
-    pos = 0
-
-    def take(k, what):
-        nonlocal pos
-        if pos + k > len(nums):
-            raise GapFormatError(f"{path}: truncated while reading {what}")
-        out = np.array(nums[pos:pos + k], dtype=np.int64)
-        pos += k
-        return out
-
-    if any(abs(v) >= 2**62 for v in nums):
-        raise GapFormatError(f"{path}: a number is too large (beyond 2**62)")
-    count = int(take(1, "the number of instances")[0])
-    if count <= 0:
-        raise GapFormatError(f"{path}: the number of instances must be positive, not {count}")
-    out = []
-    for i in range(count):
-        m, n = (int(v) for v in take(2, f"instance {i + 1} size"))
-        if m <= 0 or n <= 0:
-            raise GapFormatError(f"{path}: instance {i + 1}: m and n must be positive")
-        c = take(m * n, f"instance {i + 1} costs").reshape(m, n)
-        r = take(m * n, f"instance {i + 1} resources").reshape(m, n)
-        b = take(m, f"instance {i + 1} capacities")
-        out.append((c, r, b))
-    if pos != len(nums):
-        raise GapFormatError(f"{path}: {len(nums) - pos} numbers after the last instance")
+    if missing := [c for c in ("instance", "sense", "optimum", "proven") if c not in header]:
+        raise GapFormatError(f"{path}: missing column(s) {', '.join(missing)} (or no rows)")
+    out = {}
+    for i, row in enumerate(rows, start=2):
+        proven = (row["proven"] or "").strip().lower()
+        try:
+            value = float(row["optimum"])
+        except (TypeError, ValueError):
+            raise GapFormatError(f"{path}: row {i}, column optimum: {row['optimum']!r} is not a number") from None
+        if row["sense"] not in SENSES or proven not in ("true", "false", "1", "0", "yes", "no"):
+            raise GapFormatError(f"{path}: row {i}: sense must be min or max and proven true or false, not "
+                                 f"{row['sense']!r} {row['proven']!r}")
+        if (row["instance"], row["sense"]) in out:
+            raise GapFormatError(f"{path}: row {i}: {row['instance']} {row['sense']} is listed twice")
+        out[row["instance"], row["sense"]] = (value, proven in ("true", "1", "yes"))
     return out
 
 
 def gap_problem(c: np.ndarray, r: np.ndarray, b: np.ndarray, sense: str) -> MipProblem:
     """The GAP as a MIP over x (m*n,) binary, index i*n + j; ``sense`` "min" or "max" (negated)."""
+    import scipy.sparse as sp
+
     m, n = c.shape
     cols = np.arange(m * n)
     assign = sp.csc_matrix((np.ones(m * n), (cols % n, cols)), shape=(n, m * n))
@@ -89,86 +179,172 @@ def gap_problem(c: np.ndarray, r: np.ndarray, b: np.ndarray, sense: str) -> MipP
 
 
 def gap_file(name: str) -> Path:
-    """A bundled file stem (``gap1``, ``gapa``) or the path of any OR-Library GAP file."""
+    """A bundled file stem (``gap1``, ``gapa``) or the path of any GAP file."""
     bundled = DATA / "orlib" / f"{name}.txt"
     return bundled if bundled.exists() else Path(name)
 
 
-def known_optima(path: Path = DATA / "known_optima.csv") -> dict:
-    """(file stem, index 1-based, sense) -> optimal value."""
-    with open(path, newline="") as fh:
-        return {(Path(row["file"]).stem, int(row["index_in_file"]), row["sense"]): int(row["value"])
-                for row in csv.DictReader(fh) if row["status"] == "optimal"}
+def plan_runs(specs: list[str], sense: str | None, optima: dict) -> list[tuple[GapInstance, str]]:
+    """(instance, sense) of every run: ``FILE:SENSE`` first, then ``sense``, else every sense the
+    optima list for the instance.  Reads every file (raises :class:`GapFormatError`)."""
+    runs = []
+    for spec in specs:
+        head, _, tail = spec.rpartition(":")
+        path, fixed = (head, tail) if head and tail in SENSES else (spec, None)
+        for inst in read_gap(gap_file(path)):
+            senses = [fixed or sense] if fixed or sense else [s for s in SENSES if (inst.name, s) in optima]
+            if not senses:
+                raise GapFormatError(f"{inst.path}: {inst.name}: no sense to solve in: give {path}:min or {path}:max, "
+                                     "--sense, or a row of --optima for it")
+            runs += [(inst, s) for s in senses]
+    return runs
 
 
-def main() -> int:
+def solve_run(name: str, inst: GapInstance, sense: str, params, optima: dict) -> dict:
+    """One run's row (:data:`RUN_FIELDS`): objective and bound in the instance's sense, with
+    their signs; the published value, whether the incumbent matches it and the incumbent's
+    relative gap to it (positive = worse than published); ``runtime_s`` is the solver's (wall)
+    time, ``cpu_s`` the CPU time this process used meanwhile (on a loaded machine, the share of
+    the limit the solver really had)."""
+    import time
+
+    from optimizer import backends
+
+    problem, cpu = gap_problem(inst.cost, inst.resource, inst.capacity, sense), time.process_time()
+    res = backends.get(name).solve(problem, params)
+    cpu = time.process_time() - cpu
+    sign = 1.0 if sense == "min" else -1.0
+    obj = sign * res.objective if res.has_solution and res.objective is not None else None
+    bound = None if res.bound is None else sign * res.bound
+    row = {"file": str(inst.path), "instance": inst.name, "agents": inst.cost.shape[0], "jobs": inst.cost.shape[1],
+           "sense": sense, "solver": name, "version": res.solver_version,
+           "status": res.termination, "objective": obj, "bound": bound, "runtime_s": round(res.runtime_s, 3),
+           "cpu_s": round(cpu, 3), "gap": None if obj is None or bound is None else abs(obj - bound) / max(1.0, abs(obj))}
+    if (inst.name, sense) in optima:
+        pub, proven = optima[inst.name, sense]
+        row.update(published=pub, proven=proven, matched=obj is not None and abs(obj - pub) < 0.5,
+                   incumbent_gap=None if obj is None else sign * (obj - pub) / max(1.0, abs(pub)))
+    return row
+
+
+def _num(v, fmt="{:.10g}") -> str:
+    return "-" if v is None else fmt.format(v)
+
+
+def print_run(row: dict) -> None:
+    pub = "" if row.get("published") is None else (
+        f" published {row['published']:.10g}{'' if row['proven'] else ' (best known)'}"
+        f" {'matched' if row['matched'] else 'NOT matched'}")
+    print(f"{row['instance']:>12} {row['sense']} {row['solver']:>10} {row['status']:>10}  objective "
+          f"{_num(row['objective'])}  bound {_num(row['bound'])}  gap {_num(row['gap'], '{:.2e}')}  "
+          f"{row['runtime_s']:.2f} s ({row['cpu_s']:.2f} s CPU){pub}", flush=True)
+
+
+def summary(rows: list[dict], names: list[str]):
+    """Per backend: runs, proven optimal, matched / runs with a proven published optimum, the
+    largest incumbent gap to the published value, median solve and CPU time, total solve time."""
+    import statistics
+
+    from rich.table import Table
+
+    t = Table(title="GAP: per backend", title_justify="left")
+    for col in ("solver", "version", "runs", "proven optimal", "matched proven published optimum",
+                "matched best known (unproven)", "max incumbent gap", "no incumbent", "median s", "median CPU s",
+                "total s"):
+        t.add_column(col, justify="left" if col in ("solver", "version") else "right")
+    for name in names:
+        mine = [r for r in rows if r["solver"] == name]
+        pub = [r for r in mine if r.get("published") is not None]
+        gaps = [r["incumbent_gap"] for r in pub if r["incumbent_gap"] is not None]
+        times = [r["runtime_s"] for r in mine]
+        t.add_row(name, mine[0]["version"] if mine else "", str(len(mine)),
+                  str(sum(r["status"] == "optimal" for r in mine)),
+                  f"{sum(r['matched'] for r in pub if r['proven'])}/{sum(r['proven'] for r in pub)}",
+                  f"{sum(r['matched'] for r in pub if not r['proven'])}/{sum(not r['proven'] for r in pub)}",
+                  f"{max(gaps):.2e}" if gaps else "-", str(sum(r["objective"] is None for r in mine)),
+                  f"{statistics.median(times):.2f}" if times else "-",
+                  f"{statistics.median(r['cpu_s'] for r in mine):.2f}" if mine else "-", f"{sum(times):.1f}")
+    return t
+
+
+def contradictions(rows: list[dict]) -> list[str]:
+    """Runs proven optimal whose value differs from a proven published optimum."""
+    return [f"{r['solver']} {r['instance']} {r['sense']}: proven {r['objective']:.10g}, published {r['published']:.10g}"
+            for r in rows if r["status"] == "optimal" and r.get("proven") and not r["matched"]]
+
+
+def write_runs(out: Path, rows: list[dict]) -> None:
+    """``out/runs.csv`` (written atomically)."""
+    import io
+
+    from optimizer.generate import write_atomic
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, RUN_FIELDS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_atomic(out / "runs.csv", buf.getvalue())
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="*", metavar="FILE[:SENSE]",
+                    help="GAP files or bundled names (default: the bundled OR-Library sets)")
+    ap.add_argument("--sense", choices=SENSES, help="the sense of every file without its own")
+    ap.add_argument("--optima", default=str(DATA / "known_optima.csv"),
+                    help="CSV with columns instance,sense,optimum,proven (default: the bundled known_optima.csv)")
     ap.add_argument("--solvers", default="highs-mip,cpsat,scip")
-    ap.add_argument("--files", default=",".join(f"gap{i}" for i in range(1, 13)) + ",gapa,gapb,gapc")
-    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--time-limit", type=float, default=60.0, help="per run, s (default 60)")
+    ap.add_argument("--out", type=Path, metavar="DIR", help="write the runs to DIR/runs.csv")
     ap.add_argument("--one", nargs=4, metavar=("FILE", "INDEX", "SENSE", "SOLVER"),
-                    help="solve one instance (file stem, 1-based index, min|max) and print the result as JSON")
-    args = ap.parse_args()
+                    help="solve instance INDEX (1-based) of FILE in SENSE with SOLVER; print the run as JSON")
+    args = ap.parse_args(argv)
     try:
         return run(args)
     except (GapFormatError, BackendError) as e:
-        print(e, file=sys.stderr)
+        print(f"gap.py: {e}", file=sys.stderr)
         return 2
 
 
 def run(args) -> int:
-    from rich.console import Console
-    from rich.table import Table
+    import json
+    import os
 
     from optimizer import backends
     from optimizer.backends.base import MipParams
 
     names = [args.one[3]] if args.one else args.solvers.split(",")
-    for name in names:
-        if name not in backends.MIP:
-            raise BackendError(f"{name!r} is not a MIP backend; the GAP takes {', '.join(backends.MIP)}")
+    if bad := [n for n in names if n not in backends.MIP]:
+        raise BackendError(f"{', '.join(bad)}: not a MIP backend; the GAP takes {', '.join(backends.MIP)}")
+    params = MipParams(time_limit=args.time_limit, mip_gap=0.0, abs_gap=0.99)  # integer objectives
     if args.one:
-        import json
-
-        stem, idx, sense, name = args.one
-        instances = read_gap(gap_file(stem))
-        if not idx.isdigit() or not 1 <= int(idx) <= len(instances) or sense not in ("min", "max"):
+        path, idx, sense, name = args.one
+        instances = read_gap(gap_file(path))
+        if not idx.isdigit() or not 1 <= int(idx) <= len(instances) or sense not in SENSES:
             raise GapFormatError(f"--one: INDEX must be 1..{len(instances)} and SENSE min or max, not {idx} {sense}")
-        c, r, b = instances[int(idx) - 1]
-        be = backends.get(name)
-        res = be.solve(gap_problem(c, r, b, sense), MipParams(time_limit=args.time_limit, mip_gap=0.0, abs_gap=0.99))
-        print(json.dumps({"termination": res.termination, "version": res.solver_version, "runtime_s": res.runtime_s,
-                          "objective": None if res.objective is None else abs(res.objective)}))
+        print(json.dumps(solve_run(name, instances[int(idx) - 1], sense, params, {}), default=str))
         return 0
-    optima = known_optima()
-    table = Table(title="GAP: OR-Library instances with known optima", title_justify="left")
-    for col in ("solver", "version", "runs", "proven optimal", "matches known optimum", "median s", "max gap"):
-        table.add_column(col, justify="left" if col in ("solver", "version") else "right")
-    for name in args.solvers.split(","):
-        be = backends.get(name)
-        times, gaps, solved, matched, known, runs = [], [], 0, 0, 0, 0
-        for name_or_path in args.files.split(","):
-            path = gap_file(name_or_path)
-            bundled = path.resolve().parent == DATA / "orlib"
-            for idx, (c, r, b) in enumerate(read_gap(path), start=1):
-                for sense in ("min", "max"):
-                    if bundled and (path.stem, idx, sense) not in optima:
-                        continue  # bundled types A-C: minimisation optima only
-                    runs += 1
-                    res = be.solve(gap_problem(c, r, b, sense), MipParams(time_limit=args.time_limit, mip_gap=0.0,
-                                                                          abs_gap=0.99))
-                    times.append(res.runtime_s)
-                    want = optima.get((path.stem, idx, sense)) if bundled else None
-                    got = None if res.objective is None else round(abs(res.objective))
-                    solved += res.termination == "optimal"
-                    if want is not None:
-                        known += 1
-                        matched += got == want
-                        gaps.append(abs(got - want) / max(1, want) if got is not None else 1.0)
-        table.add_row(name, be.version(), str(runs), str(solved), f"{matched}/{known}",
-                      f"{statistics.median(times):.3f}" if times else "-", f"{max(gaps, default=0):.2e}")
-    Console().print(table)
-    return 0
+    specs = args.files or [f"gap{i}" for i in range(1, 13)] + ["gapa", "gapb", "gapc"]
+    optima = read_optima(args.optima)
+    runs = plan_runs(specs, args.sense, optima)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        if not os.access(args.out, os.W_OK):
+            raise GapFormatError(f"{args.out}: --out folder is not writable")
+    rows = []
+    for name in names:
+        for inst, sense in runs:
+            rows.append(solve_run(name, inst, sense, params, optima))
+            print_run(rows[-1])
+    from rich.console import Console
+
+    Console(width=None if sys.stdout.isatty() else 160).print(summary(rows, names))
+    if args.out is not None:
+        write_runs(args.out, rows)
+        print(f"runs written to {args.out / 'runs.csv'}")
+    for line in (bad := contradictions(rows)):
+        print(f"CONTRADICTION: {line}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
