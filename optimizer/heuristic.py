@@ -194,15 +194,10 @@ def _construct(inst, P, N, by_arrival):
                 return
         adults = b[~P.minor[b]]
         if not P.mandatory[b].any() and kind != PIN_DETAIN and (u >= 0 or d == a):
-            left, picks = slots.copy(), []
-            for p in adults:
-                q = np.flatnonzero(programs_of(P, N, np.array([p]))[0] & (left > 0))
-                if not len(q):
-                    break
-                picks.append(q[0])
-                left[q[0]] -= 1
-            if len(picks) == len(adults):
-                prog[adults], slots[:] = picks, left
+            picks = _slot_matching(programs_of(P, N, adults), slots)
+            if picks is not None:
+                prog[adults] = picks
+                np.subtract.at(slots, picks, 1)
                 decision[b], rday[b] = "release", d
                 return
         u = fit_moved(units, len(b), a, e, True, P.origin[b]) if kind != PIN_RELEASE else -1
@@ -356,3 +351,18 @@ def _construct(inst, P, N, by_arrival):
     levels = (int((decision == "unplaced").sum()), int(np.maximum(0, N.unit_surge[:, None] - spare - free).sum()),
               float((P.eff[released] * (H - rday[released])).sum()))
     return (decision, unit, prog, rday), levels
+
+
+def _slot_matching(elig: np.ndarray, slots: np.ndarray) -> np.ndarray | None:
+    """A program with a free slot for each adult of a family (``elig``: adults x programs), or
+    None when none exists: a maximum bipartite matching of the adults to the programs' slots
+    (each program stands for up to one slot per adult), so that no adult takes the only slot
+    another could use."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    copies = np.minimum(slots, len(elig)).clip(min=0)
+    owner = np.repeat(np.arange(len(slots)), copies)  # the program of each slot copy
+    graph = csr_matrix(elig[:, owner].astype(np.int8))
+    match = maximum_bipartite_matching(graph, perm_type="column")
+    return None if (match < 0).any() else owner[match]
