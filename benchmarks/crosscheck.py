@@ -17,7 +17,7 @@ skips those instances; a backend that refuses an instance (``BackendError``: the
 with an active transport limit) counts as "refused".  The table compares the four levels with
 the brute force (levels 1-3 exactly, cost within 1e-6 relative + 1e-6 absolute, the flow
 backend's whole cents within 0.01 USD a person), and counts plans the verifier
-(:func:`optimizer.verify.verify`) or the independent rule check (``check_new_rules``) rejects.
+(:func:`optimizer.verifier.verify`) or the independent rule check (``check_new_rules``) rejects.
 Writes ``DIR/runs.csv`` (one row per backend and instance) and ``DIR/table.md``.
 """
 
@@ -71,8 +71,8 @@ def _backend(inst, name: str, time_limit: float) -> dict:
     """Solve with backend ``name``; the levels, and the violations of the verifier and of the
     independent check of rules 7-9 (first one in ``message``)."""
     from bruteforce import RISK_UNITS, Decision, check_new_rules
-    from optimizer.solve import SolveParams, solve
-    from optimizer.verify import verify
+    from optimizer.engine import SolveParams, solve
+    from optimizer.verifier import verify
 
     res = solve(inst, SolveParams(mip_gap=1e-9, threads=1, seed=0, solver=name, time_limit=time_limit))
     o = res.objective

@@ -72,7 +72,7 @@ def formulation(kind: str, instance: str) -> None:
     if kind == "flow":  # the speed limit: one min-cost flow of the same network, levels 1 and 3, no families
         from optimizer.backends import flow
         from optimizer.model import network_arrays, people_arrays
-        from optimizer.solve import build_models
+        from optimizer.engine import build_models
 
         net = network_arrays(inst)
         model, _, _ = build_models(inst, people_arrays(inst), net)
@@ -84,7 +84,7 @@ def formulation(kind: str, instance: str) -> None:
         return
     if kind == "class":
         from optimizer.model import network_arrays, people_arrays
-        from optimizer.solve import build_models
+        from optimizer.engine import build_models
 
         model, compact, lift = build_models(inst, people_arrays(inst), network_arrays(inst))
     else:

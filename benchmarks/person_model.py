@@ -4,7 +4,7 @@ One integer column per (person, compatible unit), per (adult, eligible ATD progr
 release-without-program column per minor, one unplaced column per person, surge and excess columns;
 families are tied together by equality rows.  It solves the same problem as
 ``optimizer.model.build`` (same four levels, same lexicographic procedure via
-``optimizer.solve.solve_levels``) without grouping people into classes, so the speed ratio between
+``optimizer.engine.solve_levels``) without grouping people into classes, so the speed ratio between
 the two measures what the class aggregation buys.
 """
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pandas
 
     from .instance import Instance
-    from .verify import Verification
+    from .verifier import Verification
 
 __all__ = ["read_instance", "solve", "verify", "explain", "whatif", "Result", "Level", "WhatIf", "InputError",
            "BackendError", "SolverError"]
@@ -111,9 +111,9 @@ def _instance(instance) -> Instance:
 
 
 def _params(solver: str, time_limit, mip_gap: float, threads: int, seed: int, log: bool):
-    """Checked :class:`optimizer.solve.SolveParams` (raises :class:`BackendError`)."""
+    """Checked :class:`optimizer.engine.SolveParams` (raises :class:`BackendError`)."""
     from .backends import check
-    from .solve import SolveParams
+    from .engine import SolveParams
 
     params = SolveParams(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, log=log, solver=solver)
     check(solver, params.given())
@@ -130,8 +130,8 @@ def solve(instance, *, solver: str = "highs", time_limit: float | None = None, m
     ``seed``, ``log`` (solver log to the console) as ``bedalloc solve``'s options."""
     import time
 
-    from .solve import bound_and_gap, solve as run
-    from .verify import verify as check
+    from .engine import bound_and_gap, solve as run
+    from .verifier import verify as check
 
     inst = _instance(instance)
     params = _params(solver, time_limit, mip_gap, threads, seed, log)
@@ -162,7 +162,7 @@ def _rows(plan) -> list[dict[str, str]]:
     if isinstance(plan, (str, os.PathLike)):
         from pathlib import Path
 
-        from .verify import read_plan
+        from .verifier import read_plan
 
         path = Path(plan)
         return read_plan(path / "plan.csv" if path.is_dir() else path)
@@ -175,7 +175,7 @@ def verify(instance, plan: Result | Sequence[Mapping[str, str]] | str | os.PathL
     the verifier's report (``ok``, ``violations``, ``objective``, ``counts``, ...); a plan that
     breaks rules is a report with violations, not an exception.  Raises :class:`InputError`
     for an unreadable plan file."""
-    from .verify import verify as check
+    from .verifier import verify as check
 
     return check(_instance(instance), _rows(plan))
 

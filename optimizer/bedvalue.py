@@ -29,7 +29,7 @@ import numpy as np
 
 from .instance import Instance
 from .model import RISK_SCALE, family_members, family_units, network_arrays, people_arrays, single_units
-from .solve import SolveParams, build_models, solve
+from .engine import SolveParams, build_models, solve
 
 
 def _lp_duals(model, x: np.ndarray, deadline: float | None = None) -> np.ndarray | None:
@@ -100,7 +100,7 @@ def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParam
     The instance is solved here (the base), then ``exact`` units are re-solved (module
     docstring), as many as fit before ``deadline`` (``time.monotonic()``; None: all of them,
     each under ``params``' limit); ``complete`` says whether all were.  ``base``: the instance's
-    :class:`optimizer.solve.Result` when already solved with ``params`` (it is not solved
+    :class:`optimizer.engine.Result` when already solved with ``params`` (it is not solved
     again).  ``progress(done, total)``, when given, is called after each re-solve.  Returns
     ``{"units": [...], "facilities": [...], "complete", "candidates": {"unplaced", "surge"}}``,
     each entry ``{id, (facility), unplaced_change, surge_change, released_risk_change,

@@ -236,7 +236,7 @@ def cmd_export_model(args) -> int:
     from .instance import read_instance
     from .model import RISK_SCALE
     from .modelfile import write_person_level
-    from .solve import solve
+    from .engine import solve
 
     try:
         inst = read_instance(args.instance)
@@ -270,7 +270,7 @@ def cmd_explain(args) -> int:
     from .errors import InputError
     from .instance import read_instance
     from .reasons import explain
-    from .verify import read_plan
+    from .verifier import read_plan
 
     plan_dir = Path(args.plan_dir)
     summary: dict = {}
@@ -290,7 +290,7 @@ def cmd_explain(args) -> int:
               "where solve ran); give --instance"])
         return EXIT_INPUT
     from .pinfile import plan_pins
-    from .verify import verify
+    from .verifier import verify
 
     digest: list[str] = []
     try:
@@ -520,7 +520,7 @@ def cmd_simulate(args) -> int:
     from .generate import write_atomic
     from .instance import load_json, read_instance
     from .simulate import POLICIES, simulate
-    from .solve import SolveParams
+    from .engine import SolveParams
 
     policies = list(dict.fromkeys(x.strip() for x in args.policies.split(",") if x.strip()))
     wrong = [x for x in policies if x not in POLICIES]
@@ -624,7 +624,7 @@ def cmd_check(args) -> int:
     from .errors import InputError
     from .instance import read_instance
     from .pinfile import plan_pins
-    from .verify import read_plan, verify
+    from .verifier import read_plan, verify
 
     try:
         inst = plan_pins(read_instance(args.instance), args.plan_dir)
@@ -668,7 +668,7 @@ def cmd_solve(args, started: float, say=None) -> int:
     from .instance import read_instance
 
     from .backends import BackendError, check
-    from .solve import SolveParams
+    from .engine import SolveParams
 
     say = say or (lambda *a, **k: None)
     params = SolveParams(time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads,
@@ -707,7 +707,7 @@ def cmd_solve(args, started: float, say=None) -> int:
     t_read = time.monotonic() - t0
 
     from .output import write_plan_dir
-    from .solve import solve
+    from .engine import solve
 
     if deadline is not None:  # the whole command keeps to the limit (optimizer/deadline.py)
         from .deadline import reserve_s
@@ -807,7 +807,7 @@ def _extras_problem(args, inst) -> str | None:
 def _verified(inst, res):
     """The verifier's report of the solver's plan, or None (after saying why: exit 4) when it
     breaks a rule or a proven level disagrees with the model's value."""
-    from .verify import verify
+    from .verifier import verify
 
     check = res.verified or verify(inst, res.rows)  # a constructive plan was verified already
     # Proven levels must match the verifier exactly.  A level the limit stopped before proving may
@@ -973,7 +973,7 @@ def _interrupts_held(arrived: list):
 
 
 def _summary(args, inst, sha, params, res, check) -> dict:
-    from .solve import bound_and_gap
+    from .engine import bound_and_gap
 
     bound, gap = bound_and_gap(check.objective, res.bound)  # against the written plan's values
     return {

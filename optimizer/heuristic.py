@@ -95,7 +95,7 @@ def _stays_home(P: People, N: Network, people: np.ndarray) -> np.ndarray:
 
 def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-person arrays (P,): decision strings, unit index, program index and release day (-1
-    where none), for :func:`optimizer.solve.plan_rows`.
+    where none), for :func:`optimizer.engine.plan_rows`.
 
     A multi-day plan is built twice, single people taken mandatory first, then by decreasing
     risk, and first come, first served (by arrival day, then as before), and the better plan at

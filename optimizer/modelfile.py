@@ -120,7 +120,7 @@ def level_scales(model) -> list[float]:
 
 def write_levels(out: str | Path, inst: Instance, res, instance_name: str) -> list[str]:
     """Write ``levelK.mps`` for every level whose earlier levels ``res`` (an engine
-    :class:`optimizer.solve.Result`) proved, and ``model.json``, into folder ``out`` (replaced
+    :class:`optimizer.engine.Result`) proved, and ``model.json``, into folder ``out`` (replaced
     whole, atomically).  Returns the file names written."""
     from .lexico import level_problem
 

@@ -15,7 +15,7 @@ from .instance import Instance
 from .outdir import PLAN_FILES, plan_dir_target, unsafe_out_dir  # noqa: F401 (their home before outdir.py)
 from .model import allowed_units, eligible_programs, network_arrays, people_arrays
 from .reasons import transfer_limits
-from .verify import PLAN_COLUMNS
+from .verifier import PLAN_COLUMNS
 
 CAUSES = ("legal_limit", "no_seat", "local_ties", "pinned")  # plan reasons that name the diagnosis cause
 

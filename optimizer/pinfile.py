@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .instance import MAX_PROBLEMS, DetainPin, Instance, ReleasePin, instance_problems
-from .verify import DECISIONS, read_csv
+from .verifier import DECISIONS, read_csv
 
 PIN_COLUMNS = ("person_id", "decision", "facility_id", "unit_id", "atd_program_id", "release_day")
 PINS_FILE = "pins.csv"

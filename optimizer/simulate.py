@@ -12,7 +12,7 @@ future arrivals.  Each simulated day:
 2. **Plan** with the policy (below) from today's state: the people in custody (origin = their
    current facility, ``custody_days`` advanced), today's arrivals and, for the horizon policy,
    the forecast arrivals of the next days.  Optimizing policies solve the instance exactly
-   (:func:`optimizer.solve.solve`) and every plan passes the verifier before it is applied.
+   (:func:`optimizer.engine.solve`) and every plan passes the verifier before it is applied.
 3. **Apply** the plan's day 0: releases on day 0 leave custody (risk and ATD enrolment are
    recorded); everyone else who has a bed today keeps it; people the plan leaves unplaced stay in
    custody without a bed (counted as unplaced person-days).
@@ -370,8 +370,8 @@ def _optimize(world: _World, day: int, window: int, params) -> None:
     plan releases on a later day is booked for that day and program)."""
     import time
 
-    from .solve import solve
-    from .verify import verify
+    from .engine import solve
+    from .verifier import verify
 
     inst: Instance = parse_instance(world.plan_doc(day, window), f"<simulated day {day}>")
     t0 = time.monotonic()
@@ -491,7 +491,7 @@ def simulate(doc: dict, days: int, seed: int, policies=POLICIES, params=None, pr
     :class:`optimizer.errors.SolverError` if a plan fails verification or a day breaks the
     contract, :class:`optimizer.errors.InputError` if a day's planning instance is refused, and
     :class:`optimizer.backends.base.BackendError` if the solver cannot take the instance."""
-    from .solve import SolveParams
+    from .engine import SolveParams
 
     params = params or SolveParams()
     out = []

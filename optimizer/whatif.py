@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from .instance import Instance, parse_instance
-from .solve import SolveParams, build_models, solve
-from .verify import verify
+from .engine import SolveParams, build_models, solve
+from .verifier import verify
 
 
 def _outcome(inst: Instance, rows: list[dict[str, str]]) -> dict:

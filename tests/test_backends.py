@@ -13,7 +13,7 @@ from optimizer.backends.base import BackendError, MipParams, MipProblem
 from optimizer.errors import SolverError
 from optimizer.generate import national_instance
 from optimizer.instance import read_instance
-from optimizer.solve import SolveParams, solve
+from optimizer.engine import SolveParams, solve
 from marketsplit import market_split as _market_split
 from randinst import load_random
 
@@ -153,7 +153,7 @@ def test_time_limit_with_incumbent(name):
 
 def test_time_limited_solve_writes_a_feasible_plan(tmp_path):
     """A solve stopped by the time limit still returns the incumbent, with the levels reached."""
-    from optimizer.verify import verify
+    from optimizer.verifier import verify
 
     path = tmp_path / "mia.json"
     path.write_text(json.dumps(national_instance(seed=1, aors=["MIA"], scale=0.5)))

@@ -11,7 +11,7 @@ from optimizer.bedvalue import _candidates, bed_values
 from optimizer.generate import national_instance
 from optimizer.instance import parse_instance
 from optimizer.model import network_arrays, people_arrays
-from optimizer.solve import solve
+from optimizer.engine import solve
 from optimizer.whatif import whatif
 
 LEVELS = ("unplaced", "surge", "released_risk", "cost_usd")

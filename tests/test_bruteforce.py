@@ -1,7 +1,7 @@
 """The solver against an independent brute-force oracle on random one-day instances.
 
 ``tests/bruteforce.py`` enumerates every plan (it shares no code with ``optimizer.model`` or
-``optimizer.solve``); ``tests/randinst.py`` draws the instances.  The oracle itself is checked
+``optimizer.engine``); ``tests/randinst.py`` draws the instances.  The oracle itself is checked
 first, on hand-made micro instances whose optima are worked out by hand below, and by
 comparing its branch-and-bound with plain enumeration.
 
@@ -26,7 +26,7 @@ KM_PER_DEGREE = R_KM * math.pi / 180  # 111.19508023353292 km along the equator
 
 
 def _solve(inst):
-    from optimizer.solve import SolveParams, solve  # must exist: no importorskip on purpose
+    from optimizer.engine import SolveParams, solve  # must exist: no importorskip on purpose
 
     return solve(inst, SolveParams(time_limit=None, mip_gap=1e-9, threads=1, seed=0))
 

@@ -6,7 +6,7 @@ The oracles are checked first on hand-made micro instances whose optima are work
 other; the engine and every available backend must then reach the enumeration's four levels on
 random small instances with limits, ties and pins (``tests/randinst.py``), one-day and
 multi-day, and every plan must keep rules 7-9 (checked here, independently) and pass
-:func:`optimizer.verify.verify`.
+:func:`optimizer.verifier.verify`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from bruteforce import (RISK_UNITS, Decision, brute_force, brute_force_days, che
 from optimizer import backends
 from optimizer.backends.base import BackendError
 from optimizer.instance import Instance, read_instance
-from optimizer.solve import SolveParams, solve
-from optimizer.verify import verify
+from optimizer.engine import SolveParams, solve
+from optimizer.verifier import verify
 from randinst import multiday_instance, random_instance, write_instance
 
 RULES = {"limits": True, "ties": True, "pins": True}
@@ -435,7 +435,7 @@ def test_constructive_plans_keep_rules_7_to_9(rand_dir):
     instances above; it is never better than the optimum."""
     from optimizer.heuristic import greedy_plan
     from optimizer.model import network_arrays, people_arrays
-    from optimizer.solve import plan_rows
+    from optimizer.engine import plan_rows
 
     for kind, seed, inst, ref, _ in _cases(rand_dir):
         P, N = people_arrays(inst), network_arrays(inst)

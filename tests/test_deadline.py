@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-import optimizer.solve as solve_mod
+import optimizer.engine as solve_mod
 from optimizer.backends.base import BackendError
 from optimizer.cli import main
 from optimizer.deadline import Overrun, run_bounded
 from optimizer.instance import read_instance
-from optimizer.solve import SolveParams, solve
-from optimizer.verify import verify
+from optimizer.engine import SolveParams, solve
+from optimizer.verifier import verify
 
 
 def test_run_bounded_returns_the_childs_result_and_its_exceptions():

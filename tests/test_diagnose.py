@@ -10,7 +10,7 @@ from optimizer.cli import main
 from optimizer.diagnose import diagnose
 from optimizer.generate import national_instance
 from optimizer.instance import read_instance
-from optimizer.solve import solve
+from optimizer.engine import solve
 from randinst import load_random, short_of_cd_beds
 
 

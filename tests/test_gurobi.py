@@ -12,7 +12,7 @@ from optimizer import backends
 from optimizer.backends import base
 from optimizer.backends.base import BackendError, MipParams, MipProblem
 from optimizer.instance import read_instance
-from optimizer.solve import SolveParams, solve
+from optimizer.engine import SolveParams, solve
 from marketsplit import market_split
 from randinst import load_multiday, load_random
 

@@ -9,8 +9,8 @@ import numpy as np
 from optimizer.cli import main
 from optimizer.heuristic import greedy_plan
 from optimizer.model import network_arrays, people_arrays
-from optimizer.solve import plan_rows
-from optimizer.verify import verify
+from optimizer.engine import plan_rows
+from optimizer.verifier import verify
 from randinst import load_multiday, load_random
 
 

@@ -16,8 +16,8 @@ from optimizer.instance import parse_instance, read_instance
 from optimizer import horizon, lexico
 from optimizer.horizon import build_horizon
 from optimizer.lexico import LevelParams, solve_with_backend
-from optimizer.solve import SolveParams, solve, tighten
-from optimizer.verify import verify
+from optimizer.engine import SolveParams, solve, tighten
+from optimizer.verifier import verify
 from randinst import load_multiday, load_random, multiday_instance, write_instance
 
 MIP = [b["name"] for b in backends.describe() if b["available"] and b["name"] in ("highs", *backends.MIP)]

@@ -20,7 +20,7 @@ from bruteforce import RISK_UNITS, brute_force
 from optimizer.generate import national_instance
 from optimizer.instance import parse_instance, read_instance
 from optimizer.model import RISK_SCALE
-from optimizer.solve import SolveParams, bound_and_gap, solve
+from optimizer.engine import SolveParams, bound_and_gap, solve
 from randinst import load_random
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -181,7 +181,7 @@ def test_bound_and_gap_are_measured_against_the_plan():
 def test_the_constructive_plan_keeps_the_level_1_bound(monkeypatch):
     """When the engine stops with no integer point but with level 1's LP solved, the constructive
     plan written instead reports that bound (rounded up to whole people) and its gap."""
-    import optimizer.solve as solve_module
+    import optimizer.engine as solve_module
     from optimizer.instance import parse_instance
 
     inst = parse_instance(json.loads(json.dumps(national_instance(seed=3, aors=["HOU"], scale=0.2, horizon_days=5))))

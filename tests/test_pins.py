@@ -314,7 +314,7 @@ def test_anywhere_pins_that_counts_cannot_see_are_refused_by_the_solve():
 
 def test_anywhere_pins_that_fit_are_kept_by_the_plan():
     """Two of the three fit the two beds: valid, and the optimal plan detains both."""
-    from optimizer.solve import SolveParams, solve
+    from optimizer.engine import SolveParams, solve
 
     doc = _doc()
     _pin_anywhere(doc, "P03", "P05")

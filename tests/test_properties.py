@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bruteforce import RISK_UNITS, brute_force
 from optimizer.instance import parse_instance
-from optimizer.solve import SolveParams, solve
-from optimizer.verify import verify
+from optimizer.engine import SolveParams, solve
+from optimizer.verifier import verify
 from randinst import random_instance
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,7 +10,7 @@ import pytest
 from optimizer.cli import main
 from optimizer.instance import read_instance
 from optimizer.reasons import REASONS, reasons
-from optimizer.solve import SolveParams, solve
+from optimizer.engine import SolveParams, solve
 from randinst import load_random
 
 

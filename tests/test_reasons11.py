@@ -15,7 +15,7 @@ from optimizer.diagnose import diagnose
 from optimizer.instance import parse_instance
 from optimizer.output import diagnosis
 from optimizer.reasons import explain, reasons
-from optimizer.verify import verify
+from optimizer.verifier import verify
 from optimizer.whatif import change_capacity
 
 # F1 (AOR HOU, crowded: one bed) and F2 (AOR SNA, three free beds); everyone is held in F1 now.
@@ -192,7 +192,7 @@ def test_a_person_at_the_legal_limit_unplaced_by_a_pinned_slot():
                                                 ({}, True, 2)], ids=["aor", "national", "ties"])
 def test_the_certificate_equals_the_proven_level_1_when_seats_or_ties_bind(tmp_path, limits, ties, level1):
     """Needs a model that honours rules 7 and 8 (the lead's work)."""
-    from optimizer.solve import solve
+    from optimizer.engine import solve
 
     doc = _doc([{**p, "local_ties": ties} for p in MANDATORY], **limits)
     inst = parse_instance(doc)
@@ -256,7 +256,7 @@ def test_random_plans_under_limits_and_ties_always_get_a_reason(tmp_path):
     import random
 
     from optimizer.reasons import REASONS
-    from optimizer.solve import solve
+    from optimizer.engine import solve
     from randinst import multiday_instance, random_instance
 
     for seed in range(20):

@@ -57,12 +57,12 @@ def test_an_interrupt_after_the_plan_is_verified_writes_it_and_exits_1(stage, si
 
 
 def test_an_interrupt_before_the_plan_is_verified_exits_130_and_writes_nothing(tmp_path, monkeypatch, capsys):
-    import optimizer.solve
+    import optimizer.engine
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(optimizer.solve, "solve", interrupted)
+    monkeypatch.setattr(optimizer.engine, "solve", interrupted)
     out = tmp_path / "plan"
     assert main(["solve", str(TINY), "--out", str(out)]) == 130
     assert "nothing written" in capsys.readouterr().err and not out.exists()
@@ -73,12 +73,12 @@ def test_an_interrupt_before_the_plan_is_verified_exits_130_and_writes_nothing(t
 # --------------------------------------------------------------------------------------------
 
 def _no_solve(monkeypatch):
-    import optimizer.solve
+    import optimizer.engine
 
     def solve(*args, **kwargs):
         raise AssertionError("solved although an output cannot be written")
 
-    monkeypatch.setattr(optimizer.solve, "solve", solve)
+    monkeypatch.setattr(optimizer.engine, "solve", solve)
 
 
 @pytest.mark.skipif(not os.path.isdir("/sys"), reason="no /sys (where even root may not create files)")
@@ -348,14 +348,14 @@ def _unplace(rows: list[dict], ids) -> list[dict]:
 @pytest.fixture(scope="module")
 def tiny_plan(tmp_path_factory) -> list[dict]:
     from optimizer.instance import read_instance
-    from optimizer.solve import solve
+    from optimizer.engine import solve
 
     return solve(read_instance(TINY)).rows
 
 
 def test_p12_unplaced_although_a_program_has_a_slot_is_flagged(tiny_plan):
     from optimizer.instance import read_instance
-    from optimizer.verify import verify
+    from optimizer.verifier import verify
 
     res = verify(read_instance(TINY), _unplace([dict(r) for r in tiny_plan], {"P12"}))
     assert res.violations == ["unplaced: people[11] id=P12: unplaced although a free slot in ATD program APP "
@@ -364,7 +364,7 @@ def test_p12_unplaced_although_a_program_has_a_slot_is_flagged(tiny_plan):
 
 def test_everyone_unplaced_while_beds_are_free_is_flagged_block_by_block(tiny_plan):
     from optimizer.instance import read_instance
-    from optimizer.verify import verify
+    from optimizer.verifier import verify
 
     rows = _unplace([dict(r) for r in tiny_plan], {r["person_id"] for r in tiny_plan if r["decision"] != "removed"})
     flagged = [v.split(": ")[1] for v in verify(read_instance(TINY), rows).violations]
@@ -394,7 +394,7 @@ def _seat_doc(limit: int | None, ties: bool) -> dict:
                                                   (None, True, False)])
 def test_a_transfer_the_limits_or_ties_forbid_is_not_a_needless_unplaced(limit, ties, flagged, tmp_path):
     from optimizer.instance import parse_instance
-    from optimizer.verify import verify
+    from optimizer.verifier import verify
 
     rows = [{"person_id": "X", "decision": "unplaced", "facility_id": "", "unit_id": "", "atd_program_id": "",
              "release_day": "", "transfer": "0", "effective_risk": "10.0000"}]
@@ -406,7 +406,7 @@ def test_a_transfer_the_limits_or_ties_forbid_is_not_a_needless_unplaced(limit, 
 def test_a_bed_free_on_some_days_only_is_not_enough(tmp_path):
     """Multi-day: Y needs a bed on days 0-2; U2's one bed is taken on day 1 by Z (mandatory)."""
     from optimizer.instance import parse_instance
-    from optimizer.verify import verify
+    from optimizer.verifier import verify
 
     doc = _seat_doc(None, False)
     doc["horizon_days"] = 3
@@ -429,7 +429,7 @@ def test_a_bed_free_on_some_days_only_is_not_enough(tmp_path):
 def test_the_window_minimum_matches_a_plain_minimum():
     import numpy as np
 
-    from optimizer.verify import _window_min
+    from optimizer.verifier import _window_min
 
     rng = np.random.default_rng(0)
     free = rng.integers(-3, 5, size=(7, 37))
@@ -444,10 +444,10 @@ def test_solve_writes_a_stopped_search_with_a_needless_unplaced_but_never_a_prov
                                                                                           monkeypatch, capsys):
     """MODEL.md §5: a limit may leave people unplaced (exit 1, said on stderr); with level 1
     proven a needless unplaced is a contradiction: exit 4, nothing written."""
-    import optimizer.solve
+    import optimizer.engine
     from optimizer.instance import read_instance
 
-    real = optimizer.solve.solve
+    real = optimizer.engine.solve
 
     def stopped(inst, params, deadline=None):
         res = real(inst, params, deadline=deadline)
@@ -457,7 +457,7 @@ def test_solve_writes_a_stopped_search_with_a_needless_unplaced_but_never_a_prov
         res.levels_proven, res.termination = proven, "optimal" if proven == 4 else "time_limit"
         return res
 
-    monkeypatch.setattr(optimizer.solve, "solve", stopped)
+    monkeypatch.setattr(optimizer.engine, "solve", stopped)
     out = tmp_path / "plan"
     assert main(["solve", str(TINY), "--out", str(out), "--quiet"]) == code
     err = capsys.readouterr().err

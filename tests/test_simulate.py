@@ -196,7 +196,7 @@ def test_a_day_against_the_contract_is_an_internal_error():
 def test_limits_ties_and_pins_every_day(policy, moves):
     """Transfers per day reach the limits and never exceed them; ties and pins hold each day."""
     from optimizer.simulate import _World, simulate_day
-    from optimizer.solve import SolveParams
+    from optimizer.engine import SolveParams
 
     world = _World(_limited_doc(), policy, 0)
     fac = {}

@@ -93,7 +93,7 @@ def test_effective_risks(inst):
 
 
 def test_solver_returns_the_documented_plan(inst):
-    from optimizer.solve import SolveParams, solve  # must exist: no importorskip on purpose
+    from optimizer.engine import SolveParams, solve  # must exist: no importorskip on purpose
 
     res = solve(inst, SolveParams(time_limit=None, mip_gap=1e-9, threads=1, seed=0))
     assert res.termination == "optimal"

@@ -16,7 +16,7 @@ import pytest
 
 from optimizer.errors import InputError
 from optimizer.instance import read_instance
-from optimizer.verify import PLAN_COLUMNS, Verification, read_plan, verify
+from optimizer.verifier import PLAN_COLUMNS, Verification, read_plan, verify
 
 # One degree of longitude on the equator, km (haversine reduces to R x dlon there).
 D1 = 6371.0088 * math.pi / 180  # 111.19508... km

@@ -9,8 +9,8 @@ import pytest
 from optimizer.cli import main
 from optimizer.generate import national_instance
 from optimizer.instance import parse_instance
-from optimizer.solve import solve
-from optimizer.verify import verify
+from optimizer.engine import solve
+from optimizer.verifier import verify
 from optimizer.whatif import capacity_curve, change_capacity, scaled_beds, whatif
 
 TINY = json.loads(open("instances/tiny.json").read())

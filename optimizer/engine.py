@@ -17,7 +17,7 @@ import numpy as np
 from .backends.base import BackendError
 from .instance import Instance
 from .lexico import LevelParams, solve_lexicographic, solve_with_backend
-from .verify import PLAN_COLUMNS
+from .verifier import PLAN_COLUMNS
 from .model import (
     LEVELS, RISK_SCALE, Model, Network, People, build, lift_duals, lift_solution, network_arrays, people_arrays,
 )
@@ -57,7 +57,7 @@ class Result:
     leading levels proven optimal; ``objective`` (the model's values), ``bound`` and ``gap`` are keyed by level
     name (cost in USD, released risk in risk points); ``rows`` are the plan.csv rows (strings);
     ``x`` the model solution (n,) they were decoded from (None for the Pyomo formulation);
-    ``verified`` the :class:`optimizer.verify` report of ``rows`` when it was already computed."""
+    ``verified`` the :class:`optimizer.verifier.Verification` report of ``rows`` when it was already computed."""
 
     termination: str
     levels_proven: int
@@ -202,7 +202,7 @@ def _constructive(inst, P, N, size, stats, statuses, version, t0, t1, t2) -> Res
     """A :class:`Result` from the constructive heuristic (no level proven).  Its objective is the
     verifier's, so the verification report travels with it (``Result.verified``)."""
     from .heuristic import greedy_plan
-    from .verify import verify
+    from .verifier import verify
 
     rows = plan_rows(inst, P, N, *greedy_plan(inst, P, N))
     t3 = time.monotonic()
@@ -435,7 +435,7 @@ def _better_of(inst, P, N, model, res: Result, t0, t1) -> Result:
     lexicographically better (both verified; MODEL.md §5 asks for the best verified plan).  The
     stopped search's bounds and proven levels still hold for the constructive plan, which cannot
     beat a proven level and so equals it there."""
-    from .verify import verify
+    from .verifier import verify
 
     tv = time.monotonic()
     res.verified = verify(inst, res.rows)

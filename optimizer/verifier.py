@@ -1,7 +1,7 @@
 """The independent verifier: every rule and every objective level, recomputed from the instance
 and the plan alone (MODEL.md §3, §4, §5).
 
-It shares no code with the optimization model (``model.py``, ``solve.py``); it uses only
+It shares no code with the optimization model (``model.py``, ``engine.py``); it uses only
 :mod:`optimizer.instance` for reading the instance and for :func:`effective_risk`.  It is the
 test oracle and runs after every solve, on the in-memory rows, before anything is written.
 
