@@ -58,11 +58,11 @@ ENTER_SEGMENTS = 256  # risk segments or cohorts entering per class and round
 # At most this many priced columns enter per round, the most negative: the first duals of the
 # national 14-day level 4 make 250,000 arcs attractive, most of them far from the optimum (its
 # LP: 42-45 s with 30,000-100,000 arcs per round against 65-68 s with every attractive arc).
-ENTER_TOTAL = 40_000  # above WARM_COLS: a full round is solved from scratch, never warm
+ENTER_TOTAL = 40_000  # above WARM_COLS: a full round is warm only briefly (BIG_ROUND_CAP)
 # An LP with more rows (national 14-day level 4: 78,250 rows) is solved by the interior point
 # method with crossover when it is opened (its first LP: 6 s against 14 s by dual simplex) and
-# when a pricing round adds more than WARM_COLS columns (a round of 30,000 arcs: 8-14 s, where a
-# warm start crawls past 150 s); smaller rounds are warm-started from the last basis, by dual
+# when a pricing round of more than WARM_COLS columns is not done within BIG_ROUND_CAP (a round of
+# 30,000 arcs at level 4: 8-14 s, where a warm start crawls past 150 s); smaller rounds are warm-started from the last basis, by dual
 # simplex above PRIMAL_COLS columns (3,000 arcs: 2.5 s) and by primal simplex below (a dual
 # simplex warm start made 5,000-6,000 iterations for 5 columns: 1.3 s against 0.2 s).
 # benchmarks/horizon.py and the experiments in docs/performance.md, "Engine research notes".
@@ -72,6 +72,11 @@ PRIMAL_COLS = 2_000
 # A warm start of a large LP that takes longer than WARM_CAP times the last solve from scratch
 # is stopped and the round solved from scratch: the loss is bounded where a warm start crawls.
 WARM_CAP = 2.0
+# A round above WARM_COLS is first tried by primal simplex from the last basis for BIG_ROUND_CAP
+# times the last solve from scratch (national 14-day with transport limits, compact level 2:
+# 30,106 columns in 6.8 s of CPU against 95.8 s by interior point; level 3's round of 24,232
+# crawls and goes back to the interior point method).
+BIG_ROUND_CAP = 0.25
 INFEASIBLE = ("Infeasible", "Primal infeasible or unbounded")  # HiGHS statuses (no LP here is unbounded)
 FACE_TRIES = 4  # random LP vertices tried for an integer point of a fractional face before a MIP
 FACE_TOL = 1e-6  # reduced costs and duals of levels 1-3 are integers (or simple fractions) of one unit
@@ -242,9 +247,10 @@ class LexSolver:
             self.lp.changeObjectiveOffset(float(cost[self.out] @ self.col_lo[self.out]))
         # A new objective: presolve and dual simplex (interior point in large LPs); a pricing
         # round: primal simplex from the previous basis, without presolve (it would discard the
-        # basis); in large LPs (SCRATCH_ROWS) interior point from scratch when many columns enter
-        # (WARM_COLS), else dual (PRIMAL_COLS) or primal simplex from the last basis for at most
-        # WARM_CAP times the last solve from scratch.
+        # basis); in large LPs (SCRATCH_ROWS) primal simplex from the last basis for at most
+        # BIG_ROUND_CAP times the last solve from scratch when many columns enter (WARM_COLS), then
+        # interior point from scratch; else dual (PRIMAL_COLS) or primal simplex from the last
+        # basis for at most WARM_CAP times the last solve from scratch.
         big = self.m.A.shape[0] > SCRATCH_ROWS
         self.lp.setOptionValue("solver", "ipm" if big else "simplex")
         self.lp.setOptionValue("simplex_strategy", 1)
@@ -287,9 +293,11 @@ class LexSolver:
                 x = self.col_lo.copy()  # columns out of the LP are at their lower bound
                 x[self.cols] = sol.col_value
                 return status, True, x, y, float(self.lp.getInfo().objective_function_value), rc
-            if big and len(new) > WARM_COLS:
-                self._from_scratch("simplex" if redone else "ipm")
-                cap = None
+            if big and len(new) > WARM_COLS:  # primal simplex from the last basis, briefly
+                self.lp.setOptionValue("solver", "simplex")
+                self.lp.setOptionValue("simplex_strategy", 4)
+                self.lp.setOptionValue("presolve", "off")
+                cap = BIG_ROUND_CAP * scratch_s
             else:
                 self.lp.setOptionValue("solver", "simplex")
                 self.lp.setOptionValue("simplex_strategy", 1 if big and len(new) > PRIMAL_COLS else 4)
