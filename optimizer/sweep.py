@@ -68,28 +68,58 @@ def cluster(scheduler: str | None = None, workers: int | None = None):
         return
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR) as local, Client(local) as client:
+                          dashboard_address=None, silence_logs=logging.CRITICAL) as local, Client(local) as client:
             yield client
 
 
-def as_completed_results(client, fn, items: list, shared=None):
+_LOST = object()  # a task whose result or input vanished with its worker
+
+
+def _outcome(future):
+    """The result of a done future, a :class:`Failed` (the function raised, or the task's worker
+    died too often: ``KilledWorker``), or ``_LOST``."""
+    from concurrent.futures import CancelledError
+
+    if future.status == "error":
+        e = future.exception()
+        return Failed(f"{type(e).__name__}: {e}".splitlines()[0])
+    try:
+        return future.result() if future.status == "finished" else _LOST
+    except CancelledError:  # finished, but its worker died before the result was fetched
+        return _LOST
+
+
+def as_completed_results(client, fn, items: list, shared=None, resubmit: int = 2):
     """Submit ``fn(item)`` (or ``fn(shared, item)``, ``shared`` scattered to every worker once)
     for every item; yield ``(index, result)`` as they finish, a failed task's result being a
-    :class:`Failed`.  Unfinished tasks are cancelled when the caller stops early."""
+    :class:`Failed`.  A task whose result or scattered input was lost with its worker (the only
+    one holding it) is submitted again, up to ``resubmit`` times, ``shared`` scattered again if
+    needed.  Unfinished tasks are cancelled when the caller stops early."""
+    from collections import Counter
+
     from distributed import as_completed
 
-    args = [client.scatter(shared, broadcast=True)] if shared is not None else []
-    futures = [client.submit(fn, *args, item, pure=False) for item in items]
-    index = {f.key: i for i, f in enumerate(futures)}
+    data, index, lost = [], {}, Counter()
+
+    def submit(i):
+        if shared is not None and (not data or data[-1].status != "finished"):
+            data.append(client.scatter(shared, broadcast=True))
+        f = client.submit(fn, *data[-1:], items[i], pure=False)
+        index[f.key] = (i, f)
+        return f
+
+    done = as_completed([submit(i) for i in range(len(items))])
     try:
-        for f in as_completed(futures):
-            if f.status == "finished":
-                yield index[f.key], f.result()
-            else:
-                e = f.exception() if f.status == "error" else None
-                yield index[f.key], Failed(f"{type(e).__name__}: {e}" if e else f"task {f.status}")
+        for f in done:
+            i, _ = index.pop(f.key)
+            res = _outcome(f)
+            if res is _LOST and lost[i] < resubmit:
+                lost[i] += 1
+                done.add(submit(i))
+                continue
+            yield i, Failed(f"the task's result was lost {resubmit + 1} times") if res is _LOST else res
     finally:
-        client.cancel(futures)
+        client.cancel([f for _, f in index.values()])
 
 
 def map_on_cluster(fn, items, scheduler: str | None = None, workers: int | None = None, shared=None) -> list:

@@ -193,6 +193,14 @@ def test_a_killed_worker_loses_nothing_and_a_cell_killing_twice_fails(scheduler,
 
 
 @pytest.mark.slow  # worker processes start and restart (seconds each); run in CI
+def test_the_only_worker_killed_loses_nothing(tmp_path, monkeypatch):
+    """One worker (the default on a one-core machine): its death loses the scattered input and
+    the results not yet fetched; they are scattered and computed again."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert map_on_cluster(_die_once, [1, 5, 7], shared=str(tmp_path / "died")) == [1, 5, 7]
+
+
+@pytest.mark.slow  # worker processes start and restart (seconds each); run in CI
 def test_worker_killed_mid_sweep(instance, expected, scheduler, tmp_path):
     """SIGKILL a worker process that is running a cell once the first cell is in: every cell is
     still finished and right."""
