@@ -68,7 +68,7 @@ def cluster(scheduler: str | None = None, workers: int | None = None):
         return
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.CRITICAL) as local, Client(local) as client:
+                          dashboard_address=":0", silence_logs=logging.CRITICAL) as local, Client(local) as client:
             yield client
 
 
@@ -418,6 +418,8 @@ def _check(args) -> tuple[bytes, dict]:
     if args.scheduler and args.workers:
         raise ValueError("--workers: not with --scheduler (the cluster has its workers)")
     grid = _grid(args)
+    if grid["simulate"] is None and (args.replications is not None or args.policies is not None):
+        raise ValueError("--replications and --policies: only with --simulate DAYS")
     read_instance(args.instance)
     doc = load_json(args.instance)
     why = _grid_problem(doc, grid) or _out_problem(Path(args.out), args.instance)

@@ -93,6 +93,7 @@ def test_cells_are_the_cartesian_product():
     (["--solver", "nope"], "--solver nope:"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--workers: not with --scheduler"),
     (["--simulate", "3", "--policies", "horizon,lucky"], "--policies: unknown lucky"),
+    (["--replications", "3"], "--replications and --policies: only with --simulate"),
 ])
 def test_bad_options_exit_2_and_write_nothing(instance, tmp_path, capsys, argv, message):
     assert main(["sweep", str(instance), "--out", str(tmp_path / "out"), *argv]) == 2
@@ -264,3 +265,11 @@ def test_scheduler_and_two_workers_started_by_hand(instance, expected, tmp_path)
                 p.kill()
                 p.wait()
         log.close()
+
+
+def test_the_documented_spec_example_is_valid(tmp_path):
+    text = (ROOT / "docs" / "sweeps.md").read_text()
+    spec = tmp_path / "study.toml"
+    spec.write_text(text.split("```toml\n", 1)[1].split("```", 1)[0])
+    grid = read_spec(str(spec))
+    assert grid["beds"][0] == -33 and grid["beds"][-1] == 59 and len(cells({**DEFAULTS, **grid})) == 10 * 3 * 2
