@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -188,6 +189,29 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", metavar="DIR", help="folder for simulation.csv and days.csv "
                                                 "(default: out/<instance file name without .json>-simulation)")
     m.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sw = sub.add_parser("sweep", help="solve or simulate a grid of scenarios on Dask (this machine or a cluster)",
+                        description="Solve (or simulate) every combination of the grid options, one Dask task a "
+                                    "cell, on a local cluster (one worker process per core) or the cluster behind "
+                                    "--scheduler; write DIR/results.csv, results.parquet, report.html and "
+                                    "DIR/cells/ (run again to finish an interrupted sweep). See docs/sweeps.md.")
+    sw._negative_number_matcher = re.compile(r"^-\d")  # '--beds -10,0,10' is a value, not an option
+    sw.add_argument("instance", help="instance file")
+    sw.add_argument("--out", required=True, metavar="DIR", help="output folder (its cells/ make the sweep resumable)")
+    for flag, what in (("--beds", "every unit's beds, percent change"), ("--atd", "every ATD program's capacity, "
+                       "percent change"), ("--transfers", "every transport limit, percent change")):
+        sw.add_argument(flag, metavar="PCTS", help=f"{what}, comma-separated (default 0)")
+    sw.add_argument("--arrivals", metavar="FACTORS", help="forecast arrivals (multi-day instances) thinned or "
+                    "replicated by these factors, seeded (default 1)")
+    sw.add_argument("--solver", metavar="NAMES", help="comma-separated solvers (default highs)")
+    sw.add_argument("--simulate", type=int, metavar="DAYS", help="simulate DAYS days per cell instead of one plan")
+    sw.add_argument("--replications", type=int, metavar="R", help="simulations: seeds 0..R-1 (default 1)")
+    sw.add_argument("--policies", metavar="NAMES", help="simulations: policies (default horizon,myopic,rule)")
+    sw.add_argument("--spec", metavar="FILE.toml", help="the grid as a TOML file (options given override it)")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster behind tcp://HOST:PORT")
+    sw.add_argument("--workers", type=_typed(int, lambda v: 1 <= v <= 1024, "must be from 1 to 1024"), metavar="N",
+                    help="worker processes of the local cluster (default: one per core)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
 
     g = sub.add_parser("generate", help="generate an instance from public ICE statistics",
                        description="Generate a synthetic instance from the public, aggregated ICE detention "
@@ -1082,6 +1106,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_capacity_curve(args)
         if args.command in ("convert", "template"):
             return cmd_sheets(args)
+        if args.command == "sweep":
+            from .sweep import command
+
+            return command(args)
         from .generate import run
 
         return run(args)
