@@ -940,7 +940,6 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
     Within a class (people of one effective risk, or mandatory) people are taken in instance
     order: released on arrival, then by increasing release day; then the kept; the rest unplaced.
     Detained people of a pool fill arcs and units in column order."""
-    H = hm.horizon
     n = len(P.sex)
     decision = np.full(n, "", dtype=object)
     decision[P.removed] = "removed"
@@ -949,6 +948,21 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
     rday = np.full(n, -1, dtype=np.int64)
     b = hm.blocks
     get = lambda name: np.rint(x[b[name]]).astype(np.int64)  # noqa: E731
+    key_people, pool_people = _decode_classes(hm, get, decision, rday)
+    atd = get("atd")
+    for j, k in zip(np.flatnonzero(atd), atd[atd > 0]):
+        kd = int(hm.keyday[hm.atd_key[j]])
+        ppl, key_people[kd] = key_people[kd][:k], key_people[kd][k:]
+        prog[ppl] = hm.atd_prog[j]
+    _decode_arcs(hm, get("arc"), pool_people, unit)
+    _decode_families(inst, hm, get, decision, unit, prog, rday)
+    return decision, unit, prog, rday
+
+
+def _decode_classes(hm: HorizonModel, get, decision: np.ndarray, rday: np.ndarray):
+    """The outcomes of single people, class by class (see :func:`decode_horizon`); returns the
+    people released per (program key, day) and the people held per pool, in order."""
+    H = hm.horizon
     pc = hm.person_class
     singles = np.flatnonzero(pc >= 0)
     order = singles[np.argsort(pc[singles], kind="stable")]
@@ -984,20 +998,27 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
         pool_people.setdefault(int(hm.coh_pool[j]), []).extend(ppl.tolist())
     for c in range(C):
         decision[order[taken[c]:starts[c + 1]]] = "unplaced"
-    for j, k in zip(np.flatnonzero(get("atd")), get("atd")[get("atd") > 0]):
-        kd = int(hm.keyday[hm.atd_key[j]])
-        ppl, key_people[kd] = key_people[kd][:k], key_people[kd][k:]
-        prog[ppl] = hm.atd_prog[j]
-    arc = get("arc")
+    return key_people, pool_people
+
+
+def _decode_arcs(hm: HorizonModel, arc: np.ndarray, pool_people: dict, unit: np.ndarray) -> None:
+    """The held people of each pool sent along the arcs to units, in column order; arcs into hubs
+    come before the arcs out of them (:func:`_hub_arcs`)."""
     n_pool = len(hm.pool_bt)
     hub_of = np.searchsorted(hm.hub_key, hm.pool_bt)  # the hub of each pool (compact model with hubs)
-    for j in np.flatnonzero(arc):  # arcs into hubs come before the arcs out of them (_hub_arcs)
+    for j in np.flatnonzero(arc):
         src = int(hm.arc_pool[j])
         ppl, pool_people[src] = pool_people[src][:arc[j]], pool_people[src][arc[j]:]
         if hm.arc_unit[j] >= 0:
             unit[ppl] = hm.arc_unit[j]
         else:
             pool_people.setdefault(n_pool + int(hub_of[src]), []).extend(ppl)
+
+
+def _decode_families(inst: Instance, hm: HorizonModel, get, decision: np.ndarray, unit: np.ndarray,
+                     prog: np.ndarray, rday: np.ndarray) -> None:
+    """The outcomes of families: a bed (until a release day or the end), release on arrival,
+    unplaced; and the programs of released adults."""
     for j in np.flatnonzero(get("fbed")):
         mem = hm.family_members[hm.fbed_family[j]]
         unit[mem] = hm.fbed_unit[j]
@@ -1012,4 +1033,3 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
     fatd = get("fatd")
     for j in np.flatnonzero(fatd):
         prog[hm.fatd_person[j]] = hm.fatd_prog[j]
-    return decision, unit, prog, rday
