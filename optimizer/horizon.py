@@ -210,19 +210,7 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     _horizon_flow_rows(b, c, coh, pd, flow, col)
     _occupancy_rows(b, N, flow, fam, col, days[0], H)
     _program_family_rows(b, P, N, pd, fam, col, days[0], H)
-    # transport (MODEL.md §3 rule 7): a move from an origin facility happens on the arrival day
-    F = len(real.fac_gm)
-    org = np.full(len(flow.ap), F, np.int64)  # origin key of each arc's source (hubs: none)
-    org[flow.from_pool] = flow.pool_vals[flow.ap[flow.from_pool], 0]
-    if hubs:
-        moved = flow.from_pool & ~flow.to_unit & (org < F)  # into the hub
-    else:
-        moved = (org < len(N.fac_gm)) & (org != N.unit_fac[flow.au])
-    fac_of = flow.type_fac if hubs else N.unit_fac  # the real facility of each unit (compact: family type)
-    fk, fm = family_moves(P, fam.members, fam.fb_f, fac_of[fam.fb_u]) if len(seat_lim) else (_empty(),) * 2
-    transport_rows(b, seats, seat_lim, real, np.concatenate([org[moved], P.origin[fm]]),
-                   np.concatenate([flow.arc_a[moved], days[0][fm]]),
-                   np.concatenate([col["arc"][moved], col["fbed"][fk]]))
+    _horizon_transport_rows(b, P, real, N, flow, fam, col, (seats, seat_lim), days[0], hubs)
     return _horizon_model(b, N, c, coh, pd, flow, fam, unit_type, hubs, H, mult)
 
 
@@ -598,6 +586,25 @@ def _program_family_rows(b: _Builder, P: People, N: Network, pd: _ProgramDays, f
             b.entries([r[k]], [col["frel"][fr_pos[f]]], -1.0)
         sel = np.flatnonzero((fam.fb_f == f) & fam.fb_r & (fam.fb_d == d))
         b.entries(np.full(len(sel), r[k]), col["fbed"][sel], -1.0)
+
+
+def _horizon_transport_rows(b: _Builder, P: People, real: Network, N: Network, flow: _HorizonFlow,
+                            fam: _HorizonFamilies, col: dict, limits: tuple, a: np.ndarray, hubs: bool) -> None:
+    """Transport rows (MODEL.md §3 rule 7, ``limits``: :func:`optimizer.model.seat_rows`): a move
+    from an origin facility happens on the arrival day."""
+    seats, seat_lim = limits
+    F = len(real.fac_gm)
+    org = np.full(len(flow.ap), F, np.int64)  # origin key of each arc's source (hubs: none)
+    org[flow.from_pool] = flow.pool_vals[flow.ap[flow.from_pool], 0]
+    if hubs:
+        moved = flow.from_pool & ~flow.to_unit & (org < F)  # into the hub
+    else:
+        moved = (org < len(N.fac_gm)) & (org != N.unit_fac[flow.au])
+    fac_of = flow.type_fac if hubs else N.unit_fac  # the real facility of each unit (compact: family type)
+    fk, fm = family_moves(P, fam.members, fam.fb_f, fac_of[fam.fb_u]) if len(seat_lim) else (_empty(),) * 2
+    transport_rows(b, seats, seat_lim, real, np.concatenate([org[moved], P.origin[fm]]),
+                   np.concatenate([flow.arc_a[moved], a[fm]]),
+                   np.concatenate([col["arc"][moved], col["fbed"][fk]]))
 
 
 def _horizon_model(b: _Builder, N: Network, c: _HorizonClasses, coh: _Cohorts, pd: _ProgramDays,

@@ -622,12 +622,7 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     _flow_rows(b, c, seg, flow, col)
     _capacity_rows(b, N, c, flow, fam, col)
     _family_rows(b, fam, col)
-    # R10 transport (MODEL.md §3 rule 7): moves out of an origin AOR's facilities, and in all
-    moved = (flow.org < len(inst.facilities)) & (flow.org != flow.af)  # into another facility, or into the hub
-    fk, fm = family_moves(P, fam.members, fam.fam_f, N.unit_fac[fam.fam_u])
-    transport_rows(b, seats, seat_lim, N, np.concatenate([flow.org[moved], P.origin[fm]]),
-                   np.zeros(int(moved.sum()) + len(fm), np.int64),
-                   np.concatenate([col["arc"][moved], col["fam"][fk]]))
+    _transport_rows(b, P, N, flow, fam, col, seats, seat_lim)
     return _model(b, N, c, seg, flow, fam, float(inst.policy.cost_days), hubs)
 
 
@@ -972,6 +967,17 @@ def _family_rows(b: _Builder, fam: _Families, col: dict) -> None:
     frel_pos = np.full(nF, -1, dtype=np.int64)
     frel_pos[fam.frel_ok] = np.arange(len(fam.frel_ok))
     b.entries(r, col["frel"][frel_pos[fam.fatd_fam[first]]], -1.0)
+
+
+def _transport_rows(b: _Builder, P: People, N: Network, flow: _Flow, fam: _Families, col: dict,
+                    seats: np.ndarray, seat_lim: np.ndarray) -> None:
+    """Rows R10, transport (MODEL.md §3 rule 7): moves out of an origin AOR's facilities, and in
+    all (:func:`seat_rows`)."""
+    moved = (flow.org < len(N.fac_gm)) & (flow.org != flow.af)  # into another facility, or into the hub
+    fk, fm = family_moves(P, fam.members, fam.fam_f, N.unit_fac[fam.fam_u])
+    transport_rows(b, seats, seat_lim, N, np.concatenate([flow.org[moved], P.origin[fm]]),
+                   np.zeros(int(moved.sum()) + len(fm), np.int64),
+                   np.concatenate([col["arc"][moved], col["fam"][fk]]))
 
 
 def _model(b: _Builder, N: Network, c: _Classes, seg: _Segments, flow: _Flow, fam: _Families,
