@@ -146,6 +146,10 @@ def solve(instance, *, solver: str = "highs", time_limit: float | None = None, m
     report = res.verified or check(inst, res.rows)
     if not report.ok:
         raise SolverError(f"{solver}: the plan failed verification: {report.violations[0]}")
+    from .reasons import reasons
+
+    for row, reason in zip(res.rows, reasons(inst, res.rows)[0]):  # plan.csv's reason column
+        row["reason"] = reason
     bound, gap = bound_and_gap(report.objective, res.bound)
     levels = tuple(Level(name, report.objective[name], bound[name], gap[name], k < res.levels_proven)
                    for k, name in enumerate(LEVELS))

@@ -947,7 +947,8 @@ def _after_writing(args, inst, out, summary, res, unplaced, say) -> int:
     if unplaced > 0:
         where = out / "diagnosis.json"
         if res.levels_proven >= 1:
-            _err([f"bedalloc: {unplaced} people have no legal outcome; see {where} for why"])
+            _err([f"bedalloc: {unplaced} {'person has' if unplaced == 1 else 'people have'} no legal outcome; "
+                  f"see {where} for why"])
         else:
             _err([f"bedalloc: the limit stopped the search before everyone was placed: {unplaced} people "
                   f"left unplaced for lack of time, not necessarily of beds; see {where}"])

@@ -73,8 +73,9 @@ def test_to_pandas():
     pd = pytest.importorskip("pandas")
     res = solve(TINY)
     plan = res.to_pandas()
-    assert plan.shape == (12, 9) and plan["decision"].value_counts().to_dict() == {"detain": 8, "release": 3,
-                                                                                  "removed": 1}
+    assert plan.shape == (12, 10) and plan["decision"].value_counts().to_dict() == {"detain": 8, "release": 3,
+                                                                                   "removed": 1}
+    assert plan.loc[plan["decision"] == "release", "reason"].tolist() == ["humanitarian", "legal_limit", "capacity"]
     assert pd.DataFrame(res.levels)["value"].tolist() == list(TINY_LEVELS.values())
 
 
