@@ -708,7 +708,7 @@ def cmd_solve(args, started: float, say=None) -> int:
         _err([why])
         return EXIT_INPUT
     digest: list[str] = []
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     say("reading the instance")
     try:
         inst = read_instance(args.instance, digest)
@@ -734,13 +734,16 @@ def cmd_solve(args, started: float, say=None) -> int:
     from .engine import solve
 
     if deadline is not None:  # the whole command keeps to the limit (optimizer/deadline.py)
-        from .deadline import reserve_s
+        from dataclasses import replace
 
-        deadline -= reserve_s(len(inst.people), inst.horizon_days)
+        from .deadline import reserve_s, slowdown
+
+        params = replace(params, slowdown=slowdown(t_read, time.process_time() - cpu0))
+        deadline -= reserve_s(len(inst.people), inst.horizon_days) * params.slowdown
         if args.xlsx:
             from .planbook import XLSX_S_PER_ROW
 
-            deadline -= XLSX_S_PER_ROW * len(inst.people)
+            deadline -= XLSX_S_PER_ROW * len(inst.people) * params.slowdown
     try:
         res = solve(inst, params, deadline=deadline)
     except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written

@@ -36,6 +36,7 @@ class SolveParams:
     log: bool = False
     solver: str = "highs"
     progress: object = field(default=None, compare=False)
+    slowdown: float = field(default=1.0, compare=False)  # optimizer.deadline.slowdown of the run
 
     def __post_init__(self):  # the same ranges as every backend (raises BackendError)
         from .backends.base import MipParams
@@ -301,7 +302,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     if deadline is not None:
         from .deadline import build_s
 
-        if time.monotonic() + build_s(len(P.sex), H) >= deadline:  # no time to build a model
+        if time.monotonic() + build_s(len(P.sex), H) * params.slowdown >= deadline:  # no time to build a model
             none = {"variables": 0, "constraints": 0, "nonzeros": 0}
             now = time.monotonic()
             return _constructive(inst, P, N, none, {}, ["no time left for the solver"], "", t0, now, now)
@@ -383,6 +384,7 @@ def _horizon_attempt(inst: Instance, P: People, N: Network, params: SolveParams,
     if params.solver == "highs":
         compact = build_horizon(inst, P, N, compact=True)
         lift = HorizonLift(inst, P, N, model, compact)
+        lift.reserve_s *= params.slowdown
 
     def attempt(report=None):
         if params.solver == "highs":
