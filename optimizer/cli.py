@@ -267,7 +267,7 @@ def cmd_export_model(args) -> int:
     except InputError as e:
         _err(e.lines)
         return EXIT_INPUT
-    why = _bad_output_file(args.person_level, "--person-level", [args.instance])
+    why = _bad_output_file(args.person_level, "--person-level", [args.instance], (".mps",))
     if why is None and inst.horizon_days > 1:
         why = f"{args.instance}: export-model: one-day instances only (horizon_days = {inst.horizon_days})"
     if why:
@@ -366,15 +366,21 @@ def cmd_diagnose(args) -> int:
     return EXIT_UNPLACED if cert["unplaced_at_least"] else EXIT_OK
 
 
-def _bad_output_file(path: str, flag: str, keep: list[str | Path]) -> str | None:
+def _bad_output_file(path: str, flag: str, keep: list[str | Path], suffixes: tuple[str, ...] = (),
+                     new: bool = False) -> str | None:
     """Why ``path`` may not be written by ``flag`` (one line), or None: it must be a file name
-    in an existing, writable folder, and neither one of ``keep`` (inputs) nor inside one of them
-    (plan folders)."""
+    in an existing, writable folder, ending in one of ``suffixes`` (when given: an existing file
+    of another kind is never overwritten), absent when ``new``, and neither one of ``keep``
+    (inputs) nor inside one of them (plan and model folders)."""
     from .outdir import unwritable
 
     p = Path(path)
     if p.is_dir() or not (p.parent if str(p.parent) else Path(".")).is_dir():
         return f"{path}: {flag}: must be a file name in an existing folder"
+    if suffixes and p.suffix.lower() not in suffixes:
+        return f"{path}: {flag}: must name a {' or '.join(suffixes)} file"
+    if new and p.exists():
+        return f"{path}: {flag}: a file of that name exists; remove it first or choose another name"
     target = p.resolve()
     for k in keep:
         k = Path(k).resolve()
@@ -611,7 +617,7 @@ def cmd_sheets(args) -> int:
         if args.command == "template":
             if Path(args.output).suffix.lower() != ".xlsx":
                 raise InputError([f"{args.output}: the template is a workbook: name it OUT.xlsx"])
-            why = _bad_output_file(args.output, "OUT.xlsx", [])
+            why = _bad_output_file(args.output, "OUT.xlsx", [], new=True)
             if why:
                 raise InputError([why])
             write_template(args.output)
@@ -800,19 +806,29 @@ def _solve_outputs(args) -> tuple[Path, str | None]:
     why = unsafe_out_dir(out)
     if why:
         return out, f"{out}: --out: {why}"
+    models = [] if args.write_model is None else [args.write_model]
     if args.report is not None:
-        why = _bad_output_file(args.report, "--report", [args.instance, out] + ([args.pins] if args.pins else []))
+        why = _bad_output_file(args.report, "--report", [args.instance, out, *models] + ([args.pins] if args.pins else []),
+                               (".html", ".htm"))
         if why:
             return out, why
-    if args.write_model is not None:
-        from .modelfile import unsafe_model_dir
-
-        why = unsafe_model_dir(args.write_model)
-        if why is None and Path(args.write_model).resolve() == out.resolve():
-            why = "must differ from --out"
-        if why:
-            return out, f"{args.write_model}: --write-model: {why}"
+    if models:
+        return out, _bad_model_dir(args.write_model, out)
     return out, None
+
+
+def _bad_model_dir(folder: str, out: Path) -> str | None:
+    """Why ``--write-model`` may not be ``folder`` (one line), or None: absent or an earlier model
+    folder, in a writable place, apart from the plan folder ``out`` (neither inside the other)."""
+    from .modelfile import unsafe_model_dir
+    from .outdir import unwritable
+
+    here, plan = Path(folder).resolve(), out.resolve()
+    why = unsafe_model_dir(folder) or (None if here.parent.is_dir() else f"the folder {here.parent} does not exist") \
+        or unwritable(folder)
+    if why is None and (here == plan or plan in here.parents or here in plan.parents):
+        why = f"must be apart from the plan folder {out} (neither inside the other)"
+    return f"{folder}: --write-model: {why}" if why else None
 
 
 def _extras_problem(args, inst) -> str | None:
