@@ -226,9 +226,11 @@ def finished(out: Path, keys: list[str]) -> dict[str, dict]:
     done = {}
     for key in keys:
         try:
-            done[key] = json.loads((out / "cells" / f"{key}.json").read_text(encoding="utf-8"))
+            cell = json.loads((out / "cells" / f"{key}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
+        if isinstance(cell, dict) and isinstance(cell.get("row"), dict):  # else damaged: run again
+            done[key] = cell
     return done
 
 
@@ -326,6 +328,8 @@ def read_spec(path: str) -> dict:
     except tomllib.TOMLDecodeError as e:
         raise InputError([f"{path}: not a valid TOML file: {e}"]) from None
     sim = raw.get("simulate", {})
+    if not isinstance(sim, dict):
+        raise InputError([f"{path}: simulate: not a table (simulate.{{days, replications, policies}})"])
     unknown = sorted(set(raw) - SPEC_KEYS) + [f"simulate.{k}" for k in sorted(set(sim) - SIMULATE_KEYS)
                                               if isinstance(sim, dict)]
     if unknown or not isinstance(sim, dict):
@@ -391,6 +395,8 @@ def _grid_problem(doc: dict, grid: dict) -> str | None:
             features = capabilities(name)[1]
             if doc["horizon_days"] > 1 and "multi_day" not in features:
                 return f"--solver {name}: plans one day only; the instance has horizon_days = {doc['horizon_days']}"
+            if "families" not in features and any(p.get("family_id") for p in doc["people"]):
+                return f"--solver {name}: cannot plan families, and the instance has some"
         except BackendError as e:
             return f"--solver {name}: {e}"
     if grid["simulate"] is not None:
@@ -402,12 +408,23 @@ def _grid_problem(doc: dict, grid: dict) -> str | None:
     return None
 
 
+SWEEP_FILES = frozenset({"results.csv", "results.parquet", "report.html", "cells"})
+
+
 def _out_problem(out: Path, instance: str) -> str | None:
+    """Why ``--out`` may not hold the sweep (one line), or None: a new folder in a writable place,
+    or an earlier sweep's (only its files), outside the instance's folder tree."""
+    from .outdir import unwritable
+
     if out.exists() and not out.is_dir():
         return f"{out}: --out: not a folder"
     if out.resolve() == Path(instance).resolve() or out.resolve() in Path(instance).resolve().parents:
         return f"{out}: --out: would write into the instance's folder tree; choose another folder"
-    return None
+    if out.is_dir() and (others := sorted(p.name for p in out.iterdir() if p.name not in SWEEP_FILES)):
+        return (f"{out}: --out: the folder holds other files ({', '.join(others[:3])}); choose a new or an "
+                "earlier sweep folder")
+    why = unwritable(out / "results.csv")
+    return f"{out}: --out: {why}" if why else None
 
 
 def _check(args) -> tuple[bytes, dict]:
