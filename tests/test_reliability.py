@@ -86,7 +86,7 @@ def _no_solve(monkeypatch):
 def test_an_output_nobody_may_write_is_exit_2_before_any_work(flag, tmp_path, monkeypatch, capsys):
     _no_solve(monkeypatch)
     out = tmp_path / "plan"
-    where = "/sys/bedalloc-test-output"
+    where = "/sys/bedalloc-test-output" + (".html" if flag == "--report" else "")
     argv = ["solve", str(TINY), "--out", where] if flag == "--out" else \
         ["solve", str(TINY), "--out", str(out), "--report", where]
     assert main(argv) == 2
