@@ -666,9 +666,10 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
     people = inst.people
     H = inst.horizon_days
     table = inst.policy.factors()
-    uinfo, prog_by_id = look.uinfo, look.prog_by_id
+    prog_by_id = look.prog_by_id
     tally = _Tally(released_on=[0] * H, fac_of=[None] * len(people))
-    occ, enrolled, n_dec, released_on = tally.occ, tally.enrolled, tally.decisions, tally.released_on
+    occ, enrolled, n_dec, released_on, fac_of = (tally.occ, tally.enrolled, tally.decisions,
+                                                  tally.released_on, tally.fac_of)
     diff: dict[str, list[int]] = {}  # multi-day: unit -> difference array of occupancy
     fam_first: dict[str, tuple[int, tuple, str]] = {}  # family -> (first member, outcome key, text)
     risk_grid = 0
@@ -687,7 +688,7 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
             person = person_fields(p.__dict__)
         except (KeyError, AttributeError):  # not a plain pydantic model: read the attributes
             person = tuple(getattr(p, f) for f in _PERSON_FIELDS)
-        pid, arrival, removal, risk, hum, minor, family_id, origin, *_, mandatory, paor = person
+        pid, arrival, removal, risk, hum, minor, family_id, origin, _, _, _, _, _, mandatory, paor = person
 
         eff = effective_risk(risk, hum, table)
         _check_effective_risk(i, pid, er, eff, add)
@@ -695,8 +696,7 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
             add(f"decision: people[{i}] id={pid}: {dec!r} is not one of detain, release, "
                 f"unplaced, removed")
             continue
-        _check_decision_cells(i, pid, dec, fac, uid, prog, rday_s, arrival, removal, add)
-        info, ufac = _check_unit(i, pid, dec, fac, uid, look, add)
+        info, ufac = _check_cells(i, pid, dec, fac, uid, prog, rday_s, arrival, removal, look, add)
         rday = _check_release_day(i, pid, uid, rday_s, arrival, removal, H, add) if dec == "release" else arrival
 
         # occupancy interval [arrival, end) [§3]
@@ -722,8 +722,14 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
         if family_id is not None:
             _check_family(i, pid, dec, uid, rday_s, family_id, fam_first, people, add)
         n_dec[dec] += 1
-        if occupies:
-            _occupy(tally, diff, i, uid, ufac, origin, paor, arrival, end, moved, look, H)
+        if occupies:  # a bed on days arrival .. end - 1
+            fac_of[i] = ufac
+            if H == 1:
+                occ.setdefault(uid, [0])[0] += 1
+            else:
+                _stay(diff, uid, arrival, end, H)
+            if ufac != origin:
+                _move(tally, look, origin, paor, ufac, arrival, moved)
 
     tally.risk_grid, tally.atd_cost = risk_grid, atd_cost
     if H > 1:
@@ -744,10 +750,12 @@ def _check_effective_risk(i: int, pid: str, er: str, eff: float, add) -> None:
             add(f"effective_risk: people[{i}] id={pid}: plan says {er}, recomputed {eff:.4f}")
 
 
-def _check_decision_cells(i: int, pid: str, dec: str, fac: str, uid: str, prog: str, rday_s: str,
-                          arrival: int, removal: int | None, add) -> None:
+def _check_cells(i: int, pid: str, dec: str, fac: str, uid: str, prog: str, rday_s: str,
+                 arrival: int, removal: int | None, look: _Lookups, add) -> tuple:
     """``removed`` exactly when ``removal_day <= arrival_day`` [§3]; the cells each decision
-    fills and leaves empty [§5]."""
+    fills and leaves empty, known unit and facility ids, ``facility_id`` the unit's facility
+    [§5].  Returns the unit's ``uinfo`` entry (None when the row occupies no known unit) and its
+    facility."""
     if removal is not None and removal <= arrival:
         if dec != "removed":
             add(f"removed: people[{i}] id={pid}: removal_day {removal} <= arrival_day "
@@ -769,11 +777,6 @@ def _check_decision_cells(i: int, pid: str, dec: str, fac: str, uid: str, prog: 
                          ("atd_program_id", prog), ("release_day", rday_s)):
             if val:
                 add(f"cells: people[{i}] id={pid}: {col} {val!r} must be empty on a {dec} row")
-
-
-def _check_unit(i: int, pid: str, dec: str, fac: str, uid: str, look: _Lookups, add) -> tuple:
-    """The row's unit and facility: known ids, ``facility_id`` the unit's facility [§5].
-    Returns the unit's ``uinfo`` entry (None when the row occupies no known unit) and facility."""
     info = None
     ufac = None
     if uid and dec != "unplaced" and dec != "removed":
@@ -923,32 +926,27 @@ def _check_family(i: int, pid: str, dec: str, uid: str, rday_s: str, family_id: 
             f"but people[{j}] id={people[j].id} gets {first[2]} (one outcome per family)")
 
 
-def _occupy(tally: _Tally, diff: dict, i: int, uid: str, ufac: str, origin: str | None, paor: str,
-            arrival: int, end: int, moved: bool, look: _Lookups, H: int) -> None:
-    """Person i holds a bed of unit ``uid`` on days ``arrival .. end - 1``: occupancy (one-day
-    plans count directly, multi-day plans in the difference arrays ``diff``), the transfer and
-    the moving cost's distance points (per km from the origin facility, or the AOR hub when
-    ``origin`` is null; nothing when the unit is in the origin facility)."""
-    tally.fac_of[i] = ufac
-    if H == 1:
-        c = tally.occ.get(uid)
-        if c is None:
-            tally.occ[uid] = [1]
-        else:
-            c[0] += 1
+def _stay(diff: dict, uid: str, arrival: int, end: int, H: int) -> None:
+    """A multi-day stay in unit ``uid`` on days ``arrival .. end - 1``, into the unit's
+    difference array of occupancy (``diff``: unit -> ``H + 1`` counts)."""
+    d = diff.get(uid)
+    if d is None:
+        d = diff[uid] = [0] * (H + 1)
+    d[arrival] += 1
+    d[end] -= 1
+
+
+def _move(tally: _Tally, look: _Lookups, origin: str | None, paor: str, ufac: str, arrival: int,
+          moved: bool) -> None:
+    """An occupant outside their origin facility: the transfer (when ``origin`` is a facility)
+    and the moving cost's distance points (per km from the origin facility, or from the AOR hub
+    when ``origin`` is null)."""
+    if moved:
+        tally.move_src.append(look.pt_fac[origin])
+        tally.moves.append((origin, arrival))
     else:
-        d = diff.get(uid)
-        if d is None:
-            d = diff[uid] = [0] * (H + 1)
-        d[arrival] += 1
-        d[end] -= 1
-    if ufac != origin:
-        if moved:
-            tally.move_src.append(look.pt_fac[origin])
-            tally.moves.append((origin, arrival))
-        else:
-            tally.move_src.append(look.pt_aor[paor])
-        tally.move_dst.append(look.pt_fac[ufac])
+        tally.move_src.append(look.pt_aor[paor])
+    tally.move_dst.append(look.pt_fac[ufac])
 
 
 def _moving_cost(policy, tally: _Tally, look: _Lookups) -> float:
