@@ -691,12 +691,10 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
         pid, arrival, removal, risk, hum, minor, family_id, origin, _, _, _, _, _, mandatory, paor = person
 
         eff = effective_risk(risk, hum, table)
-        _check_effective_risk(i, pid, er, eff, add)
-        if dec not in DECISIONS:
-            add(f"decision: people[{i}] id={pid}: {dec!r} is not one of detain, release, "
-                f"unplaced, removed")
+        cells = _check_cells(i, pid, er, eff, dec, fac, uid, prog, rday_s, arrival, removal, look, add)
+        if cells is None:  # no known decision: the row says nothing more
             continue
-        info, ufac = _check_cells(i, pid, dec, fac, uid, prog, rday_s, arrival, removal, look, add)
+        info, ufac = cells
         rday = _check_release_day(i, pid, uid, rday_s, arrival, removal, H, add) if dec == "release" else arrival
 
         # occupancy interval [arrival, end) [§3]
@@ -724,10 +722,12 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
         n_dec[dec] += 1
         if occupies:  # a bed on days arrival .. end - 1
             fac_of[i] = ufac
-            if H == 1:
-                occ.setdefault(uid, [0])[0] += 1
-            else:
+            if H > 1:
                 _stay(diff, uid, arrival, end, H)
+            elif uid in occ:
+                occ[uid][0] += 1
+            else:
+                occ[uid] = [1]
             if ufac != origin:
                 _move(tally, look, origin, paor, ufac, arrival, moved)
 
@@ -738,8 +738,13 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
     return tally
 
 
-def _check_effective_risk(i: int, pid: str, er: str, eff: float, add) -> None:
-    """The ``effective_risk`` cell equals the recomputed effective risk on the 0.0001 grid [§2, §5]."""
+def _check_cells(i: int, pid: str, er: str, eff: float, dec: str, fac: str, uid: str, prog: str,
+                 rday_s: str, arrival: int, removal: int | None, look: _Lookups, add) -> tuple | None:
+    """The row's cells [§5]: ``effective_risk`` equal to the recomputed ``eff`` on the 0.0001
+    grid [§2]; a known ``decision``, ``removed`` exactly when ``removal_day <= arrival_day`` [§3];
+    the cells each decision fills and leaves empty; known unit and facility ids, ``facility_id``
+    the unit's facility.  Returns None for an unknown decision, else the unit's ``uinfo`` entry
+    (None when the row occupies no known unit) and its facility."""
     try:
         er_val = float(er)  # nan and inf never equal eff: reported below
     except (ValueError, TypeError):
@@ -748,14 +753,10 @@ def _check_effective_risk(i: int, pid: str, er: str, eff: float, add) -> None:
     else:
         if er_val != eff and round(er_val, 4) != eff:
             add(f"effective_risk: people[{i}] id={pid}: plan says {er}, recomputed {eff:.4f}")
-
-
-def _check_cells(i: int, pid: str, dec: str, fac: str, uid: str, prog: str, rday_s: str,
-                 arrival: int, removal: int | None, look: _Lookups, add) -> tuple:
-    """``removed`` exactly when ``removal_day <= arrival_day`` [§3]; the cells each decision
-    fills and leaves empty, known unit and facility ids, ``facility_id`` the unit's facility
-    [§5].  Returns the unit's ``uinfo`` entry (None when the row occupies no known unit) and its
-    facility."""
+    if dec not in DECISIONS:
+        add(f"decision: people[{i}] id={pid}: {dec!r} is not one of detain, release, "
+            f"unplaced, removed")
+        return None
     if removal is not None and removal <= arrival:
         if dec != "removed":
             add(f"removed: people[{i}] id={pid}: removal_day {removal} <= arrival_day "
