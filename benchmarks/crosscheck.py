@@ -2,6 +2,7 @@
 
     nice -n 19 .venv/bin/python benchmarks/crosscheck.py --n 1000 --out DIR [--solvers highs,cpsat,...]
                                                           [--first 0] [--time-limit 60] [--jobs 1]
+                                                          [--scheduler ADDRESS | --workers N]
     .venv/bin/python benchmarks/crosscheck.py --report DIR     # the table from DIR's records so far
 
 Instance k is drawn from seed ``first + k`` by ``tests/randinst.py``: multi-day (2-4 days, up
@@ -11,7 +12,9 @@ k // 4 % 2 == 0), so every combination occurs equally; families come from the ge
 
 The brute force (``tests/bruteforce.py``: ``brute_force`` one-day, ``brute_force_days``
 multi-day) and every backend run in a process of their own (``--worker``), each writing one JSON
-line per instance to ``DIR/NAME.jsonl`` as it goes, so a run cut short still reports the
+line per instance to ``DIR/NAME.jsonl`` as it goes (with ``--scheduler`` or ``--workers``, those
+processes are tasks of a Dask cluster, :func:`optimizer.sweep.map_on_cluster`: ``DIR`` must be on
+a file system the workers share), so a run cut short still reports the
 instances done (``--report DIR``).  A backend without the ``multi_day`` or ``families`` feature
 skips those instances; a backend that refuses an instance (``BackendError``: the flow backend
 with an active transport limit) counts as "refused".  The table compares the four levels with
@@ -233,14 +236,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--solvers", help="comma-separated backends (default: every available one)")
     ap.add_argument("--time-limit", type=float, default=60.0, help="per solve, s (default 60)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes at once (default 1)")
+    ap.add_argument("--scheduler", metavar="ADDRESS", help="run each backend as a task of the Dask cluster behind "
+                    "this scheduler (--out on a file system the workers share)")
+    ap.add_argument("--workers", type=int, help="run each backend as a task of a local Dask cluster of N workers")
     ap.add_argument("--out", type=Path, help="folder for NAME.jsonl, runs.csv and table.md")
     ap.add_argument("--report", type=Path, metavar="DIR", help="only print the table of DIR's records")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.report:
         return report(args.report)
-    if args.out is None or args.n < 1 or args.jobs < 1:
-        ap.error("--out DIR is required, and --n and --jobs must be at least 1")
+    if args.out is None or args.n < 1 or args.jobs < 1 or (args.workers is not None and args.workers < 1):
+        ap.error("--out DIR is required, and --n, --jobs and --workers must be at least 1")
+    if args.scheduler and args.workers:
+        ap.error("--scheduler and --workers: one or the other (a scheduler has its own workers)")
     args.out.mkdir(parents=True, exist_ok=True)
     if args.worker:
         return worker(args.worker, args.n, args.first, args.time_limit, args.out / f"{args.worker}.jsonl")
@@ -252,11 +260,23 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--solvers: unknown backend {', '.join(unknown)} (known: {', '.join(backends.NAMES)})")
     else:
         names = [b["name"] for b in backends.describe() if b["available"]]
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for name, code, last in pool.map(lambda n: spawn(n, args), [BRUTE, *names]):
-            if code:
-                print(f"{name}: worker exited {code}: {last}", file=sys.stderr)
+    for name, code, last in _run_all([BRUTE, *names], args):
+        if code:
+            print(f"{name}: worker exited {code}: {last}", file=sys.stderr)
     return report(args.out, [BRUTE, *names])
+
+
+def _run_all(names: list[str], args) -> list[tuple[str, int, str]]:
+    """Each backend's worker process: here, ``--jobs`` at once, or as tasks on Dask."""
+    if args.scheduler is None and args.workers is None:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            return list(pool.map(lambda n: spawn(n, args), names))
+    from functools import partial
+
+    from optimizer.sweep import Failed, map_on_cluster
+
+    done = map_on_cluster(partial(spawn, args=args), names, scheduler=args.scheduler, workers=args.workers)
+    return [(n, 4, r.error) if isinstance(r, Failed) else r for n, r in zip(names, done)]
 
 
 if __name__ == "__main__":

@@ -103,18 +103,42 @@ def read_instance(path: str | os.PathLike) -> Instance:
     naming the file, record and field of every problem."""
     from .instance import read_instance as read
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError([f"read_instance: expected a file path, got {type(path).__name__}"])
     return read(path)
 
 
 def _instance(instance) -> Instance:
-    return read_instance(instance) if isinstance(instance, (str, os.PathLike)) else instance
+    from .instance import Instance
+
+    if isinstance(instance, (str, os.PathLike)):
+        return read_instance(instance)
+    if not isinstance(instance, Instance):
+        raise InputError([f"instance: expected a file path or an Instance of read_instance, got "
+                          f"{type(instance).__name__}"])
+    return instance
+
+
+def _typed(name: str, value, kinds: tuple, none: bool = False) -> None:
+    """Raise :class:`InputError` unless ``value`` is one of ``kinds`` (never a bool), or None when
+    ``none``."""
+    if (value is None and none) or (isinstance(value, kinds) and not isinstance(value, bool)):
+        return
+    wanted = " or ".join(k.__name__ for k in kinds) + (" or None" if none else "")
+    raise InputError([f"{name}: expected {wanted}, got {type(value).__name__} {value!r}"])
 
 
 def _params(solver: str, time_limit, mip_gap: float, threads: int, seed: int, log: bool):
-    """Checked :class:`optimizer.engine.SolveParams` (raises :class:`BackendError`)."""
+    """Checked :class:`optimizer.engine.SolveParams` (raises :class:`InputError` for a wrong
+    type, :class:`BackendError` for a value the solver cannot take)."""
     from .backends import check
     from .engine import SolveParams
 
+    _typed("solver", solver, (str,))
+    _typed("time_limit", time_limit, (int, float), none=True)
+    _typed("mip_gap", mip_gap, (int, float))
+    for name, value in (("threads", threads), ("seed", seed)):
+        _typed(name, value, (int,))
     params = SolveParams(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, log=log, solver=solver)
     check(solver, params.given())
     return params
@@ -146,6 +170,10 @@ def solve(instance, *, solver: str = "highs", time_limit: float | None = None, m
     report = res.verified or check(inst, res.rows)
     if not report.ok:
         raise SolverError(f"{solver}: the plan failed verification: {report.violations[0]}")
+    from .reasons import reasons
+
+    for row, reason in zip(res.rows, reasons(inst, res.rows)[0]):  # plan.csv's reason column
+        row["reason"] = reason
     bound, gap = bound_and_gap(report.objective, res.bound)
     levels = tuple(Level(name, report.objective[name], bound[name], gap[name], k < res.levels_proven)
                    for k, name in enumerate(LEVELS))
@@ -166,7 +194,13 @@ def _rows(plan) -> list[dict[str, str]]:
 
         path = Path(plan)
         return read_plan(path / "plan.csv" if path.is_dir() else path)
-    return [dict(r) for r in plan]
+    from .verifier import PLAN_COLUMNS
+
+    rows = list(plan) if isinstance(plan, Sequence) else None
+    if rows is None or not all(isinstance(r, Mapping) and set(PLAN_COLUMNS) <= set(r) for r in rows):
+        raise InputError([f"plan: expected a Result, a plan.csv path or rows with plan.csv's columns "
+                          f"({', '.join(PLAN_COLUMNS)}), got {type(plan).__name__}"])
+    return [dict(r) for r in rows]
 
 
 def verify(instance, plan: Result | Sequence[Mapping[str, str]] | str | os.PathLike) -> Verification:
@@ -209,6 +243,12 @@ def whatif(instance, *, beds: Mapping[str, int] | None = None, atd: Mapping[str,
 
     inst = _instance(instance)
     doc = inst.model_dump(mode="json", exclude_unset=True)
+    for name, change in (("beds", beds), ("atd", atd), ("transfers", transfers)):
+        if change is not None and not isinstance(change, Mapping):
+            raise InputError([f"{name}: expected a mapping of names to whole numbers, got {type(change).__name__}"])
+        for key, n in (change or {}).items():
+            _typed(f"{name}[{key!r}]", n, (int,))
+    _typed("transfers_total", transfers_total, (int,), none=True)
     beds, atd, transfers = dict(beds or {}), dict(atd or {}), dict(transfers or {})
     try:
         change_capacity(doc, beds, atd, transfers, transfers_total)  # bad changes: before solving

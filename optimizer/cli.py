@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _whatif_parser(sub)
     _capacity_curve_parser(sub)
     _simulate_parser(sub)
+    _sweep_parser(sub)
     _generate_parser(sub)
     _convert_parser(sub)
     _template_parser(sub)
@@ -236,6 +238,32 @@ def _simulate_parser(sub) -> None:
     m.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _sweep_parser(sub) -> None:
+    """``bedalloc sweep``: the grid, the solvers or simulations, and the Dask cluster."""
+    sw = sub.add_parser("sweep", help="solve or simulate a grid of scenarios on Dask (this machine or a cluster)",
+                        description="Solve (or simulate) every combination of the grid options, one Dask task a "
+                                    "cell, on a local cluster (one worker process per core) or the cluster behind "
+                                    "--scheduler; write DIR/results.csv, results.parquet, report.html and "
+                                    "DIR/cells/ (run again to finish an interrupted sweep). See docs/sweeps.md.")
+    sw._negative_number_matcher = re.compile(r"^-\d")  # '--beds -10,0,10' is a value, not an option
+    sw.add_argument("instance", help="instance file")
+    sw.add_argument("--out", required=True, metavar="DIR", help="output folder (its cells/ make the sweep resumable)")
+    for flag, what in (("--beds", "every unit's beds, percent change"), ("--atd", "every ATD program's capacity, "
+                       "percent change"), ("--transfers", "every transport limit, percent change")):
+        sw.add_argument(flag, metavar="PCTS", help=f"{what}, comma-separated (default 0)")
+    sw.add_argument("--arrivals", metavar="FACTORS", help="forecast arrivals (multi-day instances) thinned or "
+                    "replicated by these factors, seeded (default 1)")
+    sw.add_argument("--solver", metavar="NAMES", help="comma-separated solvers (default highs)")
+    sw.add_argument("--simulate", type=int, metavar="DAYS", help="simulate DAYS days per cell instead of one plan")
+    sw.add_argument("--replications", type=int, metavar="R", help="simulations: seeds 0..R-1 (default 1)")
+    sw.add_argument("--policies", metavar="NAMES", help="simulations: policies (default horizon,myopic,rule)")
+    sw.add_argument("--spec", metavar="FILE.toml", help="the grid as a TOML file (options given override it)")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster behind tcp://HOST:PORT")
+    sw.add_argument("--workers", type=_typed(int, lambda v: 1 <= v <= 1024, "must be from 1 to 1024"), metavar="N",
+                    help="worker processes of the local cluster (default: one per core)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _generate_parser(sub) -> None:
     """``bedalloc generate``: its options live in optimizer/generate.py."""
     g = sub.add_parser("generate", help="generate an instance from public ICE statistics",
@@ -299,7 +327,7 @@ def cmd_export_model(args) -> int:
     except InputError as e:
         _err(e.lines)
         return EXIT_INPUT
-    why = _bad_output_file(args.person_level, "--person-level", [args.instance])
+    why = _bad_output_file(args.person_level, "--person-level", [args.instance], (".mps",))
     if why is None and inst.horizon_days > 1:
         why = f"{args.instance}: export-model: one-day instances only (horizon_days = {inst.horizon_days})"
     if why:
@@ -398,15 +426,21 @@ def cmd_diagnose(args) -> int:
     return EXIT_UNPLACED if cert["unplaced_at_least"] else EXIT_OK
 
 
-def _bad_output_file(path: str, flag: str, keep: list[str | Path]) -> str | None:
+def _bad_output_file(path: str, flag: str, keep: list[str | Path], suffixes: tuple[str, ...] = (),
+                     new: bool = False) -> str | None:
     """Why ``path`` may not be written by ``flag`` (one line), or None: it must be a file name
-    in an existing, writable folder, and neither one of ``keep`` (inputs) nor inside one of them
-    (plan folders)."""
+    in an existing, writable folder, ending in one of ``suffixes`` (when given: an existing file
+    of another kind is never overwritten), absent when ``new``, and neither one of ``keep``
+    (inputs) nor inside one of them (plan and model folders)."""
     from .outdir import unwritable
 
     p = Path(path)
     if p.is_dir() or not (p.parent if str(p.parent) else Path(".")).is_dir():
         return f"{path}: {flag}: must be a file name in an existing folder"
+    if suffixes and p.suffix.lower() not in suffixes:
+        return f"{path}: {flag}: must name a {' or '.join(suffixes)} file"
+    if new and p.exists():
+        return f"{path}: {flag}: a file of that name exists; remove it first or choose another name"
     target = p.resolve()
     for k in keep:
         k = Path(k).resolve()
@@ -643,7 +677,7 @@ def cmd_sheets(args) -> int:
         if args.command == "template":
             if Path(args.output).suffix.lower() != ".xlsx":
                 raise InputError([f"{args.output}: the template is a workbook: name it OUT.xlsx"])
-            why = _bad_output_file(args.output, "OUT.xlsx", [])
+            why = _bad_output_file(args.output, "OUT.xlsx", [], new=True)
             if why:
                 raise InputError([why])
             write_template(args.output)
@@ -740,7 +774,7 @@ def cmd_solve(args, started: float, say=None) -> int:
         _err([why])
         return EXIT_INPUT
     digest: list[str] = []
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     say("reading the instance")
     try:
         inst = read_instance(args.instance, digest)
@@ -766,13 +800,16 @@ def cmd_solve(args, started: float, say=None) -> int:
     from .engine import solve
 
     if deadline is not None:  # the whole command keeps to the limit (optimizer/deadline.py)
-        from .deadline import reserve_s
+        from dataclasses import replace
 
-        deadline -= reserve_s(len(inst.people), inst.horizon_days)
+        from .deadline import reserve_s, slowdown
+
+        params = replace(params, slowdown=slowdown(t_read, time.process_time() - cpu0))
+        deadline -= reserve_s(len(inst.people), inst.horizon_days) * params.slowdown
         if args.xlsx:
             from .planbook import XLSX_S_PER_ROW
 
-            deadline -= XLSX_S_PER_ROW * len(inst.people)
+            deadline -= XLSX_S_PER_ROW * len(inst.people) * params.slowdown
     try:
         res = solve(inst, params, deadline=deadline)
     except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written
@@ -829,19 +866,29 @@ def _solve_outputs(args) -> tuple[Path, str | None]:
     why = unsafe_out_dir(out)
     if why:
         return out, f"{out}: --out: {why}"
+    models = [] if args.write_model is None else [args.write_model]
     if args.report is not None:
-        why = _bad_output_file(args.report, "--report", [args.instance, out] + ([args.pins] if args.pins else []))
+        why = _bad_output_file(args.report, "--report", [args.instance, out, *models] + ([args.pins] if args.pins else []),
+                               (".html", ".htm"))
         if why:
             return out, why
-    if args.write_model is not None:
-        from .modelfile import unsafe_model_dir
-
-        why = unsafe_model_dir(args.write_model)
-        if why is None and Path(args.write_model).resolve() == out.resolve():
-            why = "must differ from --out"
-        if why:
-            return out, f"{args.write_model}: --write-model: {why}"
+    if models:
+        return out, _bad_model_dir(args.write_model, out)
     return out, None
+
+
+def _bad_model_dir(folder: str, out: Path) -> str | None:
+    """Why ``--write-model`` may not be ``folder`` (one line), or None: absent or an earlier model
+    folder, in a writable place, apart from the plan folder ``out`` (neither inside the other)."""
+    from .modelfile import unsafe_model_dir
+    from .outdir import unwritable
+
+    here, plan = Path(folder).resolve(), out.resolve()
+    why = unsafe_model_dir(folder) or (None if here.parent.is_dir() else f"the folder {here.parent} does not exist") \
+        or unwritable(folder)
+    if why is None and (here == plan or plan in here.parents or here in plan.parents):
+        why = f"must be apart from the plan folder {out} (neither inside the other)"
+    return f"{folder}: --write-model: {why}" if why else None
 
 
 def _extras_problem(args, inst) -> str | None:
@@ -979,7 +1026,8 @@ def _after_writing(args, inst, out, summary, res, unplaced, say) -> int:
     if unplaced > 0:
         where = out / "diagnosis.json"
         if res.levels_proven >= 1:
-            _err([f"bedalloc: {unplaced} people have no legal outcome; see {where} for why"])
+            _err([f"bedalloc: {unplaced} {'person has' if unplaced == 1 else 'people have'} no legal outcome; "
+                  f"see {where} for why"])
         else:
             _err([f"bedalloc: the limit stopped the search before everyone was placed: {unplaced} people "
                   f"left unplaced for lack of time, not necessarily of beds; see {where}"])
@@ -1138,6 +1186,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_capacity_curve(args)
         if args.command in ("convert", "template"):
             return cmd_sheets(args)
+        if args.command == "sweep":
+            from .sweep import command
+
+            return command(args)
         from .generate import run
 
         return run(args)

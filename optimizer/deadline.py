@@ -24,6 +24,7 @@ RESERVE_PER_PERSON_S = 40e-6  # decode 3, constructive plan 6-28 (28 with transp
 # verify 3, reasons 2.5-5, diagnosis 9 (its certificate without the LP), write 2.5 (us per person)
 RESERVE_PER_PERSON_DAY_S = 3e-6  # multi-day: two constructive plans, 2.2-3.2 s at 80,000 people x 14 days
 GRACE_S = 0.2  # how long past its deadline a solver may take to return before it is killed
+MAX_SLOWDOWN = 8.0  # the reserves grow at most this much on a busy machine (slowdown)
 
 
 class Overrun(Exception):
@@ -48,6 +49,18 @@ def reserve_s(people: int, days: int) -> float:
     docstring)."""
     per_day = RESERVE_PER_PERSON_DAY_S * days if days > 1 else 0.0
     return RESERVE_FIXED_S + people * (RESERVE_PER_PERSON_S + per_day)
+
+
+def slowdown(wall_s: float, cpu_s: float) -> float:
+    """How much slower than its own CPU time this process ran a phase (1 to MAX_SLOWDOWN): the
+    share of the machine that other work takes.  The reserves and the build estimate are measured
+    on a quiet machine; ``solve`` scales them by this factor of its read phase, so that on a busy
+    machine the solver stops early enough for its result to be carried over and written (a
+    solver killed at the hard deadline leaves only the constructive plan).  1 when the phase used
+    under 0.05 s of CPU (too short to tell)."""
+    if cpu_s < 0.05:
+        return 1.0
+    return min(MAX_SLOWDOWN, max(1.0, wall_s / cpu_s))
 
 
 def build_s(people: int, days: int) -> float:

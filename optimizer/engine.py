@@ -36,6 +36,7 @@ class SolveParams:
     log: bool = False
     solver: str = "highs"
     progress: object = field(default=None, compare=False)
+    slowdown: float = field(default=1.0, compare=False)  # optimizer.deadline.slowdown of the run
 
     def __post_init__(self):  # the same ranges as every backend (raises BackendError)
         from .backends.base import MipParams
@@ -297,83 +298,26 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
         params.progress("building the model")
     H = inst.horizon_days
     if H > 1:
-        from . import backends
-
-        if "multi_day" not in backends.capabilities(params.solver)[1]:
-            raise BackendError(f"solver {params.solver!r} plans one day only (horizon_days = 1); for "
-                               f"horizon_days = {H} use highs, highs-mip, cpsat or scip")
+        _check_multi_day(params.solver, H)
     if deadline is not None:
         from .deadline import build_s
 
-        if time.monotonic() + build_s(len(P.sex), H) >= deadline:  # no time to build a model
+        if time.monotonic() + build_s(len(P.sex), H) * params.slowdown >= deadline:  # no time to build a model
             none = {"variables": 0, "constraints": 0, "nonzeros": 0}
             now = time.monotonic()
             return _constructive(inst, P, N, none, {}, ["no time left for the solver"], "", t0, now, now)
     if H > 1:
-        from .horizon import HorizonLift, build_horizon, decode_horizon
-
-        model = build_horizon(inst, P, N)
-        compact = lift = None
-        if params.solver == "highs":
-            compact = build_horizon(inst, P, N, compact=True)
-            lift = HorizonLift(inst, P, N, model, compact)
-
-        def attempt(report=None):
-            if params.solver == "highs":
-                x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline,
-                                                                           compact, lift)
-                return x, proven, bounds, statuses, f"HiGHS {version}"
-            return solve_with_backend(model, backends.get(params.solver), level_params, deadline)
+        model, attempt = _horizon_attempt(inst, P, N, params, level_params, deadline)
     else:
-        model, compact, lift = models if models is not None else build_models(inst, P, N)
-
-        def attempt(report=None):  # report(partial result): see optimizer/deadline.py
-            if params.solver == "highs":
-                x, proven, bounds, statuses, version = solve_lexicographic(
-                    model, level_params, deadline, compact, lift)
-                return x, proven, bounds, statuses, f"HiGHS {version}"
-            if params.solver.startswith("pyomo:"):
-                from .backends import pyomo_model
-
-                name = params.solver.split(":", 1)[1]
-                # 1 s of the time left is kept for writing, starting and reading back the solver
-                # executables, which their own limits do not count; proven levels are reported
-                # as they come, so that a stop keeps them
-                left = None if deadline is None else deadline - time.monotonic() - 1.0
-                version = pyomo_model.version(name)
-                partial = None if report is None else (lambda out: report((out, version)))
-                return pyomo_model.solve(inst, name, left, params.mip_gap, params.threads, params.seed, params.log,
-                                         progress=partial), version
-            if params.solver == "flow":
-                from .backends import flow
-
-                x, status, _ = flow.solve_model(model, N)
-                return x, 4, list(model.objectives @ x), [status], flow.version()
-            from . import backends
-
-            return solve_with_backend(model, backends.get(params.solver), level_params, deadline, compact, lift)
+        model, attempt = _one_day_attempt(inst, P, N, params, level_params, deadline, models)
     t1 = time.monotonic()
 
     def fallback(statuses, version=""):  # the constructive plan, with why the solver gave none
         return _constructive(inst, P, N, model.size, model.stats, statuses, version, t0, t1, time.monotonic())
 
-    if deadline is None:
-        out = attempt()
-    elif t1 >= deadline:  # no time left for the solver
-        return fallback(["no time left for the solver"])
-    else:  # a hard stop even when the solver overruns its own limit (optimizer/deadline.py)
-        from .deadline import GRACE_S, Overrun, SolverDied, run_bounded
-
-        try:
-            out = run_bounded(attempt, deadline + GRACE_S)
-        except SolverDied as e:  # still a verified plan, never nothing (MODEL.md §5)
-            return fallback([str(e)])
-        except Overrun as stop:
-            why = "solver process killed at the time limit (it did not stop by itself)"
-            if stop.partial is None:
-                return fallback([why])
-            out = stop.partial  # the levels proven before the solver was stopped (Pyomo backends)
-            out[0][2].append(why)
+    out = _run_attempt(attempt, deadline, t1, fallback)
+    if isinstance(out, Result):
+        return out
     if params.solver.startswith("pyomo:"):
         (values, proven, statuses, _, chosen), version = out
         if proven == 0 and not chosen:  # the limit left the solver no plan: a constructive one instead
@@ -382,19 +326,151 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
     x, proven, bounds, statuses, version = out
     t2 = time.monotonic()
     if x is None:  # no incumbent before the limit: a constructive plan instead (optimizer/heuristic.py)
-        res = fallback(statuses, version)
-        if bounds and np.isfinite(bounds[0]):  # level 1's bound holds whatever happened at later levels
-            level1 = math.ceil(bounds[0] + model.offsets[0] - 1e-6)  # level 1 counts whole people
-            res.bound, res.gap = bound_and_gap(res.objective, {**res.bound, "unplaced": level1})
-            if res.objective["unplaced"] == level1:  # the constructive plan reaches the bound
-                res.levels_proven = 1
-        return res
+        return _with_level1_bound(fallback(statuses, version), model, bounds)
+    res = _solved(inst, P, N, model, x, proven, bounds, statuses, version, (t0, t1, t2))
+    return res if proven == 4 or deadline is None else _better_of(inst, P, N, model, res, t0, t1)
+
+
+def _solved(inst: Instance, P: People, N: Network, model, x: np.ndarray, proven: int, bounds: list,
+            statuses: list, version: str, times: tuple) -> Result:
+    """The :class:`Result` of the solver's solution ``x``: tightened (:func:`tighten`), decoded to
+    plan rows, with its levels and bounds; ``times``: the start, the model built, the solver done."""
+    t0, t1, t2 = times
+    H = inst.horizon_days
     x = tighten(model, x)
     if H > 1:
+        from .horizon import decode_horizon
+
         rows = plan_rows(inst, P, N, *decode_horizon(inst, model, P, x))
     else:
         rows = decode(inst, model, P, N, x)
     t3 = time.monotonic()
+    obj, raw = _levels(model, x, proven, bounds, H)
+    bound, gap = bound_and_gap(obj, raw)
+    return Result(
+        termination="optimal" if proven == 4 else "time_limit",
+        levels_proven=proven,
+        rows=rows,
+        objective=obj,
+        bound=bound,
+        gap=gap,
+        native_status=statuses,
+        solver_version=version,
+        model_size=model.size,
+        model_stats=model.stats,
+        timings={"build": t1 - t0, "solve": t2 - t1, "decode": t3 - t2},
+        x=x,
+    )
+
+
+def _check_multi_day(solver: str, H: int) -> None:
+    """Raises :class:`BackendError` when ``solver`` plans one day only."""
+    from . import backends
+
+    if "multi_day" not in backends.capabilities(solver)[1]:
+        raise BackendError(f"solver {solver!r} plans one day only (horizon_days = 1); for "
+                           f"horizon_days = {H} use highs, highs-mip, cpsat or scip")
+
+
+def _horizon_attempt(inst: Instance, P: People, N: Network, params: SolveParams, level_params: LevelParams,
+                     deadline: float | None):
+    """The multi-day model (with ``highs``, also its compact model and the lift between them) and
+    the solver's attempt on it: ``(model, attempt)``."""
+    from . import backends
+    from .horizon import HorizonLift, build_horizon
+
+    model = build_horizon(inst, P, N)
+    compact = lift = None
+    if params.solver == "highs":
+        compact = build_horizon(inst, P, N, compact=True)
+        lift = HorizonLift(inst, P, N, model, compact)
+        lift.reserve_s *= params.slowdown
+
+    def attempt(report=None):
+        if params.solver == "highs":
+            x, proven, bounds, statuses, version = solve_lexicographic(model, level_params, deadline,
+                                                                       compact, lift)
+            return x, proven, bounds, statuses, f"HiGHS {version}"
+        return solve_with_backend(model, backends.get(params.solver), level_params, deadline)
+    return model, attempt
+
+
+def _one_day_attempt(inst: Instance, P: People, N: Network, params: SolveParams, level_params: LevelParams,
+                     deadline: float | None, models: tuple | None):
+    """The one-day models (``models``, or built: :func:`build_models`) and the solver's attempt on
+    them: ``(model, attempt)``."""
+    model, compact, lift = models if models is not None else build_models(inst, P, N)
+
+    def attempt(report=None):  # report(partial result): see optimizer/deadline.py
+        if params.solver == "highs":
+            x, proven, bounds, statuses, version = solve_lexicographic(
+                model, level_params, deadline, compact, lift)
+            return x, proven, bounds, statuses, f"HiGHS {version}"
+        if params.solver.startswith("pyomo:"):
+            return _pyomo_attempt(inst, params, deadline, report)
+        if params.solver == "flow":
+            from .backends import flow
+
+            x, status, _ = flow.solve_model(model, N)
+            return x, 4, list(model.objectives @ x), [status], flow.version()
+        from . import backends
+
+        return solve_with_backend(model, backends.get(params.solver), level_params, deadline, compact, lift)
+    return model, attempt
+
+
+def _pyomo_attempt(inst: Instance, params: SolveParams, deadline: float | None, report):
+    """The Pyomo reference formulation's solve: ``(its output, version)``."""
+    from .backends import pyomo_model
+
+    name = params.solver.split(":", 1)[1]
+    # 1 s of the time left is kept for writing, starting and reading back the solver
+    # executables, which their own limits do not count; proven levels are reported
+    # as they come, so that a stop keeps them
+    left = None if deadline is None else deadline - time.monotonic() - 1.0
+    version = pyomo_model.version(name)
+    partial = None if report is None else (lambda out: report((out, version)))
+    return pyomo_model.solve(inst, name, left, params.mip_gap, params.threads, params.seed, params.log,
+                             progress=partial), version
+
+
+def _run_attempt(attempt, deadline: float | None, t1: float, fallback):
+    """The solver's output, under a hard stop even when the solver overruns its own limit
+    (optimizer/deadline.py); the constructive :class:`Result` of ``fallback(statuses)`` when the
+    solver left no plan."""
+    if deadline is None:
+        return attempt()
+    if t1 >= deadline:  # no time left for the solver
+        return fallback(["no time left for the solver"])
+    from .deadline import GRACE_S, Overrun, SolverDied, run_bounded
+
+    try:
+        return run_bounded(attempt, deadline + GRACE_S)
+    except SolverDied as e:  # still a verified plan, never nothing (MODEL.md §5)
+        return fallback([str(e)])
+    except Overrun as stop:
+        why = "solver process killed at the time limit (it did not stop by itself)"
+        if stop.partial is None:
+            return fallback([why])
+        out = stop.partial  # the levels proven before the solver was stopped (Pyomo backends)
+        out[0][2].append(why)
+        return out
+
+
+def _with_level1_bound(res: Result, model, bounds) -> Result:
+    """The constructive plan's result with the stopped search's level-1 bound, which holds
+    whatever happened at later levels; level 1 proven when the plan reaches it."""
+    if bounds and np.isfinite(bounds[0]):
+        level1 = math.ceil(bounds[0] + model.offsets[0] - 1e-6)  # level 1 counts whole people
+        res.bound, res.gap = bound_and_gap(res.objective, {**res.bound, "unplaced": level1})
+        if res.objective["unplaced"] == level1:  # the constructive plan reaches the bound
+            res.levels_proven = 1
+    return res
+
+
+def _levels(model, x: np.ndarray, proven: int, bounds: list, H: int) -> tuple[dict, dict]:
+    """Per level name: the plan's value (whole people and beds, released risk in risk points, or
+    risk x days over a longer plan, cost in USD) and the solver's bound (None without one)."""
     values = model.objectives @ x + model.offsets
     obj = {name: float(v) for name, v in zip(LEVELS, values)}
     obj["unplaced"] = int(round(obj["unplaced"]))
@@ -412,22 +488,7 @@ def solve(inst: Instance, params: SolveParams = SolveParams(), deadline: float |
             raw[name] = (round(bb / risk_unit, 4) if H == 1 else bb / risk_unit) if k == 2 else float(bb)
         else:
             raw[name] = None
-    bound, gap = bound_and_gap(obj, raw)
-    res = Result(
-        termination="optimal" if proven == 4 else "time_limit",
-        levels_proven=proven,
-        rows=rows,
-        objective=obj,
-        bound=bound,
-        gap=gap,
-        native_status=statuses,
-        solver_version=version,
-        model_size=model.size,
-        model_stats=model.stats,
-        timings={"build": t1 - t0, "solve": t2 - t1, "decode": t3 - t2},
-        x=x,
-    )
-    return res if proven == 4 or deadline is None else _better_of(inst, P, N, model, res, t0, t1)
+    return obj, raw
 
 
 def _better_of(inst, P, N, model, res: Result, t0, t1) -> Result:

@@ -115,25 +115,58 @@ def _construct(inst, P, N, by_arrival):
     (program) that had no room for a single person's days stays full for every later single
     person with the same bed type and days (program key), and a scan resumes where the last one
     stopped; the repair pass looks at no more than 4 units and occupants per person in all."""
-    n, H = len(P.sex), inst.horizon_days
-    decision = np.where(P.removed, "removed", "unplaced").astype(object)
-    unit = np.full(n, -1, np.int64)
-    prog = np.full(n, -1, np.int64)
-    rday = np.full(n, -1, np.int64)
-    arrival, end, limit = person_days(inst, P)
-    free = np.repeat(N.unit_beds[:, None], H, axis=1)  # regular beds left per unit and day
-    spare = np.repeat(N.unit_surge[:, None], H, axis=1)  # surge beds left per unit and day
-    slots = np.where(N.prog_capacity >= 0, N.prog_capacity, n + 1).astype(np.int64)
-    bt, pk = bed_type_keys(P, N), program_keys(P, N)
-    units_of: dict = {}  # bed type (and origin facility) -> compatible single units
-    progs_of: dict[int, np.ndarray] = {}  # program key -> eligible programs
-    scan: dict[tuple, int] = {}  # (what, key, a, e) -> position where the next scan starts
-    seats = Seats(inst, N)
-    pin_l, pday_l = P.pin_kind.tolist(), P.pin_day.tolist()
+    c = _Constructor(inst, P, N)
+    singles = np.flatnonzero(~P.removed & (P.family < 0))
+    keys = ((-P.eff[singles], ~P.mandatory[singles]) + ((c.arrival[singles],) if by_arrival else ())
+            + (_stays_home(P, N, singles), P.pin_fac[singles] < 0, P.pin_unit[singles] < 0,
+               P.pin_kind[singles] == 0))  # pinned first (a unit pin, then a facility pin), then movers
+    singles = singles[np.lexsort(keys)]
+    families = [m for m in family_members(P).values() if not P.removed[m].any()]  # a family is removed whole
+    pinned_fam = [b for b in families if P.pin_kind[b[0]]]
+    for b in sorted(pinned_fam, key=lambda m: (P.pin_unit[m[0]] < 0, P.pin_fac[m[0]] < 0)):
+        c.place_family(b)  # pinned people first: only their pinned outcome, from what is left
+    for i in singles[P.pin_kind[singles] > 0].tolist():
+        c.place_single(i)
+    for b in families:
+        if not P.pin_kind[b[0]]:
+            c.place_family(b)
+    for i in singles[P.pin_kind[singles] == 0].tolist():
+        c.place_single(i)
+    c.repair(singles)
+    return (c.decision, c.unit, c.prog, c.rday), c.levels()
 
-    def first_fit(units, size, a, e, surge, start=0):
+
+class _Constructor:
+    """The state of one constructive pass (:func:`_construct`): the plan so far, the regular and
+    surge beds, ATD slots and transport seats left, and the caches that keep the pass linear."""
+
+    def __init__(self, inst: Instance, P: People, N: Network):
+        n, H = len(P.sex), inst.horizon_days
+        self.P, self.N, self.H = P, N, H
+        self.decision = np.where(P.removed, "removed", "unplaced").astype(object)
+        self.unit = np.full(n, -1, np.int64)
+        self.prog = np.full(n, -1, np.int64)
+        self.rday = np.full(n, -1, np.int64)
+        self.arrival, self.end, self.limit = person_days(inst, P)
+        self.free = np.repeat(N.unit_beds[:, None], H, axis=1)  # regular beds left per unit and day
+        self.spare = np.repeat(N.unit_surge[:, None], H, axis=1)  # surge beds left per unit and day
+        self.slots = np.where(N.prog_capacity >= 0, N.prog_capacity, n + 1).astype(np.int64)
+        self.units_of: dict = {}  # bed type (and origin facility) -> compatible single units
+        self.progs_of: dict[int, np.ndarray] = {}  # program key -> eligible programs
+        self.scan: dict[tuple, int] = {}  # (what, key, a, e) -> position where the next scan starts
+        self.seats = Seats(inst, N)
+        self.occupants: dict[int, list[int]] = {}  # unit -> people the repair pass may release there
+        self.in_surge: dict[int, np.ndarray] = {}  # single people on a surge bed: those days
+        self.work = 4 * n + 100_000  # units and occupants the repair pass may still look at: linear time
+        # Python lists: scalar reads of numpy arrays dominate the loop otherwise
+        self.pin_l, self.pday_l = P.pin_kind.tolist(), P.pin_day.tolist()
+        self.arrival_l, self.end_l, self.bt_l, self.limit_l, self.pk_l = (
+            v.tolist() for v in (self.arrival, self.end, bed_type_keys(P, N), self.limit, program_keys(P, N)))
+        self.origin_l, self.mandatory_l, self.eff_l = P.origin.tolist(), P.mandatory.tolist(), P.eff.tolist()
+
+    def first_fit(self, units, size, a, e, surge, start=0):
         """Position in ``units`` of the first with ``size`` beds (regular, or with surge) on days [a, e)."""
-        room = free + spare if surge else free
+        room = self.free + self.spare if surge else self.free
         if e == a + 1:  # one day: scalar comparisons
             col = room[:, a]
             for k in range(start, len(units)):
@@ -145,10 +178,10 @@ def _construct(inst, P, N, by_arrival):
                 return k
         return len(units)
 
-    occupants: dict[int, list[int]] = {}  # unit -> people the repair pass may release there
-    in_surge: dict[int, np.ndarray] = {}  # single people on a surge bed: those days
-
-    def place(u, b, size, a, e):  # regular beds first, surge beds for the rest, day by day
+    def place(self, u, b, size, a, e):
+        """Block ``b`` (a single person's index, or a family's members) in unit ``u`` on days
+        [a, e): regular beds first, surge beds for the rest, day by day."""
+        free, spare, P = self.free, self.spare, self.P
         if e == a + 1:
             regular = min(int(free[u, a]), size)
             free[u, a] -= regular
@@ -159,198 +192,205 @@ def _construct(inst, P, N, by_arrival):
             free[u, a:e] -= regular
             spare[u, a:e] -= size - regular
             all_regular = bool((regular == size).all())
-        if isinstance(b, int) and not pin_l[b]:  # an unpinned single person: the repair pass may move them
+        if isinstance(b, int) and not self.pin_l[b]:  # an unpinned single person: the repair pass may move them
             if not all_regular:
-                in_surge[b] = a + np.flatnonzero(np.atleast_1d(regular) < size)  # the days on a surge bed
+                self.in_surge[b] = a + np.flatnonzero(np.atleast_1d(regular) < size)  # the days on a surge bed
             elif not P.mandatory[b] and not P.pin_kind[b]:
-                occupants.setdefault(int(u), []).append(b)
-        decision[b] = "detain"
-        unit[b] = u
+                self.occupants.setdefault(int(u), []).append(b)
+        self.decision[b] = "detain"
+        self.unit[b] = u
 
-    def fit_moved(units, size, a, e, surge, origins):
+    def fit_moved(self, units, size, a, e, surge, origins):
         """The first unit with room whose transport seats are left (taken), or -1."""
-        k = first_fit(units, size, a, e, surge)
-        while k < len(units) and not seats.take(origins, N.unit_fac[units[k]], a):
-            k = first_fit(units, size, a, e, surge, k + 1)
+        k = self.first_fit(units, size, a, e, surge)
+        while k < len(units) and not self.seats.take(origins, self.N.unit_fac[units[k]], a):
+            k = self.first_fit(units, size, a, e, surge, k + 1)
         return int(units[k]) if k < len(units) else -1
 
-    families = [m for m in family_members(P).values() if not P.removed[m].any()]  # a family is removed whole
-
-    def place_family(b):  # one family: a bed, release, surge beds, or unplaced
+    def place_family(self, b):
+        """One family: a bed, release, surge beds, or unplaced."""
+        P, N = self.P, self.N
         i = b[0]
-        a, e = int(arrival[i]), int(end[i])
+        a, e = int(self.arrival[i]), int(self.end[i])
         kind = P.pin_kind[i]
         d = a if kind != PIN_RELEASE or P.pin_day[i] < 0 else int(P.pin_day[i])  # pinned release day
-        units = np.flatnonzero(family_units(P, N, b)) if (limit[b] >= e).all() and e > a else np.zeros(0, np.int64)
+        units = (np.flatnonzero(family_units(P, N, b)) if (self.limit[b] >= e).all() and e > a
+                 else np.zeros(0, np.int64))
         if kind == PIN_RELEASE:
             units = np.flatnonzero(family_units(P, N, b)) if d > a else np.zeros(0, np.int64)
             e = d
         if len(units) and P.origin[i] >= 0:  # the origin facility first
             units = units[np.argsort(N.unit_fac[units] != P.origin[i], kind="stable")]
-        u = fit_moved(units, len(b), a, e, kind == PIN_RELEASE, P.origin[b])
+        u = self.fit_moved(units, len(b), a, e, kind == PIN_RELEASE, P.origin[b])
         if u >= 0:
-            place(u, b, len(b), a, e)
+            self.place(u, b, len(b), a, e)
             if kind != PIN_RELEASE:
                 return
-        adults = b[~P.minor[b]]
-        if not P.mandatory[b].any() and kind != PIN_DETAIN and (u >= 0 or d == a):
-            picks = _slot_matching(programs_of(P, N, adults), slots)
-            if picks is not None:
-                prog[adults] = picks
-                np.subtract.at(slots, picks, 1)
-                decision[b], rday[b] = "release", d
-                return
-        u = fit_moved(units, len(b), a, e, True, P.origin[b]) if kind != PIN_RELEASE else -1
+        if not P.mandatory[b].any() and kind != PIN_DETAIN and (u >= 0 or d == a) and self.release_family(b, d):
+            return
+        u = self.fit_moved(units, len(b), a, e, True, P.origin[b]) if kind != PIN_RELEASE else -1
         if u >= 0:
-            place(u, b, len(b), a, e)
+            self.place(u, b, len(b), a, e)
 
-    def free_slot(j):  # an eligible program of single person j with a free slot, or -1
-        key = pk_l[j]
-        if key not in progs_of:
-            progs_of[key] = np.flatnonzero(programs_of(P, N, np.array([j]))[0])
-        qs = progs_of[key]
-        k = scan.get(("atd", key), 0)
-        while k < len(qs) and slots[qs[k]] <= 0:
-            k += 1
-        scan[("atd", key)] = k
-        return int(qs[k]) if k < len(qs) else -1
-
-    def release(j, q, d):  # single person j to program q on day d
-        prog[j], slots[q] = q, slots[q] - 1
-        decision[j], rday[j] = "release", d
-
-    work = [4 * n + 100_000]  # units and occupants the repair pass may still look at: linear time
-
-    def bump(i, units, a, e):
-        """The repair pass for single person i on days [a, e); whether it found a regular bed."""
-        work[0] -= len(units)
-        if work[0] < 0:
+    def release_family(self, b, d):
+        """Family ``b`` released on day ``d`` when every adult gets an eligible program with a
+        free slot (taken); whether it was."""
+        P, slots = self.P, self.slots
+        adults = b[~P.minor[b]]
+        picks = _slot_matching(programs_of(P, self.N, adults), slots)
+        if picks is None:
             return False
-        best = None
-        for u in units.tolist():
-            occ = occupants.get(u)
-            if not occ:
-                continue
-            work[0] -= len(occ)
-            if work[0] < 0:
-                return False
-            short = np.flatnonzero(free[u, a:e] < 1) + a  # days without a free regular bed
-            if not len(short):  # room, left by an earlier repair
-                if not seats.take([origin_l[i]], N.unit_fac[u], a):
-                    continue
-                place(u, i, 1, a, e)
-                return True
-            for j in occ:
-                d = a if arrival_l[j] <= a else arrival_l[j]  # j keeps the bed on [arrival, d), released on d
-                if d > short[0] or end_l[j] <= short[-1]:
-                    continue
-                lost = eff_l[j] * (H - d)
-                if (best is None or lost < best[0]) and free_slot(j) >= 0:
-                    best = (lost, j, u, d)
-        if best is None:
-            return False
-        _, j, u, d = best
-        fac = int(N.unit_fac[u])
-        if d == arrival_l[j]:  # released on arrival: never held the bed, nor a seat
-            seats.give_back([origin_l[j]], fac, arrival_l[j])
-        if not seats.take([origin_l[i]], fac, a):
-            if d == arrival_l[j]:
-                seats.take([origin_l[j]], fac, arrival_l[j])
-            return False
-        free[u, d:end_l[j]] += 1
-        occupants[u].remove(j)
-        release(j, free_slot(j), d)
-        if d == arrival_l[j]:
-            unit[j] = -1
-        place(u, i, 1, a, e)
+        self.prog[adults] = picks
+        np.subtract.at(slots, picks, 1)
+        self.decision[b], self.rday[b] = "release", d
         return True
 
-    def units_for(i):
-        g, o = bt_l[i], origin_l[i]
+    def free_slot(self, j):
+        """An eligible program of single person ``j`` with a free slot, or -1."""
+        key = self.pk_l[j]
+        if key not in self.progs_of:
+            self.progs_of[key] = np.flatnonzero(programs_of(self.P, self.N, np.array([j]))[0])
+        qs = self.progs_of[key]
+        k = self.scan.get(("atd", key), 0)
+        while k < len(qs) and self.slots[qs[k]] <= 0:
+            k += 1
+        self.scan[("atd", key)] = k
+        return int(qs[k]) if k < len(qs) else -1
+
+    def release(self, j, q, d):
+        """Single person ``j`` released to program ``q`` on day ``d``."""
+        self.prog[j], self.slots[q] = q, self.slots[q] - 1
+        self.decision[j], self.rday[j] = "release", d
+
+    def units_for(self, i):
+        """The single units person ``i`` fits, and those of them in their origin facility."""
+        units_of, g, o = self.units_of, self.bt_l[i], self.origin_l[i]
         if g not in units_of:
-            units_of[g] = np.flatnonzero(single_units(P, N, np.array([i]))[0])
+            units_of[g] = np.flatnonzero(single_units(self.P, self.N, np.array([i]))[0])
         if o >= 0 and (g, o) not in units_of:
-            units_of[g, o] = units_of[g][N.unit_fac[units_of[g]] == o]
+            units_of[g, o] = units_of[g][self.N.unit_fac[units_of[g]] == o]
         return units_of[g], (units_of[g, o] if o >= 0 else units_of[g][:0])
 
-    def bed(i, a, e, surge):
+    def bed(self, i, a, e, surge):
         """A bed for single person i on days [a, e): the origin facility first, then the first
         unit with room (scans resume per bed type and days) if a seat is left; taken or not."""
-        units, home = units_for(i)
-        k = first_fit(home, 1, a, e, surge)
+        units, home = self.units_for(i)
+        k = self.first_fit(home, 1, a, e, surge)
         if k < len(home):
-            place(home[k], i, 1, a, e)
+            self.place(home[k], i, 1, a, e)
             return True
-        what = ("surge" if surge else "bed", bt_l[i], a, e)
-        k = scan[what] = first_fit(units, 1, a, e, surge, scan.get(what, 0))
-        if k < len(units) and seats.take([origin_l[i]], N.unit_fac[units[k]], a):
-            place(units[k], i, 1, a, e)
+        what = ("surge" if surge else "bed", self.bt_l[i], a, e)
+        k = self.scan[what] = self.first_fit(units, 1, a, e, surge, self.scan.get(what, 0))
+        if k < len(units) and self.seats.take([self.origin_l[i]], self.N.unit_fac[units[k]], a):
+            self.place(units[k], i, 1, a, e)
             return True
         return False
 
-    def release_pinned(i, a):
+    def release_pinned(self, i, a):
         """A release pin: the bed until its day when later than arrival, then its program."""
-        d = pday_l[i] if pday_l[i] >= 0 else a
-        if (d == a or bed(i, a, d, True)) and free_slot(i) >= 0:
-            release(i, free_slot(i), d)
+        d = self.pday_l[i] if self.pday_l[i] >= 0 else a
+        if (d == a or self.bed(i, a, d, True)) and self.free_slot(i) >= 0:
+            self.release(i, self.free_slot(i), d)
 
-    singles = np.flatnonzero(~P.removed & (P.family < 0))
-    keys = ((-P.eff[singles], ~P.mandatory[singles]) + ((arrival[singles],) if by_arrival else ())
-            + (_stays_home(P, N, singles), P.pin_fac[singles] < 0, P.pin_unit[singles] < 0,
-               P.pin_kind[singles] == 0))  # pinned first (a unit pin, then a facility pin), then movers
-    singles = singles[np.lexsort(keys)]
-    # Python lists: scalar reads of numpy arrays dominate the loop otherwise
-    arrival_l, end_l, bt_l, limit_l, pk_l = (v.tolist() for v in (arrival, end, bt, limit, pk))
-    origin_l, mandatory_l, eff_l = P.origin.tolist(), P.mandatory.tolist(), P.eff.tolist()
-
-    def place_single(i):  # one person: a bed, release, surge beds, or unplaced
-        a, e = arrival_l[i], end_l[i]
-        if pin_l[i] == PIN_RELEASE:
-            release_pinned(i, a)
+    def place_single(self, i):
+        """One person: a bed, release, surge beds, or unplaced."""
+        a, e = self.arrival_l[i], self.end_l[i]
+        if self.pin_l[i] == PIN_RELEASE:
+            self.release_pinned(i, a)
             return
-        can_hold = limit_l[i] >= e and e > a
-        if can_hold and bed(i, a, e, False):
+        can_hold = self.limit_l[i] >= e and e > a
+        if can_hold and self.bed(i, a, e, False):
             return
-        if not mandatory_l[i] and pin_l[i] != PIN_DETAIN:
-            q = free_slot(i)
+        if not self.mandatory_l[i] and self.pin_l[i] != PIN_DETAIN:
+            q = self.free_slot(i)
             if q >= 0:
-                release(i, q, a)
+                self.release(i, q, a)
                 return
         if can_hold:
-            bed(i, a, e, True)
+            self.bed(i, a, e, True)
 
-    pinned_fam = [b for b in families if P.pin_kind[b[0]]]
-    pinned = singles[P.pin_kind[singles] > 0]
-    for b in sorted(pinned_fam, key=lambda m: (P.pin_unit[m[0]] < 0, P.pin_fac[m[0]] < 0)):
-        place_family(b)  # pinned people first: only their pinned outcome, from what is left
-    for i in pinned.tolist():
-        place_single(i)
-    for b in families:
-        if not P.pin_kind[b[0]]:
-            place_family(b)
-    for i in singles[P.pin_kind[singles] == 0].tolist():
-        place_single(i)
-    # the repair pass: the unplaced first (level 1), then those on surge beds (level 2)
-    unplaced = [i for i in singles.tolist() if decision[i] == "unplaced" and limit_l[i] >= end_l[i] > arrival_l[i]]
-    for i in [j for j in unplaced if not pin_l[j]] + list(in_surge):
-        if work[0] < len(units_for(i)[0]):
-            break  # the repair pass has used its share
-        a, e, u = arrival_l[i], end_l[i], int(unit[i])
-        if u >= 0:  # off its beds for now: surge beds on the days it used one, regular ones otherwise
-            days = in_surge.pop(i)
-            spare[u, days] += 1
-            free[u, a:e] += 1
-            free[u, days] -= 1
-            seats.give_back([origin_l[i]], N.unit_fac[u], a)
-        if not bump(i, units_for(i)[0], a, e) and u >= 0:
-            seats.take([origin_l[i]], N.unit_fac[u], a)  # the seat it gave back is still free
-            place(u, i, 1, a, e)  # back where it was (no repair took its beds meanwhile)
-    released = decision == "release"
-    # surge bed-days as the verifier counts them, occupancy above the beds: a repair release may
-    # free a regular bed on days where someone else stays booked on a surge bed
-    levels = (int((decision == "unplaced").sum()), int(np.maximum(0, N.unit_surge[:, None] - spare - free).sum()),
-              float((P.eff[released] * (H - rday[released])).sum()))
-    return (decision, unit, prog, rday), levels
+    def repair(self, singles):
+        """The repair pass (module docstring): the unplaced first (level 1), then those on surge
+        beds (level 2)."""
+        arrival_l, end_l, origin_l, fac = self.arrival_l, self.end_l, self.origin_l, self.N.unit_fac
+        unplaced = [i for i in singles.tolist()
+                    if self.decision[i] == "unplaced" and self.limit_l[i] >= end_l[i] > arrival_l[i]]
+        for i in [j for j in unplaced if not self.pin_l[j]] + list(self.in_surge):
+            if self.work < len(self.units_for(i)[0]):
+                break  # the repair pass has used its share
+            a, e, u = arrival_l[i], end_l[i], int(self.unit[i])
+            if u >= 0:  # off its beds for now: surge beds on the days it used one, regular ones otherwise
+                days = self.in_surge.pop(i)
+                self.spare[u, days] += 1
+                self.free[u, a:e] += 1
+                self.free[u, days] -= 1
+                self.seats.give_back([origin_l[i]], fac[u], a)
+            if not self.bump(i, self.units_for(i)[0], a, e) and u >= 0:
+                self.seats.take([origin_l[i]], fac[u], a)  # the seat it gave back is still free
+                self.place(u, i, 1, a, e)  # back where it was (no repair took its beds meanwhile)
+
+    def bump(self, i, units, a, e):
+        """The repair pass for single person i on days [a, e); whether it found a regular bed."""
+        self.work -= len(units)
+        if self.work < 0:
+            return False
+        best = self.best_release(i, units, a, e)
+        if not isinstance(best, tuple):  # placed in room an earlier repair left, or no occupant to release
+            return best is True
+        _, j, u, d = best
+        arrival_l, origin_l = self.arrival_l, self.origin_l
+        fac = int(self.N.unit_fac[u])
+        if d == arrival_l[j]:  # released on arrival: never held the bed, nor a seat
+            self.seats.give_back([origin_l[j]], fac, arrival_l[j])
+        if not self.seats.take([origin_l[i]], fac, a):
+            if d == arrival_l[j]:
+                self.seats.take([origin_l[j]], fac, arrival_l[j])
+            return False
+        self.free[u, d:self.end_l[j]] += 1
+        self.occupants[u].remove(j)
+        self.release(j, self.free_slot(j), d)
+        if d == arrival_l[j]:
+            self.unit[j] = -1
+        self.place(u, i, 1, a, e)
+        return True
+
+    def best_release(self, i, units, a, e):
+        """The occupant of ``units`` whose release frees a regular bed for single person i on
+        days [a, e) at the least risk x days: ``(risk lost, occupant, unit, release day)``; True
+        when a unit had room left by an earlier repair (i placed there), None when there is no
+        such occupant or the pass ran out of work."""
+        best = None
+        for u in units.tolist():
+            occ = self.occupants.get(u)
+            if not occ:
+                continue
+            self.work -= len(occ)
+            if self.work < 0:
+                return None
+            short = np.flatnonzero(self.free[u, a:e] < 1) + a  # days without a free regular bed
+            if not len(short):  # room, left by an earlier repair
+                if not self.seats.take([self.origin_l[i]], self.N.unit_fac[u], a):
+                    continue
+                self.place(u, i, 1, a, e)
+                return True
+            for j in occ:
+                d = a if self.arrival_l[j] <= a else self.arrival_l[j]  # j keeps the bed on [arrival, d), released on d
+                if d > short[0] or self.end_l[j] <= short[-1]:
+                    continue
+                lost = self.eff_l[j] * (self.H - d)
+                if (best is None or lost < best[0]) and self.free_slot(j) >= 0:
+                    best = (lost, j, u, d)
+        return best
+
+    def levels(self):
+        """Levels 1-3 of the plan: surge bed-days as the verifier counts them, occupancy above
+        the beds (a repair release may free a regular bed on days where someone else stays
+        booked on a surge bed)."""
+        P, N, decision, rday = self.P, self.N, self.decision, self.rday
+        released = decision == "release"
+        return (int((decision == "unplaced").sum()),
+                int(np.maximum(0, N.unit_surge[:, None] - self.spare - self.free).sum()),
+                float((P.eff[released] * (self.H - rday[released])).sum()))
 
 
 def _slot_matching(elig: np.ndarray, slots: np.ndarray) -> np.ndarray | None:

@@ -193,21 +193,64 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     N = N if N is not None else network_arrays(inst)
     H = inst.horizon_days
     mult = float(inst.policy.cost_days) if H == 1 else 1.0  # MODEL.md §4: one-day plans count cost_days
-    bt, pk = bed_type_keys(P, N), program_keys(P, N)
-    a, e, L = person_days(inst, P)
-    seats, seat_lim = seat_rows(inst, P, N, a)
+    days = person_days(inst, P)
+    seats, seat_lim = seat_rows(inst, P, N, days[0])
     hubs = compact and len(seat_lim) > 0  # the compact model of active transport limits
     unit_type = np.zeros(0, np.int64)
     real = N
     if compact:
         N, unit_type = unit_types(N, unit_apart(P, N, by_origin=hubs))
-    F, U, Q = len(N.fac_gm), len(N.unit_fac), len(N.prog_per_diem)
+    c = _horizon_classes(P, real, N, unit_type, days, compact, hubs)
+    coh = _cohorts(c, H)
+    pd = _program_days(P, N, c, coh, H)
+    flow = _horizon_flow(real, N, c, coh, unit_type, hubs, H)
+    fam = _horizon_families(P, real, N, unit_type, days, compact, H)
+    b = _Builder()
+    col = _horizon_columns(b, N, c, coh, pd, flow, fam, H, mult, compact, pins_hard)
+    _horizon_flow_rows(b, c, coh, pd, flow, col)
+    _occupancy_rows(b, N, flow, fam, col, days[0], H)
+    _program_family_rows(b, P, N, pd, fam, col, days[0], H)
+    _horizon_transport_rows(b, P, real, N, flow, fam, col, (seats, seat_lim), days[0], hubs)
+    return _horizon_model(b, N, c, coh, pd, flow, fam, unit_type, hubs, H, mult)
+
+
+@dataclass
+class _HorizonClasses:
+    """Classes of single people (module docstring), their key's columns and what each may do."""
+
+    person_class: np.ndarray  # (P,) class of each single needing a decision, -1 otherwise
+    size: np.ndarray  # (C,) people in each class
+    rep: np.ndarray  # (C,) a person of each class
+    orig: np.ndarray  # (C,) origin key
+    bt: np.ndarray  # (C,) bed type, -1 when no bed may be held
+    pk: np.ndarray  # (C,) program key, -1 for a mandatory class
+    a: np.ndarray  # (C,) arrival day
+    e: np.ndarray  # (C,) leaving day
+    dmax: np.ndarray  # (C,) the last release day
+    keep: np.ndarray  # (C,) 1 when the class may keep its bed to the leaving day
+    pin: np.ndarray  # (C,) pin kind
+    pday: np.ndarray  # (C,) pinned release day, -1 when free
+    risk: np.ndarray  # (C,) effective risk, 0.0001 units (0 for mandatory classes)
+    compat: np.ndarray  # (C, U) bool: the (full or type) units of each class
+    rel: np.ndarray  # (C,) bool: the class may be released
+    rel_class: np.ndarray  # (.,) the classes that may be released on arrival
+
+    @property
+    def C(self) -> int:
+        return len(self.size)
+
+
+def _horizon_classes(P: People, real: Network, N: Network, unit_type: np.ndarray, days, compact: bool,
+                     hubs: bool) -> _HorizonClasses:
+    """The classes of single people, their compatible units (types) and their eligibility for
+    release."""
+    a, e, L = days
+    bt, pk = bed_type_keys(P, real), program_keys(P, real)
     dmax = np.maximum(a, np.minimum(L, e - 1))  # the last release day
     keep_ok = L >= e
     bed_ok = np.minimum(L, e) > a  # may hold a bed at all
-    active = ~P.removed
-    single = active & (P.family < 0)
-    okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
+    single = ~P.removed & (P.family < 0)
+    okey = np.where(P.origin >= 0, P.origin, len(N.fac_gm) + P.aor).astype(np.int64)
     if compact:  # origins matter at levels 1-3 only through the seats
         okey = np.where(P.origin >= 0, P.origin, len(real.fac_gm)) if hubs else np.zeros_like(okey)
     key = np.stack([okey, np.where(bed_ok, bt, -1), P.mandatory.astype(np.int64),
@@ -219,31 +262,42 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     C = len(ukeys)
     person_class = np.full(len(P.sex), -1, dtype=np.int64)
     person_class[sidx] = cls
-    size = np.bincount(cls, minlength=C)
     rep = np.zeros(C, dtype=np.int64)
     rep[cls[::-1]] = sidx[::-1]
     c_orig, c_bt, c_pk, c_a, c_e, c_dmax, c_keep = (ukeys[:, k] for k in (0, 1, 3, 4, 5, 6, 7))
     c_pin, c_pday = ukeys[:, 9], ukeys[:, 10]
-    compat = _types(single_units(P, real, rep), unit_type, U) & (c_bt >= 0)[:, None]
-    c_bed = compat.any(axis=1)
+    compat = _types(single_units(P, real, rep), unit_type, len(N.unit_fac)) & (c_bt >= 0)[:, None]
     elig = programs_of(P, N, rep) & (c_pk >= 0)[:, None]
     c_rel = elig.any(axis=1) & (c_pin != PIN_DETAIN)
-    b = _Builder()
+    return _HorizonClasses(
+        person_class=person_class, size=np.bincount(cls, minlength=C), rep=rep, orig=c_orig, bt=c_bt, pk=c_pk,
+        a=c_a, e=c_e, dmax=c_dmax, keep=c_keep, pin=c_pin, pday=c_pday, risk=ukeys[:, 8].astype(float),
+        compat=compat, rel=c_rel, rel_class=np.flatnonzero(c_rel & ((c_pday < 0) | (c_pday == c_a))))
 
-    # ---------------- single people: outcomes
-    col_unp = b.columns("unp", np.where((c_pin > 0) & pins_hard, 0, size), {0: 1.0})
-    rel_class = np.flatnonzero(c_rel & ((c_pday < 0) | (c_pday == c_a)))
-    c_risk = ukeys[:, 8].astype(float)  # effective risk, 0.0001 units (0 for mandatory classes)
-    col_rel = b.columns("rel", size[rel_class], {2: c_risk[rel_class] * (H - c_a[rel_class])})  # on arrival
+
+@dataclass
+class _Cohorts:
+    """Cohort columns ``(class, departure day)`` of the people who hold a bed."""
+
+    cls: np.ndarray  # (cohorts,) class
+    depart: np.ndarray  # (cohorts,) departure day (release day, or e when kept)
+    release: np.ndarray  # (cohorts,) bool: released on the departure day
+    rank: np.ndarray  # (cohorts,) pricing rank within the class (optimizer.lexico)
+
+
+def _cohorts(c: _HorizonClasses, H: int) -> _Cohorts:
+    """Every release day from a bed and the kept outcome of each class that may hold a bed, with
+    their pricing order within the class (:data:`PRICED_COHORTS`)."""
     coh_c, coh_d, coh_r = [], [], []
-    for c in np.flatnonzero(c_bed):
-        days = _release_days(c_a[c] + 1, c_dmax[c], c_pday[c]) if c_rel[c] else []
-        coh_c += [c] * len(days)
+    c_dmax, c_a = c.dmax, c.a
+    for k in np.flatnonzero(c.compat.any(axis=1)):
+        days = _release_days(c_a[k] + 1, c_dmax[k], c.pday[k]) if c.rel[k] else []
+        coh_c += [k] * len(days)
         coh_d += days
         coh_r += [True] * len(days)
-        if c_keep[c] and c_pin[c] != PIN_RELEASE:
-            coh_c.append(c)
-            coh_d.append(c_e[c])
+        if c.keep[k] and c.pin[k] != PIN_RELEASE:
+            coh_c.append(k)
+            coh_d.append(c.e[k])
             coh_r.append(False)
     coh_c, coh_d, coh_r = np.array(coh_c, np.int64), np.array(coh_d, np.int64), np.array(coh_r, bool)
     # pricing order within a class (optimizer.lexico): kept, the latest release, the earliest, the
@@ -253,35 +307,75 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
         latest = c_dmax[coh_c]
         coh_rank = np.where(~coh_r, 0, np.where(coh_d == latest, 1, np.where(
             coh_d == c_a[coh_c] + 1, 2, 2 + latest - coh_d)))
-    col_coh = b.columns("coh", size[coh_c], {2: np.where(coh_r, c_risk[coh_c] * (H - coh_d), 0.0)})
+    return _Cohorts(cls=coh_c, depart=coh_d, release=coh_r, rank=coh_rank)
 
-    # ATD: releases of a program key on a day go to eligible programs (per diem from that day on)
-    k_vals, c_key = np.unique(np.where(c_rel, c_pk, -1), return_inverse=True)
-    c_key = np.where(c_rel, c_key.ravel(), -1)
+
+@dataclass
+class _ProgramDays:
+    """ATD by (program key, day): the releases of a key on a day go to its eligible programs."""
+
+    key_of_class: np.ndarray  # (C,) program key index, -1 when the class may not be released
+    keyday: np.ndarray  # (.,) program key * H + day of each (key, day) row
+    of_release: np.ndarray  # (releases,) row of each release column (on arrival, then cohorts)
+    jj: np.ndarray  # (.,) (key, day) row of each atd column ...
+    qq: np.ndarray  # (.,) ... and its program
+
+
+def _program_days(P: People, N: Network, c: _HorizonClasses, coh: _Cohorts, H: int) -> _ProgramDays:
+    """The (program key, day) pairs of the release columns and their eligible programs."""
+    k_vals, c_key = np.unique(np.where(c.rel, c.pk, -1), return_inverse=True)
+    c_key = np.where(c.rel, c_key.ravel(), -1)
     k_rep = np.zeros(len(k_vals), dtype=np.int64)
-    k_rep[c_key[c_rel][::-1]] = rep[c_rel][::-1]
+    k_rep[c_key[c.rel][::-1]] = c.rep[c.rel][::-1]
     k_elig = programs_of(P, N, k_rep) & (k_vals >= 0)[:, None]
-    rel_days = np.concatenate([c_a[rel_class], coh_d[coh_r]])
-    rel_keys = np.concatenate([c_key[rel_class], c_key[coh_c[coh_r]]])
+    rel_days = np.concatenate([c.a[c.rel_class], coh.depart[coh.release]])
+    rel_keys = np.concatenate([c_key[c.rel_class], c_key[coh.cls[coh.release]]])
     kd_vals, kd_of = np.unique(rel_keys * H + rel_days, return_inverse=True)
-    kd_of = kd_of.ravel()
-    kd_k, kd_d = kd_vals // H, kd_vals % H
-    jj, qq = np.nonzero(k_elig[kd_k])
-    col_atd = b.columns("atd", np.full(len(jj), np.inf), {3: N.prog_per_diem[qq] * (H - kd_d[jj]) * mult})
+    jj, qq = np.nonzero(k_elig[kd_vals // H])
+    return _ProgramDays(key_of_class=c_key, keyday=kd_vals, of_release=kd_of.ravel(), jj=jj, qq=qq)
 
-    # pools (origin, bed type, arrival, departure) -> units (moving cost to the unit's facility)
-    bt_vals, c_g = np.unique(np.where(c_bed, c_bt, -1), return_inverse=True)
+
+@dataclass
+class _HorizonFlow:
+    """Pools (origin, bed type, arrival, departure) of the cohorts and their moving arcs to units
+    (or, in the compact model of active transport limits, through hubs: :func:`_hub_arcs`)."""
+
+    coh_pool: np.ndarray  # (cohorts,) pool of each cohort
+    pool_vals: np.ndarray  # (pools, 4) origin, bed type, arrival, departure
+    pool_bt: np.ndarray  # (pools,) (bed type, arrival, departure) as one integer
+    hub_key: np.ndarray  # (hubs,) the same key of each hub
+    type_fac: np.ndarray | None  # compact model with hubs: (types,) a real facility of each unit type
+    ap: np.ndarray  # (arcs,) source: a pool, or pools + hub index
+    au: np.ndarray  # (arcs,) unit (type) of each arc, -1 into the hub
+    arc_move: np.ndarray  # (arcs,) moving cost, USD
+    src_key: np.ndarray  # (arcs,) (bed type, arrival, departure) of each arc's source
+    arc_a: np.ndarray  # (arcs,) arrival day of each arc's people
+
+    @property
+    def from_pool(self) -> np.ndarray:
+        return self.ap < len(self.pool_vals)
+
+    @property
+    def to_unit(self) -> np.ndarray:
+        return self.au >= 0
+
+
+def _horizon_flow(real: Network, N: Network, c: _HorizonClasses, coh: _Cohorts, unit_type: np.ndarray,
+                  hubs: bool, H: int) -> _HorizonFlow:
+    """The pools of the cohorts and their arcs to compatible units (moving cost to the unit's
+    facility)."""
+    U = len(N.unit_fac)
+    bt_vals, c_g = np.unique(np.where(c.compat.any(axis=1), c.bt, -1), return_inverse=True)
     c_g = c_g.ravel()
-    G = len(bt_vals)
-    g_rep = np.zeros(G, dtype=np.int64)
-    g_rep[c_g[::-1]] = np.arange(C)[::-1]
-    g_compat = compat[g_rep] & (bt_vals >= 0)[:, None]
-    pool_key = np.stack([c_orig[coh_c], c_g[coh_c], c_a[coh_c], coh_d], axis=1)
+    g_rep = np.zeros(len(bt_vals), dtype=np.int64)
+    g_rep[c_g[::-1]] = np.arange(c.C)[::-1]
+    g_compat = c.compat[g_rep] & (bt_vals >= 0)[:, None]
+    coh_c = coh.cls
+    pool_key = np.stack([c.orig[coh_c], c_g[coh_c], c.a[coh_c], coh.depart], axis=1)
     pool_vals, coh_pool = np.unique(pool_key, axis=0, return_inverse=True) if len(coh_c) else (
         np.zeros((0, 4), np.int64), np.zeros(0, np.int64))
-    coh_pool = np.asarray(coh_pool).ravel()
     pool_bt = (pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3]
-    hub_key = np.zeros(0, np.int64)
+    hub_key, type_fac = np.zeros(0, np.int64), None
     if hubs:
         type_fac = np.zeros(U, np.int64)
         type_fac[unit_type] = real.unit_fac
@@ -290,169 +384,250 @@ def build_horizon(inst: Instance, P: People | None = None, N: Network | None = N
     else:
         ap, au = np.nonzero(g_compat[pool_vals[:, 1]]) if len(pool_vals) else (np.zeros(0, np.int64),) * 2
         arc_move = N.move_cost[pool_vals[ap, 0], N.unit_fac[au]]
-    n_pool = len(pool_vals)
-    from_pool, to_unit = ap < n_pool, au >= 0
     src_key = np.concatenate([pool_bt, hub_key])[ap]  # (bed type, arrival, departure) of each arc's source
-    col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: arc_move})
-    # occupancy of unit u on day t (index t * U + u): regular beds up to ``beds``, surge beds above
-    col_reg = b.columns("regular", np.tile(N.unit_beds, H))
-    col_surge = b.columns("surge", np.tile(N.unit_surge, H), {1: 1.0})
-    # occupancy of facility i on day t (index t * len(cost_fac) + i): up to the guaranteed minimum, and above it
-    cost_fac = np.flatnonzero(N.fac_per_diem > 0)
-    col_cov = b.columns("covered", np.tile(N.fac_gm[cost_fac], H))
-    col_exc = b.columns("excess", np.full(len(cost_fac) * H, np.inf), {3: np.tile(N.fac_per_diem[cost_fac], H) * mult})
+    return _HorizonFlow(coh_pool=np.asarray(coh_pool).ravel(), pool_vals=pool_vals, pool_bt=pool_bt, hub_key=hub_key,
+                        type_fac=type_fac, ap=ap, au=au, arc_move=arc_move, src_key=src_key,
+                        arc_a=(src_key // (H + 1)) % H)
 
-    # ---------------- families: binary columns per (unit, departure day), release on arrival, unplaced
-    fidx = np.flatnonzero(active & (P.family >= 0))
+
+@dataclass
+class _HorizonFamilies:
+    """Families kept one by one: binary columns per (unit, departure day), release on arrival,
+    unplaced, and the programs of the adults of a released family per release day."""
+
+    members: list[np.ndarray]
+    fb_f: list | np.ndarray = field(default_factory=list)  # bed columns: family ...
+    fb_u: list | np.ndarray = field(default_factory=list)  # ... unit (type) ...
+    fb_d: list | np.ndarray = field(default_factory=list)  # ... departure day ...
+    fb_r: list | np.ndarray = field(default_factory=list)  # ... released on that day ...
+    fb_cost: list = field(default_factory=list)  # ... moving cost ...
+    fb_risk: list = field(default_factory=list)  # ... and released risk x days
+    fr_f: list | np.ndarray = field(default_factory=list)  # release on arrival: family ...
+    fr_risk: list = field(default_factory=list)  # ... and released risk x days
+    fsize: list | np.ndarray = field(default_factory=list)  # (families,) members
+    fa_p: list | np.ndarray = field(default_factory=list)  # program columns: adult ...
+    fa_q: list | np.ndarray = field(default_factory=list)  # ... program ...
+    fa_day: list | np.ndarray = field(default_factory=list)  # ... release day ...
+    fa_f: list | np.ndarray = field(default_factory=list)  # ... and family
+    fpinned: np.ndarray | None = None  # (families,) bool: a member has a pin
+
+
+def _horizon_families(P: People, real: Network, N: Network, unit_type: np.ndarray, days, compact: bool,
+                      H: int) -> _HorizonFamilies:
+    """The outcome columns of each family (:func:`_family_columns`), as arrays."""
+    fidx = np.flatnonzero(~P.removed & (P.family >= 0))
     o = fidx[np.argsort(P.family[fidx], kind="stable")]
-    members = np.split(o, np.flatnonzero(np.diff(P.family[o])) + 1) if len(o) else []
-    fb_f, fb_u, fb_d, fb_r, fb_cost, fb_risk = [], [], [], [], [], []
-    fr_f, fr_risk, fsize = [], [], []
-    fa_p, fa_q, fa_day, fa_f = [], [], [], []
-    for j, mem in enumerate(members):
-        fa, fe = int(a[mem[0]]), int(e[mem[0]])
-        fl = int(L[mem].min())
-        fsize.append(len(mem))
-        adults = mem[~P.minor[mem]]
-        progs = [np.flatnonzero(programs_of(P, N, np.array([p]))[0]) for p in adults]
-        kind, pday = P.pin_kind[mem[0]], int(P.pin_day[mem[0]])  # a member's pin binds the family
-        can_rel = not P.mandatory[mem].any() and all(len(q) for q in progs) and kind != PIN_DETAIN
-        risk_units = float(P.eff_units[mem].sum())
-        days = []  # (departure, released)
-        if min(fl, fe) > fa:
-            days = [(d, True) for d in _release_days(fa + 1, min(fl, fe - 1), pday)] if can_rel else []
-            if fl >= fe and kind != PIN_RELEASE:
-                days.append((fe, False))
-        okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem]) if not compact else 0
-        for u in _types(family_units(P, real, mem)[None, :], unit_type, U)[0].nonzero()[0] if days else []:
-            move = float(N.move_cost[okeys, N.unit_fac[u]].sum())
-            for d, released in days:
-                fb_f.append(j), fb_u.append(u), fb_d.append(d), fb_r.append(released), fb_cost.append(move)
-                fb_risk.append(risk_units * (H - d) if released else 0.0)
-        if can_rel:
-            arrival_ok = pday < 0 or pday == fa
-            if arrival_ok:
-                fr_f.append(j)
-                fr_risk.append(risk_units * (H - fa))
-            rel_days = [fa] * arrival_ok + [d for d, released in days if released]
-            for p, q in zip(adults, progs):
-                for d in rel_days:
-                    fa_p += [p] * len(q)
-                    fa_q += q.tolist()
-                    fa_day += [d] * len(q)
-                    fa_f += [j] * len(q)
-    nF = len(members)
-    fb_f, fb_u, fb_d = (np.array(v, np.int64) for v in (fb_f, fb_u, fb_d))
-    fb_r = np.array(fb_r, bool)
-    fsize = np.array(fsize, dtype=float)
-    # compact: a family row bounds each unit type's column, whose image is one column per unit
-    col_fbed = b.columns("fbed", np.full(len(fb_f), np.inf if compact else 1.0), {2: np.array(fb_risk), 3: np.array(fb_cost)})
-    fr_f = np.array(fr_f, np.int64)
-    col_frel = b.columns("frel", np.ones(len(fr_f)), {2: np.array(fr_risk)})
-    fpinned = np.array([P.pin_kind[m[0]] > 0 for m in members], dtype=bool)
-    col_funp = b.columns("funp", np.where(fpinned & pins_hard, 0.0, 1.0), {0: fsize})
-    fa_p, fa_q, fa_day, fa_f = (np.array(v, np.int64) for v in (fa_p, fa_q, fa_day, fa_f))
-    col_fatd = b.columns("fatd", np.ones(len(fa_p)), {3: N.prog_per_diem[fa_q] * (H - fa_day) * mult})
+    fam = _HorizonFamilies(members=np.split(o, np.flatnonzero(np.diff(P.family[o])) + 1) if len(o) else [])
+    for j, mem in enumerate(fam.members):
+        _family_columns(fam, j, mem, P, real, N, unit_type, days, compact, H)
+    fam.fb_f, fam.fb_u, fam.fb_d = (np.array(v, np.int64) for v in (fam.fb_f, fam.fb_u, fam.fb_d))
+    fam.fb_r = np.array(fam.fb_r, bool)
+    fam.fsize = np.array(fam.fsize, dtype=float)
+    fam.fr_f = np.array(fam.fr_f, np.int64)
+    fam.fpinned = np.array([P.pin_kind[m[0]] > 0 for m in fam.members], dtype=bool)
+    fam.fa_p, fam.fa_q, fam.fa_day, fam.fa_f = (np.array(v, np.int64)
+                                                for v in (fam.fa_p, fam.fa_q, fam.fa_day, fam.fa_f))
+    return fam
 
-    # ---------------- rows
-    r = b.rows_("class", size, size)  # unp + rel + cohorts = size
-    b.entries(r, col_unp, 1.0)
-    b.entries(r[rel_class], col_rel, 1.0)
-    b.entries(r[coh_c], col_coh, 1.0)
+
+def _family_columns(fam: _HorizonFamilies, j: int, mem: np.ndarray, P: People, real: Network, N: Network,
+                    unit_type: np.ndarray, days, compact: bool, H: int) -> None:
+    """Family ``j``'s columns appended to ``fam``: a bed in each fitting family unit (type) until
+    each release day or to the end, release on arrival, and its adults' programs."""
+    a, e, L = days
+    fa, fe = int(a[mem[0]]), int(e[mem[0]])
+    fl = int(L[mem].min())
+    fam.fsize.append(len(mem))
+    adults = mem[~P.minor[mem]]
+    progs = [np.flatnonzero(programs_of(P, N, np.array([p]))[0]) for p in adults]
+    kind, pday = P.pin_kind[mem[0]], int(P.pin_day[mem[0]])  # a member's pin binds the family
+    can_rel = not P.mandatory[mem].any() and all(len(q) for q in progs) and kind != PIN_DETAIN
+    risk_units = float(P.eff_units[mem].sum())
+    stays = []  # (departure, released)
+    if min(fl, fe) > fa:
+        stays = [(d, True) for d in _release_days(fa + 1, min(fl, fe - 1), pday)] if can_rel else []
+        if fl >= fe and kind != PIN_RELEASE:
+            stays.append((fe, False))
+    okeys = np.where(P.origin[mem] >= 0, P.origin[mem], len(N.fac_gm) + P.aor[mem]) if not compact else 0
+    for u in _types(family_units(P, real, mem)[None, :], unit_type, len(N.unit_fac))[0].nonzero()[0] if stays else []:
+        move = float(N.move_cost[okeys, N.unit_fac[u]].sum())
+        for d, released in stays:
+            fam.fb_f.append(j), fam.fb_u.append(u), fam.fb_d.append(d), fam.fb_r.append(released)
+            fam.fb_cost.append(move)
+            fam.fb_risk.append(risk_units * (H - d) if released else 0.0)
+    if can_rel:
+        arrival_ok = pday < 0 or pday == fa
+        if arrival_ok:
+            fam.fr_f.append(j)
+            fam.fr_risk.append(risk_units * (H - fa))
+        rel_days = [fa] * arrival_ok + [d for d, released in stays if released]
+        for p, q in zip(adults, progs):
+            for d in rel_days:
+                fam.fa_p += [p] * len(q)
+                fam.fa_q += q.tolist()
+                fam.fa_day += [d] * len(q)
+                fam.fa_f += [j] * len(q)
+
+
+def _horizon_columns(b: _Builder, N: Network, c: _HorizonClasses, coh: _Cohorts, pd: _ProgramDays,
+                     flow: _HorizonFlow, fam: _HorizonFamilies, H: int, mult: float, compact: bool,
+                     pins_hard: bool) -> dict[str, np.ndarray]:
+    """The column blocks in their order (module docstring); block name -> column indices.
+    Occupancy of unit u on day t is column t * U + u (regular beds up to ``beds``, surge beds
+    above), of facility i on day t column t * len(cost_fac) + i (up to the guaranteed minimum,
+    and above it)."""
+    col, size, risk, rc = {}, c.size, c.risk, c.rel_class
+    col["unp"] = b.columns("unp", np.where((c.pin > 0) & pins_hard, 0, size), {0: 1.0})
+    col["rel"] = b.columns("rel", size[rc], {2: risk[rc] * (H - c.a[rc])})  # on arrival
+    col["coh"] = b.columns("coh", size[coh.cls], {2: np.where(coh.release, risk[coh.cls] * (H - coh.depart), 0.0)})
+    kd_d = pd.keyday % H
+    col["atd"] = b.columns("atd", np.full(len(pd.jj), np.inf), {3: N.prog_per_diem[pd.qq] * (H - kd_d[pd.jj]) * mult})
+    col["arc"] = b.columns("arc", np.full(len(flow.ap), np.inf), {3: flow.arc_move})
+    col["regular"] = b.columns("regular", np.tile(N.unit_beds, H))
+    col["surge"] = b.columns("surge", np.tile(N.unit_surge, H), {1: 1.0})
+    cost_fac = np.flatnonzero(N.fac_per_diem > 0)
+    col["covered"] = b.columns("covered", np.tile(N.fac_gm[cost_fac], H))
+    col["excess"] = b.columns("excess", np.full(len(cost_fac) * H, np.inf),
+                              {3: np.tile(N.fac_per_diem[cost_fac], H) * mult})
+    # compact: a family row bounds each unit type's column, whose image is one column per unit
+    col["fbed"] = b.columns("fbed", np.full(len(fam.fb_f), np.inf if compact else 1.0),
+                            {2: np.array(fam.fb_risk), 3: np.array(fam.fb_cost)})
+    col["frel"] = b.columns("frel", np.ones(len(fam.fr_f)), {2: np.array(fam.fr_risk)})
+    col["funp"] = b.columns("funp", np.where(fam.fpinned & pins_hard, 0.0, 1.0), {0: fam.fsize})
+    col["fatd"] = b.columns("fatd", np.ones(len(fam.fa_p)), {3: N.prog_per_diem[fam.fa_q] * (H - fam.fa_day) * mult})
+    return col
+
+
+def _horizon_flow_rows(b: _Builder, c: _HorizonClasses, coh: _Cohorts, pd: _ProgramDays, flow: _HorizonFlow,
+                       col: dict) -> None:
+    """The balance rows of classes, (program key, day) pairs, pools and hubs."""
+    r = b.rows_("class", c.size, c.size)  # unp + rel + cohorts = size
+    b.entries(r, col["unp"], 1.0)
+    b.entries(r[c.rel_class], col["rel"], 1.0)
+    b.entries(r[coh.cls], col["coh"], 1.0)
     # ATD by (program key, day): releases - atd = 0
-    r = b.rows_("progday", np.zeros(len(kd_vals)), 0.0)
-    b.entries(r[kd_of[:len(rel_class)]], col_rel, 1.0)
-    b.entries(r[kd_of[len(rel_class):]], col_coh[coh_r], 1.0)
-    b.entries(r[jj], col_atd, -1.0)
+    n_rel = len(c.rel_class)
+    r = b.rows_("progday", np.zeros(len(pd.keyday)), 0.0)
+    b.entries(r[pd.of_release[:n_rel]], col["rel"], 1.0)
+    b.entries(r[pd.of_release[n_rel:]], col["coh"][coh.release], 1.0)
+    b.entries(r[pd.jj], col["atd"], -1.0)
     # pools: cohorts - arcs = 0
-    r = b.rows_("pool", np.zeros(len(pool_vals)), 0.0)
-    b.entries(r[coh_pool], col_coh, 1.0)
-    b.entries(r[ap[from_pool]], col_arc[from_pool], -1.0)
+    ap, arc, from_pool, to_unit = flow.ap, col["arc"], flow.from_pool, flow.to_unit
+    r = b.rows_("pool", np.zeros(len(flow.pool_vals)), 0.0)
+    b.entries(r[flow.coh_pool], col["coh"], 1.0)
+    b.entries(r[ap[from_pool]], arc[from_pool], -1.0)
     # hubs (compact model of active transport limits): moves in - moves out = 0
-    r = b.rows_("hub", np.zeros(len(hub_key)), 0.0)
-    b.entries(r[np.searchsorted(hub_key, src_key[~to_unit])], col_arc[~to_unit], 1.0)
-    b.entries(r[ap[~from_pool] - n_pool], col_arc[~from_pool], -1.0)
-    # unit occupancy as a chain (row t * U + u): the beds occupied on day t minus those of day t - 1
-    # equal the people arriving on day t minus the people leaving on day t
+    r = b.rows_("hub", np.zeros(len(flow.hub_key)), 0.0)
+    b.entries(r[np.searchsorted(flow.hub_key, flow.src_key[~to_unit])], arc[~to_unit], 1.0)
+    b.entries(r[ap[~from_pool] - len(flow.pool_vals)], arc[~from_pool], -1.0)
+
+
+def _occupancy_rows(b: _Builder, N: Network, flow: _HorizonFlow, fam: _HorizonFamilies, col: dict,
+                    a: np.ndarray, H: int) -> None:
+    """Unit occupancy as a chain (row t * U + u): the beds occupied on day t minus those of day
+    t - 1 equal the people arriving on day t minus the people leaving on day t; and a row per
+    facility with a per diem and day: occupancy - covered - excess = 0."""
+    U = len(N.unit_fac)
     r = b.rows_("unit", np.zeros(U * H), 0.0)
-    arc_a, arc_d = (src_key // (H + 1)) % H, src_key % (H + 1)
-    fb_a = np.array([a[members[j][0]] for j in fb_f], np.int64)
-    for start, end, unit_of, col, size_of in ((arc_a[to_unit], arc_d[to_unit], au[to_unit], col_arc[to_unit], 1.0),
-                                              (fb_a, fb_d, fb_u, col_fbed, fsize[fb_f])):
-        b.entries(r[start * U + unit_of], col, -size_of)
+    to_unit = flow.to_unit
+    arc_d = flow.src_key % (H + 1)
+    fb_a = np.array([a[fam.members[j][0]] for j in fam.fb_f], np.int64)
+    for start, end, unit_of, cols, size_of in (
+            (flow.arc_a[to_unit], arc_d[to_unit], flow.au[to_unit], col["arc"][to_unit], 1.0),
+            (fb_a, fam.fb_d, fam.fb_u, col["fbed"], fam.fsize[fam.fb_f])):
+        b.entries(r[start * U + unit_of], cols, -size_of)
         left = end < H
-        b.entries(r[end[left] * U + unit_of[left]], col[left], np.broadcast_to(size_of, left.shape)[left])
+        b.entries(r[end[left] * U + unit_of[left]], cols[left], np.broadcast_to(size_of, left.shape)[left])
     day, uu = np.divmod(np.arange(U * H), U)
     nxt = day + 1 < H
-    fac_row = np.full(F, -1, dtype=np.int64)
+    cost_fac = np.flatnonzero(N.fac_per_diem > 0)
+    fac_row = np.full(len(N.fac_gm), -1, dtype=np.int64)
     fac_row[cost_fac] = np.arange(len(cost_fac))
     fr = fac_row[N.unit_fac[uu]]
     paid = fr >= 0
     rf = b.rows_("facility", np.zeros(len(cost_fac) * H), 0.0)  # occupancy - covered - excess = 0
-    for col in (col_reg, col_surge):
-        b.entries(r, col, 1.0)
-        b.entries(r[(day[nxt] + 1) * U + uu[nxt]], col[nxt], -1.0)
-        b.entries(rf[day[paid] * len(cost_fac) + fr[paid]], col[paid], 1.0)
-    b.entries(rf, col_cov, -1.0)
-    b.entries(rf, col_exc, -1.0)
-    # program capacity over the plan
+    for cols in (col["regular"], col["surge"]):
+        b.entries(r, cols, 1.0)
+        b.entries(r[(day[nxt] + 1) * U + uu[nxt]], cols[nxt], -1.0)
+        b.entries(rf[day[paid] * len(cost_fac) + fr[paid]], cols[paid], 1.0)
+    b.entries(rf, col["covered"], -1.0)
+    b.entries(rf, col["excess"], -1.0)
+
+
+def _program_family_rows(b: _Builder, P: People, N: Network, pd: _ProgramDays, fam: _HorizonFamilies, col: dict,
+                         a: np.ndarray, H: int) -> None:
+    """Program capacity over the plan; one outcome per family; each adult of a family released
+    on day d in one program."""
+    pd_qq, fa_q = pd.qq, fam.fa_q
     capped = np.flatnonzero(N.prog_capacity >= 0)
-    prog_row = np.full(Q, -1, dtype=np.int64)
+    prog_row = np.full(len(N.prog_per_diem), -1, dtype=np.int64)
     prog_row[capped] = np.arange(len(capped))
     r = b.rows_("program", np.full(len(capped), -np.inf), N.prog_capacity[capped])
-    ok = prog_row[qq] >= 0
-    b.entries(r[prog_row[qq[ok]]], col_atd[ok], 1.0)
+    ok = prog_row[pd_qq] >= 0
+    b.entries(r[prog_row[pd_qq[ok]]], col["atd"][ok], 1.0)
     ok = prog_row[fa_q] >= 0
-    b.entries(r[prog_row[fa_q[ok]]], col_fatd[ok], 1.0)
-    # families: one outcome; each adult of a family released on day d in one program
+    b.entries(r[prog_row[fa_q[ok]]], col["fatd"][ok], 1.0)
+    nF = len(fam.members)
     r = b.rows_("family", np.ones(nF), 1.0)
-    b.entries(r[fb_f], col_fbed, 1.0)
-    b.entries(r[fr_f], col_frel, 1.0)
-    b.entries(r, col_funp, 1.0)
-    ad_vals, ad_of = np.unique(fa_p * H + fa_day, return_inverse=True)
-    ad_of = ad_of.ravel()
+    b.entries(r[fam.fb_f], col["fbed"], 1.0)
+    b.entries(r[fam.fr_f], col["frel"], 1.0)
+    b.entries(r, col["funp"], 1.0)
+    ad_vals, ad_of = np.unique(fam.fa_p * H + fam.fa_day, return_inverse=True)
     r = b.rows_("adult", np.zeros(len(ad_vals)), 0.0)
-    b.entries(r[ad_of], col_fatd, 1.0)
-    ad_p, ad_d = ad_vals // H, ad_vals % H
+    b.entries(r[ad_of.ravel()], col["fatd"], 1.0)
     fam_pos = np.full(int(P.family.max(initial=-1)) + 1, -1, np.int64)  # family index -> position in members
-    for j, mem in enumerate(members):
+    for j, mem in enumerate(fam.members):
         fam_pos[P.family[mem[0]]] = j
     fr_pos = np.full(nF, -1, np.int64)
-    fr_pos[fr_f] = np.arange(len(fr_f))
-    for k, (p, d) in enumerate(zip(ad_p, ad_d)):
+    fr_pos[fam.fr_f] = np.arange(len(fam.fr_f))
+    for k, (p, d) in enumerate(zip(ad_vals // H, ad_vals % H)):
         f = int(fam_pos[P.family[p]])
         if d == a[p]:
-            b.entries([r[k]], [col_frel[fr_pos[f]]], -1.0)
-        sel = np.flatnonzero((fb_f == f) & fb_r & (fb_d == d))
-        b.entries(np.full(len(sel), r[k]), col_fbed[sel], -1.0)
+            b.entries([r[k]], [col["frel"][fr_pos[f]]], -1.0)
+        sel = np.flatnonzero((fam.fb_f == f) & fam.fb_r & (fam.fb_d == d))
+        b.entries(np.full(len(sel), r[k]), col["fbed"][sel], -1.0)
 
-    # transport (MODEL.md §3 rule 7): a move from an origin facility happens on the arrival day
-    org = np.full(len(ap), len(real.fac_gm), np.int64)  # origin key of each arc's source (hubs: none)
-    org[from_pool] = pool_vals[ap[from_pool], 0]
+
+def _horizon_transport_rows(b: _Builder, P: People, real: Network, N: Network, flow: _HorizonFlow,
+                            fam: _HorizonFamilies, col: dict, limits: tuple, a: np.ndarray, hubs: bool) -> None:
+    """Transport rows (MODEL.md §3 rule 7, ``limits``: :func:`optimizer.model.seat_rows`): a move
+    from an origin facility happens on the arrival day."""
+    seats, seat_lim = limits
+    F = len(real.fac_gm)
+    org = np.full(len(flow.ap), F, np.int64)  # origin key of each arc's source (hubs: none)
+    org[flow.from_pool] = flow.pool_vals[flow.ap[flow.from_pool], 0]
     if hubs:
-        moved = from_pool & ~to_unit & (org < len(real.fac_gm))  # into the hub
+        moved = flow.from_pool & ~flow.to_unit & (org < F)  # into the hub
     else:
-        moved = (org < F) & (org != N.unit_fac[au])
-    fac_of = type_fac if hubs else N.unit_fac  # the real facility of each unit (compact: family type)
-    fk, fm = family_moves(P, members, fb_f, fac_of[fb_u]) if len(seat_lim) else (_empty(),) * 2
+        moved = (org < len(N.fac_gm)) & (org != N.unit_fac[flow.au])
+    fac_of = flow.type_fac if hubs else N.unit_fac  # the real facility of each unit (compact: family type)
+    fk, fm = family_moves(P, fam.members, fam.fb_f, fac_of[fam.fb_u]) if len(seat_lim) else (_empty(),) * 2
     transport_rows(b, seats, seat_lim, real, np.concatenate([org[moved], P.origin[fm]]),
-                   np.concatenate([arc_a[moved], a[fm]]), np.concatenate([col_arc[moved], col_fbed[fk]]))
+                   np.concatenate([flow.arc_a[moved], a[fm]]),
+                   np.concatenate([col["arc"][moved], col["fbed"][fk]]))
 
+
+def _horizon_model(b: _Builder, N: Network, c: _HorizonClasses, coh: _Cohorts, pd: _ProgramDays,
+                   flow: _HorizonFlow, fam: _HorizonFamilies, unit_type: np.ndarray, hubs: bool, H: int,
+                   mult: float) -> HorizonModel:
+    """The finished :class:`HorizonModel` with its maps from columns back to people."""
     A, rlo, rhi, clo, cub, obj = b.finish()
     offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum()) * H * mult])
+    ap = flow.ap
     return HorizonModel(
         A=A, row_lower=rlo, row_upper=rhi, col_lower=clo, col_upper=cub, objectives=obj, offsets=offsets,
-        blocks=b.blocks, row_blocks=b.row_blocks, horizon=H, person_class=person_class, class_arrival=c_a,
-        coh_class=coh_c, coh_depart=coh_d, coh_release=coh_r, coh_rank=coh_rank, coh_pool=coh_pool, rel_class=rel_class,
-        keyday=kd_vals, atd_key=jj, atd_prog=qq, key_of_class=c_key, arc_pool=ap, arc_unit=au,
-        arc_rank=(_rank_within(ap, arc_move) if len(ap) > PRICED_ARCS
+        blocks=b.blocks, row_blocks=b.row_blocks, horizon=H, person_class=c.person_class, class_arrival=c.a,
+        coh_class=coh.cls, coh_depart=coh.depart, coh_release=coh.release, coh_rank=coh.rank, coh_pool=flow.coh_pool,
+        rel_class=c.rel_class, keyday=pd.keyday, atd_key=pd.jj, atd_prog=pd.qq, key_of_class=pd.key_of_class,
+        arc_pool=ap, arc_unit=flow.au,
+        arc_rank=(_rank_within(ap, flow.arc_move) if len(ap) > PRICED_ARCS
                   else np.zeros(len(ap), np.int64)),
-        pool_bt=pool_bt, family_members=members, pool_origin=pool_vals[:, 0], hub_key=hub_key, keeps_origins=hubs,
-        unit_type=unit_type,
-        fbed_family=fb_f, fbed_unit=fb_u, fbed_depart=fb_d, fbed_release=fb_r, frel_family=fr_f,
-        fatd_person=fa_p, fatd_prog=fa_q, fatd_day=fa_day,
-        stats={"classes": C, "cohorts": len(coh_c), "pools": len(pool_vals), "arcs": len(ap), "families": nF,
-               "days": H},
+        pool_bt=flow.pool_bt, family_members=fam.members, pool_origin=flow.pool_vals[:, 0], hub_key=flow.hub_key,
+        keeps_origins=hubs, unit_type=unit_type,
+        fbed_family=fam.fb_f, fbed_unit=fam.fb_u, fbed_depart=fam.fb_d, fbed_release=fam.fb_r, frel_family=fam.fr_f,
+        fatd_person=fam.fa_p, fatd_prog=fam.fa_q, fatd_day=fam.fa_day,
+        stats={"classes": c.C, "cohorts": len(coh.cls), "pools": len(flow.pool_vals), "arcs": len(ap),
+               "families": len(fam.members), "days": H},
     )
 
 
@@ -772,7 +947,6 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
     Within a class (people of one effective risk, or mandatory) people are taken in instance
     order: released on arrival, then by increasing release day; then the kept; the rest unplaced.
     Detained people of a pool fill arcs and units in column order."""
-    H = hm.horizon
     n = len(P.sex)
     decision = np.full(n, "", dtype=object)
     decision[P.removed] = "removed"
@@ -781,6 +955,21 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
     rday = np.full(n, -1, dtype=np.int64)
     b = hm.blocks
     get = lambda name: np.rint(x[b[name]]).astype(np.int64)  # noqa: E731
+    key_people, pool_people = _decode_classes(hm, get, decision, rday)
+    atd = get("atd")
+    for j, k in zip(np.flatnonzero(atd), atd[atd > 0]):
+        kd = int(hm.keyday[hm.atd_key[j]])
+        ppl, key_people[kd] = key_people[kd][:k], key_people[kd][k:]
+        prog[ppl] = hm.atd_prog[j]
+    _decode_arcs(hm, get("arc"), pool_people, unit)
+    _decode_families(inst, hm, get, decision, unit, prog, rday)
+    return decision, unit, prog, rday
+
+
+def _decode_classes(hm: HorizonModel, get, decision: np.ndarray, rday: np.ndarray):
+    """The outcomes of single people, class by class (see :func:`decode_horizon`); returns the
+    people released per (program key, day) and the people held per pool, in order."""
+    H = hm.horizon
     pc = hm.person_class
     singles = np.flatnonzero(pc >= 0)
     order = singles[np.argsort(pc[singles], kind="stable")]
@@ -816,20 +1005,27 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
         pool_people.setdefault(int(hm.coh_pool[j]), []).extend(ppl.tolist())
     for c in range(C):
         decision[order[taken[c]:starts[c + 1]]] = "unplaced"
-    for j, k in zip(np.flatnonzero(get("atd")), get("atd")[get("atd") > 0]):
-        kd = int(hm.keyday[hm.atd_key[j]])
-        ppl, key_people[kd] = key_people[kd][:k], key_people[kd][k:]
-        prog[ppl] = hm.atd_prog[j]
-    arc = get("arc")
+    return key_people, pool_people
+
+
+def _decode_arcs(hm: HorizonModel, arc: np.ndarray, pool_people: dict, unit: np.ndarray) -> None:
+    """The held people of each pool sent along the arcs to units, in column order; arcs into hubs
+    come before the arcs out of them (:func:`_hub_arcs`)."""
     n_pool = len(hm.pool_bt)
     hub_of = np.searchsorted(hm.hub_key, hm.pool_bt)  # the hub of each pool (compact model with hubs)
-    for j in np.flatnonzero(arc):  # arcs into hubs come before the arcs out of them (_hub_arcs)
+    for j in np.flatnonzero(arc):
         src = int(hm.arc_pool[j])
         ppl, pool_people[src] = pool_people[src][:arc[j]], pool_people[src][arc[j]:]
         if hm.arc_unit[j] >= 0:
             unit[ppl] = hm.arc_unit[j]
         else:
             pool_people.setdefault(n_pool + int(hub_of[src]), []).extend(ppl)
+
+
+def _decode_families(inst: Instance, hm: HorizonModel, get, decision: np.ndarray, unit: np.ndarray,
+                     prog: np.ndarray, rday: np.ndarray) -> None:
+    """The outcomes of families: a bed (until a release day or the end), release on arrival,
+    unplaced; and the programs of released adults."""
     for j in np.flatnonzero(get("fbed")):
         mem = hm.family_members[hm.fbed_family[j]]
         unit[mem] = hm.fbed_unit[j]
@@ -844,4 +1040,3 @@ def decode_horizon(inst: Instance, hm: HorizonModel, P: People, x: np.ndarray):
     fatd = get("fatd")
     for j in np.flatnonzero(fatd):
         prog[hm.fatd_person[j]] = hm.fatd_prog[j]
-    return decision, unit, prog, rday

@@ -611,24 +611,58 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
         raise ValueError("the one-day model needs horizon_days = 1")
     P = people if people is not None else people_arrays(inst)
     N = net if net is not None else network_arrays(inst)
-    cost_days = float(inst.policy.cost_days)
-    F = len(inst.facilities)
-    U = len(N.unit_fac)
-    Q = len(N.prog_per_diem)
+    seats, seat_lim = seat_rows(inst, P, N, np.zeros(len(P.sex), np.int64))
+    hubs = merge_origins and len(seat_lim) > 0  # the compact model of active transport limits
+    c = _classes(P, N, len(inst.facilities), merge_origins, hubs)
+    seg = _risk_segments(P, c)
+    flow = _flow_network(N, c, len(inst.facilities), hubs)
+    fam = _families(P, N, len(inst.facilities))
     b = _Builder()
+    col = _columns(b, N, c, seg, flow, fam, float(inst.policy.cost_days), pins_hard, hubs)
+    _flow_rows(b, c, seg, flow, col)
+    _capacity_rows(b, N, c, flow, fam, col)
+    _family_rows(b, fam, col)
+    _transport_rows(b, P, N, flow, fam, col, seats, seat_lim)
+    return _model(b, N, c, seg, flow, fam, float(inst.policy.cost_days), hubs)
 
-    active = ~P.removed
-    single = active & (P.family < 0)
 
+@dataclass
+class _Classes:
+    """Single people needing a decision grouped into classes of interchangeable people (module
+    docstring), with the bed types and program keys of the classes."""
+
+    person_class: np.ndarray  # (P,) class of each single person needing a decision, -1 otherwise
+    sidx: np.ndarray  # the single people needing a decision
+    cls: np.ndarray  # (len(sidx),) their classes
+    size: np.ndarray  # (C,) people in each class
+    pinned: np.ndarray  # (C,) bool: a pinned class
+    origin: np.ndarray  # (C,) origin key
+    rep: np.ndarray  # (C,) a person of each class
+    bt: np.ndarray = None  # (C,) bed type index of each class
+    G: int = 0  # bed types
+    compat: np.ndarray = None  # (G, U) bool: the units of each bed type
+    pk: np.ndarray = None  # (C,) program key index of each class
+    K: int = 0  # program keys
+    kk: np.ndarray = None  # (.,) program key of each (key, program) pair ...
+    qq: np.ndarray = None  # (.,) ... and its program
+    can_release: np.ndarray = None  # (C,) bool
+    det_classes: np.ndarray = None  # the classes that may be detained
+
+    @property
+    def C(self) -> int:
+        return len(self.size)
+
+
+def _classes(P: People, N: Network, F: int, merge_origins: bool, hubs: bool) -> _Classes:
+    """The classes of single people (key: origin, bed type, mandatory, at the limit, program key,
+    pin kind), their compatible units and their eligible programs."""
+    single = ~P.removed & (P.family < 0)
     btype_key, pkey_raw = bed_type_keys(P, N), program_keys(P, N)
-
     detainable = single & ~P.at_limit & (P.pin_kind != PIN_RELEASE)
     releasable = single & ~P.mandatory & (P.pin_kind != PIN_DETAIN)
     btype_key = np.unique(btype_key, return_inverse=True)[1].ravel()  # small integers for the radix
     pkey_raw = np.unique(pkey_raw, return_inverse=True)[1].ravel()
-    seats, seat_lim = seat_rows(inst, P, N, np.zeros(len(P.sex), np.int64))
     okey = np.where(P.origin >= 0, P.origin, F + P.aor).astype(np.int64)
-    hubs = merge_origins and len(seat_lim) > 0  # the compact model of active transport limits
     if merge_origins:  # origins matter at levels 1-3 only through the seats
         okey = np.where(P.origin >= 0, P.origin, F) if hubs else np.zeros_like(okey)
     # class key in mixed radix: (origin, bed type + 1, mandatory, at limit, program key + 1)
@@ -646,76 +680,119 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     ukeys = ukeys // 3
     class_pkey = ukeys % npk - 1
     class_btype = (ukeys // (npk * 4)) % nb - 1
-    class_origin = ukeys // (npk * 4 * nb)
     # a representative person per class (for compatibility and eligibility)
     rep = np.zeros(C, dtype=np.int64)
     rep[cls[::-1]] = sidx[::-1]
+    c = _Classes(person_class=person_class, sidx=sidx, cls=cls, size=class_size, pinned=class_pinned,
+                 origin=ukeys // (npk * 4 * nb), rep=rep)
+    g_has_unit = _class_bed_types(P, N, c, class_btype)
+    k_has_prog = _class_programs(P, N, c, class_pkey)
+    c.can_release = (class_pkey >= 0) & k_has_prog[c.pk]
+    c.det_classes = np.flatnonzero((class_btype >= 0) & g_has_unit[c.bt])
+    return c
 
-    # compatibility of bed types with units
+
+def _class_bed_types(P: People, N: Network, c: _Classes, class_btype: np.ndarray) -> np.ndarray:
+    """Compatibility of the classes' bed types with units (``c.bt``, ``c.G``, ``c.compat``);
+    returns (G,) bool: the bed type has a compatible unit."""
     bt_vals, class_bt = np.unique(np.where(class_btype >= 0, class_btype, -1), return_inverse=True)
-    class_bt = class_bt.ravel()
-    G = len(bt_vals)
-    g_rep = np.zeros(G, dtype=np.int64)
-    g_rep[class_bt[::-1]] = rep[::-1]
-    compat = single_units(P, N, g_rep)
-    compat[bt_vals < 0] = False
-    g_has_unit = compat.any(axis=1)
+    c.bt = class_bt.ravel()
+    c.G = len(bt_vals)
+    g_rep = np.zeros(c.G, dtype=np.int64)
+    g_rep[c.bt[::-1]] = c.rep[::-1]
+    c.compat = single_units(P, N, g_rep)
+    c.compat[bt_vals < 0] = False
+    return c.compat.any(axis=1)
 
-    # program keys and eligibility
+
+def _class_programs(P: People, N: Network, c: _Classes, class_pkey: np.ndarray) -> np.ndarray:
+    """The classes' program keys and eligible programs (``c.pk``, ``c.K``, the (key, program)
+    pairs ``c.kk``, ``c.qq``); returns (K,) bool: the key has an eligible program."""
     pk_vals, class_pk = np.unique(class_pkey, return_inverse=True)
-    class_pk = class_pk.ravel()
-    K = len(pk_vals)
-    k_rep = np.zeros(K, dtype=np.int64)
-    k_rep[class_pk[::-1]] = rep[::-1]
+    c.pk = class_pk.ravel()
+    c.K = len(pk_vals)
+    k_rep = np.zeros(c.K, dtype=np.int64)
+    k_rep[c.pk[::-1]] = c.rep[::-1]
     elig = programs_of(P, N, k_rep)
     elig[pk_vals < 0] = False
     k_has_prog = elig.any(axis=1)
+    c.kk, c.qq = np.nonzero(elig & k_has_prog[:, None])
+    return k_has_prog
 
-    can_detain = (class_btype >= 0) & g_has_unit[class_bt]
-    can_release = (class_pkey >= 0) & k_has_prog[class_pk]
 
-    # ---------------- columns of singles
-    col_unp = b.columns("unp", np.where(class_pinned & pins_hard, 0, class_size), {0: 1.0})
-    det_classes = np.flatnonzero(can_detain)
-    col_det = b.columns("det", class_size[det_classes])
+@dataclass
+class _Segments:
+    """Risk segments of the releasable classes: one per distinct effective risk of a class."""
 
-    # risk segments of releasable classes: distinct effective risks per class
-    rel_mask = can_release[cls] if C else np.zeros(0, bool)
-    rp = sidx[rel_mask]
-    rc = cls[rel_mask]
+    cls: np.ndarray  # (S,) class of each segment
+    units: np.ndarray  # (S,) effective risk, 0.0001 units
+    count: np.ndarray  # (S,) people of the class at that risk
+
+
+def _risk_segments(P: People, c: _Classes) -> _Segments:
+    """The distinct effective risks of each releasable class and how many people have each."""
+    rel_mask = c.can_release[c.cls] if c.C else np.zeros(0, bool)
+    rp = c.sidx[rel_mask]
+    rc = c.cls[rel_mask]
     order = np.lexsort((P.eff_units[rp], rc))
     rc_s, ru_s = rc[order], P.eff_units[rp][order]
-    if len(rc_s):
-        new = np.ones(len(rc_s), dtype=bool)
-        new[1:] = (rc_s[1:] != rc_s[:-1]) | (ru_s[1:] != ru_s[:-1])
-        starts = np.flatnonzero(new)
-        seg_class = rc_s[starts]
-        seg_units = ru_s[starts]
-        seg_count = np.diff(np.append(starts, len(rc_s)))
-    else:
-        seg_class = seg_units = seg_count = np.zeros(0, dtype=np.int64)
-    col_seg = b.columns("seg", seg_count, {2: seg_units.astype(float)})
+    if not len(rc_s):
+        return _Segments(*(np.zeros(0, dtype=np.int64),) * 3)
+    new = np.ones(len(rc_s), dtype=bool)
+    new[1:] = (rc_s[1:] != rc_s[:-1]) | (ru_s[1:] != ru_s[:-1])
+    starts = np.flatnonzero(new)
+    return _Segments(cls=rc_s[starts], units=ru_s[starts], count=np.diff(np.append(starts, len(rc_s))))
 
-    # program-key -> program columns
-    kk, qq = np.nonzero(elig & k_has_prog[:, None])
-    col_atd = b.columns("atd", np.full(len(kk), np.inf), {3: N.prog_per_diem[qq] * cost_days})
 
-    # pools (origin, bed type) of detainable classes and their arcs to facilities
-    pool_key = class_origin[det_classes] * (G + 1) + class_bt[det_classes]
+@dataclass
+class _Flow:
+    """The network of detained single people: pools (origin, bed type), moving arcs (to
+    facilities or through hubs), nodes (facility, bed type) and the units each node feeds."""
+
+    det_pool: np.ndarray  # (detainable classes,) pool of each
+    pool_origin: np.ndarray  # (pools,)
+    pool_bt: np.ndarray  # (pools,)
+    ap: np.ndarray  # (arcs,) source of each arc: a pool, or pools + hub index
+    af: np.ndarray  # (arcs,) facility of each arc, -1 into the hub
+    hub_bt: np.ndarray  # (hubs,) bed type of each hub
+    arc_cost: np.ndarray  # (arcs,) moving cost, USD
+    arc_bt: np.ndarray  # (arcs,) bed type of each arc
+    org: np.ndarray  # (arcs,) origin key of each arc's source (hubs: F)
+    node_vals: np.ndarray  # (nodes,) facility * (G + 1) + bed type
+    arc_node: np.ndarray  # (arcs,) node each arc feeds, -1 into a hub
+    put_node: np.ndarray  # (puts,) node of each put column
+    put_unit: np.ndarray  # (puts,) unit of each put column
+
+    @property
+    def n_pool(self) -> int:
+        return len(self.pool_origin)
+
+    @property
+    def from_pool(self) -> np.ndarray:
+        return self.ap < self.n_pool
+
+    @property
+    def to_node(self) -> np.ndarray:
+        return self.af >= 0
+
+
+def _flow_network(N: Network, c: _Classes, F: int, hubs: bool) -> _Flow:
+    """The pools of the detainable classes, their arcs to facilities (:func:`_arc_ends`) and the
+    (facility, bed type) nodes they reach."""
+    G, det_classes = c.G, c.det_classes
+    pool_key = c.origin[det_classes] * (G + 1) + c.bt[det_classes]
     pool_vals, det_pool = np.unique(pool_key, return_inverse=True)
-    det_pool = det_pool.ravel()
     n_pool = len(pool_vals)
     pool_origin = pool_vals // (G + 1)
     pool_bt = pool_vals % (G + 1)
     fac_compat = np.zeros((G, F), dtype=bool)  # bed type g has a compatible unit in facility f
-    gg, uu = np.nonzero(compat)
+    gg, uu = np.nonzero(c.compat)
     fac_compat[gg, N.unit_fac[uu]] = True
     ap, af, hub_bt = _arc_ends(pool_origin, pool_bt, fac_compat, F, hubs)
     from_pool, to_node = ap < n_pool, af >= 0
     arc_cost = np.zeros(len(ap))
     ok = from_pool & to_node
     arc_cost[ok] = N.move_cost[pool_origin[ap[ok]], af[ok]]
-    col_arc = b.columns("arc", np.full(len(ap), np.inf), {3: arc_cost} if not hubs else None)
     arc_bt = np.empty(len(ap), np.int64)
     arc_bt[from_pool] = pool_bt[ap[from_pool]]
     arc_bt[~from_pool] = hub_bt[ap[~from_pool] - n_pool]
@@ -725,26 +802,48 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
     node_vals, inv = np.unique(af[to_node] * (G + 1) + arc_bt[to_node], return_inverse=True)
     arc_node = np.full(len(ap), -1, np.int64)
     arc_node[to_node] = inv.ravel()
-    node_fac = node_vals // (G + 1)
-    node_bt = node_vals % (G + 1)
-    # units of each node: compat[g, u] & unit_fac[u] == f
+    put_node, put_unit = _node_units(N, c.compat, node_vals // (G + 1), node_vals % (G + 1), F)
+    return _Flow(det_pool=det_pool.ravel(), pool_origin=pool_origin, pool_bt=pool_bt, ap=ap, af=af, hub_bt=hub_bt,
+                 arc_cost=arc_cost, arc_bt=arc_bt, org=org, node_vals=node_vals, arc_node=arc_node,
+                 put_node=put_node, put_unit=put_unit)
+
+
+def _node_units(N: Network, compat: np.ndarray, node_fac: np.ndarray, node_bt: np.ndarray, F: int):
+    """``(node, unit)`` of the put columns: the units of each node's facility that its bed type
+    fits (``compat[g, u] & unit_fac[u] == f``)."""
     put_node_l, put_unit_l = [], []
     unit_of_fac = [np.flatnonzero(N.unit_fac == f) for f in range(F)]
-    for j in range(len(node_vals)):
+    for j in range(len(node_fac)):
         us = unit_of_fac[node_fac[j]]
         us = us[compat[node_bt[j], us]]
         put_node_l.append(np.full(len(us), j))
         put_unit_l.append(us)
     put_node = np.concatenate(put_node_l) if put_node_l else np.zeros(0, np.int64)
     put_unit = np.concatenate(put_unit_l) if put_unit_l else np.zeros(0, np.int64)
-    col_put = b.columns("put", np.full(len(put_unit), np.inf))
+    return put_node, put_unit
 
-    col_surge = b.columns("surge", N.unit_surge, {1: 1.0})
-    cost_fac = np.flatnonzero(N.fac_per_diem > 0)
-    col_exc = b.columns("excess", np.full(len(cost_fac), np.inf), {3: N.fac_per_diem[cost_fac] * cost_days})
 
-    # ---------------- families
-    fidx = np.flatnonzero(active & (P.family >= 0))
+@dataclass
+class _Families:
+    """Families kept one by one: their bed, release and program columns."""
+
+    members: list[np.ndarray]  # people of each family (instance order)
+    fam_f: np.ndarray  # (.,) family of each bed column ...
+    fam_u: np.ndarray  # (.,) ... its family unit ...
+    fam_cost: list[float]  # (.,) ... and the members' moving costs
+    frel_ok: np.ndarray  # (.,) the families that may be released
+    frel_risk: list[float]  # (.,) their members' effective risks, 0.0001 units
+    fsize: np.ndarray  # (families,) members, float
+    fpinned: np.ndarray  # (families,) bool: a member has a pin
+    fatd_p: np.ndarray  # (.,) adult of each program column ...
+    fatd_q: np.ndarray  # (.,) ... its program ...
+    fatd_fam: np.ndarray  # (.,) ... and its family
+
+
+def _families(P: People, N: Network, F: int) -> _Families:
+    """Each family's family units (when no member is at the legal limit and no release pin binds
+    it), and, when it may be released, its risk and each adult's eligible programs."""
+    fidx = np.flatnonzero(~P.removed & (P.family >= 0))
     o = fidx[np.argsort(P.family[fidx], kind="stable")]
     members = np.split(o, np.flatnonzero(np.diff(P.family[o])) + 1) if len(o) else []
     fam_f, fam_u, fam_cost = [], [], []
@@ -770,102 +869,139 @@ def build(inst: Instance, people: People | None = None, net: Network | None = No
                 fatd_p.extend([a] * len(q))
                 fatd_q.extend(q.tolist())
                 fatd_fam.append(np.full(len(q), j))
-    nF = len(members)
-    fam_f = np.array(fam_f, dtype=np.int64)
-    fam_u = np.array(fam_u, dtype=np.int64)
-    col_fam = b.columns("fam", np.ones(len(fam_f)), {3: np.array(fam_cost, dtype=float)})
-    frel_ok = np.array(frel_ok, dtype=np.int64)
-    col_frel = b.columns("frel", np.ones(len(frel_ok)), {2: np.array(frel_risk, dtype=float)})
-    fsize = np.array(fsize, dtype=float)
-    fpinned = np.array([P.pin_kind[m[0]] > 0 for m in members], dtype=bool)
-    col_funp = b.columns("funp", np.where(fpinned & pins_hard, 0.0, 1.0), {0: fsize})
-    fatd_p = np.array(fatd_p, dtype=np.int64)
-    fatd_q = np.array(fatd_q, dtype=np.int64)
-    fatd_fam = np.concatenate(fatd_fam) if fatd_fam else np.zeros(0, np.int64)
-    col_fatd = b.columns("fatd", np.ones(len(fatd_p)), {3: N.prog_per_diem[fatd_q] * cost_days})
+    return _Families(
+        members=members, fam_f=np.array(fam_f, dtype=np.int64), fam_u=np.array(fam_u, dtype=np.int64),
+        fam_cost=fam_cost, frel_ok=np.array(frel_ok, dtype=np.int64), frel_risk=frel_risk,
+        fsize=np.array(fsize, dtype=float), fpinned=np.array([P.pin_kind[m[0]] > 0 for m in members], dtype=bool),
+        fatd_p=np.array(fatd_p, dtype=np.int64), fatd_q=np.array(fatd_q, dtype=np.int64),
+        fatd_fam=np.concatenate(fatd_fam) if fatd_fam else np.zeros(0, np.int64))
 
-    # ---------------- rows
+
+def _columns(b: _Builder, N: Network, c: _Classes, seg: _Segments, flow: _Flow, fam: _Families,
+             cost_days: float, pins_hard: bool, hubs: bool) -> dict[str, np.ndarray]:
+    """The column blocks (module docstring), in their order; block name -> column indices."""
+    col = {}
+    col["unp"] = b.columns("unp", np.where(c.pinned & pins_hard, 0, c.size), {0: 1.0})
+    col["det"] = b.columns("det", c.size[c.det_classes])
+    col["seg"] = b.columns("seg", seg.count, {2: seg.units.astype(float)})
+    col["atd"] = b.columns("atd", np.full(len(c.kk), np.inf), {3: N.prog_per_diem[c.qq] * cost_days})
+    col["arc"] = b.columns("arc", np.full(len(flow.ap), np.inf), {3: flow.arc_cost} if not hubs else None)
+    col["put"] = b.columns("put", np.full(len(flow.put_unit), np.inf))
+    col["surge"] = b.columns("surge", N.unit_surge, {1: 1.0})
+    cost_fac = np.flatnonzero(N.fac_per_diem > 0)
+    col["excess"] = b.columns("excess", np.full(len(cost_fac), np.inf), {3: N.fac_per_diem[cost_fac] * cost_days})
+    col["fam"] = b.columns("fam", np.ones(len(fam.fam_f)), {3: np.array(fam.fam_cost, dtype=float)})
+    col["frel"] = b.columns("frel", np.ones(len(fam.frel_ok)), {2: np.array(fam.frel_risk, dtype=float)})
+    col["funp"] = b.columns("funp", np.where(fam.fpinned & pins_hard, 0.0, 1.0), {0: fam.fsize})
+    col["fatd"] = b.columns("fatd", np.ones(len(fam.fatd_p)), {3: N.prog_per_diem[fam.fatd_q] * cost_days})
+    return col
+
+
+def _flow_rows(b: _Builder, c: _Classes, seg: _Segments, flow: _Flow, col: dict) -> None:
+    """Rows R1-R4': the balance of classes, program keys, pools, nodes and hubs."""
     # R1 class balance: unp + det + segs = size
-    r = b.rows_("class", class_size, class_size)
-    b.entries(r, col_unp, 1.0)
-    b.entries(r[det_classes], col_det, 1.0)
-    b.entries(r[seg_class], col_seg, 1.0)
+    r = b.rows_("class", c.size, c.size)
+    b.entries(r, col["unp"], 1.0)
+    b.entries(r[c.det_classes], col["det"], 1.0)
+    b.entries(r[seg.cls], col["seg"], 1.0)
     # R2 program-key balance: segs of classes with key k - atd(k, .) = 0
-    r = b.rows_("progkey", np.zeros(K), 0.0)
-    b.entries(r[class_pk[seg_class]], col_seg, 1.0)
-    b.entries(r[kk], col_atd, -1.0)
+    r = b.rows_("progkey", np.zeros(c.K), 0.0)
+    b.entries(r[c.pk[seg.cls]], col["seg"], 1.0)
+    b.entries(r[c.kk], col["atd"], -1.0)
     # R3 pool balance: det of classes in pool - arcs out = 0
-    r = b.rows_("pool", np.zeros(n_pool), 0.0)
-    b.entries(r[det_pool], col_det, 1.0)
-    b.entries(r[ap[from_pool]], col_arc[from_pool], -1.0)
+    ap, from_pool, to_node, arc = flow.ap, flow.from_pool, flow.to_node, col["arc"]
+    r = b.rows_("pool", np.zeros(flow.n_pool), 0.0)
+    b.entries(r[flow.det_pool], col["det"], 1.0)
+    b.entries(r[ap[from_pool]], arc[from_pool], -1.0)
     # R4 node balance: arcs in - puts out = 0
-    r = b.rows_("node", np.zeros(len(node_vals)), 0.0)
-    b.entries(r[arc_node[to_node]], col_arc[to_node], 1.0)
-    b.entries(r[put_node], col_put, -1.0)
+    r = b.rows_("node", np.zeros(len(flow.node_vals)), 0.0)
+    b.entries(r[flow.arc_node[to_node]], arc[to_node], 1.0)
+    b.entries(r[flow.put_node], col["put"], -1.0)
     # R4' hub balance (compact model of active transport limits): moves in - moves out = 0
-    r = b.rows_("hub", np.zeros(len(hub_bt)), 0.0)
-    b.entries(r[np.searchsorted(hub_bt, arc_bt[~to_node])], col_arc[~to_node], 1.0)
-    b.entries(r[ap[~from_pool] - n_pool], col_arc[~from_pool], -1.0)
+    r = b.rows_("hub", np.zeros(len(flow.hub_bt)), 0.0)
+    b.entries(r[np.searchsorted(flow.hub_bt, flow.arc_bt[~to_node])], arc[~to_node], 1.0)
+    b.entries(r[ap[~from_pool] - flow.n_pool], arc[~from_pool], -1.0)
+
+
+def _capacity_rows(b: _Builder, N: Network, c: _Classes, flow: _Flow, fam: _Families, col: dict) -> None:
+    """Rows R5-R7: unit beds, facility guaranteed minimums and program capacities."""
+    put_unit, fam_f, fam_u = flow.put_unit, fam.fam_f, fam.fam_u
     # R5 unit beds: puts + family sizes - surge <= beds
-    r = b.rows_("unit", np.full(U, -np.inf), N.unit_beds)
-    b.entries(r[put_unit], col_put, 1.0)
-    b.entries(r[fam_u], col_fam, fsize[fam_f])
-    b.entries(r, col_surge, -1.0)
+    r = b.rows_("unit", np.full(len(N.unit_fac), -np.inf), N.unit_beds)
+    b.entries(r[put_unit], col["put"], 1.0)
+    b.entries(r[fam_u], col["fam"], fam.fsize[fam_f])
+    b.entries(r, col["surge"], -1.0)
     # R6 facility guaranteed minimum: occupancy - excess <= gm (facilities with a per diem)
-    fac_row = np.full(F, -1, dtype=np.int64)
+    cost_fac = np.flatnonzero(N.fac_per_diem > 0)
+    fac_row = np.full(len(N.fac_gm), -1, dtype=np.int64)
     r = b.rows_("facility", np.full(len(cost_fac), -np.inf), N.fac_gm[cost_fac])
     fac_row[cost_fac] = r
     pr = fac_row[N.unit_fac[put_unit]]
-    b.entries(pr[pr >= 0], col_put[pr >= 0], 1.0)
+    b.entries(pr[pr >= 0], col["put"][pr >= 0], 1.0)
     fr = fac_row[N.unit_fac[fam_u]]
-    b.entries(fr[fr >= 0], col_fam[fr >= 0], fsize[fam_f][fr >= 0])
-    b.entries(r, col_exc, -1.0)
+    b.entries(fr[fr >= 0], col["fam"][fr >= 0], fam.fsize[fam_f][fr >= 0])
+    b.entries(r, col["excess"], -1.0)
     # R7 program capacity
     capped = np.flatnonzero(N.prog_capacity >= 0)
-    prog_row = np.full(Q, -1, dtype=np.int64)
+    prog_row = np.full(len(N.prog_per_diem), -1, dtype=np.int64)
     r = b.rows_("program", np.full(len(capped), -np.inf), N.prog_capacity[capped])
     prog_row[capped] = r
-    ar = prog_row[qq]
-    b.entries(ar[ar >= 0], col_atd[ar >= 0], 1.0)
-    ar = prog_row[fatd_q]
-    b.entries(ar[ar >= 0], col_fatd[ar >= 0], 1.0)
+    ar = prog_row[c.qq]
+    b.entries(ar[ar >= 0], col["atd"][ar >= 0], 1.0)
+    ar = prog_row[fam.fatd_q]
+    b.entries(ar[ar >= 0], col["fatd"][ar >= 0], 1.0)
+
+
+def _family_rows(b: _Builder, fam: _Families, col: dict) -> None:
+    """Rows R8-R9: one outcome per family, one program per adult of a released family."""
+    nF = len(fam.members)
     # R8 family outcome: fam + frel + funp = 1
     r = b.rows_("family", np.ones(nF), 1.0)
-    b.entries(r[fam_f], col_fam, 1.0)
-    b.entries(r[frel_ok], col_frel, 1.0)
-    b.entries(r, col_funp, 1.0)
+    b.entries(r[fam.fam_f], col["fam"], 1.0)
+    b.entries(r[fam.frel_ok], col["frel"], 1.0)
+    b.entries(r, col["funp"], 1.0)
     # R9 each adult of a released family in exactly one program: sum fatd - frel = 0
-    adults_list, first = np.unique(fatd_p, return_index=True)
+    adults_list, first = np.unique(fam.fatd_p, return_index=True)
     r = b.rows_("adult", np.zeros(len(adults_list)), 0.0)
-    b.entries(r[np.searchsorted(adults_list, fatd_p)], col_fatd, 1.0)
+    b.entries(r[np.searchsorted(adults_list, fam.fatd_p)], col["fatd"], 1.0)
     frel_pos = np.full(nF, -1, dtype=np.int64)
-    frel_pos[frel_ok] = np.arange(len(frel_ok))
-    b.entries(r, col_frel[frel_pos[fatd_fam[first]]], -1.0)
+    frel_pos[fam.frel_ok] = np.arange(len(fam.frel_ok))
+    b.entries(r, col["frel"][frel_pos[fam.fatd_fam[first]]], -1.0)
 
-    # R10 transport (MODEL.md §3 rule 7): moves out of an origin AOR's facilities, and in all
-    moved = (org < F) & (org != af)  # into another facility, or into the hub
-    fk, fm = family_moves(P, members, fam_f, N.unit_fac[fam_u])
-    transport_rows(b, seats, seat_lim, N, np.concatenate([org[moved], P.origin[fm]]),
-                   np.zeros(int(moved.sum()) + len(fm), np.int64), np.concatenate([col_arc[moved], col_fam[fk]]))
 
+def _transport_rows(b: _Builder, P: People, N: Network, flow: _Flow, fam: _Families, col: dict,
+                    seats: np.ndarray, seat_lim: np.ndarray) -> None:
+    """Rows R10, transport (MODEL.md §3 rule 7): moves out of an origin AOR's facilities, and in
+    all (:func:`seat_rows`)."""
+    moved = (flow.org < len(N.fac_gm)) & (flow.org != flow.af)  # into another facility, or into the hub
+    fk, fm = family_moves(P, fam.members, fam.fam_f, N.unit_fac[fam.fam_u])
+    transport_rows(b, seats, seat_lim, N, np.concatenate([flow.org[moved], P.origin[fm]]),
+                   np.zeros(int(moved.sum()) + len(fm), np.int64),
+                   np.concatenate([col["arc"][moved], col["fam"][fk]]))
+
+
+def _model(b: _Builder, N: Network, c: _Classes, seg: _Segments, flow: _Flow, fam: _Families,
+           cost_days: float, hubs: bool) -> Model:
+    """The finished :class:`Model` with its maps from columns back to classes and people."""
     A, rlo, rhi, clo, cub, obj = b.finish()
     offsets = np.array([0.0, 0.0, 0.0, float((N.fac_gm * N.fac_gm_rate).sum() * cost_days)])
+    ap = flow.ap
     return Model(
         A=A, row_lower=rlo, row_upper=rhi, col_lower=clo, col_upper=cub, objectives=obj, offsets=offsets,
         blocks=b.blocks,
-        person_class=person_class, class_pool=_class_pool(C, det_classes, det_pool),
-        class_progkey=np.where(can_release, class_pk, -1),
-        seg_class=seg_class, atd_key=kk, atd_prog=qq, arc_pool=ap, arc_fac=af,
-        put_unit=put_unit, put_node=put_node, arc_node=arc_node,
-        fam_family=fam_f, fam_unit=fam_u, family_members=members,
-        fatd_person=fatd_p, fatd_prog=fatd_q, fatd_family=fatd_fam, frel_family=frel_ok,
-        row_blocks=b.row_blocks, class_rep=rep, pool_bt=pool_bt, node_key=node_vals,
-        seg_value=seg_units, arc_stay=(org == af),
-        seg_rank=_rank_within(seg_class, np.arange(len(seg_class))),
-        arc_rank=np.zeros(len(ap), np.int64) if hubs else _rank_within(ap, arc_cost), keeps_origins=hubs,
-        pool_origin=pool_origin,
-        stats={"classes": C, "pools": n_pool, "segments": len(seg_class), "families": nF,
-               "bed_types": G, "program_keys": K, "arcs": len(ap), "facilities": F},
+        person_class=c.person_class, class_pool=_class_pool(c.C, c.det_classes, flow.det_pool),
+        class_progkey=np.where(c.can_release, c.pk, -1),
+        seg_class=seg.cls, atd_key=c.kk, atd_prog=c.qq, arc_pool=ap, arc_fac=flow.af,
+        put_unit=flow.put_unit, put_node=flow.put_node, arc_node=flow.arc_node,
+        fam_family=fam.fam_f, fam_unit=fam.fam_u, family_members=fam.members,
+        fatd_person=fam.fatd_p, fatd_prog=fam.fatd_q, fatd_family=fam.fatd_fam, frel_family=fam.frel_ok,
+        row_blocks=b.row_blocks, class_rep=c.rep, pool_bt=flow.pool_bt, node_key=flow.node_vals,
+        seg_value=seg.units, arc_stay=(flow.org == flow.af),
+        seg_rank=_rank_within(seg.cls, np.arange(len(seg.cls))),
+        arc_rank=np.zeros(len(ap), np.int64) if hubs else _rank_within(ap, flow.arc_cost), keeps_origins=hubs,
+        pool_origin=flow.pool_origin,
+        stats={"classes": c.C, "pools": flow.n_pool, "segments": len(seg.cls), "families": len(fam.members),
+               "bed_types": c.G, "program_keys": c.K, "arcs": len(ap), "facilities": len(N.fac_gm)},
     )
 
 

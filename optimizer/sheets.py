@@ -691,6 +691,8 @@ def _bad_target(src: Path, out: Path, kind: str) -> str | None:
         return f"{out}: the folder {out.parent} does not exist"
     if kind != "csv" and out.is_dir():
         return f"{out}: a folder of that name exists"
+    if kind != "csv" and out.exists():  # never clobber a file that may be someone's work
+        return f"{out}: a file of that name exists; remove it first or choose another name"
     if kind == "csv" and out.exists():
         if not out.is_dir():
             return f"{out}: a file of that name exists; a CSV instance is a folder"

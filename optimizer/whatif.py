@@ -107,13 +107,80 @@ def whatif(doc: dict, beds: dict[str, int], atd: dict[str, int], params: SolvePa
     return {"base": _outcome(base_inst, base), "whatif": _outcome(new_inst, new), "moved": moved}
 
 
+def _scaled(n: int, percent: float) -> int:
+    """``n`` times (1 + percent / 100), rounded half up."""
+    return int(math.floor(n * (1 + percent / 100) + 0.5))
+
+
 def scaled_beds(doc: dict, percent: float) -> dict:
     """``doc`` with every unit's beds times (1 + percent / 100), rounded half up."""
     doc = copy.deepcopy(doc)
     for f in doc["facilities"]:
         for u in f["units"]:
-            u["beds"] = int(math.floor(u["beds"] * (1 + percent / 100) + 0.5))
+            u["beds"] = _scaled(u["beds"], percent)
     return doc
+
+
+def scenario_problem(doc: dict, beds: float = 0, atd: float = 0, transfers: float = 0,
+                     arrivals: float = 1) -> str | None:
+    """Why :func:`scenario` cannot build these parameters for ``doc`` (one line), or None."""
+    if not (-100 <= beds <= 1000 and -100 <= atd <= 1000 and -100 <= transfers <= 1000):
+        return "percentages must be from -100 to 1000"
+    if not 0 <= arrivals <= 20:
+        return "arrival factors must be from 0 to 20"
+    if atd and all(a.get("capacity") is None for a in doc["atd_programs"]):
+        return "no ATD program has a capacity to scale"
+    limits = [(doc.get("policy") or {}).get("max_transfers_per_day")]
+    limits += [a.get("max_transfers_out_per_day") for a in doc["aors"]]
+    if transfers and all(n is None for n in limits):
+        return "the instance has no transport limit to scale (contract 1.1)"
+    if arrivals != 1 and not any(p.get("arrival_day", 0) > 0 for p in doc["people"]):
+        return "the instance has no forecast arrivals (arrival_day > 0) to thin or replicate"
+    return None
+
+
+def scenario(doc: dict, beds: float = 0, atd: float = 0, transfers: float = 0, arrivals: float = 1,
+             seed: int = 0) -> dict:
+    """A copy of instance document ``doc`` with every unit's beds (as :func:`scaled_beds`), every
+    ATD program's capacity and every transport limit (national and per AOR) scaled by these
+    percentages, rounded half up (limits that are absent stay absent), and its forecast
+    arrivals (``arrival_day`` > 0) scaled by factor ``arrivals`` (:func:`_scaled_arrivals`,
+    seeded).  Raises ``ValueError`` with :func:`scenario_problem`'s line."""
+    why = scenario_problem(doc, beds, atd, transfers, arrivals)
+    if why:
+        raise ValueError(why)
+    doc = scaled_beds(doc, beds)
+    for a in doc["atd_programs"]:
+        if a.get("capacity") is not None:
+            a["capacity"] = _scaled(a["capacity"], atd)
+    for record, key in [(doc.get("policy") or {}, "max_transfers_per_day")] + [
+            (a, "max_transfers_out_per_day") for a in doc["aors"]]:
+        if record.get(key) is not None:
+            record[key] = _scaled(record[key], transfers)
+    if arrivals != 1:
+        doc["people"] = _scaled_arrivals(doc["people"], arrivals, seed)
+    return doc
+
+
+def _scaled_arrivals(people: list[dict], factor: float, seed: int) -> list[dict]:
+    """``people`` with each forecast arrival (a family as one block) kept ``floor(factor)`` times
+    and once more with probability ``factor - floor(factor)`` (seeded): thinned below 1,
+    replicated above.  The k-th extra copy's id and family id end in ``-xK``; copies carry no
+    pin (a pin is a decision about one person)."""
+    rng = np.random.default_rng(seed)
+    blocks: dict[str, list[dict]] = {}
+    for p in people:
+        if p.get("arrival_day", 0) > 0:
+            blocks.setdefault(p.get("family_id") or "\0" + p["id"], []).append(p)
+    out = [p for p in people if p.get("arrival_day", 0) <= 0]
+    whole = math.floor(factor)
+    for block in blocks.values():
+        copies = whole + int(rng.random() < factor - whole)
+        out += block if copies else []
+        for k in range(1, copies):
+            out += [{key: v for key, v in p.items() if key != "pin"} | {"id": f"{p['id']}-x{k}"}
+                    | ({"family_id": f"{p['family_id']}-x{k}"} if p.get("family_id") else {}) for p in block]
+    return out
 
 
 def capacity_curve(doc: dict, percents, risks=(), params: SolveParams = SolveParams(), progress=None,

@@ -73,8 +73,9 @@ def test_to_pandas():
     pd = pytest.importorskip("pandas")
     res = solve(TINY)
     plan = res.to_pandas()
-    assert plan.shape == (12, 9) and plan["decision"].value_counts().to_dict() == {"detain": 8, "release": 3,
-                                                                                  "removed": 1}
+    assert plan.shape == (12, 10) and plan["decision"].value_counts().to_dict() == {"detain": 8, "release": 3,
+                                                                                   "removed": 1}
+    assert plan.loc[plan["decision"] == "release", "reason"].tolist() == ["humanitarian", "legal_limit", "capacity"]
     assert pd.DataFrame(res.levels)["value"].tolist() == list(TINY_LEVELS.values())
 
 
@@ -115,3 +116,24 @@ def test_documented_errors(tmp_path):
     with pytest.raises(InputError, match="no facility 'NOPE'"):
         whatif(TINY, beds={"NOPE": 1})
     assert BackendError.exit_code == 2 and SolverError.exit_code == 4
+
+
+@pytest.mark.parametrize("call", [
+    lambda inst: read_instance(None),
+    lambda inst: solve(None),
+    lambda inst: solve(inst, solver=3),
+    lambda inst: solve(inst, time_limit="10"),
+    lambda inst: solve(inst, seed="a"),
+    lambda inst: verify(inst, 5),
+    lambda inst: verify(inst, [{"person_id": "P01"}]),
+    lambda inst: verify(None, []),
+    lambda inst: whatif(inst, beds={"MTG": 1.5}),
+    lambda inst: whatif(inst, beds={"MTG": True}),
+    lambda inst: whatif(inst, beds=["MTG"]),
+    lambda inst: whatif(inst, transfers_total="3"),
+])
+def test_wrong_arguments_raise_input_error(call):
+    """A wrong argument is an InputError naming it (the CLI's exit 2), never a raw TypeError
+    from deep inside or a SolverError."""
+    with pytest.raises(InputError):
+        call(read_instance(TINY))

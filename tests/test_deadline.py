@@ -152,3 +152,35 @@ def test_a_constructive_plan_at_the_level_1_bound_proves_level_1(monkeypatch, be
     res = solve(inst, SolveParams(time_limit=30.0))
     assert res.bound["unplaced"] == unplaced - below
     assert res.levels_proven == (1 if below == 0 else 0)
+
+
+def test_a_busy_machine_widens_the_reserves(monkeypatch, tmp_path):
+    """Issue 20 item 8: the reserve after the solver and the lift reserve are measured on a quiet
+    machine; a read phase that ran at a sixth of the CPU (other work on the machine) scales them
+    by that factor, so that the solver stops early enough for its result to be written."""
+    import optimizer.instance
+    from optimizer.deadline import MAX_SLOWDOWN, reserve_s, slowdown
+
+    assert slowdown(0.3, 0.1) == pytest.approx(3.0) and slowdown(0.05, 0.1) == 1.0 and slowdown(9.0, 0.01) == 1.0
+    assert slowdown(100.0, 0.1) == MAX_SLOWDOWN
+    seen = {}
+    real_read, real_solve = optimizer.instance.read_instance, solve_mod.solve
+
+    def busy_read(path, digest=None):  # 0.06 s of CPU over about 0.36 s of wall clock
+        start = time.process_time()
+        while time.process_time() - start < 0.06:
+            pass
+        time.sleep(0.3)
+        return real_read(path, digest)
+
+    def spy(inst, params, deadline=None, models=None):
+        seen.update(slowdown=params.slowdown, left=deadline - time.monotonic())
+        return real_solve(inst, params, deadline=deadline, models=models)
+
+    monkeypatch.setattr(optimizer.instance, "read_instance", busy_read)
+    monkeypatch.setattr(solve_mod, "solve", spy)
+    assert main(["solve", "instances/tiny.json", "--time-limit", "60", "--out", str(tmp_path / "p"),
+                 "--quiet"]) == 0
+    assert 4.0 <= seen["slowdown"] <= MAX_SLOWDOWN
+    # the solver's share: the limit less the read and the reserve, which grew by the factor
+    assert seen["left"] < 60 - 0.3 - reserve_s(12, 1) * seen["slowdown"] + 0.05

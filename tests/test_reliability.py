@@ -467,3 +467,29 @@ def test_solve_writes_a_stopped_search_with_a_needless_unplaced_but_never_a_prov
         assert read_instance(TINY) and json.loads((out / "summary.json").read_text())["objective"]["unplaced"] == 1
     else:
         assert "unplaced: people[11] id=P12: unplaced although" in err and not out.exists()
+
+
+@pytest.mark.parametrize("extra,where,says", [
+    (["--write-model", "{t}/mm"], "{t}/mm/plan", "neither inside the other"),
+    (["--write-model", "{t}/m3", "--report", "{t}/m3/r.html"], "{t}/p", "would overwrite"),
+    (["--write-model", "{t}/no/such/m"], "{t}/p", "does not exist"),
+    (["--report", "{t}/keep.json"], "{t}/p", "must name a .html or .htm file"),
+])
+def test_outputs_that_clash_are_refused_before_any_work(tmp_path, capsys, extra, where, says):
+    """Output paths inside one another, in a missing folder, or a report over another kind of
+    file: exit 2 before any work, nothing written (the file that was there is kept)."""
+    (tmp_path / "m3").mkdir()
+    (tmp_path / "keep.json").write_text("{}")
+    args = [a.format(t=tmp_path) for a in extra]
+    code = main(["solve", str(TINY), "--out", where.format(t=tmp_path), "--quiet", *args])
+    assert code == 2 and says in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.json", "m3"]
+    assert (tmp_path / "keep.json").read_text() == "{}" and not any((tmp_path / "m3").iterdir())
+
+
+def test_template_and_convert_never_overwrite_a_file(tmp_path, capsys):
+    book = tmp_path / "mine.xlsx"
+    book.write_bytes(b"not yours")
+    assert main(["template", str(book)]) == 2
+    assert main(["convert", str(TINY), str(book)]) == 2
+    assert book.read_bytes() == b"not yours" and capsys.readouterr().err.count("exists") == 2

@@ -86,7 +86,11 @@ def remove_stale(root: Path) -> None:
     """Remove the ``bedalloc-pyomo-<pid>-*`` folders in ``root`` whose process no longer exists,
     and the solver-child folders (``bedalloc-solver-*``, :func:`optimizer.deadline.run_bounded`)
     that hold one."""
-    for folder in [*root.glob(f"{PREFIX}*"), *root.glob(f"bedalloc-solver-*/{PREFIX}*")]:
+    try:
+        found = [*root.glob(f"{PREFIX}*"), *root.glob(f"bedalloc-solver-*/{PREFIX}*")]
+    except OSError:  # another process removed a folder while it was listed: clean up next time
+        return
+    for folder in found:
         owner = _OWNER.match(folder.name)
         if owner and not _alive(int(owner.group(1))):
             shutil.rmtree(folder.parent if folder.parent != root else folder, ignore_errors=True)
