@@ -69,11 +69,30 @@ _seed = _typed(int, lambda v: 0 <= v < 2**31, "must be a whole number from 0 to 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``--version`` and one sub-parser per command, in the order of ``--help``."""
     p = _Parser(prog="bedalloc", description=DESCRIPTION, epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"bedalloc {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    _solve_parser(sub)
+    _check_parser(sub)
+    _validate_parser(sub)
+    _export_model_parser(sub)
+    _solvers_parser(sub)
+    _explain_parser(sub)
+    _diagnose_parser(sub)
+    _whatif_parser(sub)
+    _capacity_curve_parser(sub)
+    _simulate_parser(sub)
+    _sweep_parser(sub)
+    _generate_parser(sub)
+    _convert_parser(sub)
+    _template_parser(sub)
+    return p
 
+
+def _solve_parser(sub) -> None:
+    """``bedalloc solve``: the instance, output, time limit, solver and the optional outputs."""
     s = sub.add_parser("solve", help="solve an instance and write a verified plan",
                        description="Solve an instance to lexicographic optimality (unplaced, surge beds, "
                                    "released risk, cost) and write plan.csv and summary.json into --out.")
@@ -112,15 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write each level's class model as MPS (earlier levels held by rows) and "
                         "model.json, what every column means, into DIR (docs/api.md)")
 
+
+def _check_parser(sub) -> None:
+    """``bedalloc check``: a plan against its instance."""
     c = sub.add_parser("check", help="verify a plan against its instance",
                        description="Recompute every rule and the four objective levels of PLAN_DIR/plan.csv.")
     c.add_argument("instance", help="the instance file the plan was made for")
     c.add_argument("plan_dir", metavar="PLAN_DIR", help="folder holding plan.csv (or the plan.csv file)")
 
+
+def _validate_parser(sub) -> None:
+    """``bedalloc validate``: an instance file."""
     v = sub.add_parser("validate", help="validate an instance file",
                        description="Check an instance file against MODEL.md; print each problem on one line.")
     v.add_argument("instance", help="instance: JSON file (docs/MODEL.md format), .xlsx workbook or folder of CSV files")
 
+
+def _export_model_parser(sub) -> None:
+    """``bedalloc export-model``: one level of the person-level formulation as MPS."""
     x = sub.add_parser("export-model", help="write the person-level formulation of one level as MPS",
                        description="Write level K of the readable person-level formulation (one binary per "
                                    "person and unit, program, release or unplaced; earlier levels held at their "
@@ -131,9 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the level: 1 unplaced, 2 surge, 3 released risk, 4 cost")
     x.add_argument("--person-level", required=True, metavar="OUT.mps", help="the MPS file to write")
 
+
+def _solvers_parser(sub) -> None:
+    """``bedalloc solvers``: the solver backends."""
     sub.add_parser("solvers", help="list the solver backends, whether each is available, and its version",
                    description="List the solver backends usable with 'bedalloc solve --solver NAME'.")
 
+
+def _explain_parser(sub) -> None:
+    """``bedalloc explain``: one person's outcome."""
     e = sub.add_parser("explain", help="say in plain words why a person got their outcome",
                        description="Explain one person's outcome in a plan folder written by 'bedalloc solve', "
                                    "and what would have changed it.")
@@ -141,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("person_id", metavar="PERSON_ID", help="the person's id (plan.csv person_id)")
     e.add_argument("--instance", help="the instance file (default: the one named in PLAN_DIR/summary.json)")
 
+
+def _diagnose_parser(sub) -> None:
+    """``bedalloc diagnose``: a certified shortfall of beds and slots."""
     d = sub.add_parser("diagnose", help="certify a shortfall of beds and slots without solving the plan",
                        description="Find the people who can have no legal outcome and the beds and ATD slots they "
                                    "compete for (a max-flow / Hall cut), without solving the plan. Exit 0 when "
@@ -148,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("instance", help="one-day instance file")
     d.add_argument("--json", action="store_true", help="print the certificate as JSON")
 
+
+def _whatif_parser(sub) -> None:
+    """``bedalloc whatif``: the changes of capacity or transport limits to compare."""
     w = sub.add_parser("whatif", help="compare the plan with more or fewer beds, ATD slots or transport seats",
                        description="Solve the instance as it is and with changed capacity or transport limits; "
                                    "compare released risk, the highest risk released, transfers, cost and the "
@@ -161,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add (or, with -N, remove) seats to an AOR's max_transfers_out_per_day; repeatable")
     w.add_argument("--transfers-total", type=int, metavar="+N",
                    help="add (or remove) seats to the national policy.max_transfers_per_day")
+
+
+def _capacity_curve_parser(sub) -> None:
+    """``bedalloc capacity-curve``: the points of the curve and the risks to protect."""
     cc = sub.add_parser("capacity-curve", help="optimal outcomes from -30%% to +30%% of all beds",
                         description="Solve with every unit's beds scaled from --from to --to percent (step "
                                     "--step; 13 points by default), reusing the built model, and find the beds "
@@ -175,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--out", metavar="FILE", help="also write the curve as CSV")
     cc.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _simulate_parser(sub) -> None:
+    """``bedalloc simulate``: the days, seed and policies of the rolling-horizon simulation."""
     m = sub.add_parser("simulate", help="replay a rolling horizon and compare planning policies",
                        description="Simulate DAYS days: each day realize arrivals and removals at random, "
                                    "re-plan, apply the plan's first day; compare the horizon plan, a one-day "
@@ -190,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "(default: out/<instance file name without .json>-simulation)")
     m.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _sweep_parser(sub) -> None:
+    """``bedalloc sweep``: the grid, the solvers or simulations, and the Dask cluster."""
     sw = sub.add_parser("sweep", help="solve or simulate a grid of scenarios on Dask (this machine or a cluster)",
                         description="Solve (or simulate) every combination of the grid options, one Dask task a "
                                     "cell, on a local cluster (one worker process per core) or the cluster behind "
@@ -213,22 +263,32 @@ def build_parser() -> argparse.ArgumentParser:
                     help="worker processes of the local cluster (default: one per core)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _generate_parser(sub) -> None:
+    """``bedalloc generate``: its options live in optimizer/generate.py."""
     g = sub.add_parser("generate", help="generate an instance from public ICE statistics",
                        description="Generate a synthetic instance from the public, aggregated ICE detention "
                                    "statistics bundled with bedalloc (seeded, reproducible).")
     from .generate import configure_parser
 
     configure_parser(g)
+
+
+def _convert_parser(sub) -> None:
+    """``bedalloc convert``: IN and OUT."""
     cv = sub.add_parser("convert", help="convert an instance between JSON, .xlsx and a folder of CSV files",
                         description="Read and validate IN (JSON, .xlsx workbook or folder of CSV files) and write "
                                     "it to OUT: a .json or .xlsx file, or a folder (CSV files); docs/spreadsheets.md.")
     cv.add_argument("input", metavar="IN", help="instance: JSON file, .xlsx workbook or folder of CSV files")
     cv.add_argument("output", metavar="OUT", help="OUT.json, OUT.xlsx or a folder for CSV files")
+
+
+def _template_parser(sub) -> None:
+    """``bedalloc template``: the workbook to write."""
     tp = sub.add_parser("template", help="write an empty instance workbook to fill in",
                         description="Write an empty .xlsx instance workbook: the sheets with their headers, "
                                     "a notes sheet and lists for the enumerated fields (docs/spreadsheets.md).")
     tp.add_argument("output", metavar="OUT.xlsx", help="workbook to write")
-    return p
 
 
 def _err(lines):

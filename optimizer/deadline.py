@@ -95,65 +95,84 @@ def run_bounded(fn, hard_deadline: float):
     private temporary folder that is removed, so solver executables and their files do not
     outlive it."""
     import multiprocessing as mp
-    import pickle
 
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     scratch = tempfile.mkdtemp(prefix="bedalloc-solver-")
-
-    def message(kind, value):
-        try:
-            data = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as e:  # an unpicklable exception: its text
-            data = pickle.dumps(("error", RuntimeError(f"{type(value).__name__}: {value} ({e})")))
-        send.send_bytes(data)
-
-    parent = os.getpid()
-
-    def child():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _die_with_parent(parent)
-        recv.close()  # only the parent reads: a write after the parent has gone fails instead of blocking
-        os.setpgid(0, 0)  # its own group: a solver executable it starts (cbc, glpsol) dies with it
-        os.environ["TMPDIR"] = tempfile.tempdir = scratch  # solver files go where the parent removes them
-        try:
-            kind, value = "ok", fn(lambda partial: message("partial", partial))
-        except BaseException as e:  # report, never raise in the child
-            kind, value = "error", e
-        message(kind, value)
-        send.close()
-
-    proc = ctx.Process(target=child, daemon=True)
+    proc = ctx.Process(target=_child, args=(fn, recv, send, os.getpid(), scratch), daemon=True)
     proc.start()
     try:
         os.setpgid(proc.pid, proc.pid)  # also from here: no race with the child's own call
     except (ProcessLookupError, PermissionError):
         pass
     send.close()
-    partial = None
     try:
-        while True:
-            while not recv.poll(min(max(0.0, hard_deadline - time.monotonic()), 3600.0)):  # poll takes int ms
-                if time.monotonic() >= hard_deadline:
-                    raise Overrun(partial)
-            try:
-                kind, value = pickle.loads(recv.recv_bytes())
-            except EOFError:  # the child died without answering (killed by the system, out of memory)
-                proc.join(1.0)
-                raise SolverDied(f"the solver process ended without a result (exit {proc.exitcode})") from None
-            if kind != "partial":
-                break
-            partial = value
+        kind, value = _answer(recv, proc, hard_deadline)
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started
-        except (ProcessLookupError, PermissionError):
-            if proc.is_alive():
-                os.kill(proc.pid, signal.SIGKILL)
-        proc.join()
-        recv.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+        _end_child(proc, recv, scratch)
     if kind == "error":
         raise value
     return value
+
+
+def _send(send, kind: str, value) -> None:
+    """Pickle ``(kind, value)`` down the pipe; an unpicklable exception goes as its text."""
+    import pickle
+
+    try:
+        data = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:  # an unpicklable exception: its text
+        data = pickle.dumps(("error", RuntimeError(f"{type(value).__name__}: {value} ({e})")))
+    send.send_bytes(data)
+
+
+def _child(fn, recv, send, parent: int, scratch: str) -> None:
+    """The forked child of :func:`run_bounded`: deaf to SIGINT and SIGTERM, dies with its
+    parent, leads its own process group, keeps its files in ``scratch``, and sends the partial
+    results and then ``fn``'s result or exception; it never raises."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with_parent(parent)
+    recv.close()  # only the parent reads: a write after the parent has gone fails instead of blocking
+    os.setpgid(0, 0)  # its own group: a solver executable it starts (cbc, glpsol) dies with it
+    os.environ["TMPDIR"] = tempfile.tempdir = scratch  # solver files go where the parent removes them
+    try:
+        kind, value = "ok", fn(lambda partial: _send(send, "partial", partial))
+    except BaseException as e:  # report, never raise in the child
+        kind, value = "error", e
+    _send(send, kind, value)
+    send.close()
+
+
+def _answer(recv, proc, hard_deadline: float) -> tuple[str, object]:
+    """Wait for the child's answer (``"ok"`` or ``"error"``, and its value), keeping the last
+    partial result; :class:`Overrun` at ``hard_deadline``, :class:`SolverDied` when the child
+    died without answering."""
+    import pickle
+
+    partial = None
+    while True:
+        while not recv.poll(min(max(0.0, hard_deadline - time.monotonic()), 3600.0)):  # poll takes int ms
+            if time.monotonic() >= hard_deadline:
+                raise Overrun(partial)
+        try:
+            kind, value = pickle.loads(recv.recv_bytes())
+        except EOFError:  # the child died without answering (killed by the system, out of memory)
+            proc.join(1.0)
+            raise SolverDied(f"the solver process ended without a result (exit {proc.exitcode})") from None
+        if kind != "partial":
+            return kind, value
+        partial = value
+
+
+def _end_child(proc, recv, scratch: str) -> None:
+    """Kill the child's process group (the child and anything it started), reap it, close the
+    pipe and remove its temporary folder."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started
+    except (ProcessLookupError, PermissionError):
+        if proc.is_alive():
+            os.kill(proc.pid, signal.SIGKILL)
+    proc.join()
+    recv.close()
+    shutil.rmtree(scratch, ignore_errors=True)

@@ -512,13 +512,30 @@ def _cross_checks(inst: Instance) -> list[str]:
         _dt.date.fromisoformat(inst.snapshot_date)
     except ValueError:
         add(f"top level: field 'snapshot_date': not a valid ISO date: {inst.snapshot_date!r}")
+    aors = _check_aors(inst, add)
+    fac_ids = _check_facilities(inst, aors, add)
+    _check_programs(inst, aors, add)
+    families = _check_people(inst, aors, fac_ids, out)
+    if families is None:  # too many problems already
+        return out
+    mandatory_family = _check_families(inst.people, families, add)
+    _check_custody_limits(inst, mandatory_family, out)
+    return out
 
+
+def _check_aors(inst: Instance, add) -> set[str]:
+    """AOR codes are unique; returns them."""
     aors = set()
     for i, a in enumerate(inst.aors):
         if a.code in aors:
             add(f"aors[{i}] code={a.code}: field 'code': duplicate AOR code")
         aors.add(a.code)
+    return aors
 
+
+def _check_facilities(inst: Instance, aors: set[str], add) -> set[str]:
+    """Facility ids unique, their AOR known; unit ids unique across the instance, ``any`` sex
+    only in family units, no repeated level. Returns the facility ids."""
     fac_ids, unit_ids = set(), set()
     for i, f in enumerate(inst.facilities):
         rec = f"facilities[{i}] id={f.id}"
@@ -536,7 +553,11 @@ def _cross_checks(inst: Instance) -> list[str]:
                 add(f"{urec}: field 'sex': only family units may be \"any\"")
             if len(set(u.levels)) != len(u.levels):
                 add(f"{urec}: field 'levels': repeated level")
+    return fac_ids
 
+
+def _check_programs(inst: Instance, aors: set[str], add) -> None:
+    """ATD program ids unique, their AOR (when set) known."""
     prog_ids = set()
     for i, p in enumerate(inst.atd_programs):
         rec = f"atd_programs[{i}] id={p.id}"
@@ -546,6 +567,13 @@ def _cross_checks(inst: Instance) -> list[str]:
         if p.aor is not None and p.aor not in aors:
             add(f"{rec}: field 'aor': unknown AOR {p.aor!r}")
 
+
+def _check_people(inst: Instance, aors: set[str], fac_ids: set[str], out: list[str]) -> dict[str, list[int]] | None:
+    """Each person: unique id, known AOR and origin, a level unless a minor, arrival inside the
+    horizon, known and unrepeated humanitarian factors, a minor in a family.  Returns the
+    families (family id -> member indices), or None when more than :data:`MAX_PROBLEMS` problems
+    were found (the checks stop there)."""
+    add = out.append
     table = inst.policy.factors()
     horizon = inst.horizon_days
     person_ids = set()
@@ -573,9 +601,13 @@ def _cross_checks(inst: Instance) -> list[str]:
         if p.family_id is not None:
             families.setdefault(p.family_id, []).append(i)
         if len(out) > MAX_PROBLEMS:
-            return out
+            return None
+    return families
 
-    people = inst.people
+
+def _check_families(people: list, families: dict[str, list[int]], add) -> dict[str, bool]:
+    """A family has an adult, one arrival day and one removal day.  Returns family id -> whether
+    a member is mandatory."""
     mandatory_family = {}
     for fid, members in families.items():
         ps = [people[i] for i in members]
@@ -587,8 +619,15 @@ def _cross_checks(inst: Instance) -> list[str]:
         if len({p.removal_day for p in ps}) > 1:
             add(f"{rec}: field 'removal_day': members of family {fid!r} have different removal days")
         mandatory_family[fid] = any(p.mandatory for p in ps)
+    return mandatory_family
 
-    for i, p in enumerate(people):
+
+def _check_custody_limits(inst: Instance, mandatory_family: dict[str, bool], out: list[str]) -> None:
+    """No contradiction between the law's two rules (MODEL.md §3 rule 4): a person who may not be
+    released (mandatory, or in a family with a mandatory member) and needs a decision must not
+    reach ``max_custody_days`` inside the plan before removal."""
+    horizon = inst.horizon_days
+    for i, p in enumerate(inst.people):
         if p.max_custody_days is None:
             continue
         needs_decision = p.removal_day is None or p.removal_day > p.arrival_day
@@ -597,10 +636,9 @@ def _cross_checks(inst: Instance) -> list[str]:
             end = horizon if p.removal_day is None else min(p.removal_day, horizon)
             if p.custody_days + (end - 1 - p.arrival_day) >= p.max_custody_days:
                 why = "is mandatory" if p.mandatory else "belongs to a family with a mandatory member"
-                add(
+                out.append(
                     f"people[{i}] id={p.id}: field 'max_custody_days': contradictory: the person {why} "
                     f"but reaches the legal limit of {p.max_custody_days} days inside the plan before removal"
                 )
         if len(out) > MAX_PROBLEMS:
             break
-    return out

@@ -104,10 +104,35 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path, names: d
     fullest facilities, the value of a bed, for a multi-day plan the days on which capacity binds
     and the occupancy and releases per day, and where the HTML ``report`` was written.
     ``names``: facility id -> name, shown next to the ids."""
-    from rich.markup import escape
-    from rich.table import Table
-
     con = console(120)
+    names = names or {}
+    _headline(con, summary, out)
+    _objective(con, summary)
+    _counts(con, summary)
+    _releases(con, summary)
+    _fullest(con, summary, names)
+    if summary.get("bed_values"):
+        _values(con, summary["bed_values"], names)
+    for key, what in (("bed_values", "exact values of a bed"), ("capacity_curve", "capacity curve")):
+        if summary.get(key) and not summary[key]["complete"]:
+            con.print(f"[yellow]{what}: cut short by the time limit (summary.json {key}.complete is false)[/]")
+    if len(summary.get("days", [])) > 1:
+        _days(con, summary["days"])
+    if report:
+        from rich.markup import escape
+
+        con.print(f"report written to [bold]{escape(str(report))}[/]")
+    ts = summary["timings_s"]
+    con.print(f"time: read {ts['read']:.2f} s, build {ts['build']:.2f} s, solve {ts['solve']:.2f} s, "
+              f"verify {ts['verify']:.2f} s, write {ts['write']:.2f} s, total {ts['total']:.2f} s; "
+              f"model {summary['model_size']['variables']:,} columns x {summary['model_size']['constraints']:,} rows")
+
+
+def _headline(con, summary: dict, out: Path) -> None:
+    """Termination, levels proven, solver and where the plan went; a warning when the plan is
+    the constructive one (optimizer/heuristic.py)."""
+    from rich.markup import escape
+
     term = summary["termination"]
     style = "green" if term == "optimal" and summary["objective"]["unplaced"] == 0 else "yellow"
     con.print(f"[bold]bedalloc[/] {escape(summary['instance_name'])}: [{style}]{term}[/] "
@@ -118,6 +143,11 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path, names: d
         why = summary["native_status"][-2] if len(summary["native_status"]) > 1 else "no solver run"
         con.print(f"[yellow]the time limit left no solver plan ({escape(why)}): this is "
                   "the constructive plan (optimizer/heuristic.py), feasible and verified, not optimized[/]")
+
+
+def _objective(con, summary: dict) -> None:
+    """The four levels of the lexicographic objective with bound and gap."""
+    from rich.table import Table
 
     t = Table(title="Objective (lexicographic)", title_justify="left")
     for col in ("level", "value", "bound", "gap"):
@@ -130,15 +160,22 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path, names: d
                   "-" if gap is None else f"{gap:.2e}")
     con.print(t)
 
+
+def _counts(con, summary: dict) -> None:
+    """People by decision, moves and pins; transfers against the transport limits."""
     c = summary["counts"]
-    names = names or {}
     con.print(f"people {c['people']:,}: detained {c['detained']:,}, released {c['released']:,}, "
               f"unplaced {c['unplaced']:,}, removed {c['removed']:,}; moved between facilities {c['transfers']:,}"
               + (f"; pinned {c['pinned']:,}" if c.get("pinned") else ""))
     line = transfer_line(summary.get("transfers_by_aor", []))
     if line:
         con.print(line)
-    _releases(con, summary)
+
+
+def _fullest(con, summary: dict, names: dict[str, str]) -> None:
+    """The five fullest facilities by utilization (peak day of a multi-day plan)."""
+    from rich.markup import escape
+    from rich.table import Table
 
     facs = [f for f in summary["facilities"] if f.get("utilization") is not None]
     facs.sort(key=lambda f: (-f["utilization"], -f["occupied"], f["id"]))
@@ -151,27 +188,20 @@ def print_summary(summary: dict, rows: list[dict[str, str]], out: Path, names: d
         ft.add_row(escape(f["id"]), escape(names.get(f["id"], "")), f"{f['occupied']:,}", f"{f['beds']:,}",
                    f"{f['utilization']:.1%}")
     con.print(ft)
-    if summary.get("bed_values"):
-        _values(con, summary["bed_values"], names)
-    for key, what in (("bed_values", "exact values of a bed"), ("capacity_curve", "capacity curve")):
-        if summary.get(key) and not summary[key]["complete"]:
-            con.print(f"[yellow]{what}: cut short by the time limit (summary.json {key}.complete is false)[/]")
-    days = summary.get("days", [])
-    if len(days) > 1:
-        binding = [d["day"] for d in days if d["units_at_capacity"]]
-        con.print("capacity binds (some unit full) on days: " + (", ".join(map(str, binding)) or "none"))
-        dt = Table(title="Per day", title_justify="left")
-        for col in ("day", "occupied", "released", "units full"):
-            dt.add_column(col, justify="right")
-        for d in days:
-            dt.add_row(str(d["day"]), f"{d['occupied']:,}", f"{d['released']:,}", f"{d['units_at_capacity']:,}")
-        con.print(dt)
-    if report:
-        con.print(f"report written to [bold]{escape(str(report))}[/]")
-    ts = summary["timings_s"]
-    con.print(f"time: read {ts['read']:.2f} s, build {ts['build']:.2f} s, solve {ts['solve']:.2f} s, "
-              f"verify {ts['verify']:.2f} s, write {ts['write']:.2f} s, total {ts['total']:.2f} s; "
-              f"model {summary['model_size']['variables']:,} columns x {summary['model_size']['constraints']:,} rows")
+
+
+def _days(con, days: list[dict]) -> None:
+    """A multi-day plan: the days on which capacity binds, and occupancy and releases per day."""
+    from rich.table import Table
+
+    binding = [d["day"] for d in days if d["units_at_capacity"]]
+    con.print("capacity binds (some unit full) on days: " + (", ".join(map(str, binding)) or "none"))
+    dt = Table(title="Per day", title_justify="left")
+    for col in ("day", "occupied", "released", "units full"):
+        dt.add_column(col, justify="right")
+    for d in days:
+        dt.add_row(str(d["day"]), f"{d['occupied']:,}", f"{d['released']:,}", f"{d['units_at_capacity']:,}")
+    con.print(dt)
 
 
 REASON_WORDS = {"capacity": "for lack of beds", "humanitarian": "humanitarian factor",

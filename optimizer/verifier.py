@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -549,82 +550,132 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
 
     Objective [§4] and the per-facility, per-program and count tables: see
     :class:`Verification` and the module docstring (moving-cost reading)."""
-    people = inst.people
-    n = len(people)
-    H = inst.horizon_days
-    policy = inst.policy
-    mult = policy.cost_days if H == 1 else 1
-    fixed_fee = policy.transfer_fixed_usd
-    per_km = policy.transfer_usd_per_km
-    table = policy.factors()
-
     violations: list[str] = []
     add = violations.append
+    H = inst.horizon_days
+    look = _Lookups.of(inst)
+    row_of = _match_rows(inst.people, rows, add)
+    tally = _person_pass(inst, row_of, look, add)
+    transfers_by_aor = _transport(inst, tally.moves, add)
+    _local_ties(inst, tally.fac_of, add)
+    n_pinned = _pins(inst, row_of, look.uinfo, add)
+    move_cost = _moving_cost(inst.policy, tally, look)
+    _needless_unplaced(inst, row_of, tally.occ, tally.enrolled, tally.moves, add)
+    surge, fac_occ = _beds_and_surge(tally.occ, look.uinfo, add)
+    per_program = _atd_capacity(inst, tally.enrolled, add)
+    mult = inst.policy.cost_days if H == 1 else 1
+    per_facility, det_costs = _detention_costs(inst, fac_occ, mult)
+    per_day = _per_day(H, tally, look.uinfo)
+    total_cost = math.fsum(det_costs) + tally.atd_cost * mult + move_cost
+    objective, counts = _objective_and_counts(inst, tally, surge, total_cost, n_pinned)
+    return Verification(violations, objective, per_facility, per_program, counts, per_day, transfers_by_aor)
 
-    # ---- lookup tables ----------------------------------------------------------------------
-    facilities = inst.facilities
-    fac_by_id = {f.id: f for f in facilities}
-    # unit id -> (unit, facility id, set of levels, facility max_stay_days)
-    uinfo = {}
-    for f in facilities:
-        for u in f.units:
-            uinfo[u.id] = (u, f.id, frozenset(u.levels), f.max_stay_days)
-    prog_by_id = {p.id: p for p in inst.atd_programs}
-    # distance points: facility k -> k, AOR hub j -> len(facilities) + j
-    pt_fac = {f.id: k for k, f in enumerate(facilities)}
-    pt_aor = {a.code: len(facilities) + j for j, a in enumerate(inst.aors)}
-    pt_lat = [f.lat for f in facilities] + [a.lat for a in inst.aors]
-    pt_lon = [f.lon for f in facilities] + [a.lon for a in inst.aors]
 
-    # ---- match rows to people (MODEL.md §5: one row per person, in instance order) ---------
-    row_of: list[dict | None]
-    if len(rows) == n and [r.get("person_id") for r in rows] == [p.id for p in people]:
-        row_of = rows
-    else:
-        index = {p.id: i for i, p in enumerate(people)}
-        row_of = [None] * n
-        first_row: dict[str, int] = {}
-        last_i = -1
-        order_reported = False
-        for k, r in enumerate(rows):
-            pid = r.get("person_id") or ""
-            i = index.get(pid)
-            if i is None:
-                add(f"plan: row {k + 1}: person_id={pid!r} is not a person of the instance")
-                continue
-            if pid in first_row:
-                add(f"plan: row {k + 1}: person_id={pid} repeats row {first_row[pid] + 1} "
-                    f"(one row per person)")
-                continue
-            first_row[pid] = k
-            row_of[i] = r
-            if i < last_i and not order_reported:
-                add(f"plan: row {k + 1}: people[{i}] id={pid} comes after people[{last_i}] "
-                    f"id={people[last_i].id}; rows must follow the instance order")
-                order_reported = True
-            last_i = max(last_i, i)
-        for i, r in enumerate(row_of):
-            if r is None:
-                add(f"plan: people[{i}] id={people[i].id}: no row in the plan")
+@dataclass(frozen=True)
+class _Lookups:
+    """The instance's tables the checks look up: ``uinfo`` unit id -> (unit, facility id, set of
+    levels, facility ``max_stay_days``), facilities and programs by id, and the distance points
+    (facility k -> k, AOR hub j -> ``len(facilities) + j``) with their coordinates."""
 
-    # ---- per-person pass --------------------------------------------------------------------
-    # occupancy: unit -> per-day counts (one-day plans: a 1-element list)
-    occ: dict[str, list[int]] = {}
-    diff: dict[str, list[int]] = {}  # multi-day: difference arrays
-    enrolled: dict[str, int] = {}
-    n_detained = n_released = n_unplaced = n_removed = n_transfers = 0
-    released_on = [0] * H  # release rows by release day
-    fac_of: list[str | None] = [None] * n  # the facility whose unit each person occupies
-    moves: list[tuple[str, int]] = []  # transfers: (origin facility, arrival day)
-    risk_grid = 0  # released risk in units of 0.0001 / horizon_days
+    uinfo: dict
+    fac_by_id: dict
+    prog_by_id: dict
+    pt_fac: dict
+    pt_aor: dict
+    pt_lat: list
+    pt_lon: list
+
+    @classmethod
+    def of(cls, inst: Instance) -> _Lookups:
+        facilities = inst.facilities
+        uinfo = {}
+        for f in facilities:
+            for u in f.units:
+                uinfo[u.id] = (u, f.id, frozenset(u.levels), f.max_stay_days)
+        return cls(
+            uinfo=uinfo,
+            fac_by_id={f.id: f for f in facilities},
+            prog_by_id={p.id: p for p in inst.atd_programs},
+            pt_fac={f.id: k for k, f in enumerate(facilities)},
+            pt_aor={a.code: len(facilities) + j for j, a in enumerate(inst.aors)},
+            pt_lat=[f.lat for f in facilities] + [a.lat for a in inst.aors],
+            pt_lon=[f.lon for f in facilities] + [a.lon for a in inst.aors],
+        )
+
+
+def _match_rows(people: list, rows: list[dict[str, str]], add) -> list[dict | None]:
+    """Rows matched to people (MODEL.md §5: one row per person, in instance order): ``row_of[i]``
+    is person i's row or None; unknown, repeated and out-of-order rows and people without a row
+    are reported."""
+    if len(rows) == len(people) and [r.get("person_id") for r in rows] == [p.id for p in people]:
+        return rows
+    index = {p.id: i for i, p in enumerate(people)}
+    row_of: list[dict | None] = [None] * len(people)
+    first_row: dict[str, int] = {}
+    last_i = -1
+    order_reported = False
+    for k, r in enumerate(rows):
+        pid = r.get("person_id") or ""
+        i = index.get(pid)
+        if i is None:
+            add(f"plan: row {k + 1}: person_id={pid!r} is not a person of the instance")
+            continue
+        if pid in first_row:
+            add(f"plan: row {k + 1}: person_id={pid} repeats row {first_row[pid] + 1} "
+                f"(one row per person)")
+            continue
+        first_row[pid] = k
+        row_of[i] = r
+        if i < last_i and not order_reported:
+            add(f"plan: row {k + 1}: people[{i}] id={pid} comes after people[{last_i}] "
+                f"id={people[last_i].id}; rows must follow the instance order")
+            order_reported = True
+        last_i = max(last_i, i)
+    for i, r in enumerate(row_of):
+        if r is None:
+            add(f"plan: people[{i}] id={people[i].id}: no row in the plan")
+    return row_of
+
+
+@dataclass
+class _Tally:
+    """What the per-person pass gathers for the rules over many people and the objective.
+
+    ``occ``: unit -> beds used per day; ``enrolled``: program -> people; ``decisions``: rows by
+    decision; ``released_on``: release rows by release day; ``fac_of``: the facility whose unit
+    each person occupies (None without a bed); ``moves``: (origin facility, arrival day) of each
+    transfer; ``risk_grid``: released risk in units of 0.0001 / horizon_days; ``atd_cost``: ATD
+    per diems x days, USD; ``move_src``, ``move_dst``: distance points of the occupants who pay
+    the per-km moving cost."""
+
+    occ: dict = field(default_factory=dict)
+    enrolled: dict = field(default_factory=dict)
+    decisions: dict = field(default_factory=lambda: dict.fromkeys(DECISIONS, 0))
+    released_on: list = field(default_factory=list)
+    fac_of: list = field(default_factory=list)
+    moves: list = field(default_factory=list)
+    risk_grid: int = 0
+    atd_cost: float = 0.0
+    move_src: list = field(default_factory=list)
+    move_dst: list = field(default_factory=list)
+
+
+def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
+    """Every rule on one person's row [§2, §3 rules 2-5, §5], in one pass over the people, and
+    the tallies of :class:`_Tally` (occupancy of multi-day plans from difference arrays)."""
+    people = inst.people
+    H = inst.horizon_days
+    table = inst.policy.factors()
+    prog_by_id = look.prog_by_id
+    tally = _Tally(released_on=[0] * H, fac_of=[None] * len(people))
+    occ, enrolled, n_dec, released_on, fac_of = (tally.occ, tally.enrolled, tally.decisions,
+                                                  tally.released_on, tally.fac_of)
+    diff: dict[str, list[int]] = {}  # multi-day: unit -> difference array of occupancy
+    fam_first: dict[str, tuple[int, tuple, str]] = {}  # family -> (first member, outcome key, text)
+    risk_grid = 0
     atd_cost = 0.0
-    move_src: list[int] = []  # distance points of occupants who pay per-km moving cost
-    move_dst: list[int] = []
-    # family outcome: family_id -> (first member index, outcome key, outcome text)
-    fam_first: dict[str, tuple[int, tuple, str]] = {}
     cells_of = itemgetter(*PLAN_COLUMNS[1:])
     person_fields = itemgetter(*_PERSON_FIELDS)
-    one_day = H == 1
 
     for i, (p, r) in enumerate(zip(people, row_of)):
         if r is None:
@@ -634,95 +685,17 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
         except KeyError:
             dec, fac, uid, prog, rday_s, tr, er = (r.get(c) or "" for c in PLAN_COLUMNS[1:])
         try:
-            (pid, arrival, removal, risk, hum, minor, family_id, origin, psex, plevel,
-             pmed, mcd, custody, mandatory, paor) = person_fields(p.__dict__)
+            person = person_fields(p.__dict__)
         except (KeyError, AttributeError):  # not a plain pydantic model: read the attributes
-            (pid, arrival, removal, risk, hum, minor, family_id, origin, psex, plevel,
-             pmed, mcd, custody, mandatory, paor) = (getattr(p, f) for f in _PERSON_FIELDS)
+            person = tuple(getattr(p, f) for f in _PERSON_FIELDS)
+        pid, arrival, removal, risk, hum, minor, family_id, origin, _, _, _, _, _, mandatory, paor = person
 
-        # effective risk on every row [§2, §5]
         eff = effective_risk(risk, hum, table)
-        try:
-            er_val = float(er)  # nan and inf never equal eff: reported below
-        except (ValueError, TypeError):
-            add(f"effective_risk: people[{i}] id={pid}: cell {er!r} is not a number "
-                f"(expected {eff:.4f})")
-        else:
-            if er_val != eff and round(er_val, 4) != eff:
-                add(f"effective_risk: people[{i}] id={pid}: plan says {er}, recomputed {eff:.4f}")
-
-        if dec not in DECISIONS:
-            add(f"decision: people[{i}] id={pid}: {dec!r} is not one of detain, release, "
-                f"unplaced, removed")
+        cells = _check_cells(i, pid, er, eff, dec, fac, uid, prog, rday_s, arrival, removal, look, add)
+        if cells is None:  # no known decision: the row says nothing more
             continue
-
-        # removed exactly when removal_day <= arrival_day [§3]
-        if removal is not None and removal <= arrival:
-            if dec != "removed":
-                add(f"removed: people[{i}] id={pid}: removal_day {removal} <= arrival_day "
-                    f"{arrival} needs no decision; the row must say removed, not {dec}")
-        elif dec == "removed":
-            add(f"removed: people[{i}] id={pid}: removal_day {removal} is not <= arrival_day "
-                f"{arrival}; the person needs a decision")
-
-        # ---- cells by decision [§5] ----
-        if dec == "detain":
-            if not uid:
-                add(f"cells: people[{i}] id={pid}: a detain row needs a unit_id")
-            if prog:
-                add(f"cells: people[{i}] id={pid}: atd_program_id {prog!r} must be empty on a "
-                    f"detain row")
-            if rday_s:
-                add(f"cells: people[{i}] id={pid}: release_day {rday_s!r} is filled on a detain "
-                    f"row (release_day only on release rows)")
-        elif dec != "release":  # unplaced, removed
-            for col, val in (("facility_id", fac), ("unit_id", uid),
-                             ("atd_program_id", prog), ("release_day", rday_s)):
-                if val:
-                    add(f"cells: people[{i}] id={pid}: {col} {val!r} must be empty on a {dec} row")
-
-        # unit and facility
-        info = None
-        ufac = None
-        if uid and dec != "unplaced" and dec != "removed":
-            info = uinfo.get(uid)
-            if info is None:
-                add(f"unknown: people[{i}] id={pid}: unit_id {uid!r} is not a unit of the instance")
-            else:
-                ufac = info[1]
-        if fac != ufac and (fac or ufac is not None):
-            if fac and fac not in fac_by_id:
-                add(f"unknown: people[{i}] id={pid}: facility_id {fac!r} is not a facility of "
-                    f"the instance")
-            elif ufac is not None:
-                add(f"cells: people[{i}] id={pid}: facility_id {fac!r} but unit {uid} is in "
-                    f"facility {ufac}")
-            elif not uid and dec != "unplaced" and dec != "removed":
-                add(f"cells: people[{i}] id={pid}: facility_id {fac!r} without a unit_id")
-
-        # release day [§3, §5]
-        rday = arrival
-        if dec == "release":
-            if not rday_s:
-                add(f"cells: people[{i}] id={pid}: a release row needs a release_day")
-            elif not _INT_RE.match(rday_s):
-                add(f"cells: people[{i}] id={pid}: release_day {rday_s!r} is not an integer")
-            else:
-                d = int(rday_s)
-                if d < arrival or d >= H:
-                    add(f"cells: people[{i}] id={pid}: release_day {d} is outside "
-                        f"[arrival_day {arrival}, horizon_days {H})")
-                elif not uid:
-                    if d != arrival:
-                        add(f"cells: people[{i}] id={pid}: release without a unit means release "
-                            f"on arrival: release_day {d} != arrival_day {arrival}")
-                elif d <= arrival:
-                    add(f"cells: people[{i}] id={pid}: release from unit {uid} needs release_day "
-                        f"{d} > arrival_day {arrival} (release on arrival has no unit)")
-                elif removal is not None and d >= removal:
-                    add(f"cells: people[{i}] id={pid}: release_day {d} is on or after removal_day "
-                        f"{removal}; the person leaves by removal first (the row must say detain)")
-                rday = d if arrival <= d < H else arrival
+        info, ufac = cells
+        rday = _check_release_day(i, pid, uid, rday_s, arrival, removal, H, add) if dec == "release" else arrival
 
         # occupancy interval [arrival, end) [§3]
         occupies = False
@@ -732,152 +705,263 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
             if dec == "release" and rday < end:
                 end = rday  # rday == arrival_day (no bed) when release_day is not valid
             occupies = end > arrival
-
-        # transfer flag [§5]
         moved = occupies and origin is not None and ufac != origin
         if tr != ("1" if moved else "0"):
-            if tr != "0" and tr != "1":
-                add(f"transfer: people[{i}] id={pid}: cell {tr!r} must be 0 or 1")
-            else:
-                why = (f"origin {origin}, unit {uid} in facility {ufac}" if occupies
-                       else "the person occupies no unit")
-                add(f"transfer: people[{i}] id={pid}: transfer is {tr}, expected {int(moved)} "
-                    f"({why})")
-
-        # ---- compatibility [§3 rule 2], law [rule 4], short stays [rule 5] ----
+            _report_transfer_cell(i, pid, tr, moved, occupies, origin, uid, ufac, add)
         if info is not None:
-            unit, _, levels, max_stay = info
-            if unit.sex != psex and unit.sex != "any":
-                add(f"compatibility: people[{i}] id={pid}: sex {psex} in unit {uid} for sex "
-                    f"{unit.sex}")
-            if not minor and plevel not in levels:
-                add(f"compatibility: people[{i}] id={pid}: level {plevel} in unit {uid} with "
-                    f"levels {''.join(unit.levels)}")
-            if pmed and not unit.medical:
-                add(f"compatibility: people[{i}] id={pid}: needs a medical bed; unit {uid} is "
-                    f"not medical")
-            if unit.family != (family_id is not None):
-                if unit.family:
-                    add(f"compatibility: people[{i}] id={pid}: has no family_id but is in "
-                        f"family unit {uid}")
-                else:
-                    add(f"compatibility: people[{i}] id={pid}: family {family_id} member in "
-                        f"unit {uid}, which is not a family unit")
-            if occupies:
-                if mcd is not None and custody + (end - 1 - arrival) >= mcd:
-                    t = max(arrival, arrival + mcd - custody)
-                    add(f"law: people[{i}] id={pid}: occupies a bed in unit {uid} on day {t} "
-                        f"with custody_days {custody} + {t - arrival} days >= "
-                        f"max_custody_days {mcd}")
-                if max_stay is not None:
-                    if removal is None:
-                        add(f"short_stay: people[{i}] id={pid}: in facility {ufac} "
-                            f"(max_stay_days {max_stay}) but has no removal_day")
-                    elif removal - arrival > max_stay:
-                        add(f"short_stay: people[{i}] id={pid}: in facility {ufac} "
-                            f"(max_stay_days {max_stay}) but removal_day {removal} - "
-                            f"arrival_day {arrival} = {removal - arrival}")
-
-        # ---- release: law and ATD [§3 rules 3, 4] ----
+            _check_placement(i, person, info, uid, occupies, end, add)
         if dec == "release":
-            if mandatory:
-                add(f"law: people[{i}] id={pid}: mandatory detention, but released")
-            if minor:
-                if prog:
-                    add(f"atd: people[{i}] id={pid}: a minor takes no ATD program, got {prog!r}")
-            elif not prog:
-                add(f"atd: people[{i}] id={pid}: released adult has no atd_program_id")
-            else:
-                pr = prog_by_id.get(prog)
-                if pr is None:
-                    add(f"unknown: people[{i}] id={pid}: atd_program_id {prog!r} is not a "
-                        f"program of the instance")
-                else:
-                    if pr.max_risk < risk:
-                        add(f"atd: people[{i}] id={pid}: risk {risk:g} above program {prog} "
-                            f"max_risk {pr.max_risk:g}")
-                    if pr.aor is not None and pr.aor != paor:
-                        add(f"atd: people[{i}] id={pid}: AOR {paor} but program {prog} serves "
-                            f"AOR {pr.aor}")
-                    enrolled[prog] = enrolled.get(prog, 0) + 1
-                    atd_cost += pr.per_diem * (H - rday)
-
-        # ---- family outcome [§3 rule 2] ----
-        if family_id is not None:
-            if dec == "detain":
-                key, text = ("detain", uid), f"detain in unit {uid or '(none)'}"
-            elif dec == "release":
-                key = ("release", uid, rday_s)
-                text = (f"release on day {rday_s or '(none)'}"
-                        + (f" from unit {uid}" if uid else ""))
-            else:
-                key, text = (dec,), dec
-            first = fam_first.get(family_id)
-            if first is None:
-                fam_first[family_id] = (i, key, text)
-            elif first[1] != key:
-                j = first[0]
-                add(f"family: people[{i}] id={pid}: family {family_id} member gets {text}, "
-                    f"but people[{j}] id={people[j].id} gets {first[2]} (one outcome per family)")
-
-        # ---- tallies ----
-        if dec == "detain":
-            n_detained += 1
-        elif dec == "release":
-            n_released += 1
+            pr = _check_release(i, pid, prog, risk, minor, mandatory, paor, prog_by_id, add)
+            if pr is not None:
+                enrolled[prog] = enrolled.get(prog, 0) + 1
+                atd_cost += pr.per_diem * (H - rday)
             released_on[rday] += 1
             risk_grid += round(eff * 10000) * (H - rday)
-        elif dec == "unplaced":
-            n_unplaced += 1
-        else:
-            n_removed += 1
-
-        if occupies:
+        if family_id is not None:
+            _check_family(i, pid, dec, uid, rday_s, family_id, fam_first, people, add)
+        n_dec[dec] += 1
+        if occupies:  # a bed on days arrival .. end - 1
             fac_of[i] = ufac
-            if one_day:
-                c = occ.get(uid)
-                if c is None:
-                    occ[uid] = [1]
-                else:
-                    c[0] += 1
+            if H > 1:
+                _stay(diff, uid, arrival, end, H)
+            elif uid in occ:
+                occ[uid][0] += 1
             else:
-                d = diff.get(uid)
-                if d is None:
-                    d = diff[uid] = [0] * (H + 1)
-                d[arrival] += 1
-                d[end] -= 1
+                occ[uid] = [1]
             if ufac != origin:
-                if moved:
-                    n_transfers += 1
-                    move_src.append(pt_fac[origin])
-                    moves.append((origin, arrival))
-                else:
-                    move_src.append(pt_aor[paor])
-                move_dst.append(pt_fac[ufac])
+                _move(tally, look, origin, paor, ufac, arrival, moved)
 
-    # ---- transport, local ties, pins [§3 rules 7-9] ----
-    transfers_by_aor = _transport(inst, moves, add)
-    _local_ties(inst, fac_of, add)
-    n_pinned = _pins(inst, row_of, uinfo, add)
-
-    # ---- moving cost [§3]: fixed fee per transfer, per-km from the origin point ----
-    move_cost = n_transfers * fixed_fee
-    if move_src:
-        move_cost += per_km * _sum_distances_km(pt_lat, pt_lon, move_src, move_dst)
-
-    # ---- multi-day occupancy from difference arrays ----
+    tally.risk_grid, tally.atd_cost = risk_grid, atd_cost
     if H > 1:
         for uid, d in diff.items():
-            run, acc = [0] * H, 0
-            for t in range(H):
-                acc += d[t]
-                run[t] = acc
-            occ[uid] = run
+            occ[uid] = list(itertools.accumulate(d[:H]))
+    return tally
 
-    # ---- needless unplaced [§1, §3, §4 level 1]: a legal outcome was available ----
-    _needless_unplaced(inst, row_of, occ, enrolled, moves, add)
 
-    # ---- beds and surge per unit [§3 rule 1, §4 level 2] ----
+def _check_cells(i: int, pid: str, er: str, eff: float, dec: str, fac: str, uid: str, prog: str,
+                 rday_s: str, arrival: int, removal: int | None, look: _Lookups, add) -> tuple | None:
+    """The row's cells [§5]: ``effective_risk`` equal to the recomputed ``eff`` on the 0.0001
+    grid [§2]; a known ``decision``, ``removed`` exactly when ``removal_day <= arrival_day`` [§3];
+    the cells each decision fills and leaves empty; known unit and facility ids, ``facility_id``
+    the unit's facility.  Returns None for an unknown decision, else the unit's ``uinfo`` entry
+    (None when the row occupies no known unit) and its facility."""
+    try:
+        er_val = float(er)  # nan and inf never equal eff: reported below
+    except (ValueError, TypeError):
+        add(f"effective_risk: people[{i}] id={pid}: cell {er!r} is not a number "
+            f"(expected {eff:.4f})")
+    else:
+        if er_val != eff and round(er_val, 4) != eff:
+            add(f"effective_risk: people[{i}] id={pid}: plan says {er}, recomputed {eff:.4f}")
+    if dec not in DECISIONS:
+        add(f"decision: people[{i}] id={pid}: {dec!r} is not one of detain, release, "
+            f"unplaced, removed")
+        return None
+    if removal is not None and removal <= arrival:
+        if dec != "removed":
+            add(f"removed: people[{i}] id={pid}: removal_day {removal} <= arrival_day "
+                f"{arrival} needs no decision; the row must say removed, not {dec}")
+    elif dec == "removed":
+        add(f"removed: people[{i}] id={pid}: removal_day {removal} is not <= arrival_day "
+            f"{arrival}; the person needs a decision")
+    if dec == "detain":
+        if not uid:
+            add(f"cells: people[{i}] id={pid}: a detain row needs a unit_id")
+        if prog:
+            add(f"cells: people[{i}] id={pid}: atd_program_id {prog!r} must be empty on a "
+                f"detain row")
+        if rday_s:
+            add(f"cells: people[{i}] id={pid}: release_day {rday_s!r} is filled on a detain "
+                f"row (release_day only on release rows)")
+    elif dec != "release":  # unplaced, removed
+        for col, val in (("facility_id", fac), ("unit_id", uid),
+                         ("atd_program_id", prog), ("release_day", rday_s)):
+            if val:
+                add(f"cells: people[{i}] id={pid}: {col} {val!r} must be empty on a {dec} row")
+    info = None
+    ufac = None
+    if uid and dec != "unplaced" and dec != "removed":
+        info = look.uinfo.get(uid)
+        if info is None:
+            add(f"unknown: people[{i}] id={pid}: unit_id {uid!r} is not a unit of the instance")
+        else:
+            ufac = info[1]
+    if fac != ufac and (fac or ufac is not None):
+        if fac and fac not in look.fac_by_id:
+            add(f"unknown: people[{i}] id={pid}: facility_id {fac!r} is not a facility of "
+                f"the instance")
+        elif ufac is not None:
+            add(f"cells: people[{i}] id={pid}: facility_id {fac!r} but unit {uid} is in "
+                f"facility {ufac}")
+        elif not uid and dec != "unplaced" and dec != "removed":
+            add(f"cells: people[{i}] id={pid}: facility_id {fac!r} without a unit_id")
+    return info, ufac
+
+
+def _check_release_day(i: int, pid: str, uid: str, rday_s: str, arrival: int, removal: int | None,
+                       H: int, add) -> int:
+    """A release row's ``release_day`` [§3, §5]: an integer in ``[arrival_day, horizon_days)``,
+    equal to ``arrival_day`` without a unit, after it with one, and before ``removal_day``.
+    Returns the release day the objective counts (``arrival_day`` when the cell is not valid)."""
+    if not rday_s:
+        add(f"cells: people[{i}] id={pid}: a release row needs a release_day")
+    elif not _INT_RE.match(rday_s):
+        add(f"cells: people[{i}] id={pid}: release_day {rday_s!r} is not an integer")
+    else:
+        d = int(rday_s)
+        if d < arrival or d >= H:
+            add(f"cells: people[{i}] id={pid}: release_day {d} is outside "
+                f"[arrival_day {arrival}, horizon_days {H})")
+        elif not uid:
+            if d != arrival:
+                add(f"cells: people[{i}] id={pid}: release without a unit means release "
+                    f"on arrival: release_day {d} != arrival_day {arrival}")
+        elif d <= arrival:
+            add(f"cells: people[{i}] id={pid}: release from unit {uid} needs release_day "
+                f"{d} > arrival_day {arrival} (release on arrival has no unit)")
+        elif removal is not None and d >= removal:
+            add(f"cells: people[{i}] id={pid}: release_day {d} is on or after removal_day "
+                f"{removal}; the person leaves by removal first (the row must say detain)")
+        return d if arrival <= d < H else arrival
+    return arrival
+
+
+def _report_transfer_cell(i: int, pid: str, tr: str, moved: bool, occupies: bool, origin: str | None,
+                          uid: str, ufac: str | None, add) -> None:
+    """The ``transfer`` cell is not the recomputed flag [§5]: 1 exactly when ``origin`` is a
+    facility and the person occupies a unit in another facility."""
+    if tr != "0" and tr != "1":
+        add(f"transfer: people[{i}] id={pid}: cell {tr!r} must be 0 or 1")
+    else:
+        why = (f"origin {origin}, unit {uid} in facility {ufac}" if occupies
+               else "the person occupies no unit")
+        add(f"transfer: people[{i}] id={pid}: transfer is {tr}, expected {int(moved)} "
+            f"({why})")
+
+
+def _check_placement(i: int, person: tuple, info: tuple, uid: str, occupies: bool, end: int, add) -> None:
+    """A person in a unit: compatibility [§3 rule 2], and while they occupy a bed (days
+    ``arrival_day .. end - 1``) the custody limit [rule 4] and short stays [rule 5]."""
+    (pid, arrival, removal, _, _, minor, family_id, _, psex, plevel,
+     pmed, mcd, custody, _, _) = person
+    unit, ufac, levels, max_stay = info
+    if unit.sex != psex and unit.sex != "any":
+        add(f"compatibility: people[{i}] id={pid}: sex {psex} in unit {uid} for sex "
+            f"{unit.sex}")
+    if not minor and plevel not in levels:
+        add(f"compatibility: people[{i}] id={pid}: level {plevel} in unit {uid} with "
+            f"levels {''.join(unit.levels)}")
+    if pmed and not unit.medical:
+        add(f"compatibility: people[{i}] id={pid}: needs a medical bed; unit {uid} is "
+            f"not medical")
+    if unit.family != (family_id is not None):
+        if unit.family:
+            add(f"compatibility: people[{i}] id={pid}: has no family_id but is in "
+                f"family unit {uid}")
+        else:
+            add(f"compatibility: people[{i}] id={pid}: family {family_id} member in "
+                f"unit {uid}, which is not a family unit")
+    if not occupies:
+        return
+    if mcd is not None and custody + (end - 1 - arrival) >= mcd:
+        t = max(arrival, arrival + mcd - custody)
+        add(f"law: people[{i}] id={pid}: occupies a bed in unit {uid} on day {t} "
+            f"with custody_days {custody} + {t - arrival} days >= "
+            f"max_custody_days {mcd}")
+    if max_stay is not None:
+        if removal is None:
+            add(f"short_stay: people[{i}] id={pid}: in facility {ufac} "
+                f"(max_stay_days {max_stay}) but has no removal_day")
+        elif removal - arrival > max_stay:
+            add(f"short_stay: people[{i}] id={pid}: in facility {ufac} "
+                f"(max_stay_days {max_stay}) but removal_day {removal} - "
+                f"arrival_day {arrival} = {removal - arrival}")
+
+
+def _check_release(i: int, pid: str, prog: str, risk: float, minor: bool, mandatory: bool, paor: str,
+                   prog_by_id: dict, add):
+    """A release [§3 rules 3, 4]: never a mandatory person; a minor takes no ATD program, an
+    adult an eligible one (``max_risk`` at least the raw risk, ``aor`` null or theirs).
+    Returns the adult's known program (it enrols them), else None."""
+    if mandatory:
+        add(f"law: people[{i}] id={pid}: mandatory detention, but released")
+    if minor:
+        if prog:
+            add(f"atd: people[{i}] id={pid}: a minor takes no ATD program, got {prog!r}")
+        return None
+    if not prog:
+        add(f"atd: people[{i}] id={pid}: released adult has no atd_program_id")
+        return None
+    pr = prog_by_id.get(prog)
+    if pr is None:
+        add(f"unknown: people[{i}] id={pid}: atd_program_id {prog!r} is not a "
+            f"program of the instance")
+        return None
+    if pr.max_risk < risk:
+        add(f"atd: people[{i}] id={pid}: risk {risk:g} above program {prog} "
+            f"max_risk {pr.max_risk:g}")
+    if pr.aor is not None and pr.aor != paor:
+        add(f"atd: people[{i}] id={pid}: AOR {paor} but program {prog} serves "
+            f"AOR {pr.aor}")
+    return pr
+
+
+def _check_family(i: int, pid: str, dec: str, uid: str, rday_s: str, family_id: str,
+                  fam_first: dict, people: list, add) -> None:
+    """One outcome per family [§3 rule 2]: the same unit and release day, all unplaced or all
+    removed; ``fam_first``: family -> (first member, outcome key, outcome text)."""
+    if dec == "detain":
+        key, text = ("detain", uid), f"detain in unit {uid or '(none)'}"
+    elif dec == "release":
+        key = ("release", uid, rday_s)
+        text = (f"release on day {rday_s or '(none)'}"
+                + (f" from unit {uid}" if uid else ""))
+    else:
+        key, text = (dec,), dec
+    first = fam_first.get(family_id)
+    if first is None:
+        fam_first[family_id] = (i, key, text)
+    elif first[1] != key:
+        j = first[0]
+        add(f"family: people[{i}] id={pid}: family {family_id} member gets {text}, "
+            f"but people[{j}] id={people[j].id} gets {first[2]} (one outcome per family)")
+
+
+def _stay(diff: dict, uid: str, arrival: int, end: int, H: int) -> None:
+    """A multi-day stay in unit ``uid`` on days ``arrival .. end - 1``, into the unit's
+    difference array of occupancy (``diff``: unit -> ``H + 1`` counts)."""
+    d = diff.get(uid)
+    if d is None:
+        d = diff[uid] = [0] * (H + 1)
+    d[arrival] += 1
+    d[end] -= 1
+
+
+def _move(tally: _Tally, look: _Lookups, origin: str | None, paor: str, ufac: str, arrival: int,
+          moved: bool) -> None:
+    """An occupant outside their origin facility: the transfer (when ``origin`` is a facility)
+    and the moving cost's distance points (per km from the origin facility, or from the AOR hub
+    when ``origin`` is null)."""
+    if moved:
+        tally.move_src.append(look.pt_fac[origin])
+        tally.moves.append((origin, arrival))
+    else:
+        tally.move_src.append(look.pt_aor[paor])
+    tally.move_dst.append(look.pt_fac[ufac])
+
+
+def _moving_cost(policy, tally: _Tally, look: _Lookups) -> float:
+    """Moving cost [§3]: the fixed fee per transfer plus per km from each occupant's origin point."""
+    move_cost = len(tally.moves) * policy.transfer_fixed_usd
+    if tally.move_src:
+        move_cost += policy.transfer_usd_per_km * _sum_distances_km(
+            look.pt_lat, look.pt_lon, tally.move_src, tally.move_dst)
+    return move_cost
+
+
+def _beds_and_surge(occ: dict, uinfo: dict, add) -> tuple[int, dict]:
+    """Beds per unit and day [§3 rule 1] and the surge bed-days [§4 level 2]; returns the surge
+    and each facility's occupancy per day."""
     surge = 0
     fac_occ: dict[str, list[int]] = {}
     for uid, days in occ.items():
@@ -898,16 +982,24 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
         else:
             for t, c in enumerate(days):
                 fo[t] += c
+    return surge, fac_occ
 
-    # ---- ATD capacity [§3 rule 3] ----
+
+def _atd_capacity(inst: Instance, enrolled: dict, add) -> list[dict]:
+    """ATD capacity [§3 rule 3]: enrolments per program <= ``capacity``; returns ``per_program``."""
     per_program = []
     for pr in inst.atd_programs:
         e = enrolled.get(pr.id, 0)
         if pr.capacity is not None and e > pr.capacity:
             add(f"atd: program {pr.id} enrols {e} people, capacity {pr.capacity}")
         per_program.append({"id": pr.id, "enrolled": e, "capacity": pr.capacity})
+    return per_program
 
-    # ---- detention cost per facility [§2, §4 level 4] ----
+
+def _detention_costs(inst: Instance, fac_occ: dict, mult: int) -> tuple[list[dict], list[float]]:
+    """Detention cost per facility [§2, §4 level 4], one-day plans x ``mult`` (policy.cost_days);
+    returns ``per_facility`` and the unrounded costs."""
+    H = inst.horizon_days
     per_facility = []
     det_costs = []
     zeros = [0] * H
@@ -922,28 +1014,39 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
             "beds": sum(u.beds for u in f.units),
             "cost_usd": round(cost, 2),
         })
-
-    per_day = [{"day": t, "occupied": sum(days[t] for days in occ.values()), "released": released_on[t],
-                "units_at_capacity": sum(1 for uid, days in occ.items() if days[t] >= max(1, uinfo[uid][0].beds))}
-               for t in range(H)]
     if H > 1:
         for f, entry in zip(inst.facilities, per_facility):
             entry["occupied_by_day"] = list(fac_occ.get(f.id, zeros))
+    return per_facility, det_costs
 
-    total_cost = math.fsum(det_costs) + atd_cost * mult + move_cost
+
+def _per_day(H: int, tally: _Tally, uinfo: dict) -> list[dict]:
+    """summary.json's days: beds used, releases and units at capacity per day."""
+    occ = tally.occ
+    return [{"day": t, "occupied": sum(days[t] for days in occ.values()), "released": tally.released_on[t],
+             "units_at_capacity": sum(1 for uid, days in occ.items() if days[t] >= max(1, uinfo[uid][0].beds))}
+            for t in range(H)]
+
+
+def _objective_and_counts(inst: Instance, tally: _Tally, surge: int, total_cost: float,
+                          n_pinned: int) -> tuple[dict, dict]:
+    """The four objective levels [§4] and the counts of :class:`Verification`."""
+    H = inst.horizon_days
+    n_dec = tally.decisions
     objective = {
-        "unplaced": n_unplaced,
+        "unplaced": n_dec["unplaced"],
         "surge": surge,
-        "released_risk": round(risk_grid / (10000 * H), 4) if H == 1 else risk_grid / (10000 * H),
+        "released_risk": (round(tally.risk_grid / (10000 * H), 4) if H == 1
+                          else tally.risk_grid / (10000 * H)),
         "cost_usd": round(total_cost, 2),
     }
     counts = {
-        "people": n,
-        "detained": n_detained,
-        "released": n_released,
-        "unplaced": n_unplaced,
-        "removed": n_removed,
-        "transfers": n_transfers,
+        "people": len(inst.people),
+        "detained": n_dec["detain"],
+        "released": n_dec["release"],
+        "unplaced": n_dec["unplaced"],
+        "removed": n_dec["removed"],
+        "transfers": len(tally.moves),
         "pinned": n_pinned,
     }
-    return Verification(violations, objective, per_facility, per_program, counts, per_day, transfers_by_aor)
+    return objective, counts
