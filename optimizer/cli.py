@@ -754,8 +754,7 @@ def _warn_other_instance(instance: str, plan_dir: str) -> None:
 
 def cmd_solve(args, started: float, say=None) -> int:
     """``bedalloc solve``; ``say``: the progress display (:class:`optimizer.report.Status`)."""
-    from .errors import InputError, SolverError
-    from .instance import read_instance
+    from .errors import InputError
 
     from .backends import BackendError, check
     from .engine import SolveParams
@@ -768,7 +767,6 @@ def cmd_solve(args, started: float, say=None) -> int:
     except BackendError as e:
         _err([f"bedalloc: --solver {args.solver}: {e}"])
         return EXIT_INPUT
-    deadline = started + args.time_limit if args.time_limit else None
     out, why = _solve_outputs(args)  # every output checked before any work: exit 2 writes nothing
     if why:
         _err([why])
@@ -777,41 +775,68 @@ def cmd_solve(args, started: float, say=None) -> int:
     t0, cpu0 = time.monotonic(), time.process_time()
     say("reading the instance")
     try:
-        inst = read_instance(args.instance, digest)
+        inst, pins = _read_for_solve(args, digest)
     except InputError as e:
         _err(e.lines)
         return EXIT_INPUT
+    t_read = time.monotonic() - t0
+    params, deadline = _solve_deadline(args, params, inst, started, t_read, time.process_time() - cpu0)
+    res = _run_solver(args, inst, params, deadline)
+    if isinstance(res, int):
+        return res
+    t1 = time.monotonic()
+    say("verifying the plan")
+    check = _verified(inst, res)
+    if check is None:
+        return EXIT_ERROR
+    res.timings.setdefault("verify", time.monotonic() - t1)
+    return _write_solution(args, inst, out, res, check, (params, deadline, pins, digest[0], t_read, started), say)
+
+
+def _read_for_solve(args, digest: list) -> tuple:
+    """The instance of `solve` with its ``--pins`` applied, and the pins (None without);
+    raises InputError for a bad file or extra that cannot be made for it."""
+    from .errors import InputError
+    from .instance import read_instance
+
+    inst = read_instance(args.instance, digest)
     why = _extras_problem(args, inst)
     if why:
-        _err([why])
-        return EXIT_INPUT
-    pins = None
-    if args.pins is not None:
-        from .pinfile import load_pins
+        raise InputError([why])
+    if args.pins is None:
+        return inst, None
+    from .pinfile import load_pins
 
-        try:
-            inst, pins = load_pins(args.pins, inst)
-        except InputError as e:
-            _err(e.lines)
-            return EXIT_INPUT
-    t_read = time.monotonic() - t0
+    return load_pins(args.pins, inst)
 
-    from .output import write_plan_dir
+
+def _solve_deadline(args, params, inst, started: float, t_read: float, cpu_read: float) -> tuple:
+    """``(params, deadline)`` of the solver: the command's limit less the reserve for what
+    follows the solver (and plan.xlsx), both grown by the machine's measured slowdown."""
+    if not args.time_limit:
+        return params, None
+    from dataclasses import replace
+
+    from .deadline import reserve_s, slowdown
+
+    params = replace(params, slowdown=slowdown(t_read, cpu_read))
+    deadline = started + args.time_limit - reserve_s(len(inst.people), inst.horizon_days) * params.slowdown
+    if args.xlsx:
+        from .planbook import XLSX_S_PER_ROW
+
+        deadline -= XLSX_S_PER_ROW * len(inst.people) * params.slowdown
+    return params, deadline
+
+
+def _run_solver(args, inst, params, deadline):
+    """The solver's :class:`optimizer.engine.Result`, or the exit code after saying why it gave
+    none (2: the solver cannot take the instance; 4: it failed)."""
+    from .backends import BackendError
     from .engine import solve
+    from .errors import SolverError
 
-    if deadline is not None:  # the whole command keeps to the limit (optimizer/deadline.py)
-        from dataclasses import replace
-
-        from .deadline import reserve_s, slowdown
-
-        params = replace(params, slowdown=slowdown(t_read, time.process_time() - cpu0))
-        deadline -= reserve_s(len(inst.people), inst.horizon_days) * params.slowdown
-        if args.xlsx:
-            from .planbook import XLSX_S_PER_ROW
-
-            deadline -= XLSX_S_PER_ROW * len(inst.people) * params.slowdown
     try:
-        res = solve(inst, params, deadline=deadline)
+        return solve(inst, params, deadline=deadline)
     except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written
         _err([f"{args.instance}: --solver {args.solver}: {e}"])
         return EXIT_INPUT
@@ -821,19 +846,22 @@ def cmd_solve(args, started: float, say=None) -> int:
     except Exception as e:  # a solver or internal failure: exit 4, nothing written
         _err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
         return EXIT_ERROR
-    t1 = time.monotonic()
-    say("verifying the plan")
-    check = _verified(inst, res)
-    if check is None:
-        return EXIT_ERROR
-    t_verify = res.timings.get("verify", time.monotonic() - t1)
+
+
+def _write_solution(args, inst, out: Path, res, check, context: tuple, say) -> int:
+    """Reasons, summary, extra solves, the plan folder, the report and the closing lines of a
+    verified plan; ``context``: (params, deadline, pins, instance sha256, read s, start).  From
+    the verified plan on, an interrupt writes the plan whole and exits 1 (MODEL.md §5)."""
+    from .output import write_plan_dir
+
+    params, deadline, pins, sha, t_read, started = context
     unplaced = check.objective["unplaced"]
-    interrupts: list[int] = []  # MODEL.md §5: from here on an interrupt writes the plan and exits 1
+    interrupts: list[int] = []
     with _interrupts_held(interrupts):
         _reached("verified")
-        why, summary = _reasons_and_summary(args, inst, digest[0], params, res, check, pins)
+        why, summary = _reasons_and_summary(args, inst, sha, params, res, check, pins)
     _extras(args, inst, params, res, summary, deadline, interrupts, say)
-    summary["timings_s"].update(read=round(t_read, 4), verify=round(t_verify, 4))
+    summary["timings_s"].update(read=round(t_read, 4), verify=round(res.timings["verify"], 4))
     with _interrupts_held(interrupts):
         docs = _documents(args, inst, res, why, summary, pins, deadline)
         say("writing the plan")
