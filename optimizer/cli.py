@@ -862,6 +862,8 @@ def _write_solution(args, inst, out: Path, res, check, context: tuple, say) -> i
         why, summary = _reasons_and_summary(args, inst, sha, params, res, check, pins)
     _extras(args, inst, params, res, summary, deadline, interrupts, say)
     summary["timings_s"].update(read=round(t_read, 4), verify=round(res.timings["verify"], 4))
+    # held from here to the end: a KeyboardInterrupt raised where Python cannot pass it on (a
+    # weakref callback, a finaliser) would be lost, and the plan stands whatever comes after it
     with _interrupts_held(interrupts):
         docs = _documents(args, inst, res, why, summary, pins, deadline)
         say("writing the plan")
@@ -870,15 +872,11 @@ def _write_solution(args, inst, out: Path, res, check, context: tuple, say) -> i
         except OSError as e:  # the folder was found writable before any work: a full disk, an I/O error
             _err([f"{out}: cannot write the plan folder: {e.strerror or e}; nothing was written"])
             return EXIT_ERROR
-    try:
         _reached("written")
         code = _after_writing(args, inst, out, summary, res, unplaced, say)
-    except KeyboardInterrupt:
-        interrupts.append(signal.SIGINT)
-        code = None
     if interrupts:
         _err([f"bedalloc: interrupted; the verified plan was written to {out}"])
-    if code is None or (interrupts and code == EXIT_OK):  # precedence: 2, 4, 3, 1, 0
+    if interrupts and code == EXIT_OK:  # precedence: 2, 4, 3, 1, 0
         code = EXIT_UNPLACED if res.levels_proven >= 1 and unplaced > 0 else EXIT_LIMIT
     return code
 
