@@ -7,6 +7,8 @@ import csv
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from crosscheck import agrees, case, main, records  # noqa: E402
 
@@ -34,3 +36,13 @@ def test_tiny_run_agrees_with_brute_force(tmp_path, capsys):
     wrong = dict(highs[0], surge=highs[0]["surge"] + 1)
     cheaper = dict(highs[0], cost_usd=highs[0]["cost_usd"] - 0.01)
     assert not agrees(wrong, brute[0]) and not agrees(cheaper, brute[0])
+
+
+def test_the_backends_run_as_tasks_of_a_dask_cluster(tmp_path, capsys):
+    """Issue 23 item 4: with --workers the same records come from a local Dask cluster."""
+    out = tmp_path / "cc"
+    assert main(["--n", "2", "--solvers", "highs", "--out", str(out), "--workers", "1"]) == 0
+    brute, highs = records(out / "brute.jsonl"), records(out / "highs.jsonl")
+    assert [r["seed"] for r in highs] == [0, 1] and all(agrees(h, b) for h, b in zip(highs, brute))
+    with pytest.raises(SystemExit):  # a scheduler has its own workers: one or the other
+        main(["--n", "2", "--out", str(out), "--workers", "1", "--scheduler", "tcp://127.0.0.1:1"])
