@@ -63,13 +63,22 @@ def cluster(scheduler: str | None = None, workers: int | None = None):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler, timeout="10s") as client:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except Exception as e:  # refused, timed out, or not a Dask scheduler (garbled answers)
+            raise Unreachable(f"--scheduler {scheduler}: no Dask scheduler answers there "
+                              f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'})") from None
+        with client:
             yield client
         return
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
                           dashboard_address=":0", silence_logs=logging.CRITICAL) as local, Client(local) as client:
             yield client
+
+
+class Unreachable(Exception):
+    """The scheduler given by ``--scheduler`` cannot be reached (one line)."""
 
 
 _LOST = object()  # a task whose result or input vanished with its worker
@@ -446,8 +455,8 @@ def _check(args) -> tuple[bytes, dict]:
         try:
             with cluster(args.scheduler):  # refuse an unreachable scheduler before anything is written
                 pass
-        except OSError as e:
-            raise ValueError(f"--scheduler {args.scheduler}: cannot connect: {e}") from None
+        except Unreachable as e:
+            raise ValueError(str(e)) from None
     return read_bytes(Path(args.instance)), grid
 
 
