@@ -5,6 +5,7 @@ at once (docs/reliability.md)."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -29,6 +30,24 @@ def unwritable(path: str | Path) -> str | None:
     except OSError as e:
         return f"cannot write in {folder}: {e.strerror or e}"
     return None
+
+
+def replace_folder(tmp: Path, out: Path) -> None:
+    """Put the finished folder ``tmp`` in place of ``out``: an earlier ``out`` is moved aside,
+    put back if the swap fails, and removed after (its files are never half replaced)."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / "previous")
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old / "previous", out)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def plan_dir_target(out: str | Path) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .instance import Instance
-from .outdir import PLAN_FILES, plan_dir_target, unsafe_out_dir  # noqa: F401 (their home before outdir.py)
+from .outdir import PLAN_FILES, plan_dir_target, replace_folder, unsafe_out_dir  # noqa: F401 (their home before outdir.py)
 from .model import allowed_units, eligible_programs, network_arrays, people_arrays
 from .reasons import transfer_limits
 from .verifier import PLAN_COLUMNS
@@ -40,7 +40,6 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a plan folder is an ordinary folder
-    old = None
     try:
         with open(tmp / "plan.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
@@ -59,21 +58,10 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
                 else:
                     json.dump(doc, fh, indent=2)
                     fh.write("\n")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "previous")
-        try:
-            os.replace(tmp, out)
-        except BaseException:
-            if old is not None:  # put the earlier plan back
-                os.replace(old / "previous", out)
-            raise
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return out
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
+from .outdir import replace_folder
 from .instance import (MAX_PROBLEMS, AtdProgram, Aor, Facility, Instance, Person, Policy, Unit,
                        parse_instance, read_bytes)
 
@@ -572,7 +573,7 @@ def write_csv_folder(inst: Instance, out: Path) -> None:
                 w.writerow(rows[0])
                 for row in rows[1:]:
                     w.writerow([_text(v, _is_annotation(rows[0], i, row)) for i, v in enumerate(row)])
-        _replace(tmp, out)
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -587,23 +588,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def _replace(tmp: Path, out: Path) -> None:
-    """Put the finished folder ``tmp`` in place of ``out`` (an earlier one is removed after)."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / "previous")
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old / "previous", out)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def xlsx_cell(ws, v):
