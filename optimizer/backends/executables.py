@@ -73,13 +73,18 @@ class _Spawner:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie does not: a killed solver child whose parent
+    died waits for a reaper that a container's first process may never be)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc (not Linux), or it ended meanwhile
+        return True
 
 
 def remove_stale(root: Path) -> None:
