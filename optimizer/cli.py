@@ -822,9 +822,9 @@ def _solve_deadline(args, params, inst, started: float, t_read: float, cpu_read:
     params = replace(params, slowdown=slowdown(t_read, cpu_read))
     deadline = started + args.time_limit - reserve_s(len(inst.people), inst.horizon_days) * params.slowdown
     if args.xlsx:
-        from .planbook import XLSX_S_PER_ROW
+        from .settings import SETTINGS
 
-        deadline -= XLSX_S_PER_ROW * len(inst.people) * params.slowdown
+        deadline -= SETTINGS.xlsx_s_per_row * len(inst.people) * params.slowdown
     return params, deadline
 
 
