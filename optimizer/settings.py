@@ -40,7 +40,7 @@ class EngineSettings:
     priced_arcs: int = 500_000  # up to this many moving arcs, all start in the LP: pricing rounds cost more than arcs
     priced_cohorts: int = 100_000  # up to this many cohorts, all start in the LP: pricing costs more than they do
     lift_type_arcs: int = 4  # level 4 starts with the cheapest arcs per (pool, unit type the compact solution uses)
-    lift_near_arcs: int = 6  # level 4 starts with the arcs of least estimated cost per pool: a first LP nearer the optimum
+    lift_near_arcs: int = 6  # level 4 also starts with each pool's least estimated-cost arcs: first LP nearer optimum
 
     # time-limit reserves (optimizer/deadline.py, engine.py, cli.py), measured on a quiet machine with a margin
     reserve_fixed_s: float = 0.25  # kept after the solver for the summary, the report table and the process exit
