@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
+from .errors import EXIT_ERROR, EXIT_INPUT, EXIT_INTERRUPT, EXIT_LIMIT, EXIT_OK, EXIT_UNPLACED, err
+from .outdir import bad_output_file
 
-EXIT_OK, EXIT_LIMIT, EXIT_INPUT, EXIT_UNPLACED, EXIT_ERROR, EXIT_INTERRUPT = 0, 1, 2, 3, 4, 130
 EXIT_PIPE = 141  # stdout closed by its reader: 128 + SIGPIPE, as a shell reports a process SIGPIPE ended
 
 DESCRIPTION = """\
@@ -291,11 +292,6 @@ def _template_parser(sub) -> None:
     tp.add_argument("output", metavar="OUT.xlsx", help="workbook to write")
 
 
-def _err(lines):
-    for line in lines:
-        print(line, file=sys.stderr)
-
-
 def cmd_solvers() -> int:
     from rich.table import Table
 
@@ -325,13 +321,13 @@ def cmd_export_model(args) -> int:
     try:
         inst = read_instance(args.instance)
     except InputError as e:
-        _err(e.lines)
+        err(e.lines)
         return EXIT_INPUT
-    why = _bad_output_file(args.person_level, "--person-level", [args.instance], (".mps",))
+    why = bad_output_file(args.person_level, "--person-level", [args.instance], (".mps",))
     if why is None and inst.horizon_days > 1:
         why = f"{args.instance}: export-model: one-day instances only (horizon_days = {inst.horizon_days})"
     if why:
-        _err([why])
+        err([why])
         return EXIT_INPUT
     held = []
     if args.level > 1:  # the earlier levels' optima, from bedalloc's own engine
@@ -340,7 +336,7 @@ def cmd_export_model(args) -> int:
     try:
         write_person_level(args.person_level, inst, args.level, held)
     except OSError as e:
-        _err([f"{args.person_level}: cannot write the model: {e.strerror or e}"])
+        err([f"{args.person_level}: cannot write the model: {e.strerror or e}"])
         return EXIT_INPUT
     print(f"wrote {args.person_level}: level {args.level} of the person-level formulation"
           + (f", levels 1-{args.level - 1} held at {held}" if held else ""))
@@ -365,12 +361,12 @@ def cmd_explain(args) -> int:
             if not isinstance(instance, str):
                 raise TypeError("'instance' is not a file name")
         except (OSError, ValueError, KeyError, TypeError) as e:
-            _err([f"{plan_dir}: summary.json: cannot read the instance file name ({e}); give --instance"])
+            err([f"{plan_dir}: summary.json: cannot read the instance file name ({e}); give --instance"])
             return EXIT_INPUT
     else:
         instance = args.instance
     if not Path(instance).exists():  # a file, or a folder of CSV files
-        _err([f"{instance}: the plan's instance file is not found from here (summary.json names it relative to "
+        err([f"{instance}: the plan's instance file is not found from here (summary.json names it relative to "
               "where solve ran); give --instance"])
         return EXIT_INPUT
     from .pinfile import plan_pins
@@ -381,18 +377,18 @@ def cmd_explain(args) -> int:
         inst = plan_pins(read_instance(instance, digest), plan_dir)
         rows = read_plan(plan_dir / "plan.csv")
     except InputError as e:
-        _err(e.lines)
+        err(e.lines)
         return EXIT_INPUT
     if summary.get("instance_sha256") not in (None, digest[0]):
-        _err([f"{plan_dir}: the plan was made for another version of {instance} (sha256 differs); give --instance"])
+        err([f"{plan_dir}: the plan was made for another version of {instance} (sha256 differs); give --instance"])
         return EXIT_INPUT
     check = verify(inst, rows)
     if not check.ok:
-        _err([f"{plan_dir}/plan.csv: the plan fails verification ({check.violations[0]}); see bedalloc check"])
+        err([f"{plan_dir}/plan.csv: the plan fails verification ({check.violations[0]}); see bedalloc check"])
         return EXIT_INPUT
     text = explain(inst, rows, args.person_id)
     if text is None:
-        _err([f"{plan_dir}/plan.csv: no person with id {args.person_id!r}"])
+        err([f"{plan_dir}/plan.csv: no person with id {args.person_id!r}"])
         return EXIT_INPUT
     print(text)
     return EXIT_OK
@@ -409,10 +405,10 @@ def cmd_diagnose(args) -> int:
     try:
         cert = diagnose(read_instance(args.instance))
     except InputError as e:
-        _err(e.lines)
+        err(e.lines)
         return EXIT_INPUT
     except ValueError as e:
-        _err([f"{args.instance}: {e}"])
+        err([f"{args.instance}: {e}"])
         return EXIT_INPUT
     if args.json:
         print(json.dumps(cert, indent=2))
@@ -424,30 +420,6 @@ def cmd_diagnose(args) -> int:
         for piece in cert["short"]:
             print(f"  {piece['text']}")
     return EXIT_UNPLACED if cert["unplaced_at_least"] else EXIT_OK
-
-
-def _bad_output_file(path: str, flag: str, keep: list[str | Path], suffixes: tuple[str, ...] = (),
-                     new: bool = False) -> str | None:
-    """Why ``path`` may not be written by ``flag`` (one line), or None: it must be a file name
-    in an existing, writable folder, ending in one of ``suffixes`` (when given: an existing file
-    of another kind is never overwritten), absent when ``new``, and neither one of ``keep``
-    (inputs) nor inside one of them (plan and model folders)."""
-    from .outdir import unwritable
-
-    p = Path(path)
-    if p.is_dir() or not (p.parent if str(p.parent) else Path(".")).is_dir():
-        return f"{path}: {flag}: must be a file name in an existing folder"
-    if suffixes and p.suffix.lower() not in suffixes:
-        return f"{path}: {flag}: must name a {' or '.join(suffixes)} file"
-    if new and p.exists():
-        return f"{path}: {flag}: a file of that name exists; remove it first or choose another name"
-    target = p.resolve()
-    for k in keep:
-        k = Path(k).resolve()
-        if target == k or k in target.parents:
-            return f"{path}: {flag}: would overwrite {k}; choose another file"
-    why = unwritable(p)
-    return f"{path}: {flag}: {why}" if why else None
 
 
 def _changes(items: list[str], flag: str) -> dict[str, int]:
@@ -484,10 +456,10 @@ def cmd_whatif(args) -> int:
         change_capacity(doc, beds, atd, transfers, total)  # bad changes: exit 2 before solving
         res = whatif(doc, beds, atd, transfers=transfers, transfers_total=total)
     except InputError as e:
-        _err(e.lines)
+        err(e.lines)
         return EXIT_INPUT
     except ValueError as e:
-        _err([f"bedalloc whatif: {e}"])
+        err([f"bedalloc whatif: {e}"])
         return EXIT_INPUT
     t = Table(title="What if: " + ", ".join([f"{k} {v:+d} beds" for k, v in beds.items()]
                                             + [f"{k} {v:+d} ATD slots" for k, v in atd.items()]
@@ -533,9 +505,9 @@ def cmd_capacity_curve(args) -> int:
     elif any(not 0 <= r <= 100 for r in args.risk):
         bad = "--risk must be from 0 to 100"
     else:
-        bad = args.out and _bad_output_file(args.out, "--out", [args.instance])
+        bad = args.out and bad_output_file(args.out, "--out", [args.instance])
     if bad:
-        _err([f"bedalloc capacity-curve: {bad}"])
+        err([f"bedalloc capacity-curve: {bad}"])
         return EXIT_INPUT
     percents = [round(args.lo + k * args.step, 6) for k in range(int((args.hi - args.lo) / args.step + 1e-9) + 1)]
     try:
@@ -546,10 +518,10 @@ def cmd_capacity_curve(args) -> int:
             res = capacity_curve(load_json(args.instance), percents, args.risk,
                                  progress=lambda: bar.advance(task))
     except InputError as e:
-        _err(e.lines)
+        err(e.lines)
         return EXIT_INPUT
     except ValueError as e:
-        _err([f"{args.instance}: {e}"])
+        err([f"{args.instance}: {e}"])
         return EXIT_INPUT
     if args.out:  # written before anything is printed: a closed stdout must not lose it
         buf = io.StringIO()
@@ -615,20 +587,20 @@ def cmd_simulate(args) -> int:
     policies = list(dict.fromkeys(x.strip() for x in args.policies.split(",") if x.strip()))
     wrong = [x for x in policies if x not in POLICIES]
     if wrong or not policies:
-        _err([f"bedalloc simulate: --policies: unknown {', '.join(wrong) or '(none)'}; known: {', '.join(POLICIES)}"])
+        err([f"bedalloc simulate: --policies: unknown {', '.join(wrong) or '(none)'}; known: {', '.join(POLICIES)}"])
         return EXIT_INPUT
     try:
         check(args.solver, {})
         read_instance(args.instance)  # one clear line per problem
     except BackendError as e:
-        _err([f"bedalloc simulate: --solver {args.solver}: {e}"])
+        err([f"bedalloc simulate: --solver {args.solver}: {e}"])
         return EXIT_INPUT
     except InputError as e:
-        _err(e.lines)
+        err(e.lines)
         return EXIT_INPUT
     out = Path(args.out) if args.out else Path("out") / f"{Path(args.instance).stem}-simulation"
     why = (f"{out}: --out: not a folder" if out.exists() and not out.is_dir() else
-           _bad_output_file(str(out / "simulation.csv"), "--out", [args.instance]) if out.exists() else None)
+           bad_output_file(str(out / "simulation.csv"), "--out", [args.instance]) if out.exists() else None)
     if why is None and not out.exists():
         try:
             out.mkdir(parents=True)
@@ -636,7 +608,7 @@ def cmd_simulate(args) -> int:
         except OSError as e:
             why = f"{out}: --out: cannot create the folder: {e.strerror or e}"
     if why:
-        _err([why])
+        err([why])
         return EXIT_INPUT
     doc = load_json(args.instance)
     con = Console(stderr=True)
@@ -646,10 +618,10 @@ def cmd_simulate(args) -> int:
             results = simulate(doc, args.days, args.seed, policies, SolveParams(solver=args.solver),
                                progress=lambda policy, day: bar.advance(tasks[policy]))
         except (BackendError, InputError) as e:
-            _err([f"{args.instance}: {e}" if isinstance(e, BackendError) else e.lines[0]])
+            err([f"{args.instance}: {e}" if isinstance(e, BackendError) else e.lines[0]])
             return EXIT_INPUT
         except SolverError as e:  # a plan failed verification or a day broke the contract
-            _err([f"{args.instance}: {e}"])
+            err([f"{args.instance}: {e}"])
             return EXIT_ERROR
     rows = [r.row() for r in results]
 
@@ -677,7 +649,7 @@ def cmd_sheets(args) -> int:
         if args.command == "template":
             if Path(args.output).suffix.lower() != ".xlsx":
                 raise InputError([f"{args.output}: the template is a workbook: name it OUT.xlsx"])
-            why = _bad_output_file(args.output, "OUT.xlsx", [], new=True)
+            why = bad_output_file(args.output, "OUT.xlsx", [], new=True)
             if why:
                 raise InputError([why])
             write_template(args.output)
@@ -685,10 +657,10 @@ def cmd_sheets(args) -> int:
             return EXIT_OK
         inst = convert(args.input, args.output)
     except InputError as e:
-        _err(e.lines)
+        err(e.lines)
         return EXIT_INPUT
     except OSError as e:
-        _err([f"{args.output}: cannot write: {e.strerror or e}"])
+        err([f"{args.output}: cannot write: {e.strerror or e}"])
         return EXIT_INPUT
     print(f"{args.input} -> {args.output}: {len(inst.people)} people, {len(inst.facilities)} facilities, "
           f"{len(inst.atd_programs)} ATD programs")
@@ -702,7 +674,7 @@ def cmd_validate(args) -> int:
     try:
         inst = read_instance(args.instance)
     except InputError as e:
-        _err(e.lines)
+        err(e.lines)
         return EXIT_INPUT
     print(f"{args.instance}: valid: {len(inst.people)} people, {len(inst.facilities)} facilities, "
           f"{sum(len(f.units) for f in inst.facilities)} units, {len(inst.atd_programs)} ATD programs, "
@@ -720,7 +692,7 @@ def cmd_check(args) -> int:
         inst = plan_pins(read_instance(args.instance), args.plan_dir)
         rows = read_plan(args.plan_dir)
     except InputError as e:
-        _err(e.lines)
+        err(e.lines)
         return EXIT_INPUT
     res = verify(inst, rows)
     for line in res.violations[:CHECK_LINES]:
@@ -765,11 +737,11 @@ def cmd_solve(args, started: float, say=None) -> int:
     try:
         check(args.solver, params.given())
     except BackendError as e:
-        _err([f"bedalloc: --solver {args.solver}: {e}"])
+        err([f"bedalloc: --solver {args.solver}: {e}"])
         return EXIT_INPUT
     out, why = _solve_outputs(args)  # every output checked before any work: exit 2 writes nothing
     if why:
-        _err([why])
+        err([why])
         return EXIT_INPUT
     digest: list[str] = []
     t0, cpu0 = time.monotonic(), time.process_time()
@@ -777,7 +749,7 @@ def cmd_solve(args, started: float, say=None) -> int:
     try:
         inst, pins = _read_for_solve(args, digest)
     except InputError as e:
-        _err(e.lines)
+        err(e.lines)
         return EXIT_INPUT
     t_read = time.monotonic() - t0
     params, deadline = _solve_deadline(args, params, inst, started, t_read, time.process_time() - cpu0)
@@ -838,13 +810,13 @@ def _run_solver(args, inst, params, deadline):
     try:
         return solve(inst, params, deadline=deadline)
     except BackendError as e:  # the chosen solver cannot take this instance: exit 2, nothing written
-        _err([f"{args.instance}: --solver {args.solver}: {e}"])
+        err([f"{args.instance}: --solver {args.solver}: {e}"])
         return EXIT_INPUT
     except SolverError as e:  # a solver that fails on valid input names its status: exit 4
-        _err([f"bedalloc: solver error: {e}; nothing was written"])
+        err([f"bedalloc: solver error: {e}; nothing was written"])
         return EXIT_ERROR
     except Exception as e:  # a solver or internal failure: exit 4, nothing written
-        _err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
+        err([f"bedalloc: solver error: {type(e).__name__}: {e}"])
         return EXIT_ERROR
 
 
@@ -870,12 +842,12 @@ def _write_solution(args, inst, out: Path, res, check, context: tuple, say) -> i
         try:
             write_plan_dir(out, res.rows, docs, started)
         except OSError as e:  # the folder was found writable before any work: a full disk, an I/O error
-            _err([f"{out}: cannot write the plan folder: {e.strerror or e}; nothing was written"])
+            err([f"{out}: cannot write the plan folder: {e.strerror or e}; nothing was written"])
             return EXIT_ERROR
         _reached("written")
         code = _after_writing(args, inst, out, summary, res, unplaced, say)
     if interrupts:
-        _err([f"bedalloc: interrupted; the verified plan was written to {out}"])
+        err([f"bedalloc: interrupted; the verified plan was written to {out}"])
     if interrupts and code == EXIT_OK:  # precedence: 2, 4, 3, 1, 0
         code = EXIT_UNPLACED if res.levels_proven >= 1 and unplaced > 0 else EXIT_LIMIT
     return code
@@ -894,7 +866,7 @@ def _solve_outputs(args) -> tuple[Path, str | None]:
         return out, f"{out}: --out: {why}"
     models = [] if args.write_model is None else [args.write_model]
     if args.report is not None:
-        why = _bad_output_file(args.report, "--report", [args.instance, out, *models] + ([args.pins] if args.pins else []),
+        why = bad_output_file(args.report, "--report", [args.instance, out, *models] + ([args.pins] if args.pins else []),
                                (".html", ".htm"))
         if why:
             return out, why
@@ -952,11 +924,11 @@ def _verified(inst, res):
     # outcome was free (MODEL.md §5: "at worst one that leaves people unplaced"); said, not fatal.
     needless = [v for v in check.violations if v.startswith("unplaced:")] if res.levels_proven < 1 else []
     if len(check.violations) > len(needless) or mismatch:
-        _err(["bedalloc: internal error: the plan failed verification; nothing was written"] + check.violations[:20]
+        err(["bedalloc: internal error: the plan failed verification; nothing was written"] + check.violations[:20]
              + [f"objective level {k}: model {res.objective[k]} != verifier {check.objective[k]}" for k in mismatch])
         return None
     if needless:
-        _err([f"bedalloc: the limit stopped the search before level 1 was proven; {len(needless)} unplaced people or "
+        err([f"bedalloc: the limit stopped the search before level 1 was proven; {len(needless)} unplaced people or "
               "families had an outcome free (bedalloc check lists them)"])
     return check
 
@@ -1031,7 +1003,7 @@ def _after_writing(args, inst, out, summary, res, unplaced, say) -> int:
         try:
             write_atomic(args.report, render(summary, res.rows, inst, redact=args.redact))
         except OSError as e:  # it was found writable before any work: a full disk, an I/O error
-            _err([f"{args.report}: cannot write the report: {e.strerror or e} (the plan was written to {out})"])
+            err([f"{args.report}: cannot write the report: {e.strerror or e} (the plan was written to {out})"])
             return EXIT_ERROR
     if args.write_model is not None:
         from .modelfile import write_levels
@@ -1039,7 +1011,7 @@ def _after_writing(args, inst, out, summary, res, unplaced, say) -> int:
         try:
             write_levels(args.write_model, inst, res, args.instance)
         except OSError as e:  # it was found writable before any work: a full disk, an I/O error
-            _err([f"{args.write_model}: cannot write the model files: {e.strerror or e} (the plan was written "
+            err([f"{args.write_model}: cannot write the model files: {e.strerror or e} (the plan was written "
                   f"to {out})"])
             return EXIT_ERROR
     if hasattr(say, "stop"):
@@ -1052,10 +1024,10 @@ def _after_writing(args, inst, out, summary, res, unplaced, say) -> int:
     if unplaced > 0:
         where = out / "diagnosis.json"
         if res.levels_proven >= 1:
-            _err([f"bedalloc: {unplaced} {'person has' if unplaced == 1 else 'people have'} no legal outcome; "
+            err([f"bedalloc: {unplaced} {'person has' if unplaced == 1 else 'people have'} no legal outcome; "
                   f"see {where} for why"])
         else:
-            _err([f"bedalloc: the limit stopped the search before everyone was placed: {unplaced} people "
+            err([f"bedalloc: the limit stopped the search before everyone was placed: {unplaced} people "
                   f"left unplaced for lack of time, not necessarily of beds; see {where}"])
     if res.levels_proven >= 1 and unplaced > 0:
         return EXIT_UNPLACED
@@ -1220,7 +1192,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(args)
     except KeyboardInterrupt:
-        _err(["bedalloc: interrupted; nothing written"])
+        err(["bedalloc: interrupted; nothing written"])
         return EXIT_INTERRUPT
     except BrokenPipeError:  # stdout closed early (`bedalloc diagnose --json | head`): no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush must not fail too
