@@ -124,6 +124,19 @@ def test_help(argv, capsys):
     assert "bedalloc" in out
 
 
+def test_every_command_runs_a_function_of_its_module():
+    """cli.py parses and dispatches: each command but solve names the function of its module."""
+    import argparse
+    import importlib
+
+    from optimizer.cli import COMMANDS, build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == set(COMMANDS) | {"solve"}
+    for module, function in COMMANDS.values():
+        assert callable(getattr(importlib.import_module(f"optimizer.{module}"), function))
+
+
 def test_main_keeps_garbage_collection_enabled(capsys):
     import gc
 
