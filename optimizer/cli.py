@@ -10,11 +10,9 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 from . import __version__
-from .errors import EXIT_ERROR, EXIT_INPUT, EXIT_INTERRUPT, EXIT_LIMIT, EXIT_OK, EXIT_UNPLACED, err
+from .errors import EXIT_INPUT, EXIT_INTERRUPT, err
 
 EXIT_PIPE = 141  # stdout closed by its reader: 128 + SIGPIPE, as a shell reports a process SIGPIPE ended
 
@@ -289,63 +287,6 @@ def _template_parser(sub) -> None:
                         description="Write an empty .xlsx instance workbook: the sheets with their headers, "
                                     "a notes sheet and lists for the enumerated fields (docs/spreadsheets.md).")
     tp.add_argument("output", metavar="OUT.xlsx", help="workbook to write")
-
-
-def _write_solution(args, inst, out: Path, res, check, context: tuple, say) -> int:
-    """Reasons, summary, extra solves, the plan folder, the report and the closing lines of a
-    verified plan; ``context``: (params, deadline, pins, instance sha256, read s, start).  From
-    the verified plan on, an interrupt writes the plan whole and exits 1 (MODEL.md §5)."""
-    from .output import write_plan_dir
-    from .solvecmd import _after_writing, _documents, _extras, _reasons_and_summary
-
-    params, deadline, pins, sha, t_read, started = context
-    unplaced = check.objective["unplaced"]
-    interrupts: list[int] = []
-    with _interrupts_held(interrupts):
-        _reached("verified")
-        why, summary = _reasons_and_summary(args, inst, sha, params, res, check, pins)
-    _extras(args, inst, params, res, summary, deadline, interrupts, say)
-    summary["timings_s"].update(read=round(t_read, 4), verify=round(res.timings["verify"], 4))
-    # held from here to the end: a KeyboardInterrupt raised where Python cannot pass it on (a
-    # weakref callback, a finaliser) would be lost, and the plan stands whatever comes after it
-    with _interrupts_held(interrupts):
-        docs = _documents(args, inst, res, why, summary, pins, deadline)
-        say("writing the plan")
-        try:
-            write_plan_dir(out, res.rows, docs, started)
-        except OSError as e:  # the folder was found writable before any work: a full disk, an I/O error
-            err([f"{out}: cannot write the plan folder: {e.strerror or e}; nothing was written"])
-            return EXIT_ERROR
-        _reached("written")
-        code = _after_writing(args, inst, out, summary, res, unplaced, say)
-    if interrupts:
-        err([f"bedalloc: interrupted; the verified plan was written to {out}"])
-    if interrupts and code == EXIT_OK:  # precedence: 2, 4, 3, 1, 0
-        code = EXIT_UNPLACED if res.levels_proven >= 1 and unplaced > 0 else EXIT_LIMIT
-    return code
-
-
-def _reached(stage: str) -> None:
-    """A point of `solve` where tests send a signal (tests/test_reliability.py): ``verified``
-    (the plan passed the verifier) and ``written`` (the plan folder is in place)."""
-
-
-@contextmanager
-def _interrupts_held(arrived: list):
-    """SIGINT and SIGTERM are noted in ``arrived`` instead of interrupting the block, so that a
-    verified plan is always written whole (MODEL.md §5: an interrupt after a verified plan exists
-    writes it and exits 1).  Python handles signals on its main thread only: elsewhere the block
-    runs as it is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    kinds = (signal.SIGINT, signal.SIGTERM)
-    previous = [signal.signal(k, lambda signum, frame: arrived.append(signum)) for k in kinds]
-    try:
-        yield
-    finally:
-        for k, handler in zip(kinds, previous):
-            signal.signal(k, handler)
 
 
 class _Unbreakable:
