@@ -532,14 +532,11 @@ def _print_simulation(args, rows: list[dict]) -> None:
 
 def cmd_simulate(args) -> int:
     """``bedalloc simulate``: run the policies, print the comparison, write two CSV files."""
-    import csv
-    import io
-
     from rich.console import Console
     from rich.progress import Progress
 
     from .backends import BackendError, check
-    from .generate import write_atomic
+    from .generate import write_records
     from .instance import load_json, read_instance
     from .engine import SolveParams
 
@@ -583,17 +580,9 @@ def cmd_simulate(args) -> int:
             err([f"{args.instance}: {e}"])
             return EXIT_ERROR
     rows = [r.row() for r in results]
-
-    def text(records):
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(records)
-        return buf.getvalue()
-
     out.mkdir(parents=True, exist_ok=True)  # written before anything is printed: a closed stdout must not lose it
-    write_atomic(out / "simulation.csv", text(rows))
-    write_atomic(out / "days.csv", text([d for r in results for d in r.per_day]))
+    write_records(out / "simulation.csv", rows)
+    write_records(out / "days.csv", [d for r in results for d in r.per_day])
     _print_simulation(args, rows)
     print(f"written to {out}/simulation.csv and days.csv")
     return EXIT_OK

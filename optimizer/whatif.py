@@ -320,14 +320,11 @@ def cmd_whatif(args) -> int:
 
 def cmd_capacity_curve(args) -> int:
     """``bedalloc capacity-curve``: optimal outcomes over scaled bed counts."""
-    import csv
-    import io
-
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
 
-    from .generate import write_atomic
+    from .generate import write_records
     from .instance import load_json, read_instance
     from .report import console
 
@@ -358,11 +355,7 @@ def cmd_capacity_curve(args) -> int:
         err([f"{args.instance}: {e}"])
         return EXIT_INPUT
     if args.out:  # written before anything is printed: a closed stdout must not lose it
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(res["points"][0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(res["points"])
-        write_atomic(args.out, buf.getvalue())
+        write_records(args.out, res["points"])
     t = Table(title="Capacity curve (every unit's beds scaled; surge beds unchanged)", title_justify="left")
     cols = ("percent", "beds", "unplaced", "surge", "released", "released_risk", "highest_released_for_capacity",
             "cost_usd")
