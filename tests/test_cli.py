@@ -269,6 +269,19 @@ def test_check_accepts_the_plan(solved):
     assert proc.returncode == 0
 
 
+def test_check_notes_a_plan_made_for_another_instance_file(solved, tmp_path, capsys):
+    other = tmp_path / "tiny-copy.json"
+    other.write_text(TINY.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # the same people, another file
+    sha = json.loads((solved / "summary.json").read_text(encoding="utf-8"))["instance_sha256"]
+    for where in (solved, solved / "plan.csv"):  # the plan file itself: its folder's summary.json
+        capsys.readouterr()
+        assert main(["check", str(other), str(where)]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0] == (f"note: {solved / 'summary.json'} says the plan was made for another instance file "
+                          f"(sha256 {sha[:12]}...)")
+        assert out[1].startswith("OK: ") and len(out) == 2
+
+
 def test_check_finds_a_released_mandatory_person(solved, tmp_path):
     plan = tmp_path / "mutated"
     shutil.copytree(solved, plan)
