@@ -1,4 +1,5 @@
-"""The ``bedalloc`` command line (MODEL.md §5 exit codes)."""
+"""The ``bedalloc`` command line: the parser and the dispatch of each command to the function of its
+module (``COMMANDS``; ``solve``: :mod:`optimizer.solvecmd`), and the process's exit codes (MODEL.md §5)."""
 
 from __future__ import annotations
 
