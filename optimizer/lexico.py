@@ -362,10 +362,14 @@ class LexSolver:
                     np.full(n, int(integer), dtype=np.int32))
         return h, cols, shift
 
-    def face_point(self, tries):
-        """An integer point of the current face, or None: the LP vertices of ``tries`` random
-        objectives over the face's free columns (national 14-day compact level-3 face: 0.9-1.1 s
-        each, 3 of 5 integral; a MIP without objective took 2-139 s depending on the seed)."""
+    def face_point(self, tries, x):
+        """An integer point of the current face, or None: first :meth:`near_point` of the
+        fractional LP optimum ``x``, then the LP vertices of ``tries`` random objectives over the
+        face's free columns (national 14-day compact level-3 face: 0.9-1.1 s each, 3 of 5
+        integral; a MIP without objective took 2-139 s depending on the seed)."""
+        x_int = self.near_point(x)
+        if x_int is not None:
+            return x_int
         rng = np.random.default_rng(self.params.seed)
         free = self.active & ~self.banned & (self.col_lo < self.col_hi)
         for _ in range(tries):
@@ -378,6 +382,28 @@ class LexSolver:
             x[cols] = h.getSolution().col_value
             if np.all(np.abs(x - np.rint(x)) <= 1e-7):
                 return np.rint(x)
+        return None
+
+    def near_point(self, x):
+        """An integer point of the current face next to its fractional point ``x``, or None: a
+        MIP without objective over the face's columns within one (then two) rows of a
+        fractional column of ``x``, every other column fixed at its (integer) value in ``x``.
+        Any solution is an integer point of the face: its fixed columns are integers, its free
+        ones are integers within the face's bounds, and every row keeps the face's bounds.
+        National 14-day with transport limits, compact level 3: 124 fractional columns, 7,890
+        free within one row, 0.2 s, where the random vertices of :meth:`face_point` took 18 s."""
+        A = self.m.A  # CSC
+        face = self.active & ~self.banned & (self.col_lo < self.col_hi)
+        near = np.abs(x - np.rint(x)) > 1e-7
+        for _ in range(2):
+            rows = np.zeros(A.shape[0])
+            rows[A[:, np.flatnonzero(near)].indices] = 1.0
+            near = abs(A).T @ rows > 0
+            h, cols, _ = self._restricted(np.zeros(len(x)), near & face, np.rint(x), integer=True)
+            if self._run(h)[1] and h.getInfo().primal_solution_status == 2:
+                x_int = np.rint(x)
+                x_int[cols] = np.rint(h.getSolution().col_value)
+                return x_int
         return None
 
     def solve_mip(self, cost, k, z_lp, rc):
@@ -525,7 +551,7 @@ def _faces_from(model, params, deadline, compact, lift, assume):
         if xf is None and (c.left() is None or c.left() > 0):
             # a fractional LP optimum: an integer point of the compact face (national 14-day:
             # 2.7 s) proves levels 1-3 and starts level 4 from a feasible set of columns
-            x_int = c.face_point(SETTINGS.face_tries)
+            x_int = c.face_point(SETTINGS.face_tries, xc)
             if x_int is None:
                 status, ok, x_int, _ = c.solve_mip(np.zeros(len(xc)), 3, 0.0, np.zeros(len(xc)))
                 if status in INFEASIBLE:

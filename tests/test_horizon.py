@@ -325,16 +325,17 @@ def test_families_of_two_sizes_in_equal_family_units_keep_the_lifted_levels():
 @pytest.mark.parametrize("tries", [SETTINGS.face_tries, 0])
 def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypatch, tune, tries):
     """When the compact level-3 LP optimum is fractional (random multi-day instance 84, 8 people), an integer
-    point of the compact optimal face is found (by random LP vertices, or with no tries by a MIP
-    without objective), carried to the full model, and the four levels equal those of
+    point of the compact optimal face is found (with :meth:`near_point` left out: by random LP
+    vertices, or with no tries by a MIP without objective), carried to the full model, and the four levels equal those of
     ``highs-mip``."""
     calls = []
     mip, point = lexico.LexSolver.solve_mip, lexico.LexSolver.face_point
     tune(face_tries=tries)
+    monkeypatch.setattr(lexico.LexSolver, "near_point", lambda self, x: None)
     monkeypatch.setattr(lexico.LexSolver, "solve_mip",
                         lambda self, cost, *a: calls.append(("mip", not cost.any())) or mip(self, cost, *a))
     monkeypatch.setattr(lexico.LexSolver, "face_point",
-                        lambda self, n: (lambda x: calls.append(("vertex", x is not None)) or x)(point(self, n)))
+                        lambda self, n, xc: (lambda x: calls.append(("vertex", x is not None)) or x)(point(self, n, xc)))
     inst = parse_instance(multiday_instance(84, 8))
     a = solve(inst, SolveParams(solver="highs"))
     # the integer point of the compact face
@@ -345,6 +346,22 @@ def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypa
         assert a.objective[k] == pytest.approx(b.objective[k], abs=1e-9), k
     assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6)
     assert verify(inst, a.rows).ok
+
+
+def test_near_point_finds_an_integer_point_next_to_a_fractional_optimum(monkeypatch):
+    """Random multi-day instance 84 (8 people): the compact level-3 LP optimum is fractional and
+    an integer point of its face lies within two rows of its fractional columns; the point found
+    there carries to the full model, and the four levels equal those of ``highs-mip``."""
+    found, near = [], lexico.LexSolver.near_point
+    monkeypatch.setattr(lexico.LexSolver, "near_point", lambda self, x: found.append(near(self, x)) or found[-1])
+    inst = parse_instance(multiday_instance(84, 8))
+    a = solve(inst, SolveParams(solver="highs"))
+    assert len(found) == 1 and found[0] is not None
+    assert np.array_equal(found[0], np.rint(found[0]))
+    b = solve(inst, SolveParams(solver="highs-mip"))
+    assert a.levels_proven == b.levels_proven == 4
+    for k in ("unplaced", "surge", "released_risk", "cost_usd"):
+        assert a.objective[k] == pytest.approx(b.objective[k], abs=1e-6), k
 
 
 def test_a_mip_needing_columns_never_priced_in_is_proven(tmp_path, tune):
