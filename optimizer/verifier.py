@@ -560,7 +560,8 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
     _local_ties(inst, tally.fac_of, add)
     n_pinned = _pins(inst, row_of, look.uinfo, add)
     move_cost = _moving_cost(inst.policy, tally, look)
-    _needless_unplaced(inst, row_of, tally.occ, tally.enrolled, tally.moves, add)
+    if tally.decisions["unplaced"]:  # otherwise no row to look at (a pass over everyone)
+        _needless_unplaced(inst, row_of, tally.occ, tally.enrolled, tally.moves, add)
     surge, fac_occ = _beds_and_surge(tally.occ, look.uinfo, add)
     per_program = _atd_capacity(inst, tally.enrolled, add)
     mult = inst.policy.cost_days if H == 1 else 1
