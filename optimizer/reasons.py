@@ -64,6 +64,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .arrays import unique_rows
 from .horizon import person_days
 from .instance import Instance
 from .model import (
@@ -104,7 +105,7 @@ def _bed_classes(inst: Instance, P, N):
         units[k] = family_units(P, N, mem)
         fits_any[k] = family_units(nostay, N, mem).any()
     # single people who fit exactly the same units share a class; each family is its own class
-    sets, kcls = unique_rows(np.concatenate([units, np.where(uniq[:, :1] > 0, uniq[:, :1], 0)], axis=1))
+    sets, _, kcls = unique_rows(np.concatenate([units, np.where(uniq[:, :1] > 0, uniq[:, :1], 0)], axis=1))
     labels = []
     for c in range(len(sets)):
         ks = uniq[kcls == c]
@@ -120,18 +121,6 @@ def _bed_classes(inst: Instance, P, N):
         labels.append(text if units[kcls == c].any() else text + " (no unit fits)")
     cls = kcls[kid]
     return cls, labels, fits_any[kid], units.any(axis=1)[kid], sets[:, :units.shape[1]]
-
-
-def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(a, axis=0, return_inverse=True)`` of a 2-D integer or boolean array, the rows
-    in the same (lexicographic) order, with the inverse as a flat array: each row shifted to
-    non-negative values and compared as one big-endian byte string, where byte order is numeric
-    order (nationally about twenty times as fast as numpy's field-by-field sort of the rows)."""
-    b = a.astype(np.int64)
-    b = np.ascontiguousarray((b - b.min(axis=0, initial=0)).astype(">u8"))
-    _, first, inverse = np.unique(b.view(np.dtype((np.void, 8 * b.shape[1]))).ravel(), return_index=True,
-                                  return_inverse=True)
-    return a[first], inverse.ravel()
 
 
 REASONS = ("legal_limit", "capacity", "humanitarian", "atd_capacity", "no_compatible_bed", "short_stay_only", "cost",
@@ -321,7 +310,7 @@ def _room_keys(c: dict, idx: np.ndarray) -> np.ndarray:
     cols = [c["cls"][idx], c["dec"][idx] == "unplaced", c["arrival"][idx], np.minimum(c["end"], c["limit"])[idx],
             c["uidx"][idx], np.where(c["uidx"][idx] >= 0, c["rday"][idx], -1), P.family[idx],
             np.where(limited | tied, P.origin[idx], -2), np.where(tied, P.aor[idx], -1), c["moved"][idx] & limited]
-    return unique_rows(np.stack(cols, axis=1).astype(np.int64))[1]
+    return unique_rows(np.stack(cols, axis=1).astype(np.int64))[2]
 
 
 def _bed_reasons(c: dict, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -120,21 +120,3 @@ def test_a_family_with_no_legal_outcome_is_unplaced_for_the_legal_limit(tmp_path
     diag = json.loads((tmp_path / "plan" / "diagnosis.json").read_text())
     assert [(g["reason"], g["people"], g["compatible_beds_incl_surge"]) for g in diag["groups"]] == [
         ("legal_limit", 1, 0), ("legal_limit", 1, 0)]
-
-
-def test_unique_rows_is_numpys_unique_of_rows():
-    """reasons.unique_rows: np.unique(axis=0)'s rows in its order and its inverse, for booleans,
-    negative and large integers."""
-    import numpy as np
-
-    from optimizer.reasons import unique_rows
-
-    rng = np.random.default_rng(3)
-    for trial in range(300):
-        shape = (int(rng.integers(1, 40)), int(rng.integers(1, 6)))
-        a = [rng.integers(0, 2, shape).astype(bool), rng.integers(-3, 3, shape),
-             rng.integers(0, 2**40, shape) * rng.integers(0, 2, shape)][trial % 3]
-        rows, inverse = np.unique(a, axis=0, return_inverse=True)
-        got_rows, got_inverse = unique_rows(a)
-        assert got_rows.dtype == rows.dtype and np.array_equal(got_rows, rows)
-        assert np.array_equal(got_inverse, inverse.ravel())
