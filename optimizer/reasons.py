@@ -65,6 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import unique_rows
 from .errors import EXIT_INPUT, EXIT_OK, InputError, err
 from .horizon import person_days
 from .instance import Instance
@@ -106,9 +107,7 @@ def _bed_classes(inst: Instance, P, N):
         units[k] = family_units(P, N, mem)
         fits_any[k] = family_units(nostay, N, mem).any()
     # single people who fit exactly the same units share a class; each family is its own class
-    sets, kcls = np.unique(np.concatenate([units, np.where(uniq[:, :1] > 0, uniq[:, :1], 0)], axis=1),
-                           axis=0, return_inverse=True)
-    kcls = kcls.ravel()
+    sets, _, kcls = unique_rows(np.concatenate([units, np.where(uniq[:, :1] > 0, uniq[:, :1], 0)], axis=1))
     labels = []
     for c in range(len(sets)):
         ks = uniq[kcls == c]
@@ -313,7 +312,7 @@ def _room_keys(c: dict, idx: np.ndarray) -> np.ndarray:
     cols = [c["cls"][idx], c["dec"][idx] == "unplaced", c["arrival"][idx], np.minimum(c["end"], c["limit"])[idx],
             c["uidx"][idx], np.where(c["uidx"][idx] >= 0, c["rday"][idx], -1), P.family[idx],
             np.where(limited | tied, P.origin[idx], -2), np.where(tied, P.aor[idx], -1), c["moved"][idx] & limited]
-    return np.unique(np.stack(cols, axis=1).astype(np.int64), axis=0, return_inverse=True)[1].ravel()
+    return unique_rows(np.stack(cols, axis=1).astype(np.int64))[2]
 
 
 def _bed_reasons(c: dict, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
