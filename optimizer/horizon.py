@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .arrays import unique_rows
 from .instance import Instance
 from .model import (
     BIG_STAY, PIN_DETAIN, PIN_RELEASE, LexMip, Network, People, _Builder, _rank_within, bed_type_keys,
@@ -250,8 +251,7 @@ def _horizon_classes(P: People, real: Network, N: Network, unit_type: np.ndarray
                     np.where(P.mandatory, -1, pk), a, e, np.where(bed_ok, dmax, a), keep_ok.astype(np.int64),
                     np.where(P.mandatory, 0, P.eff_units), P.pin_kind, P.pin_day], axis=1)
     sidx = np.flatnonzero(single)
-    ukeys, cls = np.unique(key[sidx], axis=0, return_inverse=True)
-    cls = cls.ravel()
+    ukeys, _, cls = unique_rows(key[sidx])
     C = len(ukeys)
     person_class = np.full(len(P.sex), -1, dtype=np.int64)
     person_class[sidx] = cls
@@ -365,8 +365,8 @@ def _horizon_flow(real: Network, N: Network, c: _HorizonClasses, coh: _Cohorts, 
     g_compat = c.compat[g_rep] & (bt_vals >= 0)[:, None]
     coh_c = coh.cls
     pool_key = np.stack([c.orig[coh_c], c_g[coh_c], c.a[coh_c], coh.depart], axis=1)
-    pool_vals, coh_pool = np.unique(pool_key, axis=0, return_inverse=True) if len(coh_c) else (
-        np.zeros((0, 4), np.int64), np.zeros(0, np.int64))
+    pool_vals, _, coh_pool = unique_rows(pool_key) if len(coh_c) else (
+        np.zeros((0, 4), np.int64), None, np.zeros(0, np.int64))
     pool_bt = (pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3]
     hub_key, type_fac = np.zeros(0, np.int64), None
     if hubs:
