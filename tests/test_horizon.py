@@ -30,12 +30,24 @@ def test_random_multiday_instances_against_brute_force(tmp_path, monkeypatch, na
     and every plan passes the verifier with the same levels; with ``highs``, some level-4 MIPs
     need more columns freed than the LP optimal face's (reduced-cost fixing)."""
     later = assumed = 0
-    stages = []  # per MIP: how many column sets it was solved over
+    stages = []  # per MIP of solve_mip: how many column sets it was solved over
+    inside = []  # not empty while solve_mip runs (near_point's MIPs are not counted)
     restricted, mip = lexico.LexSolver._restricted, lexico.LexSolver.solve_mip
-    monkeypatch.setattr(lexico.LexSolver, "_restricted",
-                        lambda self, *a, integer: (integer and stages.__setitem__(-1, stages[-1] + 1))
-                        or restricted(self, *a, integer=integer))
-    monkeypatch.setattr(lexico.LexSolver, "solve_mip", lambda self, *a: stages.append(0) or mip(self, *a))
+
+    def counted(self, *a, integer):
+        if integer and inside:
+            stages[-1] += 1
+        return restricted(self, *a, integer=integer)
+
+    def solve_mip(self, *a):
+        stages.append(0)
+        inside.append(True)
+        try:
+            return mip(self, *a)
+        finally:
+            inside.pop()
+    monkeypatch.setattr(lexico.LexSolver, "_restricted", counted)
+    monkeypatch.setattr(lexico.LexSolver, "solve_mip", solve_mip)
     for seed in range(seeds):
         inst = load_multiday(seed, tmp_path)
         ref = brute_force_days(inst)
