@@ -311,6 +311,15 @@ class LexSolver:
         # fix columns that were never priced in)
         self._include(np.flatnonzero(~self.active & (self.col_lo > 0)), np.zeros(len(self.col_lo)))
 
+    def open_face(self, cost):
+        """In a large LP (``scratch_rows``), every column of the current face joins the LP for
+        the next level's objective ``cost``: the face has excluded most columns, and the next
+        level's first pricing round would otherwise need a second solve from scratch (national
+        14-day with transport limits, compact level 3: 135,335 columns more; one interior point
+        solve of 28.7-37.7 s of CPU against 33.3-45.5 s for two)."""
+        if self.lp is not None and self.m.A.shape[0] > SETTINGS.scratch_rows:
+            self._add_cols(np.flatnonzero(~self.active & ~self.banned & (self.col_lo < self.col_hi)), cost)
+
     def _include(self, new, cost):
         """Make the model columns ``new`` active (and add them to the LP once it is open)."""
         if self.lp is None:
@@ -545,6 +554,8 @@ def _faces_from(model, params, deadline, compact, lift, assume):
             statuses.append(status)
             bounds.append(z_lp)
             c.restrict_to_face(rc, y)
+            if k < 2:
+                c.open_face(compact.objectives[k + 1])
             yf = lift.duals(y)
             s.restrict_to_face(s.reduced_costs(model.objectives[k], yf), yf)
         xf, proven = _lifted(model, lift, xc, bounds, 3)
