@@ -154,3 +154,20 @@ def test_signals_are_handlers_of_their_own_only_while_a_command_runs(tmp_path):
     assert main(["solve", str(TINY), "--out", str(tmp_path / "plan"), "--quiet"]) == 0
     assert main(["validate", str(TINY)]) == 0
     assert [signal.getsignal(k) for k in SIGNALS] == before
+
+
+@pytest.mark.parametrize("stage", ["verified", "written"])
+def test_a_signal_after_a_plan_with_proven_unplaced_people_still_exits_3(stage, tmp_path, monkeypatch, capsys):
+    """Precedence 2, 4, 3, 1, 0 (MODEL.md §5): proven unplaced people outrank the interrupt."""
+    from randinst import short_of_cd_beds
+
+    from optimizer import cli, generate
+
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(short_of_cd_beds(generate.national_instance(seed=1, aors=["NOL"], scale=0.05))))
+    monkeypatch.setattr(cli, "_reached", lambda at: signal.raise_signal(signal.SIGTERM) if at == stage else None)
+    out = tmp_path / "plan"
+    assert main(["solve", str(path), "--out", str(out), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "no legal outcome" in err and f"interrupted; the verified plan was written to {out}" in err
+    assert (out / "diagnosis.json").exists() and main(["check", str(path), str(out)]) == 0
