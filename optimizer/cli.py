@@ -789,7 +789,8 @@ def cmd_solve(args, started: float, say=None) -> int:
     check = _verified(inst, res)
     if check is None:
         return EXIT_ERROR
-    interrupts.check()  # the last one: from here the verified plan is written whatever comes
+    interrupts.check()  # the last one: from here signals are only noted, the verified plan is written
+    interrupts.hold()
     res.timings.setdefault("verify", time.monotonic() - t1)
     return _write_solution(args, inst, out, res, check, (params, deadline, pins, digest[0], t_read, started), say)
 
@@ -1164,7 +1165,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     from . import interrupts
 
-    restore_signals = interrupts.noting()  # noted, never lost, until each command's own way (below)
+    restore_signals = interrupts.noting()  # noted, never lost (optimizer/interrupts.py)
     # A short-lived process building many small objects: cyclic garbage collection only costs time.
     # Restored on the way out, so that an in-process caller (tests, notebooks) keeps its collector.
     import gc
@@ -1174,8 +1175,6 @@ def main(argv: list[str] | None = None) -> int:
     streams = None
     try:
         args = build_parser().parse_args(argv)
-        if args.command != "solve":  # `solve` acts on a noted signal at its safe points (cmd_solve)
-            interrupts.raising()
         if args.command == "solve":  # keeps its own exit code whatever happens to its streams
             from .report import Status
 
