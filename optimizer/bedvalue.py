@@ -124,10 +124,12 @@ def bed_values(inst: Instance, exact: int = 20, params: SolveParams = SolveParam
         lp = _lp_duals(models[0], base.x)
     else:  # HiGHS runs in a child process, as every solve under a limit (optimizer/deadline.py): its
         # thread scheduler must not be started in this process, whose children then could not use threads
-        from .deadline import GRACE_S, Overrun, SolverDied, run_bounded
+        from .deadline import Overrun, SolverDied, run_bounded
+        from .settings import SETTINGS
 
         try:
-            lp = run_bounded(lambda _report: _lp_duals(models[0], base.x, deadline), deadline + GRACE_S)
+            lp = run_bounded(lambda _report: _lp_duals(models[0], base.x, deadline),
+                             deadline + SETTINGS.grace_s)
         except (Overrun, SolverDied):
             lp = None
     if lp is None:

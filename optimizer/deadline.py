@@ -19,12 +19,7 @@ import signal
 import tempfile
 import time
 
-RESERVE_FIXED_S = 0.25  # summary, report table, process exit
-RESERVE_PER_PERSON_S = 40e-6  # decode 3, constructive plan 6-28 (28 with transport seats and ties),
-# verify 3, reasons 2.5-5, diagnosis 9 (its certificate without the LP), write 2.5 (us per person)
-RESERVE_PER_PERSON_DAY_S = 3e-6  # multi-day: two constructive plans, 2.2-3.2 s at 80,000 people x 14 days
-GRACE_S = 0.2  # how long past its deadline a solver may take to return before it is killed
-MAX_SLOWDOWN = 8.0  # the reserves grow at most this much on a busy machine (slowdown)
+from .settings import SETTINGS
 
 
 class Overrun(Exception):
@@ -40,19 +35,15 @@ class SolverDied(RuntimeError):
     """The solver's process ended without a result (killed by the system, out of memory)."""
 
 
-BUILD_PER_PERSON_S = 5e-6  # building the model: per person (measured 4.5 us, national, one day) ...
-BUILD_PER_PERSON_DAY_S = 3.5e-6  # ... and per person and day (2.4-4.1 us, national, 14 days)
-
-
 def reserve_s(people: int, days: int) -> float:
     """Seconds kept after the solver for ``people`` people over ``days`` days (see the module
     docstring)."""
-    per_day = RESERVE_PER_PERSON_DAY_S * days if days > 1 else 0.0
-    return RESERVE_FIXED_S + people * (RESERVE_PER_PERSON_S + per_day)
+    per_day = SETTINGS.reserve_per_person_day_s * days if days > 1 else 0.0
+    return SETTINGS.reserve_fixed_s + people * (SETTINGS.reserve_per_person_s + per_day)
 
 
 def slowdown(wall_s: float, cpu_s: float) -> float:
-    """How much slower than its own CPU time this process ran a phase (1 to MAX_SLOWDOWN): the
+    """How much slower than its own CPU time this process ran a phase (1 to SETTINGS.max_slowdown): the
     share of the machine that other work takes.  The reserves and the build estimate are measured
     on a quiet machine; ``solve`` scales them by this factor of its read phase, so that on a busy
     machine the solver stops early enough for its result to be carried over and written (a
@@ -60,13 +51,13 @@ def slowdown(wall_s: float, cpu_s: float) -> float:
     under 0.05 s of CPU (too short to tell)."""
     if cpu_s < 0.05:
         return 1.0
-    return min(MAX_SLOWDOWN, max(1.0, wall_s / cpu_s))
+    return min(SETTINGS.max_slowdown, max(1.0, wall_s / cpu_s))
 
 
 def build_s(people: int, days: int) -> float:
     """Estimated seconds to build the model of ``people`` people over ``days`` days: with less
     time left than this, no model is built and the constructive plan is written at once."""
-    return people * (BUILD_PER_PERSON_S + BUILD_PER_PERSON_DAY_S * days)
+    return people * (SETTINGS.build_per_person_s + SETTINGS.build_per_person_day_s * days)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -101,15 +92,16 @@ def run_bounded(fn, hard_deadline: float):
     recv, send = ctx.Pipe(duplex=False)
     scratch = tempfile.mkdtemp(prefix="bedalloc-solver-")
     proc = ctx.Process(target=_child, args=(fn, recv, send, os.getpid(), scratch), daemon=True)
-    proc.start()
-    try:
-        os.setpgid(proc.pid, proc.pid)  # also from here: no race with the child's own call
-    except (ProcessLookupError, PermissionError):
-        pass
-    send.close()
-    try:
+    try:  # from the start: an interrupt may come as soon as the child runs
+        proc.start()
+        try:
+            os.setpgid(proc.pid, proc.pid)  # also from here: no race with the child's own call
+        except (ProcessLookupError, PermissionError):
+            pass
+        send.close()
         kind, value = _answer(recv, proc, hard_deadline)
     finally:
+        send.close()
         _end_child(proc, recv, scratch)
     if kind == "error":
         raise value
@@ -172,11 +164,12 @@ def _answer(recv, proc, hard_deadline: float) -> tuple[str, object]:
 def _end_child(proc, recv, scratch: str) -> None:
     """Kill the child's process group (the child and anything it started), reap it, close the
     pipe and remove its temporary folder."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started
-    except (ProcessLookupError, PermissionError):
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
-    proc.join()
+    if proc.pid is not None:  # started
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started
+        except (ProcessLookupError, PermissionError):
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
     recv.close()
     shutil.rmtree(scratch, ignore_errors=True)

@@ -40,6 +40,7 @@ import numpy as np
 from .instance import Instance
 from .model import PIN_DETAIN, PIN_RELEASE, allowed_units, family_groups, network_arrays, people_arrays, programs_of
 from .reasons import transfer_limits
+from .errors import EXIT_INPUT, EXIT_OK, EXIT_UNPLACED, InputError, err
 
 
 def _groups(inst: Instance, P, N):
@@ -282,3 +283,29 @@ def _seat_piece(inst: Instance, N, size, g_origin, binding: list[int], short: in
             "text": f"the transport limits of day 0 ({names or 'none binds alone'}) let too few of the {people:,} "
                     f"people held in those facilities move to compatible beds elsewhere: short by {short:,} more "
                     "(linear relaxation with the limits)"}
+
+
+def cmd_diagnose(args) -> int:
+    """``bedalloc diagnose``: the shortfall certificate (0 none, 3 a shortfall, 2 bad input)."""
+    import json
+
+    from .instance import read_instance
+
+    try:
+        cert = diagnose(read_instance(args.instance))
+    except InputError as e:
+        err(e.lines)
+        return EXIT_INPUT
+    except ValueError as e:
+        err([f"{args.instance}: {e}"])
+        return EXIT_INPUT
+    if args.json:
+        print(json.dumps(cert, indent=2))
+    elif not cert["unplaced_at_least"]:
+        print(f"{args.instance}: no shortfall: every one of the {cert['people']:,} people can have a legal outcome")
+    else:
+        bound = "exactly" if cert["exact"] else "at least"
+        print(f"{args.instance}: {bound} {cert['unplaced_at_least']:,} people can have no legal outcome:")
+        for piece in cert["short"]:
+            print(f"  {piece['text']}")
+    return EXIT_UNPLACED if cert["unplaced_at_least"] else EXIT_OK

@@ -442,10 +442,11 @@ def _run_attempt(attempt, deadline: float | None, t1: float, fallback):
         return attempt()
     if t1 >= deadline:  # no time left for the solver
         return fallback(["no time left for the solver"])
-    from .deadline import GRACE_S, Overrun, SolverDied, run_bounded
+    from .deadline import Overrun, SolverDied, run_bounded
+    from .settings import SETTINGS
 
     try:
-        return run_bounded(attempt, deadline + GRACE_S)
+        return run_bounded(attempt, deadline + SETTINGS.grace_s)
     except SolverDied as e:  # still a verified plan, never nothing (MODEL.md §5)
         return fallback([str(e)])
     except Overrun as stop:

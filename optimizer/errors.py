@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
+EXIT_OK, EXIT_LIMIT, EXIT_INPUT, EXIT_UNPLACED, EXIT_ERROR, EXIT_INTERRUPT = 0, 1, 2, 3, 4, 130
+
 
 class InputError(Exception):
     """Invalid input or command line (exit code 2).
@@ -20,3 +24,9 @@ class SolverError(Exception):
     """An internal or solver failure, or a plan that failed verification (exit code 4)."""
 
     exit_code = 4
+
+
+def err(lines) -> None:
+    """Print each of ``lines`` on stderr: how a command says why it stops."""
+    for line in lines:
+        print(line, file=sys.stderr)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import collections
 import csv
+import io
 import json
 import math
 import os
@@ -993,6 +994,16 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def write_records(path: str | os.PathLike, records: list[dict]) -> None:
+    """Write ``records`` (dicts with the same keys) as CSV, a header of their keys first, with
+    :func:`write_atomic`."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(records)
+    write_atomic(path, buf.getvalue())
 
 
 def run(args) -> int:

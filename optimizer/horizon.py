@@ -51,22 +51,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .arrays import unique_rows
 from .instance import Instance
 from .model import (
     BIG_STAY, PIN_DETAIN, PIN_RELEASE, LexMip, Network, People, _Builder, _rank_within, bed_type_keys,
     _empty, family_moves, family_units, network_arrays, seat_rows, transport_rows,
     people_arrays, program_keys, programs_of, single_units,
 )
+from .settings import SETTINGS
 
 NO_LIMIT = 1 << 40
-# Up to this many moving arcs, every arc starts in the LP: pricing rounds (primal simplex from the
-# last basis) cost more than the arcs (MIA 14-day, 23,284 arcs: 14.6 s with every arc, 25.8 s priced;
-# benchmarks/horizon.py); the national 14-day model has 3.7 million.
-PRICED_ARCS = 500_000
-# Up to this many cohorts, every cohort starts in the LP (MIA 14-day, 30,167 cohorts: level 4's
-# first LP 0.3 s against 0.8 s priced); above, the first INITIAL_COHORTS per class (national 14-day
-# compact model, 269,915 cohorts: its level-3 LP 5.5-8.5 s against 10.7-12.8 s with every cohort).
-PRICED_COHORTS = 100_000
 
 
 @dataclass
@@ -91,8 +85,8 @@ class HorizonModel(LexMip):
     arc_pool: np.ndarray  # (arcs,) pool of each moving arc
     arc_unit: np.ndarray  # (arcs,) unit of each moving arc
     # for column generation (optimizer.lexico): rank of each arc by moving cost within its pool
-    # (0 for every arc, all in the first LP, up to PRICED_ARCS arcs); per pool, its (bed type,
-    # arrival, departure) as one integer (pools that share it differ by origin only)
+    # (0 for every arc, all in the first LP, up to SETTINGS.priced_arcs arcs); per pool, its (bed
+    # type, arrival, departure) as one integer (pools that share it differ by origin only)
     arc_rank: np.ndarray
     pool_bt: np.ndarray
     unit_type: np.ndarray  # compact model: (full units,) unit type of each unit; empty otherwise
@@ -257,8 +251,7 @@ def _horizon_classes(P: People, real: Network, N: Network, unit_type: np.ndarray
                     np.where(P.mandatory, -1, pk), a, e, np.where(bed_ok, dmax, a), keep_ok.astype(np.int64),
                     np.where(P.mandatory, 0, P.eff_units), P.pin_kind, P.pin_day], axis=1)
     sidx = np.flatnonzero(single)
-    ukeys, cls = np.unique(key[sidx], axis=0, return_inverse=True)
-    cls = cls.ravel()
+    ukeys, _, cls = unique_rows(key[sidx])
     C = len(ukeys)
     person_class = np.full(len(P.sex), -1, dtype=np.int64)
     person_class[sidx] = cls
@@ -287,7 +280,7 @@ class _Cohorts:
 
 def _cohorts(c: _HorizonClasses, H: int) -> _Cohorts:
     """Every release day from a bed and the kept outcome of each class that may hold a bed, with
-    their pricing order within the class (:data:`PRICED_COHORTS`)."""
+    their pricing order within the class (``SETTINGS.priced_cohorts``)."""
     coh_c, coh_d, coh_r = [], [], []
     c_dmax, c_a = c.dmax, c.a
     for k in np.flatnonzero(c.compat.any(axis=1)):
@@ -301,9 +294,9 @@ def _cohorts(c: _HorizonClasses, H: int) -> _Cohorts:
             coh_r.append(False)
     coh_c, coh_d, coh_r = np.array(coh_c, np.int64), np.array(coh_d, np.int64), np.array(coh_r, bool)
     # pricing order within a class (optimizer.lexico): kept, the latest release, the earliest, the
-    # others latest first; 0 for every cohort up to PRICED_COHORTS
+    # others latest first; 0 for every cohort up to SETTINGS.priced_cohorts
     coh_rank = np.zeros(len(coh_c), np.int64)
-    if len(coh_c) > PRICED_COHORTS:
+    if len(coh_c) > SETTINGS.priced_cohorts:
         latest = c_dmax[coh_c]
         coh_rank = np.where(~coh_r, 0, np.where(coh_d == latest, 1, np.where(
             coh_d == c_a[coh_c] + 1, 2, 2 + latest - coh_d)))
@@ -372,8 +365,8 @@ def _horizon_flow(real: Network, N: Network, c: _HorizonClasses, coh: _Cohorts, 
     g_compat = c.compat[g_rep] & (bt_vals >= 0)[:, None]
     coh_c = coh.cls
     pool_key = np.stack([c.orig[coh_c], c_g[coh_c], c.a[coh_c], coh.depart], axis=1)
-    pool_vals, coh_pool = np.unique(pool_key, axis=0, return_inverse=True) if len(coh_c) else (
-        np.zeros((0, 4), np.int64), np.zeros(0, np.int64))
+    pool_vals, _, coh_pool = unique_rows(pool_key) if len(coh_c) else (
+        np.zeros((0, 4), np.int64), None, np.zeros(0, np.int64))
     pool_bt = (pool_vals[:, 1] * H + pool_vals[:, 2]) * (H + 1) + pool_vals[:, 3]
     hub_key, type_fac = np.zeros(0, np.int64), None
     if hubs:
@@ -620,7 +613,7 @@ def _horizon_model(b: _Builder, N: Network, c: _HorizonClasses, coh: _Cohorts, p
         coh_class=coh.cls, coh_depart=coh.depart, coh_release=coh.release, coh_rank=coh.rank, coh_pool=flow.coh_pool,
         rel_class=c.rel_class, keyday=pd.keyday, atd_key=pd.jj, atd_prog=pd.qq, key_of_class=pd.key_of_class,
         arc_pool=ap, arc_unit=flow.au,
-        arc_rank=(_rank_within(ap, flow.arc_move) if len(ap) > PRICED_ARCS
+        arc_rank=(_rank_within(ap, flow.arc_move) if len(ap) > SETTINGS.priced_arcs
                   else np.zeros(len(ap), np.int64)),
         pool_bt=flow.pool_bt, family_members=fam.members, pool_origin=flow.pool_vals[:, 0], hub_key=flow.hub_key,
         keeps_origins=hubs, unit_type=unit_type,
@@ -686,13 +679,9 @@ class HorizonLift:
     its image at levels 1-3 (moving and facility costs are level-4 costs), and the two LP optima
     are equal (:func:`unit_types`), so the lifted duals are optimal for the full model."""
 
-    TYPE_ARCS = 4  # per (pool, unit type the compact solution uses): the cheapest arcs to start with
-    NEAR_ARCS = 6  # per pool: the arcs of least estimated cost to start with (initial)
-    LIFT_PER_PERSON_S = 20e-6  # :meth:`solution` (1.1 s at 79,920 people x 14 days), with a margin
-
     def __init__(self, inst: Instance, P: People, N: Network, full: HorizonModel, compact: HorizonModel):
         self.inst, self.P, self.N, self.full, self.compact = inst, P, N, full, compact
-        self.reserve_s = self.LIFT_PER_PERSON_S * len(P.sex)  # the compact levels stop this early
+        self.reserve_s = SETTINGS.lift_per_person_s * len(P.sex)  # the compact levels stop this early
         singles = np.flatnonzero(full.person_class >= 0)
         self.class_map = np.zeros(len(full.class_arrival), np.int64)
         self.class_map[full.person_class[singles]] = compact.person_class[singles]
@@ -786,16 +775,16 @@ class HorizonLift:
         cheapest arcs per pool by moving cost).  ``lower`` and ``upper`` are the full model's
         column bounds on the optimal face of level 3.
 
-        With the lifted solution ``xf``: its columns, and per pool the ``NEAR_ARCS`` arcs of
-        least estimated cost among those that may carry people: the moving cost plus the
+        With the lifted solution ``xf``: its columns, and per pool the ``SETTINGS.lift_near_arcs``
+        arcs of least estimated cost among those that may carry people: the moving cost plus the
         facility's per diem on each day of the stay on which ``xf`` fills its guaranteed
         minimum (beds below it are paid for in any case, MODEL.md §4).  National 14-day, on a
         saved level-3 state: the first level-4 LP at 111.5 million USD instead of 114.7 million
         (optimum 109.2 million), its column generation 37-38 s instead of 44-47 s (docs/performance.md, "Engine research notes").
 
         Without (``xc`` could not be lifted): every arc that stays in its origin facility, and
-        per pool the ``TYPE_ARCS`` cheapest arcs into each unit type that the compact solution
-        ``xc`` fills for the pool's (bed type, arrival, departure)."""
+        per pool the ``SETTINGS.lift_type_arcs`` cheapest arcs into each unit type that the compact
+        solution ``xc`` fills for the pool's (bed type, arrival, departure)."""
         full, comp, N = self.full, self.compact, self.N
         arcs = full.blocks["arc"]
         move = full.objectives[3][arcs]
@@ -814,7 +803,7 @@ class HorizonLift:
             supply = np.bincount(full.coh_pool, weights=upper[coh], minlength=len(full.pool_bt))  # at most
             sel = np.flatnonzero((lower[arcs] < upper[arcs]) & (supply[full.arc_pool] > 0))
             est = move[sel] + paid_by[depart[sel], fac[sel]] - paid_by[arrive[sel], fac[sel]]
-            mask[arcs.start + sel[_rank_within(full.arc_pool[sel], est) < self.NEAR_ARCS]] = True
+            mask[arcs.start + sel[_rank_within(full.arc_pool[sel], est) < SETTINGS.lift_near_arcs]] = True
             return mask | (xf > 0)
         T = int(comp.unit_type.max(initial=-1)) + 1
         used = np.flatnonzero((xc[comp.blocks["arc"]] > 1e-9) & (comp.arc_unit >= 0))
@@ -824,7 +813,7 @@ class HorizonLift:
         on = np.isin(full.pool_bt[full.arc_pool] * T + typ, used_key)
         sel = np.flatnonzero(on)
         near = np.zeros(len(on), dtype=bool)
-        near[sel[_rank_within(full.arc_pool[sel] * T + typ[sel], move[sel]) < self.TYPE_ARCS]] = True
+        near[sel[_rank_within(full.arc_pool[sel] * T + typ[sel], move[sel]) < SETTINGS.lift_type_arcs]] = True
         mask[arcs] = near | (move == 0)
         return mask
 

@@ -280,6 +280,29 @@ def _json_int(text: str) -> int:
     return int(text)
 
 
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _fast_loads(data: bytes):
+    """The document of ``data`` parsed by orjson (about twice as fast as :mod:`json` with the
+    duplicate-key hook), or None when only :func:`load_json`'s own parse may decide: any orjson
+    error (the strict parse then words it), a backslash anywhere, a run of 20 digits, or nesting
+    deeper than orjson writes.
+
+    Without a backslash no string holds an escape, so orjson's compact output repeats every
+    string byte for byte: it has as many colons as the input exactly when no key was dropped as a
+    duplicate (a colon is kept inside strings and written once per key).  Integers of 20 digits
+    or more, which orjson would read as floats, are left to :mod:`json`."""
+    if b"\\" in data or b"0" * 20 in data.translate(_DIGITS_TO_ZERO):
+        return None
+    import orjson
+
+    try:
+        return doc if orjson.dumps(doc := orjson.loads(data)).count(b":") == data.count(b":") else None
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # also nested deeper than its writer's limit
+        return None
+
+
 def load_json(path: str | Path, digest: list | None = None):
     """Read a JSON file strictly (UTF-8, no byte-order mark, no duplicate keys).
 
@@ -304,6 +327,9 @@ def load_json(path: str | Path, digest: list | None = None):
         mark = "with" if bom else "without"
         raise InputError([f"{path}: not UTF-8 text: the file looks like UTF-16 or UTF-32 ({mark} a byte-order mark); "
                           "save it as UTF-8"])
+    doc = _fast_loads(data)
+    if doc is not None:
+        return doc
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

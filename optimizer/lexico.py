@@ -21,11 +21,12 @@ persistent, warm-started HiGHS LPs:
    break total unimodularity, ENGINEERING.md §6).  Levels whose current solution already costs 0
    need no LP (``y = 0`` is optimal).
 4. **Column generation.**  Every LP starts from a restricted set of columns (the
-   ``INITIAL_ARCS`` cheapest moving arcs per pool, the ``INITIAL_SEGMENTS`` lowest risk segments
-   or ``INITIAL_COHORTS`` cohorts per class, at level 4 also the lift's choice: the lifted
+   ``SETTINGS.initial_arcs`` cheapest moving arcs per pool, the ``SETTINGS.initial_segments``
+   lowest risk segments or ``SETTINGS.initial_cohorts`` cohorts per class (:mod:`optimizer.settings`),
+   at level 4 also the lift's choice: the lifted
    compact solution's columns and arcs of low estimated cost); after each solve, ``rc = c - A^T y`` is
    computed for every column and the negative ones enter (a bounded number per pool or class and
-   round, at most ``ENTER_TOTAL`` in all) until none is left: the LP optimum is then the full
+   round, at most ``SETTINGS.enter_total`` in all) until none is left: the LP optimum is then the full
    model's.  An LP infeasible over its columns is solved again over every column, so that
    infeasible is the model's.  A fractional optimum (families are binary blocks) is solved as a MIP with reduced-cost fixing
    (:meth:`LexSolver.solve_mip`): moving a column off the bound where the LP optimum holds it
@@ -49,37 +50,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .model import Model
+from .settings import SETTINGS
 
-INITIAL_ARCS = 6
-INITIAL_SEGMENTS = 4
-INITIAL_COHORTS = 2  # per class, in models with more than optimizer.horizon.PRICED_COHORTS cohorts
-ENTER_PER_GROUP = 64  # arcs entering per pool and round
-ENTER_SEGMENTS = 256  # risk segments or cohorts entering per class and round
-# At most this many priced columns enter per round, the most negative: the first duals of the
-# national 14-day level 4 make 250,000 arcs attractive, most of them far from the optimum (its
-# LP: 42-45 s with 30,000-100,000 arcs per round against 65-68 s with every attractive arc).
-ENTER_TOTAL = 40_000  # above WARM_COLS: a full round is warm only briefly (BIG_ROUND_CAP)
-# An LP with more rows (national 14-day level 4: 78,250 rows) is solved by the interior point
-# method with crossover when it is opened (its first LP: 6 s against 14 s by dual simplex) and
-# when a pricing round of more than WARM_COLS columns is not done within BIG_ROUND_CAP (a round of
-# 30,000 arcs at level 4: 8-14 s, where a warm start crawls past 150 s); smaller rounds are warm-started from the last basis, by dual
-# simplex above PRIMAL_COLS columns (3,000 arcs: 2.5 s) and by primal simplex below (a dual
-# simplex warm start made 5,000-6,000 iterations for 5 columns: 1.3 s against 0.2 s).
-# benchmarks/horizon.py and the experiments in docs/performance.md, "Engine research notes".
-SCRATCH_ROWS = 50_000
-WARM_COLS = 20_000
-PRIMAL_COLS = 2_000
-# A warm start of a large LP that takes longer than WARM_CAP times the last solve from scratch
-# is stopped and the round solved from scratch: the loss is bounded where a warm start crawls.
-WARM_CAP = 2.0
-# A round above WARM_COLS is first tried by primal simplex from the last basis for BIG_ROUND_CAP
-# times the last solve from scratch (national 14-day with transport limits, compact level 2:
-# 30,106 columns in 6.8 s of CPU against 95.8 s by interior point; level 3's round of 24,232
-# crawls and goes back to the interior point method).
-BIG_ROUND_CAP = 0.25
 INFEASIBLE = ("Infeasible", "Primal infeasible or unbounded")  # HiGHS statuses (no LP here is unbounded)
-FACE_TRIES = 4  # random LP vertices tried for an integer point of a fractional face before a MIP
-FACE_TOL = 1e-6  # reduced costs and duals of levels 1-3 are integers (or simple fractions) of one unit
 
 
 @dataclass(frozen=True)
@@ -139,9 +112,9 @@ class LexSolver:
         self.tiebreak[arc] = model.arc_rank
         active = np.ones(n, dtype=bool)
         if len(model.pool_bt) > len(np.unique(model.pool_bt)):  # pools differ by origin: price arcs
-            active[arc[model.arc_rank >= INITIAL_ARCS]] = False
+            active[arc[model.arc_rank >= SETTINGS.initial_arcs]] = False
         # a class's outcome columns, priced per class: one-day risk segments, multi-day cohorts
-        for name, first in (("seg", INITIAL_SEGMENTS), ("coh", INITIAL_COHORTS)):
+        for name, first in (("seg", SETTINGS.initial_segments), ("coh", SETTINGS.initial_cohorts)):
             if name in b:
                 cols = np.arange(b[name].start, b[name].stop)
                 rank = getattr(model, f"{name}_rank")
@@ -226,10 +199,10 @@ class LexSolver:
         first[1:] = g[1:] != g[:-1]
         start = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
         rank = np.arange(len(g)) - start
-        limit = np.where(g >= self.seg_group0, ENTER_SEGMENTS, ENTER_PER_GROUP)
+        limit = np.where(g >= self.seg_group0, SETTINGS.enter_segments, SETTINGS.enter_per_group)
         cand = cand[(rank < limit) | (g < 0)]
-        if len(cand) > ENTER_TOTAL:
-            cand = cand[np.lexsort((self.tiebreak[cand], rc[cand]))[:ENTER_TOTAL]]
+        if len(cand) > SETTINGS.enter_total:
+            cand = cand[np.lexsort((self.tiebreak[cand], rc[cand]))[:SETTINGS.enter_total]]
         return np.sort(cand)
 
     # ------------------------------------------------------------------ levels
@@ -250,11 +223,12 @@ class LexSolver:
             self.lp.changeObjectiveOffset(float(cost[self.out] @ self.col_lo[self.out]))
         # A new objective: presolve and dual simplex (interior point in large LPs); a pricing
         # round: primal simplex from the previous basis, without presolve (it would discard the
-        # basis); in large LPs (SCRATCH_ROWS) primal simplex from the last basis for at most
-        # BIG_ROUND_CAP times the last solve from scratch when many columns enter (WARM_COLS), then
-        # interior point from scratch; else dual (PRIMAL_COLS) or primal simplex from the last
-        # basis for at most WARM_CAP times the last solve from scratch.
-        big = self.m.A.shape[0] > SCRATCH_ROWS
+        # basis); in large LPs (SETTINGS.scratch_rows) primal simplex from the last basis for at
+        # most SETTINGS.big_round_cap times the last solve from scratch when many columns enter
+        # (SETTINGS.warm_cols), then interior point from scratch; else dual (SETTINGS.primal_cols)
+        # or primal simplex from the last basis for at most SETTINGS.warm_cap times the last solve
+        # from scratch.
+        big = self.m.A.shape[0] > SETTINGS.scratch_rows
         self.lp.setOptionValue("solver", "ipm" if big else "simplex")
         self.lp.setOptionValue("simplex_strategy", 1)
         self.lp.setOptionValue("presolve", "on")
@@ -296,16 +270,16 @@ class LexSolver:
                 x = self.col_lo.copy()  # columns out of the LP are at their lower bound
                 x[self.cols] = sol.col_value
                 return status, True, x, y, float(self.lp.getInfo().objective_function_value), rc
-            if big and len(new) > WARM_COLS:  # primal simplex from the last basis, briefly
+            if big and len(new) > SETTINGS.warm_cols:  # primal simplex from the last basis, briefly
                 self.lp.setOptionValue("solver", "simplex")
                 self.lp.setOptionValue("simplex_strategy", 4)
                 self.lp.setOptionValue("presolve", "off")
-                cap = BIG_ROUND_CAP * scratch_s
+                cap = SETTINGS.big_round_cap * scratch_s
             else:
                 self.lp.setOptionValue("solver", "simplex")
-                self.lp.setOptionValue("simplex_strategy", 1 if big and len(new) > PRIMAL_COLS else 4)
+                self.lp.setOptionValue("simplex_strategy", 1 if big and len(new) > SETTINGS.primal_cols else 4)
                 self.lp.setOptionValue("presolve", "off")
-                cap = WARM_CAP * scratch_s if big else None
+                cap = SETTINGS.warm_cap * scratch_s if big else None
             self._add_cols(new, cost)
 
     def _from_scratch(self, solver="ipm"):
@@ -319,14 +293,14 @@ class LexSolver:
     def restrict_to_face(self, rc, y):
         """Fix columns and rows by complementary slackness with the optimal duals (exact)."""
         n_rows = self.m.A.shape[0]
-        pos = rc > FACE_TOL
-        neg = rc < -FACE_TOL
+        pos = rc > SETTINGS.face_tol
+        neg = rc < -SETTINGS.face_tol
         self.banned |= pos & ~self.active
         self.col_hi[pos] = self.col_lo[pos]
         self.col_lo[neg] = self.col_hi[neg]
         yb = y[:n_rows]
-        at_up = yb < -FACE_TOL
-        at_lo = yb > FACE_TOL
+        at_up = yb < -SETTINGS.face_tol
+        at_lo = yb > SETTINGS.face_tol
         self.row_lo[at_up] = self.row_hi[at_up]
         self.row_hi[at_lo] = self.row_lo[at_lo]
         rows = np.flatnonzero(at_up | at_lo)
@@ -339,6 +313,15 @@ class LexSolver:
         # columns now fixed above zero must be in the LP (duals lifted from the compact model can
         # fix columns that were never priced in)
         self._include(np.flatnonzero(~self.active & (self.col_lo > 0)), np.zeros(len(self.col_lo)))
+
+    def open_face(self, cost):
+        """In a large LP (``scratch_rows``), every column of the current face joins the LP for
+        the next level's objective ``cost``: the face has excluded most columns, and the next
+        level's first pricing round would otherwise need a second solve from scratch (national
+        14-day with transport limits, compact level 3: 135,335 columns more; one interior point
+        solve of 28.7-37.7 s of CPU against 33.3-45.5 s for two)."""
+        if self.lp is not None and self.m.A.shape[0] > SETTINGS.scratch_rows:
+            self._add_cols(np.flatnonzero(~self.active & ~self.banned & (self.col_lo < self.col_hi)), cost)
 
     def _include(self, new, cost):
         """Make the model columns ``new`` active (and add them to the LP once it is open)."""
@@ -391,10 +374,14 @@ class LexSolver:
                     np.full(n, int(integer), dtype=np.int32))
         return h, cols, shift
 
-    def face_point(self, tries):
-        """An integer point of the current face, or None: the LP vertices of ``tries`` random
-        objectives over the face's free columns (national 14-day compact level-3 face: 0.9-1.1 s
-        each, 3 of 5 integral; a MIP without objective took 2-139 s depending on the seed)."""
+    def face_point(self, tries, x):
+        """An integer point of the current face, or None: first :meth:`near_point` of the
+        fractional LP optimum ``x``, then the LP vertices of ``tries`` random objectives over the
+        face's free columns (national 14-day compact level-3 face: 0.9-1.1 s each, 3 of 5
+        integral; a MIP without objective took 2-139 s depending on the seed)."""
+        x_int = self.near_point(x)
+        if x_int is not None:
+            return x_int
         rng = np.random.default_rng(self.params.seed)
         free = self.active & ~self.banned & (self.col_lo < self.col_hi)
         for _ in range(tries):
@@ -407,6 +394,28 @@ class LexSolver:
             x[cols] = h.getSolution().col_value
             if np.all(np.abs(x - np.rint(x)) <= 1e-7):
                 return np.rint(x)
+        return None
+
+    def near_point(self, x):
+        """An integer point of the current face next to its fractional point ``x``, or None: a
+        MIP without objective over the face's columns within one (then two) rows of a
+        fractional column of ``x``, every other column fixed at its (integer) value in ``x``.
+        Any solution is an integer point of the face: its fixed columns are integers, its free
+        ones are integers within the face's bounds, and every row keeps the face's bounds.
+        National 14-day with transport limits, compact level 3: 124 fractional columns, 7,890
+        free within one row, 0.2 s, where the random vertices of :meth:`face_point` took 18 s."""
+        A = self.m.A  # CSC
+        face = self.active & ~self.banned & (self.col_lo < self.col_hi)
+        near = np.abs(x - np.rint(x)) > 1e-7
+        for _ in range(2):
+            rows = np.zeros(A.shape[0])
+            rows[A[:, np.flatnonzero(near)].indices] = 1.0
+            near = abs(A).T @ rows > 0
+            h, cols, _ = self._restricted(np.zeros(len(x)), near & face, np.rint(x), integer=True)
+            if self._run(h)[1] and h.getInfo().primal_solution_status == 2:
+                x_int = np.rint(x)
+                x_int[cols] = np.rint(h.getSolution().col_value)
+                return x_int
         return None
 
     def solve_mip(self, cost, k, z_lp, rc):
@@ -426,7 +435,7 @@ class LexSolver:
         scale = max(1.0, float(np.abs(cost).max(initial=0)))
         movable = ~self.banned & (self.col_lo < self.col_hi)
         at = np.where(rc < 0, self.col_hi, self.col_lo)  # the bound where the LP optimum holds a column
-        steps = [FACE_TOL * scale] + ([gap] if gap > FACE_TOL * scale else []) + [np.inf]
+        steps = [SETTINGS.face_tol * scale] + ([gap] if gap > SETTINGS.face_tol * scale else []) + [np.inf]
         x_best, z_best, status = None, np.inf, "Infeasible"
         while steps:
             tau = steps.pop(0)
@@ -548,13 +557,15 @@ def _faces_from(model, params, deadline, compact, lift, assume):
             statuses.append(status)
             bounds.append(z_lp)
             c.restrict_to_face(rc, y)
+            if k < 2:
+                c.open_face(compact.objectives[k + 1])
             yf = lift.duals(y)
             s.restrict_to_face(s.reduced_costs(model.objectives[k], yf), yf)
         xf, proven = _lifted(model, lift, xc, bounds, 3)
         if xf is None and (c.left() is None or c.left() > 0):
             # a fractional LP optimum: an integer point of the compact face (national 14-day:
             # 2.7 s) proves levels 1-3 and starts level 4 from a feasible set of columns
-            x_int = c.face_point(FACE_TRIES)
+            x_int = c.face_point(SETTINGS.face_tries, xc)
             if x_int is None:
                 status, ok, x_int, _ = c.solve_mip(np.zeros(len(xc)), 3, 0.0, np.zeros(len(xc)))
                 if status in INFEASIBLE:

@@ -319,10 +319,14 @@ def restriction_keys(P: People, N: Network) -> np.ndarray:
     tie_aor = np.where(tied, P.aor, -1)
     tie_org = np.where(tied & (P.origin >= 0) & (org_aor != P.aor), P.origin, -1)
     det = P.pin_kind == PIN_DETAIN
-    key = np.stack([tie_aor, tie_org, np.where(det, P.pin_fac, -1), np.where(det, P.pin_unit, -1)], axis=1)
-    _, inv = np.unique(key, axis=0, return_inverse=True)
+    # one mixed-radix integer per person, ordered as the rows (tie AOR, tie origin, pinned
+    # facility, pinned unit) are: ids equal those of a row-wise unique, at a fraction of its time
+    F, U = len(N.fac_aor) + 1, len(N.unit_fac) + 1
+    key = (((tie_aor + 1) * F + tie_org + 1) * F + np.where(det, P.pin_fac, -1) + 1) * U \
+        + np.where(det, P.pin_unit, -1) + 1
+    _, inv = np.unique(key.astype(np.int64), return_inverse=True)
     inv = inv.ravel().astype(np.int64) + 1
-    inv[(key == -1).all(axis=1)] = 0  # the unrestricted people's id is left unused
+    inv[key == 0] = 0  # the unrestricted people's id is left unused
     return inv
 
 

@@ -23,6 +23,8 @@ import numpy as np
 
 from .instance import Instance
 from .model import LEVELS, RISK_SCALE
+from .errors import EXIT_INPUT, EXIT_OK, InputError, err
+from .outdir import bad_output_file
 
 MODEL_FILES = ("model.json", "level1.mps", "level2.mps", "level3.mps", "level4.mps")
 
@@ -188,3 +190,33 @@ def write_person_level(out: str | Path, inst: Instance, level: int, held: list[f
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def cmd_export_model(args) -> int:
+    """``bedalloc export-model``: level K of the person-level formulation as MPS."""
+    from .instance import read_instance
+    from .engine import solve
+
+    try:
+        inst = read_instance(args.instance)
+    except InputError as e:
+        err(e.lines)
+        return EXIT_INPUT
+    why = bad_output_file(args.person_level, "--person-level", [args.instance], (".mps",))
+    if why is None and inst.horizon_days > 1:
+        why = f"{args.instance}: export-model: one-day instances only (horizon_days = {inst.horizon_days})"
+    if why:
+        err([why])
+        return EXIT_INPUT
+    held = []
+    if args.level > 1:  # the earlier levels' optima, from bedalloc's own engine
+        o = solve(inst).objective
+        held = [o["unplaced"], o["surge"], round(o["released_risk"] * RISK_SCALE)][: args.level - 1]
+    try:
+        write_person_level(args.person_level, inst, args.level, held)
+    except OSError as e:
+        err([f"{args.person_level}: cannot write the model: {e.strerror or e}"])
+        return EXIT_INPUT
+    print(f"wrote {args.person_level}: level {args.level} of the person-level formulation"
+          + (f", levels 1-{args.level - 1} held at {held}" if held else ""))
+    return EXIT_OK

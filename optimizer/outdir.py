@@ -81,3 +81,25 @@ def unsafe_out_dir(out: str | Path) -> str | None:
     if not os.access(out, os.W_OK | os.X_OK):  # moving a folder rewrites its ".." entry
         return f"cannot replace {out}: {os.strerror(13)}"
     return unwritable(out)
+
+
+def bad_output_file(path: str, flag: str, keep: list[str | Path], suffixes: tuple[str, ...] = (),
+                     new: bool = False) -> str | None:
+    """Why ``path`` may not be written by ``flag`` (one line), or None: it must be a file name
+    in an existing, writable folder, ending in one of ``suffixes`` (when given: an existing file
+    of another kind is never overwritten), absent when ``new``, and neither one of ``keep``
+    (inputs) nor inside one of them (plan and model folders)."""
+    p = Path(path)
+    if p.is_dir() or not (p.parent if str(p.parent) else Path(".")).is_dir():
+        return f"{path}: {flag}: must be a file name in an existing folder"
+    if suffixes and p.suffix.lower() not in suffixes:
+        return f"{path}: {flag}: must name a {' or '.join(suffixes)} file"
+    if new and p.exists():
+        return f"{path}: {flag}: a file of that name exists; remove it first or choose another name"
+    target = p.resolve()
+    for k in keep:
+        k = Path(k).resolve()
+        if target == k or k in target.parents:
+            return f"{path}: {flag}: would overwrite {k}; choose another file"
+    why = unwritable(p)
+    return f"{path}: {flag}: {why}" if why else None

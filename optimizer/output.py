@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -42,9 +43,7 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a plan folder is an ordinary folder
     try:
         with open(tmp / "plan.csv", "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(list(rows[0].keys()) if rows else PLAN_COLUMNS)
-            w.writerows([list(r.values()) for r in rows])
+            fh.write(csv_text(list(rows[0].keys()) if rows else list(PLAN_COLUMNS), rows))
         if started is not None and "summary.json" in documents:
             now = time.monotonic()
             documents["summary.json"]["timings_s"].update(write=round(now - t0, 4), total=round(now - started, 4))
@@ -63,6 +62,27 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def csv_text(header: list[str], rows: list[dict[str, str]]) -> str:
+    """The CSV text of ``header`` and the ``rows``' values (``csv.writer``'s, lines ending in
+    ``\\n``): joined with commas directly when no cell needs quoting, which the commas, quotes
+    and line breaks of the joined text prove (every row has the header's length, every line its commas), about
+    four times as fast as ``csv.writer``; through ``csv.writer`` otherwise."""
+    try:
+        lines = [",".join(header)] + [",".join(r.values()) for r in rows]
+    except TypeError:  # a cell that is not a string: csv.writer converts it
+        lines = None
+    if lines is not None and len(header) > 1 and all(len(r) == len(header) for r in rows):
+        text = "\n".join(lines) + "\n"
+        if (text.count(",") == len(lines) * (len(header) - 1) and text.count("\n") == len(lines)
+                and '"' not in text and "\r" not in text):
+            return text
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows([list(r.values()) for r in rows])
+    return buf.getvalue()
 
 
 def diagnosis(inst: Instance, rows: list[dict[str, str]], level1_proven: bool, why: list[str]) -> dict:

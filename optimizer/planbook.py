@@ -15,9 +15,6 @@ import io
 from .instance import Instance
 from .sheets import sized_sheet, xlsx_cell
 
-# Seconds per plan row that writing plan.xlsx takes (national one-day, 66,157 rows: 11.8 s of CPU on
-# a loaded 2-core machine), kept out of a --time-limit like the other writing
-XLSX_S_PER_ROW = 1.8e-4
 NUMERIC = {"release_day": int, "transfer": int, "effective_risk": float, "pinned": int}
 
 

@@ -61,9 +61,12 @@ released (releasable, with an eligible ATD program that still has room).
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
+from .arrays import unique_rows
+from .errors import EXIT_INPUT, EXIT_OK, InputError, err
 from .horizon import person_days
 from .instance import Instance
 from .model import (
@@ -104,9 +107,7 @@ def _bed_classes(inst: Instance, P, N):
         units[k] = family_units(P, N, mem)
         fits_any[k] = family_units(nostay, N, mem).any()
     # single people who fit exactly the same units share a class; each family is its own class
-    sets, kcls = np.unique(np.concatenate([units, np.where(uniq[:, :1] > 0, uniq[:, :1], 0)], axis=1),
-                           axis=0, return_inverse=True)
-    kcls = kcls.ravel()
+    sets, _, kcls = unique_rows(np.concatenate([units, np.where(uniq[:, :1] > 0, uniq[:, :1], 0)], axis=1))
     labels = []
     for c in range(len(sets)):
         ks = uniq[kcls == c]
@@ -311,7 +312,7 @@ def _room_keys(c: dict, idx: np.ndarray) -> np.ndarray:
     cols = [c["cls"][idx], c["dec"][idx] == "unplaced", c["arrival"][idx], np.minimum(c["end"], c["limit"])[idx],
             c["uidx"][idx], np.where(c["uidx"][idx] >= 0, c["rday"][idx], -1), P.family[idx],
             np.where(limited | tied, P.origin[idx], -2), np.where(tied, P.aor[idx], -1), c["moved"][idx] & limited]
-    return np.unique(np.stack(cols, axis=1).astype(np.int64), axis=0, return_inverse=True)[1].ravel()
+    return unique_rows(np.stack(cols, axis=1).astype(np.int64))[2]
 
 
 def _bed_reasons(c: dict, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -634,3 +635,52 @@ def _ties_text(inst: Instance, a: dict, rm: dict, i: int, members: np.ndarray, h
     return (f"{head}. Reason local_ties: the local ties of {tied} allow only the origin facility "
             f"({p.origin or 'none'}) and the facilities of AOR {p.aor} (MODEL.md §3 rule 8); {what}. A free "
             "compatible bed the ties allow would change it.")
+
+
+def cmd_explain(args) -> int:
+    """``bedalloc explain``: one person's outcome in plain words (exit 0; 2 for bad input)."""
+    import json
+
+    from .instance import read_instance
+    from .verifier import read_plan
+
+    plan_dir = Path(args.plan_dir)
+    summary: dict = {}
+    if args.instance is None:
+        try:
+            summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
+            instance = summary["instance"]
+            if not isinstance(instance, str):
+                raise TypeError("'instance' is not a file name")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            err([f"{plan_dir}: summary.json: cannot read the instance file name ({e}); give --instance"])
+            return EXIT_INPUT
+    else:
+        instance = args.instance
+    if not Path(instance).exists():  # a file, or a folder of CSV files
+        err([f"{instance}: the plan's instance file is not found from here (summary.json names it relative to "
+              "where solve ran); give --instance"])
+        return EXIT_INPUT
+    from .pinfile import plan_pins
+    from .verifier import verify
+
+    digest: list[str] = []
+    try:
+        inst = plan_pins(read_instance(instance, digest), plan_dir)
+        rows = read_plan(plan_dir / "plan.csv")
+    except InputError as e:
+        err(e.lines)
+        return EXIT_INPUT
+    if summary.get("instance_sha256") not in (None, digest[0]):
+        err([f"{plan_dir}: the plan was made for another version of {instance} (sha256 differs); give --instance"])
+        return EXIT_INPUT
+    check = verify(inst, rows)
+    if not check.ok:
+        err([f"{plan_dir}/plan.csv: the plan fails verification ({check.violations[0]}); see bedalloc check"])
+        return EXIT_INPUT
+    text = explain(inst, rows, args.person_id)
+    if text is None:
+        err([f"{plan_dir}/plan.csv: no person with id {args.person_id!r}"])
+        return EXIT_INPUT
+    print(text)
+    return EXIT_OK

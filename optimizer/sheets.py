@@ -29,8 +29,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
-from .outdir import replace_folder
+from .errors import EXIT_INPUT, EXIT_OK, InputError, err
+from .outdir import bad_output_file, replace_folder
 from .instance import (MAX_PROBLEMS, AtdProgram, Aor, Facility, Instance, Person, Policy, Unit,
                        parse_instance, read_bytes)
 
@@ -784,3 +784,27 @@ def write_template(out: str | Path) -> None:
     for row in notes:
         ws.append(row)
     save_atomic(wb, out)
+
+
+def cmd_sheets(args) -> int:
+    """``bedalloc convert`` and ``bedalloc template`` (0; 2 for bad input, nothing written)."""
+    try:
+        if args.command == "template":
+            if Path(args.output).suffix.lower() != ".xlsx":
+                raise InputError([f"{args.output}: the template is a workbook: name it OUT.xlsx"])
+            why = bad_output_file(args.output, "OUT.xlsx", [], new=True)
+            if why:
+                raise InputError([why])
+            write_template(args.output)
+            print(f"template written to {args.output}")
+            return EXIT_OK
+        inst = convert(args.input, args.output)
+    except InputError as e:
+        err(e.lines)
+        return EXIT_INPUT
+    except OSError as e:
+        err([f"{args.output}: cannot write: {e.strerror or e}"])
+        return EXIT_INPUT
+    print(f"{args.input} -> {args.output}: {len(inst.people)} people, {len(inst.facilities)} facilities, "
+          f"{len(inst.atd_programs)} ATD programs")
+    return EXIT_OK

@@ -74,11 +74,13 @@ import copy
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from .errors import SolverError
+from .errors import EXIT_ERROR, EXIT_INPUT, EXIT_OK, InputError, SolverError, err
 from .instance import Instance, effective_risk, parse_instance
+from .outdir import bad_output_file
 
 POLICIES = ("horizon", "myopic", "rule")
 
@@ -503,3 +505,84 @@ def simulate(doc: dict, days: int, seed: int, policies=POLICIES, params=None, pr
                 progress(policy, day)
         out.append(world.out)
     return out
+
+
+def _print_simulation(args, rows: list[dict]) -> None:
+    """The policies' comparison table of ``bedalloc simulate``."""
+    from rich.table import Table
+
+    from .report import console
+
+    t = Table(title=f"Simulation of {args.days} days (seed {args.seed})", title_justify="left")
+    cols = ("policy", "released", "released_risk", "max_risk_released", "deadline_violations", "unplaced_days",
+            "surge_bed_days", "cost_usd", "transfers", "max_transfers_per_day", "days_at_limit",
+            "aor_days_at_limit", "solve_s")
+    names = {"max_transfers_per_day": "most transfers a day", "days_at_limit": "days at national limit",
+             "aor_days_at_limit": "AOR-days at limit"}
+    for col in cols:
+        t.add_column(names.get(col, col.replace("_", " ")), justify="left" if col == "policy" else "right")
+    for r in rows:
+        cells = {c: f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
+                 for c in cols}
+        if r["transfer_limit"] is not None:  # the busiest day against the national seats
+            cells["max_transfers_per_day"] += f" of {r['transfer_limit']:,}"
+        t.add_row(*cells.values())
+    console(220).print(t)
+
+
+def cmd_simulate(args) -> int:
+    """``bedalloc simulate``: run the policies, print the comparison, write two CSV files."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .backends import BackendError, check
+    from .generate import write_records
+    from .instance import load_json, read_instance
+    from .engine import SolveParams
+
+    policies = list(dict.fromkeys(x.strip() for x in args.policies.split(",") if x.strip()))
+    wrong = [x for x in policies if x not in POLICIES]
+    if wrong or not policies:
+        err([f"bedalloc simulate: --policies: unknown {', '.join(wrong) or '(none)'}; known: {', '.join(POLICIES)}"])
+        return EXIT_INPUT
+    try:
+        check(args.solver, {})
+        read_instance(args.instance)  # one clear line per problem
+    except BackendError as e:
+        err([f"bedalloc simulate: --solver {args.solver}: {e}"])
+        return EXIT_INPUT
+    except InputError as e:
+        err(e.lines)
+        return EXIT_INPUT
+    out = Path(args.out) if args.out else Path("out") / f"{Path(args.instance).stem}-simulation"
+    why = (f"{out}: --out: not a folder" if out.exists() and not out.is_dir() else
+           bad_output_file(str(out / "simulation.csv"), "--out", [args.instance]) if out.exists() else None)
+    if why is None and not out.exists():
+        try:
+            out.mkdir(parents=True)
+            out.rmdir()
+        except OSError as e:
+            why = f"{out}: --out: cannot create the folder: {e.strerror or e}"
+    if why:
+        err([why])
+        return EXIT_INPUT
+    doc = load_json(args.instance)
+    con = Console(stderr=True)
+    with Progress(console=con, disable=args.quiet or not con.is_terminal, transient=True) as bar:
+        tasks = {p: bar.add_task(f"{p:8s}", total=args.days) for p in policies}
+        try:
+            results = simulate(doc, args.days, args.seed, policies, SolveParams(solver=args.solver),
+                               progress=lambda policy, day: bar.advance(tasks[policy]))
+        except (BackendError, InputError) as e:
+            err([f"{args.instance}: {e}" if isinstance(e, BackendError) else e.lines[0]])
+            return EXIT_INPUT
+        except SolverError as e:  # a plan failed verification or a day broke the contract
+            err([f"{args.instance}: {e}"])
+            return EXIT_ERROR
+    rows = [r.row() for r in results]
+    out.mkdir(parents=True, exist_ok=True)  # written before anything is printed: a closed stdout must not lose it
+    write_records(out / "simulation.csv", rows)
+    write_records(out / "days.csv", [d for r in results for d in r.per_day])
+    _print_simulation(args, rows)
+    print(f"written to {out}/simulation.csv and days.csv")
+    return EXIT_OK

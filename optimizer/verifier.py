@@ -560,7 +560,8 @@ def verify(inst: Instance, rows: list[dict[str, str]]) -> Verification:
     _local_ties(inst, tally.fac_of, add)
     n_pinned = _pins(inst, row_of, look.uinfo, add)
     move_cost = _moving_cost(inst.policy, tally, look)
-    _needless_unplaced(inst, row_of, tally.occ, tally.enrolled, tally.moves, add)
+    if tally.decisions["unplaced"]:  # otherwise no row to look at (a pass over everyone)
+        _needless_unplaced(inst, row_of, tally.occ, tally.enrolled, tally.moves, add)
     surge, fac_occ = _beds_and_surge(tally.occ, look.uinfo, add)
     per_program = _atd_capacity(inst, tally.enrolled, add)
     mult = inst.policy.cost_days if H == 1 else 1
@@ -674,6 +675,7 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
     fam_first: dict[str, tuple[int, tuple, str]] = {}  # family -> (first member, outcome key, text)
     risk_grid = 0
     atd_cost = 0.0
+    eff_of: dict = {}  # (risk, factors) -> effective risk: a few thousand distinct nationally
     cells_of = itemgetter(*PLAN_COLUMNS[1:])
     person_fields = itemgetter(*_PERSON_FIELDS)
 
@@ -690,7 +692,9 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
             person = tuple(getattr(p, f) for f in _PERSON_FIELDS)
         pid, arrival, removal, risk, hum, minor, family_id, origin, _, _, _, _, _, mandatory, paor = person
 
-        eff = effective_risk(risk, hum, table)
+        eff = eff_of.get((risk, *hum))
+        if eff is None:
+            eff = eff_of[(risk, *hum)] = effective_risk(risk, hum, table)
         cells = _check_cells(i, pid, er, eff, dec, fac, uid, prog, rday_s, arrival, removal, look, add)
         if cells is None:  # no known decision: the row says nothing more
             continue

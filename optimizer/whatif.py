@@ -17,6 +17,8 @@ import numpy as np
 from .instance import Instance, parse_instance
 from .engine import SolveParams, build_models, solve
 from .verifier import verify
+from .errors import EXIT_INPUT, EXIT_OK, InputError, err
+from .outdir import bad_output_file
 
 
 def _outcome(inst: Instance, rows: list[dict[str, str]]) -> dict:
@@ -256,3 +258,116 @@ def _beds_needed(point, r: float, base: int) -> dict:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if ok(mid) else (mid, hi)
     return {"risk": r, "percent": hi, "extra_beds": point(hi)["beds"] - base}
+
+
+def _changes(items: list[str], flag: str) -> dict[str, int]:
+    """``KEY=+N`` / ``KEY=-N`` items as a dict; raises ValueError naming the bad item."""
+    out: dict[str, int] = {}
+    for item in items:
+        key, sep, num = item.rpartition("=")
+        try:
+            n = int(num)
+        except ValueError:
+            n = None
+        if not sep or not key or n is None:
+            raise ValueError(f"{flag} {item!r}: expected NAME=+N or NAME=-N")
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+def cmd_whatif(args) -> int:
+    """``bedalloc whatif``: the plan with changed capacity against the base plan."""
+    from rich.table import Table
+
+    from .instance import load_json, read_instance
+    from .report import console
+
+    try:
+        read_instance(args.instance)
+        beds, atd = _changes(args.beds, "--beds"), _changes(args.atd, "--atd")
+        transfers, total = _changes(args.transfers, "--transfers"), args.transfers_total
+        if not beds and not atd and not transfers and total is None:
+            raise ValueError("give at least one --beds, --atd, --transfers or --transfers-total change")
+        doc = load_json(args.instance)
+        change_capacity(doc, beds, atd, transfers, total)  # bad changes: exit 2 before solving
+        res = whatif(doc, beds, atd, transfers=transfers, transfers_total=total)
+    except InputError as e:
+        err(e.lines)
+        return EXIT_INPUT
+    except ValueError as e:
+        err([f"bedalloc whatif: {e}"])
+        return EXIT_INPUT
+    t = Table(title="What if: " + ", ".join([f"{k} {v:+d} beds" for k, v in beds.items()]
+                                            + [f"{k} {v:+d} ATD slots" for k, v in atd.items()]
+                                            + [f"{k} {v:+d} transfers a day" for k, v in transfers.items()]
+                                            + ([f"national {total:+d} transfers a day"] if total is not None else [])),
+              title_justify="left")
+    for col in ("", "base", "what-if", "change"):
+        t.add_column(col, justify="left" if not col else "right")
+    b, w = res["base"], res["whatif"]
+    for key, label in (("unplaced", "unplaced people"), ("surge", "surge bed-days"), ("released", "released people"),
+                       ("released_risk", "released risk"),
+                       ("highest_released_for_capacity", "highest released for lack of beds"),
+                       ("transfers", "transfers"), ("cost_usd", "cost (USD)")):
+        x, y = b[key], w[key]
+        fmt = ",.2f" if key == "cost_usd" else ",.4f" if "risk" in key else ",.0f"  # the plan files' grid
+        t.add_row(label, "-" if x is None else f"{x:{fmt}}", "-" if y is None else f"{y:{fmt}}",
+                  "-" if x is None or y is None else f"{y - x:+{fmt}}")
+    t.add_row("people whose outcome changes", "", "", f"{res['moved']:,}")
+    console(120).print(t)
+    return EXIT_OK
+
+
+def cmd_capacity_curve(args) -> int:
+    """``bedalloc capacity-curve``: optimal outcomes over scaled bed counts."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from .generate import write_records
+    from .instance import load_json, read_instance
+    from .report import console
+
+    bad = None
+    if not (-100 < args.lo <= args.hi <= 1000 and math.isfinite(args.step)):
+        bad = "--from must be above -100, at most --to, and --to at most 1000"
+    elif (args.hi - args.lo) / args.step > 200:
+        bad = "at most 201 points (raise --step)"
+    elif any(not 0 <= r <= 100 for r in args.risk):
+        bad = "--risk must be from 0 to 100"
+    else:
+        bad = args.out and bad_output_file(args.out, "--out", [args.instance])
+    if bad:
+        err([f"bedalloc capacity-curve: {bad}"])
+        return EXIT_INPUT
+    percents = [round(args.lo + k * args.step, 6) for k in range(int((args.hi - args.lo) / args.step + 1e-9) + 1)]
+    try:
+        read_instance(args.instance)
+        con = Console(stderr=True)
+        with Progress(console=con, disable=args.quiet or not con.is_terminal, transient=True) as bar:
+            task = bar.add_task("solving", total=len(percents) + 7 * len(args.risk))
+            res = capacity_curve(load_json(args.instance), percents, args.risk,
+                                 progress=lambda: bar.advance(task))
+    except InputError as e:
+        err(e.lines)
+        return EXIT_INPUT
+    except ValueError as e:
+        err([f"{args.instance}: {e}"])
+        return EXIT_INPUT
+    if args.out:  # written before anything is printed: a closed stdout must not lose it
+        write_records(args.out, res["points"])
+    t = Table(title="Capacity curve (every unit's beds scaled; surge beds unchanged)", title_justify="left")
+    cols = ("percent", "beds", "unplaced", "surge", "released", "released_risk", "highest_released_for_capacity",
+            "cost_usd")
+    for col in cols:
+        t.add_column(col.replace("_", " ").replace("for capacity", "for lack of beds"), justify="right")
+    for p in res["points"]:
+        t.add_row(*("-" if p[c] is None else f"{p[c]:+g}" if c == "percent" else f"{p[c]:,.2f}"
+                    if isinstance(p[c], float) else f"{p[c]:,}" for c in cols))
+    out = console(140)
+    out.print(t)
+    for n in res["beds_needed"]:
+        out.print(f"nobody with effective risk >= {n['risk']:g} released for lack of capacity: "
+                  + ("not reached with +100 % beds" if n["percent"] is None
+                     else f"+{n['percent']} % beds ({n['extra_beds']:,} more beds)"))
+    return EXIT_OK

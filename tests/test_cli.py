@@ -124,6 +124,19 @@ def test_help(argv, capsys):
     assert "bedalloc" in out
 
 
+def test_every_command_runs_a_function_of_its_module():
+    """cli.py parses and dispatches: each command but solve names the function of its module."""
+    import argparse
+    import importlib
+
+    from optimizer.cli import COMMANDS, build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == set(COMMANDS) | {"solve"}
+    for module, function in COMMANDS.values():
+        assert callable(getattr(importlib.import_module(f"optimizer.{module}"), function))
+
+
 def test_main_keeps_garbage_collection_enabled(capsys):
     import gc
 
@@ -254,6 +267,19 @@ def test_check_accepts_the_plan(solved):
     assert proc.stdout.startswith("OK")
     proc = run("check", TINY, solved / "plan.csv")  # the file itself is accepted too
     assert proc.returncode == 0
+
+
+def test_check_notes_a_plan_made_for_another_instance_file(solved, tmp_path, capsys):
+    other = tmp_path / "tiny-copy.json"
+    other.write_text(TINY.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # the same people, another file
+    sha = json.loads((solved / "summary.json").read_text(encoding="utf-8"))["instance_sha256"]
+    for where in (solved, solved / "plan.csv"):  # the plan file itself: its folder's summary.json
+        capsys.readouterr()
+        assert main(["check", str(other), str(where)]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0] == (f"note: {solved / 'summary.json'} says the plan was made for another instance file "
+                          f"(sha256 {sha[:12]}...)")
+        assert out[1].startswith("OK: ") and len(out) == 2
 
 
 def test_check_finds_a_released_mandatory_person(solved, tmp_path):

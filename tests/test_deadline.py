@@ -159,10 +159,11 @@ def test_a_busy_machine_widens_the_reserves(monkeypatch, tmp_path):
     machine; a read phase that ran at a sixth of the CPU (other work on the machine) scales them
     by that factor, so that the solver stops early enough for its result to be written."""
     import optimizer.instance
-    from optimizer.deadline import MAX_SLOWDOWN, reserve_s, slowdown
+    from optimizer.deadline import reserve_s, slowdown
+    from optimizer.settings import SETTINGS
 
     assert slowdown(0.3, 0.1) == pytest.approx(3.0) and slowdown(0.05, 0.1) == 1.0 and slowdown(9.0, 0.01) == 1.0
-    assert slowdown(100.0, 0.1) == MAX_SLOWDOWN
+    assert slowdown(100.0, 0.1) == SETTINGS.max_slowdown
     seen = {}
     real_read, real_solve = optimizer.instance.read_instance, solve_mod.solve
 
@@ -181,6 +182,6 @@ def test_a_busy_machine_widens_the_reserves(monkeypatch, tmp_path):
     monkeypatch.setattr(solve_mod, "solve", spy)
     assert main(["solve", "instances/tiny.json", "--time-limit", "60", "--out", str(tmp_path / "p"),
                  "--quiet"]) == 0
-    assert 4.0 <= seen["slowdown"] <= MAX_SLOWDOWN
+    assert 4.0 <= seen["slowdown"] <= SETTINGS.max_slowdown
     # the solver's share: the limit less the read and the reserve, which grew by the factor
     assert seen["left"] < 60 - 0.3 - reserve_s(12, 1) * seen["slowdown"] + 0.05

@@ -16,6 +16,7 @@ from optimizer.instance import parse_instance, read_instance
 from optimizer import horizon, lexico
 from optimizer.horizon import build_horizon
 from optimizer.lexico import LevelParams, solve_with_backend
+from optimizer.settings import SETTINGS
 from optimizer.engine import SolveParams, solve, tighten
 from optimizer.verifier import verify
 from randinst import load_multiday, load_random, multiday_instance, write_instance
@@ -29,12 +30,24 @@ def test_random_multiday_instances_against_brute_force(tmp_path, monkeypatch, na
     and every plan passes the verifier with the same levels; with ``highs``, some level-4 MIPs
     need more columns freed than the LP optimal face's (reduced-cost fixing)."""
     later = assumed = 0
-    stages = []  # per MIP: how many column sets it was solved over
+    stages = []  # per MIP of solve_mip: how many column sets it was solved over
+    inside = []  # not empty while solve_mip runs (near_point's MIPs are not counted)
     restricted, mip = lexico.LexSolver._restricted, lexico.LexSolver.solve_mip
-    monkeypatch.setattr(lexico.LexSolver, "_restricted",
-                        lambda self, *a, integer: (integer and stages.__setitem__(-1, stages[-1] + 1))
-                        or restricted(self, *a, integer=integer))
-    monkeypatch.setattr(lexico.LexSolver, "solve_mip", lambda self, *a: stages.append(0) or mip(self, *a))
+
+    def counted(self, *a, integer):
+        if integer and inside:
+            stages[-1] += 1
+        return restricted(self, *a, integer=integer)
+
+    def solve_mip(self, *a):
+        stages.append(0)
+        inside.append(True)
+        try:
+            return mip(self, *a)
+        finally:
+            inside.pop()
+    monkeypatch.setattr(lexico.LexSolver, "_restricted", counted)
+    monkeypatch.setattr(lexico.LexSolver, "solve_mip", solve_mip)
     for seed in range(seeds):
         inst = load_multiday(seed, tmp_path)
         ref = brute_force_days(inst)
@@ -55,13 +68,11 @@ def test_random_multiday_instances_against_brute_force(tmp_path, monkeypatch, na
         assert stages and max(stages) > 1, stages  # the column set widened until proven
 
 
-def test_cohorts_priced_one_at_a_time_agree_with_brute_force(tmp_path, monkeypatch):
+def test_cohorts_priced_one_at_a_time_agree_with_brute_force(tmp_path, monkeypatch, tune):
     """Cohorts priced in from one per class, one per class and round, give the enumeration's
     four levels; an LP infeasible with the cohorts priced in so far is solved again with every
     column, so that an infeasible assumption (levels 1-2 at their lower bounds) is the model's."""
-    monkeypatch.setattr(horizon, "PRICED_COHORTS", 0)
-    monkeypatch.setattr(lexico, "INITIAL_COHORTS", 1)
-    monkeypatch.setattr(lexico, "ENTER_SEGMENTS", 1)
+    tune(priced_cohorts=0, initial_cohorts=1, enter_segments=1)
     adds = []  # per column addition: whether the LP was infeasible
     add_cols = lexico.LexSolver._add_cols
     monkeypatch.setattr(lexico.LexSolver, "_add_cols", lambda self, new, cost: (
@@ -82,14 +93,12 @@ def test_cohorts_priced_one_at_a_time_agree_with_brute_force(tmp_path, monkeypat
     assert adds.count(True) > 0 and adds.count(False) > 0  # columns added to infeasible LPs and by pricing
 
 
-def test_an_lp_the_interior_point_method_fails_on_is_solved_again_by_simplex(tmp_path, monkeypatch):
+def test_an_lp_the_interior_point_method_fails_on_is_solved_again_by_simplex(tmp_path, monkeypatch, tune):
     """A run that ends neither optimal, infeasible nor at the limit is solved again by dual
     simplex: HiGHS 1.16's interior point method gave "Solve error" on seed 147's infeasible
     41-column level-3 LP (large-LP settings, cohorts priced from none; adversarial review), and
     here every interior point run is made to fail.  The enumeration's four levels every time."""
-    monkeypatch.setattr(horizon, "PRICED_COHORTS", 0)
-    monkeypatch.setattr(lexico, "INITIAL_COHORTS", 0)
-    monkeypatch.setattr(lexico, "SCRATCH_ROWS", 0)
+    tune(priced_cohorts=0, initial_cohorts=0, scratch_rows=0)
     run = lexico.LexSolver._run
     for fail in (False, True):
         failed = []
@@ -110,22 +119,14 @@ def test_an_lp_the_interior_point_method_fails_on_is_solved_again_by_simplex(tmp
 
 @pytest.mark.parametrize("warm_cols,primal_cols,warm_cap", [
     (0, 0, 2.0), (10**9, 0, 10.0**9), (10**9, 10**9, 10.0**9), (10**9, 0, 0.0)])
-def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, warm_cols, primal_cols, warm_cap):
-    """The settings of LPs above SCRATCH_ROWS (interior point when opened, pricing rounds from
+def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, tune, warm_cols, primal_cols, warm_cap):
+    """The settings of LPs above ``scratch_rows`` (interior point when opened, pricing rounds from
     scratch or warm-started by dual or primal simplex, warm starts stopped at once and redone
     from scratch) give the enumeration's four levels on tiny instances and ``highs-mip``'s on
     20-people ones, every arc and cohort priced, one arc entering per pool and at most two
     columns per round."""
-    monkeypatch.setattr(horizon, "PRICED_ARCS", 0)
-    monkeypatch.setattr(horizon, "PRICED_COHORTS", 0)
-    monkeypatch.setattr(horizon.HorizonLift, "NEAR_ARCS", 1)
-    monkeypatch.setattr(lexico, "SCRATCH_ROWS", 0)
-    monkeypatch.setattr(lexico, "WARM_COLS", warm_cols)
-    monkeypatch.setattr(lexico, "PRIMAL_COLS", primal_cols)
-    monkeypatch.setattr(lexico, "INITIAL_ARCS", 1)
-    monkeypatch.setattr(lexico, "ENTER_PER_GROUP", 1)
-    monkeypatch.setattr(lexico, "ENTER_TOTAL", 2)
-    monkeypatch.setattr(lexico, "WARM_CAP", warm_cap)
+    tune(priced_arcs=0, priced_cohorts=0, lift_near_arcs=1, scratch_rows=0, warm_cols=warm_cols,
+         primal_cols=primal_cols, initial_arcs=1, enter_per_group=1, enter_total=2, warm_cap=warm_cap)
     redone = []
     from_scratch = lexico.LexSolver._from_scratch
     monkeypatch.setattr(lexico.LexSolver, "_from_scratch", lambda self, solver="ipm": (redone.append(1), from_scratch(self, solver))[1])
@@ -172,19 +173,18 @@ def test_one_day_horizon_model_equals_the_one_day_model(tmp_path):
 
 @pytest.mark.parametrize("priced", [False, True])
 @pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5)])
-def test_column_generation_engine_agrees_with_the_mip_on_generated_horizons(monkeypatch, aors, scale, days, priced):
+def test_column_generation_engine_agrees_with_the_mip_on_generated_horizons(tune, aors, scale, days, priced):
     """``highs`` (optimal faces; with ``priced``, moving arcs enter by pricing from the cheapest
     one per pool) and ``highs-mip`` (every column, each level a MIP) prove the same four levels
     on generated multi-day instances whose pools differ by origin, and the plan passes the
     verifier."""
     if priced:  # only each pool's cheapest arc starts in the LP
-        monkeypatch.setattr(horizon, "PRICED_ARCS", 0)
-        monkeypatch.setattr(lexico, "INITIAL_ARCS", 1)
+        tune(priced_arcs=0, initial_arcs=1)
     inst = parse_instance(json.loads(json.dumps(national_instance(seed=3, aors=aors, scale=scale,
                                                                   horizon_days=days))))
     hm = build_horizon(inst)
     assert len(hm.pool_bt) > len(np.unique(hm.pool_bt))  # pools differ by origin
-    assert (hm.arc_rank.max() >= lexico.INITIAL_ARCS) == priced  # with priced, some arcs start outside the LP
+    assert (hm.arc_rank.max() >= lexico.SETTINGS.initial_arcs) == priced  # with priced, some arcs start outside the LP
     a = solve(inst, SolveParams(solver="highs"))
     b = solve(inst, SolveParams(solver="highs-mip"))
     assert a.levels_proven == b.levels_proven == 4
@@ -334,19 +334,20 @@ def test_families_of_two_sizes_in_equal_family_units_keep_the_lifted_levels():
     assert full.objectives[2] @ xf / (RISK_UNITS * H) == pytest.approx(ref["released_risk"], abs=1e-9)
 
 
-@pytest.mark.parametrize("tries", [lexico.FACE_TRIES, 0])
-def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypatch, tries):
+@pytest.mark.parametrize("tries", [SETTINGS.face_tries, 0])
+def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypatch, tune, tries):
     """When the compact level-3 LP optimum is fractional (random multi-day instance 84, 8 people), an integer
-    point of the compact optimal face is found (by random LP vertices, or with no tries by a MIP
-    without objective), carried to the full model, and the four levels equal those of
+    point of the compact optimal face is found (with :meth:`near_point` left out: by random LP
+    vertices, or with no tries by a MIP without objective), carried to the full model, and the four levels equal those of
     ``highs-mip``."""
     calls = []
     mip, point = lexico.LexSolver.solve_mip, lexico.LexSolver.face_point
-    monkeypatch.setattr(lexico, "FACE_TRIES", tries)
+    tune(face_tries=tries)
+    monkeypatch.setattr(lexico.LexSolver, "near_point", lambda self, x: None)
     monkeypatch.setattr(lexico.LexSolver, "solve_mip",
                         lambda self, cost, *a: calls.append(("mip", not cost.any())) or mip(self, cost, *a))
     monkeypatch.setattr(lexico.LexSolver, "face_point",
-                        lambda self, n: (lambda x: calls.append(("vertex", x is not None)) or x)(point(self, n)))
+                        lambda self, n, xc: (lambda x: calls.append(("vertex", x is not None)) or x)(point(self, n, xc)))
     inst = parse_instance(multiday_instance(84, 8))
     a = solve(inst, SolveParams(solver="highs"))
     # the integer point of the compact face
@@ -359,14 +360,28 @@ def test_a_fractional_compact_optimum_gets_an_integer_point_of_its_face(monkeypa
     assert verify(inst, a.rows).ok
 
 
-def test_a_mip_needing_columns_never_priced_in_is_proven(tmp_path, monkeypatch):
+def test_near_point_finds_an_integer_point_next_to_a_fractional_optimum(monkeypatch):
+    """Random multi-day instance 84 (8 people): the compact level-3 LP optimum is fractional and
+    an integer point of its face lies within two rows of its fractional columns; the point found
+    there carries to the full model, and the four levels equal those of ``highs-mip``."""
+    found, near = [], lexico.LexSolver.near_point
+    monkeypatch.setattr(lexico.LexSolver, "near_point", lambda self, x: found.append(near(self, x)) or found[-1])
+    inst = parse_instance(multiday_instance(84, 8))
+    a = solve(inst, SolveParams(solver="highs"))
+    assert len(found) == 1 and found[0] is not None
+    assert np.array_equal(found[0], np.rint(found[0]))
+    b = solve(inst, SolveParams(solver="highs-mip"))
+    assert a.levels_proven == b.levels_proven == 4
+    for k in ("unplaced", "surge", "released_risk", "cost_usd"):
+        assert a.objective[k] == pytest.approx(b.objective[k], abs=1e-6), k
+
+
+def test_a_mip_needing_columns_never_priced_in_is_proven(tmp_path, tune):
     """A level-4 MIP with no solution on the LP optimal face nor within the gap tolerance, whose
     proof needs moving arcs never priced in (random multi-day instance 551, 20 people, one arc
     per pool and round): they join and all four levels are proven, equal to ``highs-mip``'s
     (adversarial review: the MIP gave up with 3 levels proven)."""
-    for name in ("INITIAL_ARCS", "ENTER_PER_GROUP", "ENTER_SEGMENTS", "INITIAL_SEGMENTS"):
-        monkeypatch.setattr(lexico, name, 1)
-    monkeypatch.setattr(horizon, "PRICED_ARCS", 0)
+    tune(initial_arcs=1, enter_per_group=1, enter_segments=1, initial_segments=1, priced_arcs=0)
     inst = read_instance(write_instance(multiday_instance(551, 20), tmp_path / "m551.json"))
     a = solve(inst, SolveParams(mip_gap=1e-9))
     b = solve(inst, SolveParams(mip_gap=1e-9, solver="highs-mip"))

@@ -428,3 +428,29 @@ def test_a_file_above_the_size_limit_is_refused_before_it_is_read(tmp_path, caps
     assert main(["validate", str(big)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"{big}: the file is larger than the limit of {MAX_FILE_BYTES} bytes"]
+
+
+@pytest.mark.parametrize("text, dropped", [
+    ('{"a": "x:y", "b": {"c": 1, "c": 2}}', True),  # a duplicate beside a colon inside a string
+    ('{"a" : 1, "b"\n:\t{"c": "d"}, "e": [{"f": 1}, {"f": 1, "f": 1}]}', True),  # spaced colons
+    ('{"a" : "x:y", "b": [{"c": 1}, {"c": 2}], "d": 12345678901234567890}', False),
+    ('{"a": "\\u00e9", "b": 1}', False),
+])
+def test_fast_parse_equals_the_strict_parse_or_declines(text, dropped):
+    """The orjson path gives json's document exactly, and declines (None) whenever a key was a
+    duplicate, an integer has 20 digits or a backslash appears; load_json then refuses the
+    duplicate with json's message."""
+    from optimizer.instance import _fast_loads
+
+    data = text.encode()
+    doc = _fast_loads(data)
+    assert (doc is None) == (dropped or "\\" in text or "12345678901234567890" in text)
+    if doc is not None:
+        assert doc == json.loads(text) and type(doc["a"]) is type(json.loads(text)["a"])
+
+
+def test_fast_parse_reads_the_bundled_instance_as_json_does():
+    from optimizer.instance import _fast_loads
+
+    data = TINY.read_bytes()
+    assert _fast_loads(data) == json.loads(data)

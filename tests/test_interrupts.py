@@ -19,6 +19,7 @@ import optimizer.htmlreport
 import optimizer.instance
 import optimizer.report
 import optimizer.verifier
+from optimizer import solvecmd
 from optimizer.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +115,7 @@ def test_a_signal_between_levels_stops_the_solver_at_the_next_level(tmp_path, mo
         if text.startswith("level 1"):
             signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr("optimizer.cli._checking", lambda say, real=optimizer.cli._checking: real(progress))
+    monkeypatch.setattr(solvecmd, "_checking", lambda say, real=solvecmd._checking: real(progress))
     code, out = _solve(tmp_path)
     _nothing_written(code, out, capsys.readouterr().err)
     assert levels[-1].startswith("level 1")  # the level-2 stage was never reached
@@ -164,11 +165,11 @@ def test_a_signal_after_a_plan_with_proven_unplaced_people_still_exits_3(stage, 
     """Precedence 2, 4, 3, 1, 0 (MODEL.md §5): proven unplaced people outrank the interrupt."""
     from randinst import short_of_cd_beds
 
-    from optimizer import cli, generate
+    from optimizer import generate
 
     path = tmp_path / "short.json"
     path.write_text(json.dumps(short_of_cd_beds(generate.national_instance(seed=1, aors=["NOL"], scale=0.05))))
-    monkeypatch.setattr(cli, "_reached", lambda at: signal.raise_signal(signal.SIGTERM) if at == stage else None)
+    monkeypatch.setattr(solvecmd, "_reached", lambda at: signal.raise_signal(signal.SIGTERM) if at == stage else None)
     out = tmp_path / "plan"
     assert main(["solve", str(path), "--out", str(out), "--quiet"]) == 3
     err = capsys.readouterr().err
@@ -216,3 +217,30 @@ def test_a_signal_inside_code_made_from_a_string_is_only_noted():
             signal.raise_signal(signal.SIGTERM)
     finally:
         restore()
+
+
+def test_a_signal_as_the_solver_child_starts_still_kills_it(tmp_path, monkeypatch, capsys):
+    """run_bounded: an interrupt between the child's start and the wait for its answer (here in
+    the parent's setpgid call) used to skip the clean-up, leaving the child running."""
+    pid_file = tmp_path.parent / f"{tmp_path.name}.pid"
+
+    def stuck(*args, **kwargs):  # runs in the child
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    real = os.setpgid
+
+    def setpgid(pid, group):
+        real(pid, group)
+        if pid:  # the parent's call (the child's is setpgid(0, 0))
+            while not pid_file.exists():
+                time.sleep(0.01)
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(optimizer.engine, "solve_lexicographic", stuck)
+    monkeypatch.setattr(os, "setpgid", setpgid)
+    code, out = _solve(tmp_path, "--time-limit", "50")
+    monkeypatch.undo()
+    _nothing_written(code, out, capsys.readouterr().err)
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(int(pid_file.read_text()), 0)

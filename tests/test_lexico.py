@@ -37,11 +37,8 @@ def _same(obj, ref, label):
 
 
 @pytest.fixture
-def one_column_at_a_time(monkeypatch):
-    monkeypatch.setattr(lexico, "INITIAL_ARCS", 1)
-    monkeypatch.setattr(lexico, "INITIAL_SEGMENTS", 1)
-    monkeypatch.setattr(lexico, "ENTER_PER_GROUP", 1)
-    monkeypatch.setattr(lexico, "ENTER_SEGMENTS", 1)
+def one_column_at_a_time(tune):
+    tune(initial_arcs=1, initial_segments=1, enter_per_group=1, enter_segments=1)
 
 
 def test_column_generation_one_column_at_a_time(tmp_path, one_column_at_a_time):
@@ -66,7 +63,7 @@ def test_mip_fallback_with_held_levels(tmp_path, monkeypatch, one_column_at_a_ti
 
 
 @pytest.mark.parametrize("aor,scale", [("MIA", 0.06), ("SNA", 0.1), ("ELP", 0.1), ("HOU", 0.1)])
-def test_class_model_equals_person_by_unit_model(tmp_path, monkeypatch, aor, scale):
+def test_class_model_equals_person_by_unit_model(tmp_path, tune, aor, scale):
     """Medium generated instances (families, staging sites, guaranteed minimums, AOR programs):
     the class model (with default and with one-column pricing) and the straightforward
     person-by-unit model reach the same four levels."""
@@ -84,8 +81,7 @@ def test_class_model_equals_person_by_unit_model(tmp_path, monkeypatch, aor, sca
     assert int(round(v[1])) == res.objective["surge"]
     assert round(v[2] / RISK_SCALE, 4) == res.objective["released_risk"]
     assert v[3] == pytest.approx(res.objective["cost_usd"], rel=1e-7)
-    for name in ("INITIAL_ARCS", "INITIAL_SEGMENTS", "ENTER_PER_GROUP", "ENTER_SEGMENTS"):
-        monkeypatch.setattr(lexico, name, 1)
+    tune(initial_arcs=1, initial_segments=1, enter_per_group=1, enter_segments=1)
     again = solve(inst, PARAMS)
     assert again.objective["unplaced"] == res.objective["unplaced"]
     assert again.objective["surge"] == res.objective["surge"]

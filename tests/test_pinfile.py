@@ -249,14 +249,78 @@ def test_check_applies_the_plan_folders_pins(tmp_path, solved, capsys):
     capsys.readouterr()
     assert main(["check", str(TINY), str(plan)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "pins: people[11] id=P12: pinned to detain, but the plan says release"
-    assert out[1] == "pinned: people[11] id=P12: pinned is '0', expected 1 (the person is bound by a pin)"
+    assert out[0] == (f"pins.csv: {plan / 'pins.csv'}: present, but summary.json says the plan was made without "
+                      "pins (params.pins_sha256 is null)")
+    assert out[1] == "pins: people[11] id=P12: pinned to detain, but the plan says release"
+    assert out[2] == "pinned: people[11] id=P12: pinned is '0', expected 1 (the person is bound by a pin)"
     assert main(["check", str(TINY), str(plan / "plan.csv")]) == 1  # the plan file itself: its folder's pins
     write_pins(plan / "pins.csv", [["P12", "detain", "MTG", "NOPE"]])
     capsys.readouterr()
     assert main(["check", str(TINY), str(plan)]) == 2
     assert capsys.readouterr().err.splitlines() == [f"{plan / 'pins.csv'} line 2, field unit_id: unknown unit 'NOPE'"]
     assert main(["explain", str(plan), "P12", "--instance", str(TINY)]) == 2
+
+
+@pytest.fixture(scope="module")
+def pinned(tmp_path_factory, solved) -> Path:
+    """tiny.json solved with pins that keep the unpinned plan's P03 (detained) and P04 (released)."""
+    folder = tmp_path_factory.mktemp("pinned")
+    keep = [r for r in read_rows(solved / "plan.csv") if r["person_id"] in ("P03", "P04")]
+    path = write_pins(folder / "kept.csv", [[r[c] for c in ("person_id", "decision", "facility_id", "unit_id",
+                                                            "atd_program_id", "release_day")] for r in keep])
+    assert [r["decision"] for r in keep] == ["detain", "release"] and keep[1]["atd_program_id"]
+    out = folder / "plan"
+    assert main(["solve", str(TINY), "--out", str(out), "--pins", str(path), "--quiet"]) == 0
+    return out
+
+
+def test_check_finds_pins_csv_changed_after_the_solve(tmp_path, pinned, capsys):
+    plan = tmp_path / "plan"
+    shutil.copytree(pinned, plan)
+    want = json.loads((plan / "summary.json").read_text(encoding="utf-8"))["params"]["pins_sha256"]
+    capsys.readouterr()
+    assert main(["check", str(TINY), str(plan)]) == 0
+    levels = capsys.readouterr().out.splitlines()[-1].removeprefix("OK: ")
+    assert levels == "unplaced 0, surge 1, released risk 122.5000, cost 24716.89 USD"
+    # a weaker pin (P04 released, to any program) that the plan still keeps: only the sha256 tells
+    text = (plan / "pins.csv").read_text(encoding="utf-8")
+    (plan / "pins.csv").write_text(text.replace(",release,,,CM-SNA,0", ",release,,,,0"), encoding="utf-8")
+    assert (plan / "pins.csv").read_text(encoding="utf-8") != text
+    have = hashlib.sha256((plan / "pins.csv").read_bytes()).hexdigest()
+    line = (f"pins.csv: {plan / 'pins.csv'}: sha256 {have[:12]}... differs from summary.json's params.pins_sha256 "
+            f"{want[:12]}...: the pins were changed after the solve")
+    for where in (plan, plan / "plan.csv"):
+        capsys.readouterr()
+        assert main(["check", str(TINY), str(where)]) == 1
+        assert capsys.readouterr().out.splitlines() == [line, f"VIOLATIONS: 1: {levels}"]
+
+
+def test_check_finds_pins_csv_missing_although_the_summary_names_one(tmp_path, pinned, capsys):
+    plan = tmp_path / "plan"
+    shutil.copytree(pinned, plan)
+    want = json.loads((plan / "summary.json").read_text(encoding="utf-8"))["params"]["pins_sha256"]
+    (plan / "pins.csv").unlink()
+    capsys.readouterr()
+    assert main(["check", str(TINY), str(plan)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (f"pins.csv: {plan / 'pins.csv'}: missing, but summary.json's params.pins_sha256 is "
+                      f"{want[:12]}...: the plan was made with pins")
+    # without the pins, the plan's pinned column is wrong for P03 and P04: verified without them
+    assert out[1:3] == [f"pinned: people[{i}] id={pid}: pinned is '1', expected 0 (the person is bound by no pin)"
+                        for i, pid in ((2, "P03"), (3, "P04"))], out
+    assert out[-1].startswith("VIOLATIONS: 3: ")
+
+
+def test_check_without_pins_sha256_in_the_summary_compares_nothing(tmp_path, pinned, capsys):
+    """A summary.json of a bedalloc before contract 1.1 (no params.pins_sha256): pins.csv applied."""
+    plan = tmp_path / "plan"
+    shutil.copytree(pinned, plan)
+    summary = json.loads((plan / "summary.json").read_text(encoding="utf-8"))
+    del summary["params"]["pins_sha256"]
+    (plan / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["check", str(TINY), str(plan)]) == 0
+    assert capsys.readouterr().out.startswith("OK: ")
 
 
 def test_pins_change_the_optimum(tmp_path, capsys):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from optimizer import cli
+from optimizer import solvecmd
 from optimizer.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def checks(instance: Path, out: Path) -> bool:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupt_after_the_plan_is_verified_writes_it_and_exits_1(stage, sig, tmp_path, monkeypatch, capsys):
     out = tmp_path / "plan"
-    monkeypatch.setattr(cli, "_reached", lambda at: signal.raise_signal(sig) if at == stage else None)
+    monkeypatch.setattr(solvecmd, "_reached", lambda at: signal.raise_signal(sig) if at == stage else None)
     previous = signal.getsignal(signal.SIGTERM)
     try:
         code = main(["solve", str(TINY), "--out", str(out)])

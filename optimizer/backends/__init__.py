@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 
 from .base import FEATURES, OPTIONS, BackendError
+from ..errors import EXIT_OK
 
 MODULES = {"highs-mip": "highs", "cpsat": "cpsat", "scip": "scip", "flow": "flow", "gurobi": "gurobi",
            "gurobi-lex": "gurobi_lex"}
@@ -99,3 +100,21 @@ def describe() -> list[dict]:
                          features=[k for k in FEATURES if k in features])
         out.append(entry)
     return out
+
+
+def cmd_solvers(args) -> int:
+    """``bedalloc solvers``: the backends, whether each is available, its version, options and models."""
+    from rich.table import Table
+
+    from ..report import console
+
+    t = Table(title="solver backends (bedalloc solve --solver NAME)", title_justify="left")
+    for col in ("name", "available", "version", "honours", "models"):
+        t.add_column(col)
+    for b in describe():
+        t.add_row(b["name"], "yes" if b["available"] else "no", b["version"],
+                  ", ".join("--" + k.replace("_", "-") for k in b["options"]) or "-",
+                  ("multi-day" if "multi_day" in b["features"] else "one day")
+                  + (", families" if "families" in b["features"] else ", no families"))
+    console(None, soft_wrap=True).print(t)
+    return EXIT_OK
