@@ -7,9 +7,7 @@ import argparse
 import importlib
 import os
 import re
-import signal
 import sys
-import threading
 import time
 
 from . import __version__
@@ -340,12 +338,9 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bedalloc`` console script; returns the exit code."""
     started = time.monotonic()
+    from . import interrupts
 
-    def _terminate(signum, frame):  # SIGTERM ends the run like Ctrl-C (MODEL.md §5: exit 130)
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
+    restore_signals = interrupts.noting()  # noted, never lost (optimizer/interrupts.py)
     # A short-lived process building many small objects: cyclic garbage collection only costs time.
     # Restored on the way out, so that an in-process caller (tests, notebooks) keeps its collector.
     import gc
@@ -373,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush must not fail too
         return EXIT_PIPE
     finally:
+        restore_signals(ignore=argv is None)  # the console script: its exit code stands, the process only ends
         if streams is not None:
             sys.stdout.flush()  # what is still buffered, before the plain streams come back
             sys.stderr.flush()

@@ -81,8 +81,9 @@ def run_bounded(fn, hard_deadline: float):
     ``hard_deadline`` (a ``time.monotonic()`` value; the child is killed), and the child's own
     exception when ``fn`` raised (:class:`SolverDied` when the child died without answering).  The
     child ignores SIGINT and SIGTERM: the parent handles them and kills it (``KeyboardInterrupt``
-    propagates).  The child shares the parent's memory copy-on-write, so a model built before the
-    call is not copied.  It runs in its own process group, killed as a whole when it ends, with a
+    propagates; a signal only noted, :mod:`optimizer.interrupts`, is acted on within its POLL_S).
+    The child shares the parent's memory copy-on-write, so a model built before the call is not
+    copied.  It runs in its own process group, killed as a whole when it ends, with a
     private temporary folder that is removed, so solver executables and their files do not
     outlive it."""
     import multiprocessing as mp
@@ -91,15 +92,16 @@ def run_bounded(fn, hard_deadline: float):
     recv, send = ctx.Pipe(duplex=False)
     scratch = tempfile.mkdtemp(prefix="bedalloc-solver-")
     proc = ctx.Process(target=_child, args=(fn, recv, send, os.getpid(), scratch), daemon=True)
-    proc.start()
-    try:
-        os.setpgid(proc.pid, proc.pid)  # also from here: no race with the child's own call
-    except (ProcessLookupError, PermissionError):
-        pass
-    send.close()
-    try:
+    try:  # from the start: an interrupt may come as soon as the child runs
+        proc.start()
+        try:
+            os.setpgid(proc.pid, proc.pid)  # also from here: no race with the child's own call
+        except (ProcessLookupError, PermissionError):
+            pass
+        send.close()
         kind, value = _answer(recv, proc, hard_deadline)
     finally:
+        send.close()
         _end_child(proc, recv, scratch)
     if kind == "error":
         raise value
@@ -138,12 +140,15 @@ def _child(fn, recv, send, parent: int, scratch: str) -> None:
 def _answer(recv, proc, hard_deadline: float) -> tuple[str, object]:
     """Wait for the child's answer (``"ok"`` or ``"error"``, and its value), keeping the last
     partial result; :class:`Overrun` at ``hard_deadline``, :class:`SolverDied` when the child
-    died without answering."""
+    died without answering, KeyboardInterrupt when a signal is noted (optimizer/interrupts.py)."""
     import pickle
+
+    from .interrupts import POLL_S, check
 
     partial = None
     while True:
-        while not recv.poll(min(max(0.0, hard_deadline - time.monotonic()), 3600.0)):  # poll takes int ms
+        while not recv.poll(min(max(0.0, hard_deadline - time.monotonic()), POLL_S)):
+            check()
             if time.monotonic() >= hard_deadline:
                 raise Overrun(partial)
         try:
@@ -159,11 +164,12 @@ def _answer(recv, proc, hard_deadline: float) -> tuple[str, object]:
 def _end_child(proc, recv, scratch: str) -> None:
     """Kill the child's process group (the child and anything it started), reap it, close the
     pipe and remove its temporary folder."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started
-    except (ProcessLookupError, PermissionError):
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
-    proc.join()
+    if proc.pid is not None:  # started
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started
+        except (ProcessLookupError, PermissionError):
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
     recv.close()
     shutil.rmtree(scratch, ignore_errors=True)

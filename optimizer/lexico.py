@@ -161,6 +161,9 @@ class LexSolver:
         """Run ``h`` until the deadline, or for at most ``cap`` seconds. Returns (status, ok)."""
         import highspy
 
+        from .interrupts import check
+
+        check()  # a safe point of `solve` (optimizer/interrupts.py): a noted SIGINT stops it here
         left = self.left()
         if left is not None and left <= 0.01:
             return "Time limit reached", False

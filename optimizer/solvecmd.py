@@ -1,15 +1,13 @@
 """``bedalloc solve``: every output checked before any work, the instance read (with ``--pins``),
 the deadline of a ``--time-limit``, the solver, the verifier, the reasons and summary.json, the extra
 one-day solves, the plan folder, the report and the terminal summary (MODEL.md §5: exit codes and
-their precedence; from the verified plan on, an interrupt writes the plan whole and exits 1)."""
+their precedence; before the verified plan an interrupt is exit 130 and writes nothing, from the
+verified plan on it writes the plan whole and exits 1: optimizer/interrupts.py)."""
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import EXIT_ERROR, EXIT_INPUT, EXIT_LIMIT, EXIT_OK, EXIT_UNPLACED, err
@@ -20,12 +18,13 @@ def cmd_solve(args, started: float, say=None) -> int:
     """``bedalloc solve``; ``say``: the progress display (:class:`optimizer.report.Status`)."""
     from .errors import InputError
 
+    from . import interrupts
     from .backends import BackendError, check
     from .engine import SolveParams
 
     say = say or (lambda *a, **k: None)
     params = SolveParams(time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads,
-                         seed=args.seed, log=args.log, solver=args.solver, progress=say)
+                         seed=args.seed, log=args.log, solver=args.solver, progress=_checking(say))
     try:
         check(args.solver, params.given())
     except BackendError as e:
@@ -43,18 +42,33 @@ def cmd_solve(args, started: float, say=None) -> int:
     except InputError as e:
         err(e.lines)
         return EXIT_INPUT
+    interrupts.check()  # the safe points before a verified plan: a noted SIGINT or SIGTERM is exit 130
     t_read = time.monotonic() - t0
     params, deadline = _solve_deadline(args, params, inst, started, t_read, time.process_time() - cpu0)
     res = _run_solver(args, inst, params, deadline)
     if isinstance(res, int):
         return res
+    interrupts.check()
     t1 = time.monotonic()
     say("verifying the plan")
     check = _verified(inst, res)
     if check is None:
         return EXIT_ERROR
+    interrupts.check()  # the last one: from here signals are only noted, the verified plan is written
+    interrupts.hold()
     res.timings.setdefault("verify", time.monotonic() - t1)
     return _write_solution(args, inst, out, res, check, (params, deadline, pins, digest[0], t_read, started), say)
+
+
+def _checking(say):
+    """``say`` (the progress display) that is also a safe point of `solve`: the engine calls it at
+    each stage, level and pricing round, the extra solves at each step (optimizer/interrupts.py)."""
+    from . import interrupts
+
+    def progress(*args, **kwargs) -> None:
+        interrupts.check()
+        say(*args, **kwargs)
+    return progress
 
 
 def _read_for_solve(args, digest: list) -> tuple:
@@ -115,32 +129,29 @@ def _run_solver(args, inst, params, deadline):
 def _write_solution(args, inst, out: Path, res, check, context: tuple, say) -> int:
     """Reasons, summary, extra solves, the plan folder, the report and the closing lines of a
     verified plan; ``context``: (params, deadline, pins, instance sha256, read s, start).  From
-    the verified plan on, an interrupt writes the plan whole and exits 1 (MODEL.md §5)."""
+    the verified plan on, a SIGINT or SIGTERM (only noted: optimizer/interrupts.py) stops only
+    the extra solves; the plan is written whole, then the exit is 1 (MODEL.md §5)."""
+    from .interrupts import ARRIVED
     from .output import write_plan_dir
 
     params, deadline, pins, sha, t_read, started = context
     unplaced = check.objective["unplaced"]
-    interrupts: list[int] = []
-    with _interrupts_held(interrupts):
-        _reached("verified")
-        why, summary = _reasons_and_summary(args, inst, sha, params, res, check, pins)
-    _extras(args, inst, params, res, summary, deadline, interrupts, say)
+    _reached("verified")
+    why, summary = _reasons_and_summary(args, inst, sha, params, res, check, pins)
+    _extras(args, inst, params, res, summary, deadline)
     summary["timings_s"].update(read=round(t_read, 4), verify=round(res.timings["verify"], 4))
-    # held from here to the end: a KeyboardInterrupt raised where Python cannot pass it on (a
-    # weakref callback, a finaliser) would be lost, and the plan stands whatever comes after it
-    with _interrupts_held(interrupts):
-        docs = _documents(args, inst, res, why, summary, pins, deadline)
-        say("writing the plan")
-        try:
-            write_plan_dir(out, res.rows, docs, started)
-        except OSError as e:  # the folder was found writable before any work: a full disk, an I/O error
-            err([f"{out}: cannot write the plan folder: {e.strerror or e}; nothing was written"])
-            return EXIT_ERROR
-        _reached("written")
-        code = _after_writing(args, inst, out, summary, res, unplaced, say)
-    if interrupts:
+    docs = _documents(args, inst, res, why, summary, pins, deadline)
+    say("writing the plan")
+    try:
+        write_plan_dir(out, res.rows, docs, started)
+    except OSError as e:  # the folder was found writable before any work: a full disk, an I/O error
+        err([f"{out}: cannot write the plan folder: {e.strerror or e}; nothing was written"])
+        return EXIT_ERROR
+    _reached("written")
+    code = _after_writing(args, inst, out, summary, res, unplaced, say)
+    if ARRIVED:
         err([f"bedalloc: interrupted; the verified plan was written to {out}"])
-    if interrupts and code == EXIT_OK:  # precedence: 2, 4, 3, 1, 0
+    if ARRIVED and code == EXIT_OK:  # precedence: 2, 4, 3, 1, 0
         code = EXIT_UNPLACED if res.levels_proven >= 1 and unplaced > 0 else EXIT_LIMIT
     return code
 
@@ -225,18 +236,20 @@ def _verified(inst, res):
     return check
 
 
-def _extras(args, inst, params, res, summary, deadline, interrupts: list, say) -> None:
+def _extras(args, inst, params, res, summary, deadline) -> None:
     """The optional extra solves of a one-day plan (--bed-values, --capacity-curve) into
-    ``summary``; an interrupt (or one noted in ``interrupts`` before) stops them, noted there and
+    ``summary``; a noted interrupt stops them at their next safe point (``params.progress``), noted
     in summary.json's ``extras_interrupted``: the verified plan is still written (MODEL.md §5)."""
+    from . import interrupts
+
     try:
-        if interrupts:  # no extra solves after an interrupt
-            raise KeyboardInterrupt
+        interrupts.check()  # no extra solves after an interrupt
         if args.bed_values and inst.horizon_days == 1:
             from .bedvalue import bed_values
 
-            summary["bed_values"] = bed_values(inst, args.bed_values, params, deadline=deadline, base=res,
-                                               progress=lambda d, t: say("value of a bed: units re-solved", d, t))
+            summary["bed_values"] = bed_values(
+                inst, args.bed_values, params, deadline=deadline, base=res,
+                progress=lambda d, t: params.progress("value of a bed: units re-solved", d, t))
         if args.capacity_curve and inst.horizon_days == 1:
             from .instance import load_json
             from .whatif import capacity_curve
@@ -244,9 +257,8 @@ def _extras(args, inst, params, res, summary, deadline, interrupts: list, say) -
             points = iter(range(1, 14))
             summary["capacity_curve"] = capacity_curve(
                 load_json(args.instance), [-30 + 5 * k for k in range(13)], params=params, deadline=deadline,
-                progress=lambda: say("capacity curve: points solved", next(points), 13))
-    except KeyboardInterrupt:
-        interrupts.append(signal.SIGINT)
+                progress=lambda: params.progress("capacity curve: points solved", next(points), 13))
+    except KeyboardInterrupt:  # raised at a safe point: the signal is in interrupts.ARRIVED
         summary["extras_interrupted"] = [name for name, asked in (("bed_values", args.bed_values),
                                                                   ("capacity_curve", args.capacity_curve))
                                          if asked and name not in summary]
@@ -346,24 +358,6 @@ def _reasons_and_summary(args, inst, sha, params, res, check, pins) -> tuple[lis
 def _reached(stage: str) -> None:
     """A point of `solve` where tests send a signal (tests/test_reliability.py): ``verified``
     (the plan passed the verifier) and ``written`` (the plan folder is in place)."""
-
-
-@contextmanager
-def _interrupts_held(arrived: list):
-    """SIGINT and SIGTERM are noted in ``arrived`` instead of interrupting the block, so that a
-    verified plan is always written whole (MODEL.md §5: an interrupt after a verified plan exists
-    writes it and exits 1).  Python handles signals on its main thread only: elsewhere the block
-    runs as it is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    kinds = (signal.SIGINT, signal.SIGTERM)
-    previous = [signal.signal(k, lambda signum, frame: arrived.append(signum)) for k in kinds]
-    try:
-        yield
-    finally:
-        for k, handler in zip(kinds, previous):
-            signal.signal(k, handler)
 
 
 def _summary(args, inst, sha, params, res, check) -> dict:

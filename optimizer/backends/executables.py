@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,16 +58,40 @@ def _preexec(parent: int):
 
 class _Spawner:
     """Stands in for the ``subprocess`` module of Pyomo's shell-solver driver: ``run`` starts the
-    executable with :func:`_preexec` and no terminal input; everything else is ``subprocess``'s."""
+    executable with :func:`_preexec` and no terminal input, and kills it on a SIGINT or SIGTERM
+    that `solve` noted (optimizer/interrupts.py: looked at every POLL_S); everything else is
+    ``subprocess``'s."""
 
     def __init__(self, parent: int):
         self._preexec = _preexec(parent)
 
-    def run(self, *args, **kwargs):
+    def run(self, *args, input=None, timeout=None, check=False, capture_output=False, **kwargs):
+        from ..interrupts import POLL_S
+        from ..interrupts import check as check_interrupts
+
+        if capture_output:
+            kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         kwargs.setdefault("preexec_fn", self._preexec)
-        if kwargs.get("input") is None:
-            kwargs.setdefault("stdin", subprocess.DEVNULL)
-        return subprocess.run(*args, **kwargs)
+        kwargs.setdefault("stdin", subprocess.DEVNULL if input is None else subprocess.PIPE)
+        end = None if timeout is None else time.monotonic() + timeout
+        with subprocess.Popen(*args, **kwargs) as proc:
+            try:
+                while True:  # communicate may be called again after its timeout, losing nothing
+                    try:
+                        out, err = proc.communicate(input, timeout=POLL_S)
+                        break
+                    except subprocess.TimeoutExpired:
+                        check_interrupts()
+                        if end is not None and time.monotonic() >= end:
+                            raise subprocess.TimeoutExpired(proc.args, timeout) from None
+            except BaseException:  # the executable does not outlive the call, nor stays a zombie
+                proc.kill()
+                proc.wait()
+                raise
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        if check:
+            done.check_returncode()
+        return done
 
     def __getattr__(self, name):
         return getattr(subprocess, name)
