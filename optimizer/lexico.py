@@ -11,9 +11,9 @@ persistent, warm-started HiGHS LPs:
 2. **Levels 1-2 at their lower bounds first.**  No one unplaced who has a legal outcome and no
    surge bed is assumed by fixing those columns at 0 (:meth:`LexSolver.fix_at_bounds`); when
    level 3's LP is then feasible, levels 1-2 are proven without LPs of their own, else every
-   level is solved in turn.  A fractional level-3 optimum gets an integer point of its face (LP
-   vertices of random objectives over the face, then a MIP without objective), carried to the
-   full model.
+   level is solved in turn.  A fractional level-3 optimum gets an integer point of its face (a
+   MIP next to the LP optimum, LP vertices of random objectives over the face, then a MIP without
+   objective), carried to the full model.
 3. **Optimal faces.**  After each level, complementary slackness with the optimal duals ``y``
    fixes every column with ``rc > 0`` at its lower bound, every column with ``rc < 0`` at its
    upper bound and every row with ``y != 0`` at the bound it touches: the next level is optimised
