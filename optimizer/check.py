@@ -41,7 +41,7 @@ def cmd_check(args) -> int:
         return EXIT_INPUT
     res = verify(inst, rows)
     folder = Path(args.plan_dir) if Path(args.plan_dir).is_dir() else Path(args.plan_dir).parent
-    summary = _read_summary(folder)
+    summary = read_summary(folder)
     violations = _pins_file_changed(folder, summary) + res.violations
     for line in violations[:CHECK_LINES]:
         print(line)
@@ -54,11 +54,13 @@ def cmd_check(args) -> int:
     return EXIT_LIMIT if violations else EXIT_OK
 
 
-def _read_summary(folder: Path) -> dict | None:
-    """The plan folder's summary.json, or None when it has none readable (a plan made elsewhere)."""
+def read_summary(folder: Path) -> dict | None:
+    """The plan folder's summary.json (``check`` and ``explain``), or None when it has none
+    readable (a plan made elsewhere): missing, unreadable, not UTF-8, not JSON, nested too deep
+    for the parser (RecursionError) or not an object."""
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return summary if isinstance(summary, dict) else None
 

@@ -320,6 +320,20 @@ def test_check_unreadable_plan(tmp_path, content):
     assert len(lines) == 1 and lines[0].startswith(str(plan / "plan.csv")), proc.stderr
 
 
+def test_check_and_explain_read_a_deeply_nested_summary_as_none(solved, tmp_path, capsys):
+    """A summary.json nested deeper than the JSON parser recurses is no summary: check has
+    nothing to compare (OK, exit 0); explain asks for --instance (one line, exit 2); no traceback."""
+    plan = tmp_path / "nested"
+    shutil.copytree(solved, plan)
+    (plan / "summary.json").write_text("[" * 100000 + "]" * 100000, encoding="utf-8")
+    assert main(["check", str(TINY), str(plan)]) == 0
+    assert capsys.readouterr().out.startswith("OK: ")
+    assert main(["explain", str(plan), "P01"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{plan}: summary.json: cannot read the instance file name (missing, unreadable or not a JSON object); "
+        "give --instance"]
+
+
 def test_check_bad_instance(solved):
     proc = run("check", BAD / "bool_for_beds.json", solved)
     assert proc.returncode == 2
