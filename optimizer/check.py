@@ -67,7 +67,7 @@ def read_summary(folder: Path) -> dict | None:
 
 def _pins_file_changed(folder: Path, summary: dict | None) -> list[str]:
     """A violation line when the plan folder's pins.csv is not the one the plan was made with:
-    its sha256 differs from summary.json's ``params.pins_sha256``, it is missing although that
+    its sha256 differs from summary.json's ``params.pins_sha256`` (hex, in either case), it is missing although that
     names one, or present although that is null.  Nothing to compare without the field (no
     summary.json, or one written before pins existed)."""
     from .pinfile import PINS_FILE
@@ -77,7 +77,7 @@ def _pins_file_changed(folder: Path, summary: dict | None) -> list[str]:
         return []
     want, path = params["pins_sha256"], folder / PINS_FILE
     have = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None  # plan_pins read it
-    if have == want:
+    if have == (want.lower() if isinstance(want, str) else want):  # a hex digest in either case
         return []
     if have is None:
         why = f"missing, but summary.json's params.pins_sha256 is {str(want)[:12]}...: the plan was made with pins"
