@@ -33,15 +33,15 @@ def cmd_check(args) -> int:
     from .pinfile import plan_pins
     from .verifier import read_plan, verify
 
+    folder = Path(args.plan_dir) if Path(args.plan_dir).is_dir() else Path(args.plan_dir).parent
     try:
         inst = plan_pins(read_instance(args.instance), args.plan_dir)
         rows = read_plan(args.plan_dir)
+        summary = read_summary(folder)
     except InputError as e:
         err(e.lines)
         return EXIT_INPUT
     res = verify(inst, rows)
-    folder = Path(args.plan_dir) if Path(args.plan_dir).is_dir() else Path(args.plan_dir).parent
-    summary = read_summary(folder)
     violations = _pins_file_changed(folder, summary) + res.violations
     for line in violations[:CHECK_LINES]:
         print(line)
@@ -57,9 +57,14 @@ def cmd_check(args) -> int:
 def read_summary(folder: Path) -> dict | None:
     """The plan folder's summary.json (``check`` and ``explain``), or None when it has none
     readable (a plan made elsewhere): missing, unreadable, not UTF-8, not JSON, nested too deep
-    for the parser (RecursionError) or not an object."""
+    for the parser (RecursionError) or not an object.  Raises :class:`InputError` when it is not
+    a regular file (a pipe would block the read forever), as for pins.csv and plan.csv."""
+    from .instance import require_regular
+
+    path = folder / "summary.json"
     try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        require_regular(path)
+        summary = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
     return summary if isinstance(summary, dict) else None

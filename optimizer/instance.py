@@ -248,14 +248,21 @@ def _no_duplicate_keys(pairs):
     return d
 
 
+def require_regular(path: Path) -> None:
+    """Raise :class:`InputError` (one line naming the file) when ``path`` exists but is not a
+    regular file after following symbolic links (a folder, a device, a pipe: reading a pipe
+    would wait forever).  May raise OSError (from ``stat``)."""
+    if path.exists() and not path.is_file():
+        raise InputError([f"{path}: cannot read the file: not a regular file (a folder, a device or a pipe)"])
+
+
 def read_bytes(path: Path) -> bytes:
     """The bytes of a non-empty regular file of at most :data:`MAX_FILE_BYTES`.
 
     Raises :class:`InputError` (one line naming the file) when it is missing, not a regular file
     (a folder, a device, a pipe), unreadable, too large or empty."""
     try:
-        if path.exists() and not path.is_file():
-            raise InputError([f"{path}: cannot read the file: not a regular file (a folder, a device or a pipe)"])
+        require_regular(path)
         if path.exists() and path.stat().st_size > MAX_FILE_BYTES:  # refused before reading a byte
             raise InputError([f"{path}: the file is larger than the limit of {MAX_FILE_BYTES} bytes"])
         with open(path, "rb") as fh:

@@ -646,7 +646,11 @@ def cmd_explain(args) -> int:
     plan_dir = Path(args.plan_dir)
     summary: dict = {}
     if args.instance is None:
-        summary = read_summary(plan_dir) or {}
+        try:
+            summary = read_summary(plan_dir) or {}
+        except InputError as e:
+            err(e.lines)
+            return EXIT_INPUT
         instance = summary.get("instance")
         if not isinstance(instance, str):
             why = "no 'instance' file name in it" if summary else "missing, unreadable or not a JSON object"
