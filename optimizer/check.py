@@ -30,10 +30,10 @@ def cmd_validate(args) -> int:
 def cmd_check(args) -> int:
     """``bedalloc check``: the violations and the four levels of a plan (exit 0 none, 1 violations, 2 bad input)."""
     from .instance import read_instance
-    from .pinfile import plan_pins
+    from .pinfile import plan_folder, plan_pins
     from .verifier import read_plan, verify
 
-    folder = Path(args.plan_dir) if Path(args.plan_dir).is_dir() else Path(args.plan_dir).parent
+    folder = plan_folder(args.plan_dir)
     try:
         inst = plan_pins(read_instance(args.instance), args.plan_dir)
         rows = read_plan(args.plan_dir)
