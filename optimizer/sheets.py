@@ -668,11 +668,17 @@ def _target(out: Path) -> str:
 
 
 def _bad_target(src: Path, out: Path, kind: str) -> str | None:
-    """Why ``out`` may not be written (one line), or None."""
+    """Why ``out`` may not be written (one line), or None: checked before the instance is read
+    (and before openpyxl starts a workbook, whose unfinished sheets would print tracebacks)."""
+    from .outdir import unwritable
+
     if out.resolve() == src.resolve() or (src.is_dir() and src.resolve() in out.resolve().parents):
         return f"{out}: would overwrite the input {src}"
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         return f"{out}: the folder {out.parent} does not exist"
+    why = unwritable(out)
+    if why:
+        return f"{out}: {why}"
     if kind != "csv" and out.is_dir():
         return f"{out}: a folder of that name exists"
     if kind != "csv" and out.exists():  # never clobber a file that may be someone's work
