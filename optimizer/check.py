@@ -30,18 +30,18 @@ def cmd_validate(args) -> int:
 def cmd_check(args) -> int:
     """``bedalloc check``: the violations and the four levels of a plan (exit 0 none, 1 violations, 2 bad input)."""
     from .instance import read_instance
-    from .pinfile import plan_pins
+    from .pinfile import plan_folder, plan_pins
     from .verifier import read_plan, verify
 
+    folder = plan_folder(args.plan_dir)
     try:
         inst = plan_pins(read_instance(args.instance), args.plan_dir)
         rows = read_plan(args.plan_dir)
+        summary = read_summary(folder)
     except InputError as e:
         err(e.lines)
         return EXIT_INPUT
     res = verify(inst, rows)
-    folder = Path(args.plan_dir) if Path(args.plan_dir).is_dir() else Path(args.plan_dir).parent
-    summary = _read_summary(folder)
     violations = _pins_file_changed(folder, summary) + res.violations
     for line in violations[:CHECK_LINES]:
         print(line)
@@ -54,18 +54,25 @@ def cmd_check(args) -> int:
     return EXIT_LIMIT if violations else EXIT_OK
 
 
-def _read_summary(folder: Path) -> dict | None:
-    """The plan folder's summary.json, or None when it has none readable (a plan made elsewhere)."""
+def read_summary(folder: Path) -> dict | None:
+    """The plan folder's summary.json (``check`` and ``explain``), or None when it has none
+    readable (a plan made elsewhere): missing, unreadable, not UTF-8, not JSON, nested too deep
+    for the parser (RecursionError) or not an object.  Raises :class:`InputError` when it is not
+    a regular file (a pipe would block the read forever), as for pins.csv and plan.csv."""
+    from .instance import require_regular
+
+    path = folder / "summary.json"
     try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        require_regular(path)
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
     return summary if isinstance(summary, dict) else None
 
 
 def _pins_file_changed(folder: Path, summary: dict | None) -> list[str]:
     """A violation line when the plan folder's pins.csv is not the one the plan was made with:
-    its sha256 differs from summary.json's ``params.pins_sha256``, it is missing although that
+    its sha256 differs from summary.json's ``params.pins_sha256`` (hex, in either case), it is missing although that
     names one, or present although that is null.  Nothing to compare without the field (no
     summary.json, or one written before pins existed)."""
     from .pinfile import PINS_FILE
@@ -75,7 +82,7 @@ def _pins_file_changed(folder: Path, summary: dict | None) -> list[str]:
         return []
     want, path = params["pins_sha256"], folder / PINS_FILE
     have = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None  # plan_pins read it
-    if have == want:
+    if have == (want.lower() if isinstance(want, str) else want):  # a hex digest in either case
         return []
     if have is None:
         why = f"missing, but summary.json's params.pins_sha256 is {str(want)[:12]}...: the plan was made with pins"

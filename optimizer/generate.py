@@ -975,8 +975,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and
-    ``os.replace``; nothing is left behind on failure."""
-    path = Path(path)
+    ``os.replace``; nothing is left behind on failure.  A symbolic link ``path`` is followed
+    (:func:`optimizer.outdir.link_target`)."""
+    from .outdir import link_target
+
+    path = link_target(path)
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:

@@ -248,14 +248,21 @@ def _no_duplicate_keys(pairs):
     return d
 
 
+def require_regular(path: Path) -> None:
+    """Raise :class:`InputError` (one line naming the file) when ``path`` exists but is not a
+    regular file after following symbolic links (a folder, a device, a pipe: reading a pipe
+    would wait forever).  May raise OSError (from ``stat``)."""
+    if path.exists() and not path.is_file():
+        raise InputError([f"{path}: cannot read the file: not a regular file (a folder, a device or a pipe)"])
+
+
 def read_bytes(path: Path) -> bytes:
     """The bytes of a non-empty regular file of at most :data:`MAX_FILE_BYTES`.
 
     Raises :class:`InputError` (one line naming the file) when it is missing, not a regular file
     (a folder, a device, a pipe), unreadable, too large or empty."""
     try:
-        if path.exists() and not path.is_file():
-            raise InputError([f"{path}: cannot read the file: not a regular file (a folder, a device or a pipe)"])
+        require_regular(path)
         if path.exists() and path.stat().st_size > MAX_FILE_BYTES:  # refused before reading a byte
             raise InputError([f"{path}: the file is larger than the limit of {MAX_FILE_BYTES} bytes"])
         with open(path, "rb") as fh:
@@ -286,14 +293,17 @@ _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 def _fast_loads(data: bytes):
     """The document of ``data`` parsed by orjson (about twice as fast as :mod:`json` with the
     duplicate-key hook), or None when only :func:`load_json`'s own parse may decide: any orjson
-    error (the strict parse then words it), a backslash anywhere, a run of 20 digits, or nesting
+    error (the strict parse then words it), a backslash anywhere, a run of 19 digits, or nesting
     deeper than orjson writes.
 
     Without a backslash no string holds an escape, so orjson's compact output repeats every
     string byte for byte: it has as many colons as the input exactly when no key was dropped as a
-    duplicate (a colon is kept inside strings and written once per key).  Integers of 20 digits
-    or more, which orjson would read as floats, are left to :mod:`json`."""
-    if b"\\" in data or b"0" * 20 in data.translate(_DIGITS_TO_ZERO):
+    duplicate (a colon is kept inside strings and written once per key).  orjson reads an integer
+    as a float only outside -2**63..2**64-1, and every integer of 18 digits or fewer is inside
+    (|n| < 10**18 < 2**63; JSON allows no leading zeros), so leaving any run of 19 digits to
+    :mod:`json` is exact: no integer orjson would turn into a float (such as -2**63 - 1, of 19
+    digits) gets through."""
+    if b"\\" in data or b"0" * 19 in data.translate(_DIGITS_TO_ZERO):
         return None
     import orjson
 

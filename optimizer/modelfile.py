@@ -24,7 +24,7 @@ import numpy as np
 from .instance import Instance
 from .model import LEVELS, RISK_SCALE
 from .errors import EXIT_INPUT, EXIT_OK, InputError, err
-from .outdir import bad_output_file
+from .outdir import bad_output_file, link_target
 
 MODEL_FILES = ("model.json", "level1.mps", "level2.mps", "level3.mps", "level4.mps")
 
@@ -181,7 +181,7 @@ def write_person_level(out: str | Path, inst: Instance, level: int, held: list[f
     m = build(inst)
     m.hold = pyo.Constraint(range(1, level), rule=lambda m, j: m.level[j] <= held[j - 1])
     m.obj = pyo.Objective(expr=m.level[level], sense=pyo.minimize)
-    out = Path(out)
+    out = link_target(out)  # a symbolic link is followed, as bad_output_file checked it
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".mps", dir=out.parent if str(out.parent) else ".")
     os.close(fd)
     try:

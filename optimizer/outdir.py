@@ -50,11 +50,16 @@ def replace_folder(tmp: Path, out: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def link_target(path: str | Path) -> Path:
+    """Where an output named ``path`` is written: ``path`` itself, or what a symbolic link
+    ``path`` points to (followed to its end; the link stays and points to the new output)."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def plan_dir_target(out: str | Path) -> Path:
-    """The folder a plan folder ``out`` is written to: ``out`` itself, or the folder a symbolic
-    link ``out`` points to (the link stays and points to the new plan)."""
-    out = Path(out)
-    return Path(os.path.realpath(out)) if out.is_symlink() else out
+    """The folder a plan folder ``out`` is written to (:func:`link_target`)."""
+    return link_target(out)
 
 
 def unsafe_out_dir(out: str | Path) -> str | None:
@@ -88,8 +93,9 @@ def bad_output_file(path: str, flag: str, keep: list[str | Path], suffixes: tupl
     """Why ``path`` may not be written by ``flag`` (one line), or None: it must be a file name
     in an existing, writable folder, ending in one of ``suffixes`` (when given: an existing file
     of another kind is never overwritten), absent when ``new``, and neither one of ``keep``
-    (inputs) nor inside one of them (plan and model folders)."""
-    p = Path(path)
+    (inputs) nor inside one of them (plan and model folders).  A symbolic link is followed and
+    its target checked so (:func:`link_target`: the writers write there)."""
+    p = link_target(path)
     if p.is_dir() or not (p.parent if str(p.parent) else Path(".")).is_dir():
         return f"{path}: {flag}: must be a file name in an existing folder"
     if suffixes and p.suffix.lower() not in suffixes:

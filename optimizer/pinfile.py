@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,13 +211,20 @@ def load_pins(path: str | Path, inst: Instance) -> tuple[Instance, Pins]:
     return apply_pins(inst, pins, path), pins
 
 
+def plan_folder(plan_dir: str | Path) -> Path:
+    """The folder of a plan given as the folder or as its plan.csv: a plan.csv that is a symbolic
+    link is followed to its target's folder, where its pins.csv and summary.json are."""
+    path = Path(plan_dir)
+    if path.is_dir():
+        return path
+    return Path(os.path.realpath(path)).parent if path.is_symlink() else path.parent
+
+
 def plan_pins(inst: Instance, plan_dir: str | Path) -> Instance:
     """``inst`` with the plan folder's ``pins.csv`` applied when there is one (``bedalloc check``
     and ``explain``: a plan made with ``--pins`` verifies as made).  ``plan_dir`` is the folder or
     its plan.csv.  Raises :class:`InputError`."""
-    folder = Path(plan_dir)
-    if not folder.is_dir():
-        folder = folder.parent
+    folder = plan_folder(plan_dir)
     if not (folder / PINS_FILE).exists():
         return inst
     return load_pins(folder / PINS_FILE, inst)[0]

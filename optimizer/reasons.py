@@ -639,8 +639,7 @@ def _ties_text(inst: Instance, a: dict, rm: dict, i: int, members: np.ndarray, h
 
 def cmd_explain(args) -> int:
     """``bedalloc explain``: one person's outcome in plain words (exit 0; 2 for bad input)."""
-    import json
-
+    from .check import read_summary
     from .instance import read_instance
     from .verifier import read_plan
 
@@ -648,12 +647,14 @@ def cmd_explain(args) -> int:
     summary: dict = {}
     if args.instance is None:
         try:
-            summary = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
-            instance = summary["instance"]
-            if not isinstance(instance, str):
-                raise TypeError("'instance' is not a file name")
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            err([f"{plan_dir}: summary.json: cannot read the instance file name ({e}); give --instance"])
+            summary = read_summary(plan_dir) or {}
+        except InputError as e:
+            err(e.lines)
+            return EXIT_INPUT
+        instance = summary.get("instance")
+        if not isinstance(instance, str):
+            why = "no 'instance' file name in it" if summary else "missing, unreadable or not a JSON object"
+            err([f"{plan_dir}: summary.json: cannot read the instance file name ({why}); give --instance"])
             return EXIT_INPUT
     else:
         instance = args.instance

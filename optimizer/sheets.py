@@ -638,7 +638,11 @@ def _xlsx_value(v, annotation: bool):
 
 
 def save_atomic(wb, out: Path) -> None:
-    """Save an openpyxl workbook through a temporary file in the same folder and ``os.replace``."""
+    """Save an openpyxl workbook through a temporary file in the same folder and ``os.replace``
+    (a symbolic link ``out`` is followed: :func:`optimizer.outdir.link_target`)."""
+    from .outdir import link_target
+
+    out = link_target(out)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(fd)
     try:
@@ -668,11 +672,17 @@ def _target(out: Path) -> str:
 
 
 def _bad_target(src: Path, out: Path, kind: str) -> str | None:
-    """Why ``out`` may not be written (one line), or None."""
+    """Why ``out`` may not be written (one line), or None: checked before the instance is read
+    (and before openpyxl starts a workbook, whose unfinished sheets would print tracebacks)."""
+    from .outdir import link_target, unwritable
+
     if out.resolve() == src.resolve() or (src.is_dir() and src.resolve() in out.resolve().parents):
         return f"{out}: would overwrite the input {src}"
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         return f"{out}: the folder {out.parent} does not exist"
+    why = unwritable(link_target(out))  # a symbolic link: written where it points (save_atomic, write_atomic)
+    if why:
+        return f"{out}: {why}"
     if kind != "csv" and out.is_dir():
         return f"{out}: a folder of that name exists"
     if kind != "csv" and out.exists():  # never clobber a file that may be someone's work

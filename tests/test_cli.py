@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -318,6 +319,36 @@ def test_check_unreadable_plan(tmp_path, content):
     no_traceback(proc)
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(str(plan / "plan.csv")), proc.stderr
+
+
+def test_check_and_explain_read_a_deeply_nested_summary_as_none(solved, tmp_path, capsys):
+    """A summary.json nested deeper than the JSON parser recurses is no summary: check has
+    nothing to compare (OK, exit 0); explain asks for --instance (one line, exit 2); no traceback."""
+    plan = tmp_path / "nested"
+    shutil.copytree(solved, plan)
+    (plan / "summary.json").write_text("[" * 100000 + "]" * 100000, encoding="utf-8")
+    assert main(["check", str(TINY), str(plan)]) == 0
+    assert capsys.readouterr().out.startswith("OK: ")
+    assert main(["explain", str(plan), "P01"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{plan}: summary.json: cannot read the instance file name (missing, unreadable or not a JSON object); "
+        "give --instance"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+@pytest.mark.parametrize("name", ["summary.json", "plan.csv"])
+def test_check_and_explain_refuse_a_pipe_in_the_plan_folder(solved, tmp_path, name):
+    """summary.json or plan.csv that is a named pipe (reading it would wait forever): one line
+    naming the file, exit 2, at once (a subprocess, so that a hang fails by its timeout)."""
+    plan = tmp_path / "plan"
+    shutil.copytree(solved, plan)
+    (plan / name).unlink()
+    os.mkfifo(plan / name)
+    for args in (("check", TINY, plan), ("explain", plan, "P01")):
+        proc = run(*args, timeout=30)
+        assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+        assert proc.stderr.splitlines() == [
+            f"{plan / name}: cannot read the file: not a regular file (a folder, a device or a pipe)"]
 
 
 def test_check_bad_instance(solved):

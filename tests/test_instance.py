@@ -438,7 +438,7 @@ def test_a_file_above_the_size_limit_is_refused_before_it_is_read(tmp_path, caps
 ])
 def test_fast_parse_equals_the_strict_parse_or_declines(text, dropped):
     """The orjson path gives json's document exactly, and declines (None) whenever a key was a
-    duplicate, an integer has 20 digits or a backslash appears; load_json then refuses the
+    duplicate, a run of 19 digits or a backslash appears; load_json then refuses the
     duplicate with json's message."""
     from optimizer.instance import _fast_loads
 
@@ -454,3 +454,23 @@ def test_fast_parse_reads_the_bundled_instance_as_json_does():
 
     data = TINY.read_bytes()
     assert _fast_loads(data) == json.loads(data)
+
+
+@pytest.mark.parametrize("old, new", [
+    ('"beds": 1}', '"beds": -9223372036854775809}'),  # -2**63 - 1: 19 digits, a float to orjson
+    ('"custody_days": 12}', '"custody_days": -9999999999999999999}'),
+])
+def test_integers_orjson_reads_as_floats_get_the_standard_message(tmp_path, monkeypatch, capsys, old, new):
+    """An integer below -2**63 of 19 digits gives the same lines as the standard json path
+    (a range message, not "Input should be a valid integer")."""
+    import optimizer.instance as instance
+    from optimizer.cli import main
+
+    path = tmp_path / "inst.json"
+    path.write_text(TINY.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    assert main(["validate", str(path)]) == 2
+    fast = capsys.readouterr().err
+    monkeypatch.setattr(instance, "_fast_loads", lambda data: None)
+    assert main(["validate", str(path)]) == 2
+    standard = capsys.readouterr().err
+    assert fast == standard and "greater than or equal to 0" in standard and "valid integer" not in standard

@@ -295,6 +295,39 @@ def test_check_finds_pins_csv_changed_after_the_solve(tmp_path, pinned, capsys):
         assert capsys.readouterr().out.splitlines() == [line, f"VIOLATIONS: 1: {levels}"]
 
 
+def test_check_compares_pins_sha256_in_either_case(tmp_path, pinned, capsys):
+    """An uppercase hex digest of the right pins.csv is the same digest: no violation."""
+    plan = tmp_path / "plan"
+    shutil.copytree(pinned, plan)
+    summary = json.loads((plan / "summary.json").read_text(encoding="utf-8"))
+    summary["params"]["pins_sha256"] = summary["params"]["pins_sha256"].upper()
+    assert summary["params"]["pins_sha256"] == hashlib.sha256((plan / "pins.csv").read_bytes()).hexdigest().upper()
+    (plan / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["check", str(TINY), str(plan)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "OK: unplaced 0, surge 1, released risk 122.5000, cost 24716.89 USD"]
+
+
+def test_check_follows_a_link_to_another_folders_plan_csv(tmp_path, pinned, capsys):
+    """PLAN_DIR a symbolic link to a plan.csv elsewhere: the pins.csv and summary.json next to
+    the target are used (no false pinned violations; a changed pins.csv is still found)."""
+    plan = tmp_path / "plan"
+    shutil.copytree(pinned, plan)
+    (tmp_path / "elsewhere").mkdir()
+    link = tmp_path / "elsewhere" / "link.csv"
+    link.symlink_to(plan / "plan.csv")
+    capsys.readouterr()
+    assert main(["check", str(TINY), str(link)]) == 0
+    levels = "unplaced 0, surge 1, released risk 122.5000, cost 24716.89 USD"
+    assert capsys.readouterr().out.splitlines() == [f"OK: {levels}"]
+    text = (plan / "pins.csv").read_text(encoding="utf-8")
+    (plan / "pins.csv").write_text(text.replace(",release,,,CM-SNA,0", ",release,,,,0"), encoding="utf-8")
+    assert main(["check", str(TINY), str(link)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"pins.csv: {plan / 'pins.csv'}: sha256 ") and out[1:] == [f"VIOLATIONS: 1: {levels}"]
+
+
 def test_check_finds_pins_csv_missing_although_the_summary_names_one(tmp_path, pinned, capsys):
     plan = tmp_path / "plan"
     shutil.copytree(pinned, plan)

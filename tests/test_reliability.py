@@ -96,6 +96,22 @@ def test_an_output_nobody_may_write_is_exit_2_before_any_work(flag, tmp_path, mo
 
 
 @pytest.mark.skipif(not os.path.isdir("/sys"), reason="no /sys (where even root may not create files)")
+def test_a_report_that_is_a_symbolic_link_is_followed(tmp_path, capsys):
+    """--report a symbolic link, as --out: its target is checked (a link into /sys: exit 2, no
+    solve, the link kept) and written (the link stays and points to the report)."""
+    link = tmp_path / "r.html"
+    link.symlink_to("/sys/bedalloc-test-output.html")
+    assert main(["solve", str(TINY), "--out", str(tmp_path / "plan"), "--report", str(link), "--quiet"]) == 2
+    assert f"{link}: --report: cannot write in /sys" in capsys.readouterr().err
+    assert link.is_symlink() and not (tmp_path / "plan").exists()
+    link.unlink()
+    (tmp_path / "reports").mkdir()
+    link.symlink_to(tmp_path / "reports" / "today.html")
+    assert main(["solve", str(TINY), "--out", str(tmp_path / "plan"), "--report", str(link), "--quiet"]) == 0
+    assert link.is_symlink() and (tmp_path / "reports" / "today.html").read_text(encoding="utf-8").startswith("<!")
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys"), reason="no /sys (where even root may not create files)")
 @pytest.mark.parametrize("argv", [["generate", "--aor", "SNA"], ["capacity-curve", str(TINY)]])
 def test_other_commands_check_their_output_before_any_work(argv, capsys):
     assert main([*argv, "--out", "/sys/bedalloc-test-output"]) == 2

@@ -332,6 +332,19 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, book, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.xlsx"]
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc, a folder no one can create files in")
+@pytest.mark.parametrize("name", ["t.xlsx", "t.json", "t"])
+def test_convert_to_an_unwritable_folder_says_one_line(name):
+    """Refused before the instance is read: one line, exit 2, and no openpyxl tracebacks at exit
+    from a workbook that was begun (a subprocess, where they would appear)."""
+    out = Path("/proc") / name
+    proc = subprocess.run([sys.executable, "-m", "optimizer", "convert", str(TINY), str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{out}: cannot write in /proc: "), proc.stderr
+
+
 # ---- the template and plan.xlsx -------------------------------------------------------------------
 
 def test_template_filled_in_solves(tmp_path):
