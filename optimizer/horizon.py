@@ -47,6 +47,7 @@ the full model (MIA 14-day: 5,073 rows x 30,329 columns against 10,814 x 69,584)
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -965,8 +966,8 @@ def _decode_classes(hm: HorizonModel, get, decision: np.ndarray, rday: np.ndarra
     C = len(hm.class_arrival)
     starts = np.searchsorted(pc[order], np.arange(C + 1))
     taken = starts[:-1].copy()  # next unassigned position of each class in ``order``
-    key_people: dict[int, list[int]] = {}
-    pool_people: dict[int, list[int]] = {}
+    key_people: dict[int, list[int]] = defaultdict(list)
+    pool_people: dict[int, list[int]] = defaultdict(list)
 
     def take(c, k):
         out = order[taken[c]:taken[c] + k]
@@ -974,15 +975,18 @@ def _decode_classes(hm: HorizonModel, get, decision: np.ndarray, rday: np.ndarra
         return out
 
     def enrol(c, day, ppl):
-        key_people.setdefault(int(hm.key_of_class[c]) * H + int(day), []).extend(ppl.tolist())
+        key_people[int(hm.key_of_class[c]) * H + int(day)].extend(ppl.tolist())
 
-    for c, k in zip(hm.rel_class, get("rel")):
+    rel = get("rel")
+    for c, k in zip(hm.rel_class[rel > 0], rel[rel > 0]):  # columns at 0 take no one
         ppl = take(c, k)
         decision[ppl] = "release"
         rday[ppl] = hm.class_arrival[c]
         enrol(c, hm.class_arrival[c], ppl)
     coh = get("coh")
     for j in np.lexsort((hm.coh_depart, ~hm.coh_release, hm.coh_class)):  # releases by day, then the kept
+        if coh[j] == 0:
+            continue
         c = hm.coh_class[j]
         ppl = take(c, coh[j])
         if hm.coh_release[j]:
@@ -991,7 +995,7 @@ def _decode_classes(hm: HorizonModel, get, decision: np.ndarray, rday: np.ndarra
             enrol(c, hm.coh_depart[j], ppl)
         else:
             decision[ppl] = "detain"
-        pool_people.setdefault(int(hm.coh_pool[j]), []).extend(ppl.tolist())
+        pool_people[int(hm.coh_pool[j])].extend(ppl.tolist())
     for c in range(C):
         decision[order[taken[c]:starts[c + 1]]] = "unplaced"
     return key_people, pool_people
