@@ -481,7 +481,17 @@ def _why_kept(a: dict, p, i: int, eff: float, label: str) -> str:
         return "mandatory detention: may not be released (MODEL.md §3 rule 4)"
     if p.minor or p.family_id:
         return "held with their family"
-    return f"their effective risk {eff:g} is above what the plan released for {label}"
+    # the people released for lack of beds whose bed class may use this person's unit
+    unit = a["uidx"][i]
+    could = a["voluntary"] & a["class_units"][a["cls"], unit]
+    if not could.any():
+        return "no one released for lack of beds may use their unit, so releasing them would only add released risk"
+    top = float(a["P"].eff[could].max())
+    if top <= eff:
+        return (f"their effective risk {eff:g} is at least that of everyone released for lack of beds who may use "
+                f"their unit (highest {top:g})")
+    return (f"someone released at effective risk {top:g} may use their unit, but not in their place within "
+            f"the plan's other rules (the days of the stay, transport seats, local ties)")
 
 
 def _capacity_text(a: dict, p, i: int, label: str, lk: float) -> str:

@@ -77,6 +77,13 @@ def test_solve_writes_reasons_and_explain_answers(tmp_path, capsys):
     assert "Kept if 2 more beds for men of level C-D" in capsys.readouterr().out
     assert main(["explain", str(out), "P01"]) == 0
     assert "mandatory detention" in capsys.readouterr().out
+    # kept detainees are compared with the releases for lack of beds that could use their unit:
+    # P04 (27.5, humanitarian) may use MTG-AB but not P06's hold room (instances/README.md)
+    assert main(["explain", str(out), "P06"]) == 0
+    assert "no one released for lack of beds may use their unit" in capsys.readouterr().out
+    assert main(["explain", str(out), "P03"]) == 0
+    assert "effective risk 35 is at least that of everyone released for lack of beds who may use their unit " \
+        "(highest 27.5)" in capsys.readouterr().out
     assert main(["explain", str(out), "nobody"]) == 2
     assert main(["explain", str(tmp_path / "missing"), "P01"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
