@@ -155,7 +155,7 @@ def _reasons_section(inst: Instance, rows, redact: bool) -> str:
     for (key, people), label in zip(lists.items(), labels):
         body = [([] if redact else [p["person"]]) + [p["aor"], f"{p['risk']:.4f}", p["origin"], p["facility"],
                                                      p["program"], p["day"]] for p in people]
-        parts.append(f"<details><summary>{e(label)}: {len(people):,} people</summary>{_table(cols, body)}</details>")
+        parts.append(f"<details><summary>{e(label)}: {len(people):,} {'person' if len(people) == 1 else 'people'}</summary>{_table(cols, body)}</details>")
     return "\n".join(parts)
 
 

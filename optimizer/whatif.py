@@ -297,10 +297,14 @@ def cmd_whatif(args) -> int:
     except ValueError as e:
         err([f"bedalloc whatif: {e}"])
         return EXIT_INPUT
-    t = Table(title="What if: " + ", ".join([f"{k} {v:+d} beds" for k, v in beds.items()]
-                                            + [f"{k} {v:+d} ATD slots" for k, v in atd.items()]
-                                            + [f"{k} {v:+d} transfers a day" for k, v in transfers.items()]
-                                            + ([f"national {total:+d} transfers a day"] if total is not None else [])),
+    def say(k, v, one, many):
+        return f"{k} {v:+d} {one if abs(v) == 1 else many}"
+    t = Table(title="What if: " + ", ".join([say(k, v, "bed", "beds") for k, v in beds.items()]
+                                            + [say(k, v, "ATD slot", "ATD slots") for k, v in atd.items()]
+                                            + [say(k, v, "transfer a day", "transfers a day")
+                                               for k, v in transfers.items()]
+                                            + ([say("national", total, "transfer a day", "transfers a day")]
+                                               if total is not None else [])),
               title_justify="left")
     for col in ("", "base", "what-if", "change"):
         t.add_column(col, justify="left" if not col else "right")
