@@ -245,7 +245,7 @@ def test_cli_whatif_one_more_seat_keeps_x3(tmp_path, capsys):
     assert main(["whatif", str(path), "--transfers", "HOU=+1"]) == 0
     out = capsys.readouterr().out
     table = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines() if line.startswith("│")]
-    assert "HOU +1 transfers a day" in out and ["transfers", "1", "2", "+1"] in table
+    assert "HOU +1 transfer a day" in out and ["transfers", "1", "2", "+1"] in table
 
 
 def test_random_plans_under_limits_and_ties_always_get_a_reason(tmp_path):
