@@ -40,7 +40,7 @@ import numpy as np
 from .instance import Instance
 from .model import PIN_DETAIN, PIN_RELEASE, allowed_units, family_groups, network_arrays, people_arrays, programs_of
 from .reasons import transfer_limits
-from .errors import EXIT_INPUT, EXIT_OK, EXIT_UNPLACED, InputError, err
+from .errors import EXIT_OK, EXIT_UNPLACED, InputError, refused
 
 
 def _groups(inst: Instance, P, N):
@@ -293,12 +293,8 @@ def cmd_diagnose(args) -> int:
 
     try:
         cert = diagnose(read_instance(args.instance))
-    except InputError as e:
-        err(e.lines)
-        return EXIT_INPUT
-    except ValueError as e:
-        err([f"{args.instance}: {e}"])
-        return EXIT_INPUT
+    except (InputError, ValueError) as e:
+        return refused(e, args.instance)
     if args.json:
         print(json.dumps(cert, indent=2))
     elif not cert["unplaced_at_least"]:

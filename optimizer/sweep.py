@@ -462,18 +462,14 @@ def _check(args) -> tuple[bytes, dict]:
 
 def command(args) -> int:
     """``bedalloc sweep``: check everything, run the missing cells, write results and report."""
-    from .errors import InputError
+    from .errors import InputError, refused
     from .generate import write_atomic
     from .sweepreport import render
 
     try:
         instance, grid = _check(args)
-    except InputError as e:
-        print("\n".join(e.lines), file=sys.stderr)
-        return 2
-    except ValueError as e:
-        print(f"bedalloc sweep: {e}", file=sys.stderr)
-        return 2
+    except (InputError, ValueError) as e:
+        return refused(e, "bedalloc sweep")
     out = Path(args.out)
     try:
         rows = run_sweep(instance, grid, out, args.scheduler, args.workers, quiet=args.quiet)

@@ -17,7 +17,7 @@ import numpy as np
 from .instance import Instance, parse_instance
 from .engine import SolveParams, build_models, solve
 from .verifier import verify
-from .errors import EXIT_INPUT, EXIT_OK, InputError, err
+from .errors import EXIT_INPUT, EXIT_OK, InputError, err, refused
 from .outdir import bad_output_file
 
 
@@ -291,12 +291,8 @@ def cmd_whatif(args) -> int:
         doc = load_json(args.instance)
         change_capacity(doc, beds, atd, transfers, total)  # bad changes: exit 2 before solving
         res = whatif(doc, beds, atd, transfers=transfers, transfers_total=total)
-    except InputError as e:
-        err(e.lines)
-        return EXIT_INPUT
-    except ValueError as e:
-        err([f"bedalloc whatif: {e}"])
-        return EXIT_INPUT
+    except (InputError, ValueError) as e:
+        return refused(e, "bedalloc whatif")
     def say(k, v, one, many):
         return f"{k} {v:+d} {one if abs(v) == 1 else many}"
     t = Table(title="What if: " + ", ".join([say(k, v, "bed", "beds") for k, v in beds.items()]
@@ -352,12 +348,8 @@ def cmd_capacity_curve(args) -> int:
             task = bar.add_task("solving", total=len(percents) + 7 * len(args.risk))
             res = capacity_curve(load_json(args.instance), percents, args.risk,
                                  progress=lambda: bar.advance(task))
-    except InputError as e:
-        err(e.lines)
-        return EXIT_INPUT
-    except ValueError as e:
-        err([f"{args.instance}: {e}"])
-        return EXIT_INPUT
+    except (InputError, ValueError) as e:
+        return refused(e, args.instance)
     if args.out:  # written before anything is printed: a closed stdout must not lose it
         write_records(args.out, res["points"])
     t = Table(title="Capacity curve (every unit's beds scaled; surge beds unchanged)", title_justify="left")
