@@ -124,9 +124,11 @@ def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, tune, w
     scratch or warm-started by dual or primal simplex, warm starts stopped at once and redone
     from scratch) give the enumeration's four levels on tiny instances and ``highs-mip``'s on
     20-people ones, every arc and cohort priced, one arc entering per pool and at most two
-    columns per round."""
+    columns per round. Rounds above ``warm_cols`` get no time warm (``big_round_cap`` 0), so
+    that each is redone from scratch whatever the machine's speed."""
     tune(priced_arcs=0, priced_cohorts=0, lift_near_arcs=1, scratch_rows=0, warm_cols=warm_cols,
-         primal_cols=primal_cols, initial_arcs=1, enter_per_group=1, enter_total=2, warm_cap=warm_cap)
+         primal_cols=primal_cols, initial_arcs=1, enter_per_group=1, enter_total=2, warm_cap=warm_cap,
+         big_round_cap=0.0)
     redone = []
     from_scratch = lexico.LexSolver._from_scratch
     monkeypatch.setattr(lexico.LexSolver, "_from_scratch", lambda self, solver="ipm": (redone.append(1), from_scratch(self, solver))[1])
