@@ -266,6 +266,9 @@ class _Lift:
     def initial(self, xc, xf, lower, upper):  # the lifted solution's columns, else every column
         return np.ones(self.full.A.shape[1], dtype=bool) if xf is None else xf > 0
 
+    def coarse(self):  # levels 1-2 on the compact model itself
+        return None
+
 
 def build_models(inst: Instance, P: People, N: Network):
     """The full class model, its compact model (origin-free, or keeping origin facilities when a

@@ -687,6 +687,12 @@ class HorizonLift:
         self.class_map = np.zeros(len(full.class_arrival), np.int64)
         self.class_map[full.person_class[singles]] = compact.person_class[singles]
 
+    def coarse(self) -> RiskMerge | None:
+        """The model of levels 1-2 when their LPs are solved (:class:`RiskMerge`), built once."""
+        if not hasattr(self, "_coarse"):
+            self._coarse = risk_merged(self.inst, self.P, self.N, self.compact)
+        return self._coarse
+
     def duals(self, y: np.ndarray) -> np.ndarray:
         """(compact rows,) -> (full rows,)."""
         full, comp = self.full, self.compact
@@ -817,6 +823,61 @@ class HorizonLift:
         near[sel[_rank_within(full.arc_pool[sel] * T + typ[sel], move[sel]) < SETTINGS.lift_type_arcs]] = True
         mask[arcs] = near | (move == 0)
         return mask
+
+
+@dataclass
+class RiskMerge:
+    """The compact model with effective risk left out of the class key, for levels 1-2 when
+    their LPs are solved (transport limits): national 14-day, 19,008 classes against 39,682 and a
+    level-2 LP of 62,345 rows against 83,019.
+
+    Exactness.  Levels 1-2 do not depend on effective risk, so the compact classes that differ
+    only in it are merged: a merged class's row is the sum of theirs, and each merged column
+    stands for the columns of those classes with the same entries in every other row (the same
+    pools, program keys and days), the same level-1 and level-2 costs and their bounds summed
+    (class sizes, or infinite).  A compact solution sums to a merged one with the same levels 1-2
+    and a merged one splits back in proportion to class sizes, so the LP optima are equal.  Every
+    compact row takes the dual of its image (:meth:`duals`): a class row that of its merged
+    class, every other row is the same row in both models.  Each compact column then has the
+    reduced cost of its merged column, so the lifted duals are feasible with the merged dual
+    objective (bounds summed): they are optimal for the compact model, and its optimal faces of
+    levels 1-2 follow from them by complementary slackness."""
+
+    model: HorizonModel
+    row_map: np.ndarray  # (compact rows,) the merged row of each
+
+    def duals(self, y: np.ndarray) -> np.ndarray:
+        """(merged rows,) -> (compact rows,)."""
+        return y[self.row_map]
+
+
+def risk_merged(inst: Instance, P: People, N: Network, compact: HorizonModel) -> RiskMerge | None:
+    """The :class:`RiskMerge` of ``compact``; None when no classes merge.  Raises RuntimeError
+    when the two models differ in a row other than the class rows (the exactness argument)."""
+    merged = build_horizon(inst, dataclasses.replace(P, eff_units=np.zeros_like(P.eff_units)), N, compact=True)
+    mb, cb = merged.row_blocks, compact.row_blocks
+    size = {name: rows.stop - rows.start for name, rows in cb.items()}
+    if size["class"] == mb["class"].stop - mb["class"].start:
+        return None
+    if list(mb) != list(cb) or any(mb[k].stop - mb[k].start != n for k, n in size.items() if k != "class"):
+        raise RuntimeError("the risk-merged compact model has other rows than the compact model")
+    singles = np.flatnonzero(compact.person_class >= 0)
+    class_map = np.zeros(size["class"], np.int64)
+    class_map[compact.person_class[singles]] = merged.person_class[singles]
+    row_map = np.zeros(compact.A.shape[0], np.int64)
+    for name, rows in cb.items():
+        image = np.arange(mb[name].start, mb[name].stop)
+        row_map[rows] = image[class_map] if name == "class" else image
+    other = np.ones(compact.A.shape[0], dtype=bool)
+    other[cb["class"]] = False
+    sums = np.bincount(class_map, weights=compact.row_lower[cb["class"]], minlength=mb["class"].stop - mb["class"].start)
+    keys = ("keyday", "hub_key", "pool_origin", "pool_bt")
+    if not (all(np.array_equal(getattr(merged, k), getattr(compact, k)) for k in keys)
+            and np.array_equal(merged.row_lower[row_map[other]], compact.row_lower[other])
+            and np.array_equal(merged.row_upper[row_map[other]], compact.row_upper[other])
+            and np.array_equal(sums, merged.row_lower[mb["class"]])):
+        raise RuntimeError("the risk-merged compact model does not keep the compact model's rows")
+    return RiskMerge(merged, row_map)
 
 
 def encode_horizon(inst: Instance, hm: HorizonModel, P: People, N: Network, decision: np.ndarray,

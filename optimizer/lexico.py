@@ -315,13 +315,13 @@ class LexSolver:
         self._include(np.flatnonzero(~self.active & (self.col_lo > 0)), np.zeros(len(self.col_lo)))
 
     def open_face(self, cost):
-        """In a large LP (``scratch_rows``), every column of the current face joins the LP for
-        the next level's objective ``cost``: the face has excluded most columns, and the next
+        """In a large LP (``scratch_rows``), every column of the current face joins the LP (or
+        the columns it will open with) for the next level's objective ``cost``: the face has excluded most columns, and the next
         level's first pricing round would otherwise need a second solve from scratch (national
         14-day with transport limits, compact level 3: 135,335 columns more; one interior point
         solve of 28.7-37.7 s of CPU against 33.3-45.5 s for two)."""
-        if self.lp is not None and self.m.A.shape[0] > SETTINGS.scratch_rows:
-            self._add_cols(np.flatnonzero(~self.active & ~self.banned & (self.col_lo < self.col_hi)), cost)
+        if self.m.A.shape[0] > SETTINGS.scratch_rows:
+            self._include(np.flatnonzero(~self.active & ~self.banned & (self.col_lo < self.col_hi)), cost)
 
     def _include(self, new, cost):
         """Make the model columns ``new`` active (and add them to the LP once it is open)."""
@@ -530,61 +530,83 @@ def _faces_from(model, params, deadline, compact, lift, assume):
     """:func:`_faces` with the first ``assume`` levels (0-2) assumed at their lower bounds;
     "infeasible" when the assumption fails."""
     s = LexSolver(model, params, deadline)
-    statuses, bounds = [], []
-    first = 0
-    fallback = (None, 0)  # a feasible solution and its number of proven levels
-    c = s if compact is None else LexSolver(
-        # the compact levels leave time to carry their solution over when the limit stops them
-        compact, params, None if deadline is None else deadline - lift.reserve_s)
-    m = model if compact is None else compact
-    if assume:
-        bounds = c.fix_at_bounds(m.objectives[:assume])
-        if c is not s:
-            s.fix_at_bounds(model.objectives[:assume])
-        statuses = ["At its lower bound"] * assume  # optimal once a later level's LP is feasible
-        first = assume
-    if compact is not None:
-        xc = None
-        for k in range(first, 3):
-            _say(params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
-            status, ok, x_k, y, z_lp, rc = c.solve_lp(compact.objectives[k], xc)
-            if not ok:
-                if k == assume > 0 and status in INFEASIBLE:
-                    return "infeasible"
-                statuses.append(f"LP: {status}")
-                return (*_lifted(model, lift, xc, bounds, k), bounds, statuses, c.version)
-            xc = x_k
-            statuses.append(status)
-            bounds.append(z_lp)
-            c.restrict_to_face(rc, y)
-            if k < 2:
-                c.open_face(compact.objectives[k + 1])
-            yf = lift.duals(y)
-            s.restrict_to_face(s.reduced_costs(model.objectives[k], yf), yf)
+    statuses = ["At its lower bound"] * assume  # optimal once a later level's LP is feasible
+    if compact is None:
+        bounds = s.fix_at_bounds(model.objectives[:assume]) if assume else []
+        return _full_levels(s, assume, bounds, statuses, (None, 0))
+    # the compact levels leave time to carry their solution over when the limit stops them
+    early = None if deadline is None else deadline - lift.reserve_s
+    chain, maps = [LexSolver(compact, params, early), s], [lift.duals]
+    coarse = lift.coarse() if assume < 2 else None
+    if coarse is not None:  # levels 1-2 on the risk-merged compact model
+        chain, maps = [LexSolver(coarse.model, params, early), *chain], [coarse.duals, *maps]
+    bounds = [t.fix_at_bounds(t.m.objectives[:assume]) for t in chain][-2] if assume else []
+    done = _compact_levels(chain, maps, assume, bounds, statuses, params)
+    if done == "infeasible":
+        return done
+    (xc, ok), c = done, chain[-2]
+    version = next((t.version for t in chain if t.version), "")
+    xf, proven = _lifted(model, lift, xc, bounds, len(bounds) if not ok else 3)
+    if not ok:
+        return xf, proven, bounds, statuses, version
+    if xf is None and (c.left() is None or c.left() > 0):
+        # a fractional LP optimum: an integer point of the compact face (national 14-day:
+        # 0.2 s) proves levels 1-3 and starts level 4 from a feasible set of columns
+        x_int = c.face_point(SETTINGS.face_tries, xc)
+        if x_int is None:
+            status, ok, x_int, _ = c.solve_mip(np.zeros(len(xc)), 3, 0.0, np.zeros(len(xc)))
+            if status in INFEASIBLE:
+                return None
+            if x_int is None:  # the limit stopped it: no plan to carry over
+                statuses.append(f"MIP (integer point of level 3): {status}")
+                return None, 0, bounds, statuses, c.version
+        xc = np.rint(x_int)
         xf, proven = _lifted(model, lift, xc, bounds, 3)
-        if xf is None and (c.left() is None or c.left() > 0):
-            # a fractional LP optimum: an integer point of the compact face (national 14-day:
-            # 2.7 s) proves levels 1-3 and starts level 4 from a feasible set of columns
-            x_int = c.face_point(SETTINGS.face_tries, xc)
-            if x_int is None:
-                status, ok, x_int, _ = c.solve_mip(np.zeros(len(xc)), 3, 0.0, np.zeros(len(xc)))
-                if status in INFEASIBLE:
-                    return None
-                if x_int is None:  # the limit stopped it: no plan to carry over
-                    statuses.append(f"MIP (integer point of level 3): {status}")
-                    return None, 0, bounds, statuses, c.version
-            xc = np.rint(x_int)
-            xf, proven = _lifted(model, lift, xc, bounds, 3)
-        s.activate(lift.initial(xc, xf, s.col_lo, s.col_hi))
-        fallback = (xf, proven)
-        first = 3
+    s.activate(lift.initial(xc, xf, s.col_lo, s.col_hi))
+    return _full_levels(s, 3, bounds, statuses, (xf, proven))
+
+
+def _compact_levels(chain, maps, first, bounds, statuses, params):
+    """Levels ``first``-3 on the compact models of ``chain`` (solvers; its last is the full
+    model's): levels 1-2 on the first, level 3 on the one before the last.  Each level's optimal
+    face is carried down the chain by its optimal duals, lifted by ``maps`` (``maps[i]`` takes
+    ``chain[i]``'s rows to ``chain[i + 1]``'s): every later model's columns get the reduced
+    costs of their images, so the faces are the same.  Returns "infeasible" when an assumed level
+    fails, else ``(xc, ok)``: the last LP optimum on the compact model (None before its first),
+    ``ok`` False when a level's LP failed (its status is in ``statuses``)."""
+    xs = [None] * len(chain)
+    for k in range(first, 3):
+        i = 0 if k < 2 else len(chain) - 2
+        t = chain[i]
+        _say(params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
+        status, ok, xs[i], y, z_lp, rc = t.solve_lp(t.m.objectives[k], xs[i])
+        if not ok:
+            if k == first > 0 and status in INFEASIBLE:
+                return "infeasible"
+            statuses.append(f"LP: {status}")
+            return xs[-2], False
+        statuses.append(status)
+        bounds.append(z_lp)
+        t.restrict_to_face(rc, y)
+        for later, lift_duals in zip(chain[i + 1:], maps[i:]):
+            y = lift_duals(y)
+            later.restrict_to_face(later.reduced_costs(later.m.objectives[k], y), y)
+        if k < 2:
+            nxt = chain[0 if k < 1 else len(chain) - 2]
+            nxt.open_face(nxt.m.objectives[k + 1])
+    return xs[-2], True
+
+
+def _full_levels(s, first, bounds, statuses, fallback):
+    """Levels ``first``-4 on the full model (solver ``s``), level 4 by MIP when its LP optimum
+    is fractional; ``fallback`` is the best solution so far and its number of proven levels."""
     x = None
     for k in range(first, 4):
-        _say(params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
-        cost = model.objectives[k]
+        _say(s.params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
+        cost = s.m.objectives[k]
         status, ok, x, y, z_lp, rc = s.solve_lp(cost, x)
         if not ok:
-            if k == assume > 0 and status in INFEASIBLE:
+            if k == first > 0 and k < 3 and status in INFEASIBLE:
                 return "infeasible"
             statuses.append(f"LP: {status}")
             return fallback[0], fallback[1], bounds, statuses, s.version
@@ -596,7 +618,7 @@ def _faces_from(model, params, deadline, compact, lift, assume):
             s.restrict_to_face(rc, y)
     if fallback[1] == 4:  # the LP optimum of level 4 is an integer point: every level is proven
         return fallback[0], 4, bounds, statuses, s.version
-    _say(params, "level 4 of 4 (cost): MIP")
+    _say(s.params, "level 4 of 4 (cost): MIP")
     status, ok, x_mip, bound = s.solve_mip(cost, 3, z_lp, rc)
     statuses[3] = f"MIP: {status}"
     if x_mip is None:

@@ -254,6 +254,16 @@ def _lp(model, cost):
     return h.getInfo().objective_function_value, np.asarray(h.getSolution().row_dual)
 
 
+def _dual_objective(model, y, cost):
+    """The dual objective of ``model``'s LP of ``cost`` at row duals ``y``: row bounds times ``y``
+    plus the column bounds that the reduced costs' signs pick (equal to the LP optimum exactly
+    when ``y`` is optimal)."""
+    rc = cost - model.A.T @ y
+    rows = np.where(y > 0, model.row_lower, model.row_upper)
+    pos, neg = rc > 1e-9, rc < -1e-9
+    return float(rows[y != 0] @ y[y != 0]) + float(rc[pos] @ model.col_lower[pos]) + float(rc[neg] @ model.col_upper[neg])
+
+
 @pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5), (["MIA"], 0.1, 4)])
 def test_compact_model_has_the_full_lp_optimum_and_its_duals_lift(aors, scale, days):
     """The compact model (origins merged, unit types) has the full model's LP optimum at level 1;
@@ -272,15 +282,42 @@ def test_compact_model_has_the_full_lp_optimum_and_its_duals_lift(aors, scale, d
         zf, _ = _lp(full, full.objectives[k])
         zc, yc = _lp(comp, comp.objectives[k])
         assert zc == pytest.approx(zf, abs=1e-6)
-        y = lift.duals(yc)
-        rc = full.objectives[k] - full.A.T @ y
-        # dual objective of the full LP with these row duals: row bounds times y plus the column
-        # bounds that the reduced costs' signs pick; equal to the optimum when y is optimal
-        rows = np.where(y > 0, full.row_lower, full.row_upper)
-        dual = float(rows[y != 0] @ y[y != 0])
-        pos, neg = rc > 1e-9, rc < -1e-9
-        dual += float(rc[pos] @ full.col_lower[pos]) + float(rc[neg] @ full.col_upper[neg])
-        assert dual == pytest.approx(zf, abs=1e-5)
+        assert _dual_objective(full, lift.duals(yc), full.objectives[k]) == pytest.approx(zf, abs=1e-5)
+
+
+@pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5), (["MIA"], 0.1, 4)])
+def test_risk_merged_model_has_the_compact_optimum_of_levels_1_2_and_its_duals_lift(aors, scale, days):
+    """With transport limits, the compact model with effective risk out of its class key
+    (``horizon.RiskMerge``) has fewer classes, the compact LP optimum of levels 1 and 2, and its
+    optimal duals lifted by ``RiskMerge.duals`` reach that optimum as the compact model's dual
+    objective (so they are optimal there); the engine then solves levels 1-2 on it and finds the
+    same four levels as without it."""
+    inst = parse_instance(json.loads(json.dumps(national_instance(
+        seed=5, aors=aors, scale=scale, horizon_days=days, transport_limits=True, transfers_per_day=3))))
+    from optimizer.model import network_arrays, people_arrays
+
+    P, N = people_arrays(inst), network_arrays(inst)
+    comp = build_horizon(inst, P, N, compact=True)
+    merged = horizon.risk_merged(inst, P, N, comp)
+    rb, mb = comp.row_blocks["class"], merged.model.row_blocks["class"]
+    assert comp.keeps_origins and mb.stop - mb.start < (rb.stop - rb.start) / 1.5
+    for k in range(2):
+        zc, _ = _lp(comp, comp.objectives[k])
+        zm, ym = _lp(merged.model, merged.model.objectives[k])
+        assert zm == pytest.approx(zc, abs=1e-6)
+        assert _dual_objective(comp, merged.duals(ym), comp.objectives[k]) == pytest.approx(zc, abs=1e-5)
+    used = []
+    risk_merged = horizon.risk_merged
+    horizon.risk_merged = lambda *a: used.append(1) or risk_merged(*a)
+    try:
+        a = solve(inst, SolveParams(mip_gap=1e-9))
+    finally:
+        horizon.risk_merged = risk_merged
+    b = solve(inst, SolveParams(mip_gap=1e-9, solver="highs-mip"))
+    assert used and a.levels_proven == b.levels_proven == 4
+    assert [a.objective[k] for k in ("unplaced", "surge")] == [b.objective[k] for k in ("unplaced", "surge")]
+    assert a.objective["released_risk"] == pytest.approx(b.objective["released_risk"], abs=1e-9)
+    assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6)
 
 
 @pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5)])
