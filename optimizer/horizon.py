@@ -739,7 +739,7 @@ class HorizonLift:
         home[comp.unit_type, N.unit_fac] = np.arange(U)
         placed = np.flatnonzero(typ >= 0)
         _home_types(typ, placed[P.family[placed] < 0], bed_type_keys(P, N) * (H + 1) * H + a * (H + 1) + leave,
-                    home[:, P.origin].T >= 0)
+                    home, P.origin)
         for day in range(H):
             occ -= leaving[:, day]
             here = placed[a[placed] == day]
@@ -955,11 +955,12 @@ def encode_horizon(inst: Instance, hm: HorizonModel, P: People, N: Network, deci
     return x
 
 
-def _home_types(typ: np.ndarray, people: np.ndarray, group: np.ndarray, at_home: np.ndarray) -> None:
+def _home_types(typ: np.ndarray, people: np.ndarray, group: np.ndarray, home: np.ndarray, origin: np.ndarray) -> None:
     """Swap unit types (``typ``, (P,), in place) among ``people`` of one ``group`` (bed type,
     arrival and leaving day: they fit the same types and occupy them on the same days, so levels
     1-3 stay the same) so that as many as possible get a type with a unit in their origin
-    facility (``at_home``, (P, types) bool), greedily type by type."""
+    facility (``home[type, origin] >= 0``; ``origin`` -1 takes the last column, no facility),
+    greedily type by type."""
     order = people[np.lexsort((people, group[people]))]
     for grp in np.split(order, np.flatnonzero(np.diff(group[order])) + 1):
         kinds, count = np.unique(typ[grp], return_counts=True)
@@ -968,7 +969,7 @@ def _home_types(typ: np.ndarray, people: np.ndarray, group: np.ndarray, at_home:
         free = np.ones(len(grp), dtype=bool)
         new = np.full(len(grp), -1, dtype=np.int64)
         for t, k in zip(kinds, count):
-            take = np.flatnonzero(free & at_home[grp, t])[:k]
+            take = np.flatnonzero(free & (home[t, origin[grp]] >= 0))[:k]
             new[take], free[take] = t, False
         new[free] = np.repeat(kinds, count - np.bincount(np.searchsorted(kinds, new[~free]), minlength=len(kinds)))
         typ[grp] = new

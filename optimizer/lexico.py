@@ -314,6 +314,12 @@ class LexSolver:
         # fix columns that were never priced in)
         self._include(np.flatnonzero(~self.active & (self.col_lo > 0)), np.zeros(len(self.col_lo)))
 
+    def close(self):
+        """Free the HiGHS LP (national 14-day: hundreds of MB); the columns, bounds and faces
+        stay, for :meth:`face_point` and :meth:`solve_mip` (new HiGHS models of their own)."""
+        self.lp, self.out = None, np.zeros(0, np.int64)
+        self.cols = np.flatnonzero(self.active)
+
     def open_face(self, cost):
         """In a large LP (``scratch_rows``), every column of the current face joins the LP (or
         the columns it will open with) for the next level's objective ``cost``: the face has excluded most columns, and the next
@@ -591,8 +597,10 @@ def _compact_levels(chain, maps, first, bounds, statuses, params):
         for later, lift_duals in zip(chain[i + 1:], maps[i:]):
             y = lift_duals(y)
             later.restrict_to_face(later.reduced_costs(later.m.objectives[k], y), y)
-        if k < 2:
-            nxt = chain[0 if k < 1 else len(chain) - 2]
+        nxt = chain[0 if k < 1 else len(chain) - 2] if k < 2 else None
+        if nxt is not t:  # its last level: free its LP before the next, larger one
+            t.close()
+        if nxt is not None:
             nxt.open_face(nxt.m.objectives[k + 1])
     return xs[-2], True
 
@@ -619,6 +627,7 @@ def _full_levels(s, first, bounds, statuses, fallback):
     if fallback[1] == 4:  # the LP optimum of level 4 is an integer point: every level is proven
         return fallback[0], 4, bounds, statuses, s.version
     _say(s.params, "level 4 of 4 (cost): MIP")
+    s.close()
     status, ok, x_mip, bound = s.solve_mip(cost, 3, z_lp, rc)
     statuses[3] = f"MIP: {status}"
     if x_mip is None:
