@@ -223,11 +223,9 @@ class LexSolver:
             self.lp.changeObjectiveOffset(float(cost[self.out] @ self.col_lo[self.out]))
         # A new objective: presolve and dual simplex (interior point in large LPs); a pricing
         # round: primal simplex from the previous basis, without presolve (it would discard the
-        # basis); in large LPs (SETTINGS.scratch_rows) primal simplex from the last basis for at
-        # most SETTINGS.big_round_cap times the last solve from scratch when many columns enter
-        # (SETTINGS.warm_cols), then interior point from scratch; else dual (SETTINGS.primal_cols)
-        # or primal simplex from the last basis for at most SETTINGS.warm_cap times the last solve
-        # from scratch.
+        # basis); in large LPs (SETTINGS.scratch_rows) for at most SETTINGS.warm_cap times the
+        # last solve from scratch (SETTINGS.big_round_cap when more than SETTINGS.warm_cols
+        # columns enter), then interior point from scratch.
         big = self.m.A.shape[0] > SETTINGS.scratch_rows
         self.lp.setOptionValue("solver", "ipm" if big else "simplex")
         self.lp.setOptionValue("simplex_strategy", 1)
@@ -270,16 +268,13 @@ class LexSolver:
                 x = self.col_lo.copy()  # columns out of the LP are at their lower bound
                 x[self.cols] = sol.col_value
                 return status, True, x, y, float(self.lp.getInfo().objective_function_value), rc
-            if big and len(new) > SETTINGS.warm_cols:  # primal simplex from the last basis, briefly
-                self.lp.setOptionValue("solver", "simplex")
-                self.lp.setOptionValue("simplex_strategy", 4)
-                self.lp.setOptionValue("presolve", "off")
-                cap = SETTINGS.big_round_cap * scratch_s
-            else:
-                self.lp.setOptionValue("solver", "simplex")
-                self.lp.setOptionValue("simplex_strategy", 1 if big and len(new) > SETTINGS.primal_cols else 4)
-                self.lp.setOptionValue("presolve", "off")
-                cap = SETTINGS.warm_cap * scratch_s if big else None
+            # primal simplex from the last basis (still primal feasible), in large LPs for at most
+            # a share of the last solve from scratch
+            self.lp.setOptionValue("solver", "simplex")
+            self.lp.setOptionValue("simplex_strategy", 4)
+            self.lp.setOptionValue("presolve", "off")
+            share = SETTINGS.big_round_cap if len(new) > SETTINGS.warm_cols else SETTINGS.warm_cap
+            cap = share * scratch_s if big else None
             self._add_cols(new, cost)
 
     def _from_scratch(self, solver="ipm"):
