@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .errors import EXIT_INPUT, EXIT_LIMIT, EXIT_OK, InputError, err
+from .errors import EXIT_LIMIT, EXIT_OK, InputError, refused
 
 CHECK_LINES = 50  # violations `check` prints; the others are counted
 
@@ -19,8 +19,7 @@ def cmd_validate(args) -> int:
     try:
         inst = read_instance(args.instance)
     except InputError as e:
-        err(e.lines)
-        return EXIT_INPUT
+        return refused(e)
     print(f"{args.instance}: valid: {len(inst.people)} people, {len(inst.facilities)} facilities, "
           f"{sum(len(f.units) for f in inst.facilities)} units, {len(inst.atd_programs)} ATD programs, "
           f"horizon {inst.horizon_days} day(s)")
@@ -39,8 +38,7 @@ def cmd_check(args) -> int:
         rows = read_plan(args.plan_dir)
         summary = read_summary(folder)
     except InputError as e:
-        err(e.lines)
-        return EXIT_INPUT
+        return refused(e)
     res = verify(inst, rows)
     violations = _pins_file_changed(folder, summary) + res.violations
     for line in violations[:CHECK_LINES]:

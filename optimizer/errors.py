@@ -32,7 +32,7 @@ def err(lines) -> None:
         print(line, file=sys.stderr)
 
 
-def refused(e: Exception, prefix: str) -> int:
+def refused(e: Exception, prefix: str = "") -> int:
     """Say why a command refused its input and return exit 2: an :class:`InputError`'s own lines,
     else one line ``PREFIX: message`` (a ``ValueError`` from checking the command line)."""
     err(e.lines if isinstance(e, InputError) else [f"{prefix}: {e}"])

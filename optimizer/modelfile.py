@@ -23,7 +23,7 @@ import numpy as np
 
 from .instance import Instance
 from .model import LEVELS, RISK_SCALE
-from .errors import EXIT_INPUT, EXIT_OK, InputError, err
+from .errors import EXIT_INPUT, EXIT_OK, InputError, err, refused
 from .outdir import bad_output_file, link_target
 
 MODEL_FILES = ("model.json", "level1.mps", "level2.mps", "level3.mps", "level4.mps")
@@ -200,8 +200,7 @@ def cmd_export_model(args) -> int:
     try:
         inst = read_instance(args.instance)
     except InputError as e:
-        err(e.lines)
-        return EXIT_INPUT
+        return refused(e)
     why = bad_output_file(args.person_level, "--person-level", [args.instance], (".mps",))
     if why is None and inst.horizon_days > 1:
         why = f"{args.instance}: export-model: one-day instances only (horizon_days = {inst.horizon_days})"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .instance import Instance
-from .outdir import PLAN_FILES, plan_dir_target, replace_folder, unsafe_out_dir  # noqa: F401 (their home before outdir.py)
+from .outdir import plan_dir_target, replace_folder
 from .model import allowed_units, eligible_programs, network_arrays, people_arrays
 from .reasons import transfer_limits
 from .verifier import PLAN_COLUMNS

@@ -66,7 +66,7 @@ from pathlib import Path
 import numpy as np
 
 from .arrays import unique_rows
-from .errors import EXIT_INPUT, EXIT_OK, InputError, err
+from .errors import EXIT_INPUT, EXIT_OK, InputError, err, refused
 from .horizon import person_days
 from .instance import Instance
 from .model import (
@@ -659,8 +659,7 @@ def cmd_explain(args) -> int:
         try:
             summary = read_summary(plan_dir) or {}
         except InputError as e:
-            err(e.lines)
-            return EXIT_INPUT
+            return refused(e)
         instance = summary.get("instance")
         if not isinstance(instance, str):
             why = "no 'instance' file name in it" if summary else "missing, unreadable or not a JSON object"
@@ -680,8 +679,7 @@ def cmd_explain(args) -> int:
         inst = plan_pins(read_instance(instance, digest), plan_dir)
         rows = read_plan(plan_dir / "plan.csv")
     except InputError as e:
-        err(e.lines)
-        return EXIT_INPUT
+        return refused(e)
     if summary.get("instance_sha256") not in (None, digest[0]):
         err([f"{plan_dir}: the plan was made for another version of {instance} (sha256 differs); give --instance"])
         return EXIT_INPUT

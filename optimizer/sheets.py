@@ -29,7 +29,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import EXIT_INPUT, EXIT_OK, InputError, err
+from .errors import EXIT_INPUT, EXIT_OK, InputError, err, refused
 from .outdir import bad_output_file, replace_folder
 from .instance import (MAX_PROBLEMS, AtdProgram, Aor, Facility, Instance, Person, Policy, Unit,
                        parse_instance, read_bytes)
@@ -810,8 +810,7 @@ def cmd_sheets(args) -> int:
             return EXIT_OK
         inst = convert(args.input, args.output)
     except InputError as e:
-        err(e.lines)
-        return EXIT_INPUT
+        return refused(e)
     except OSError as e:
         err([f"{args.output}: cannot write: {e.strerror or e}"])
         return EXIT_INPUT

@@ -78,7 +78,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import EXIT_ERROR, EXIT_INPUT, EXIT_OK, InputError, SolverError, err
+from .errors import EXIT_ERROR, EXIT_INPUT, EXIT_OK, InputError, SolverError, err, refused
 from .instance import Instance, effective_risk, parse_instance
 from .outdir import bad_output_file
 
@@ -552,8 +552,7 @@ def cmd_simulate(args) -> int:
         err([f"bedalloc simulate: --solver {args.solver}: {e}"])
         return EXIT_INPUT
     except InputError as e:
-        err(e.lines)
-        return EXIT_INPUT
+        return refused(e)
     out = Path(args.out) if args.out else Path("out") / f"{Path(args.instance).stem}-simulation"
     why = (f"{out}: --out: not a folder" if out.exists() and not out.is_dir() else
            bad_output_file(str(out / "simulation.csv"), "--out", [args.instance]) if out.exists() else None)

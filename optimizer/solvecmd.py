@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import EXIT_ERROR, EXIT_INPUT, EXIT_LIMIT, EXIT_OK, EXIT_UNPLACED, err
+from .errors import EXIT_ERROR, EXIT_INPUT, EXIT_LIMIT, EXIT_OK, EXIT_UNPLACED, err, refused
 from .outdir import bad_output_file
 
 
@@ -40,8 +40,7 @@ def cmd_solve(args, started: float, say=None) -> int:
     try:
         inst, pins = _read_for_solve(args, digest)
     except InputError as e:
-        err(e.lines)
-        return EXIT_INPUT
+        return refused(e)
     interrupts.check()  # the safe points before a verified plan: a noted SIGINT or SIGTERM is exit 130
     t_read = time.monotonic() - t0
     params, deadline = _solve_deadline(args, params, inst, started, t_read, time.process_time() - cpu0)

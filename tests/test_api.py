@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-import optimizer
 # from optimizer.api, not optimizer: until optimizer/solve.py and verify.py are renamed, the package
 # attributes solve and verify are the engine's modules once another test module has imported them
 from optimizer.api import BackendError, InputError, SolverError, explain, read_instance, solve, verify, whatif

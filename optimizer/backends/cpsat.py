@@ -63,7 +63,6 @@ def solve(problem: MipProblem, params: MipParams) -> MipResult:
     t0 = time.monotonic()
     A = problem.A.tocsr()
     coef = _as_int(A.data, "constraint coefficients")
-    n = A.shape[1]
     # an infinite column bound becomes the sum of the finite column bounds plus the largest row
     # bound: bedalloc's unbounded columns carry people (flows, beds above a guaranteed minimum),
     # at most everyone; a smaller domain keeps the objective within int64

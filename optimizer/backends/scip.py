@@ -44,7 +44,6 @@ def solve(problem: MipProblem, params: MipParams) -> MipResult:
     if s is None:
         raise BackendError("scip: SCIP is not available in this OR-Tools build")
     inf = s.infinity()
-    n = problem.A.shape[1]
     lo = np.where(np.isfinite(problem.col_lower), problem.col_lower, -inf).tolist()
     hi = np.where(np.isfinite(problem.col_upper), problem.col_upper, inf).tolist()
     xs = [s.IntVar(a, b, "") if integer else s.NumVar(a, b, "")
