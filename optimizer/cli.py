@@ -19,8 +19,10 @@ DESCRIPTION = """\
 bedalloc plans the use of immigration-detention beds. For every person in an instance file it
 decides: a bed in a compatible housing unit, or release to an Alternatives-to-Detention (ATD)
 program, never breaking a legal rule (mandatory detention, custody time limits, short-stay sites,
-families kept together), releasing the least public-safety risk, then spending the least money. Every plan is checked by an
-independent verifier before it is written.
+families kept together, transport seats, local ties, decisions already taken), leaving the fewest
+people without an outcome, then using the fewest emergency beds, then releasing the least
+public-safety risk, then spending the least money. Every plan is checked by an independent
+verifier before it is written.
 """
 
 EPILOG = """\

@@ -595,7 +595,7 @@ def _seat_text(inst: Instance, a: dict, i: int, units: np.ndarray, members: np.n
              f"released for want of seats with a higher effective risk {'comes' if ahead == 1 else 'come'} first"
              if ahead else "")
     return (text + f". {'Placing' if a['dec'][i] == 'unplaced' else 'Keeping'} them needs at least "
-            f"{' and '.join(more)}{first} (bedalloc whatif INSTANCE {' '.join(flags)} says whether that is enough).")
+            f"{' and '.join(more)}{first} (bedalloc whatif INSTANCE {' '.join(flags)} shows what that many more seats change; others may get them first).")
 
 
 def _transport_text(inst: Instance, a: dict, rows, i: int, head: str) -> str:

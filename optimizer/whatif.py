@@ -49,20 +49,8 @@ def change_capacity(doc: dict, beds: dict[str, int], atd: dict[str, int], transf
     an unknown facility, unit, program or AOR, a limit that does not exist (none to change), or
     a count that would go below zero."""
     doc = copy.deepcopy(doc)
-    facs = {f["id"]: f for f in doc["facilities"]}
     for key, n in beds.items():
-        fid, _, uid = key.partition(":")
-        if fid not in facs:
-            raise ValueError(f"--beds {key}: no facility {fid!r}")
-        units = [u for u in facs[fid]["units"] if not uid or u["id"] == uid]
-        if not units:
-            raise ValueError(f"--beds {key}: facility {fid} has no unit {uid!r}")
-        weight = [u["beds"] for u in units] if any(u["beds"] for u in units) else [1] * len(units)
-        share = [n * w / sum(weight) for w in weight]
-        add = [math.floor(x) for x in share]
-        for k in sorted(range(len(units)), key=lambda k: add[k] - share[k])[: n - sum(add)]:
-            add[k] += 1
-        for u, a in zip(units, add):
+        for u, a in bed_changes(doc, key, n):
             if u["beds"] + a < 0:
                 raise ValueError(f"--beds {key}: unit {u['id']} would have {u['beds'] + a} beds")
             u["beds"] += a
@@ -95,6 +83,25 @@ def _change_transfers(doc: dict, transfers: dict[str, int], total: int | None) -
         if record[key] + n < 0:
             raise ValueError(f"{flag}: {key} would be {record[key] + n}")
         record[key] += n
+
+
+def bed_changes(doc: dict, key: str, n: int) -> list[tuple[dict, int]]:
+    """The units of ``doc`` that ``--beds KEY=N`` changes and by how much (``FACILITY``: spread over
+    its units in proportion to their beds, largest remainders first; ``FACILITY:UNIT``: that unit);
+    units left unchanged are not listed.  Raises ``ValueError`` naming an unknown facility or unit."""
+    fid, _, uid = key.partition(":")
+    fac = next((f for f in doc["facilities"] if f["id"] == fid), None)
+    if fac is None:
+        raise ValueError(f"--beds {key}: no facility {fid!r}")
+    units = [u for u in fac["units"] if not uid or u["id"] == uid]
+    if not units:
+        raise ValueError(f"--beds {key}: facility {fid} has no unit {uid!r}")
+    weight = [u["beds"] for u in units] if any(u["beds"] for u in units) else [1] * len(units)
+    share = [n * w / sum(weight) for w in weight]
+    add = [math.floor(x) for x in share]
+    for k in sorted(range(len(units)), key=lambda k: add[k] - share[k])[: n - sum(add)]:
+        add[k] += 1
+    return [(u, a) for u, a in zip(units, add) if a]
 
 
 def whatif(doc: dict, beds: dict[str, int], atd: dict[str, int], params: SolveParams = SolveParams(),
@@ -295,7 +302,13 @@ def cmd_whatif(args) -> int:
         return refused(e, "bedalloc whatif")
     def say(k, v, one, many):
         return f"{k} {v:+d} {one if abs(v) == 1 else many}"
-    t = Table(title="What if: " + ", ".join([say(k, v, "bed", "beds") for k, v in beds.items()]
+
+    def where(key, n):  # the units a facility's beds go to
+        units = [u["id"] for u, _ in bed_changes(doc, key, n)]
+        if ":" in key or not units:
+            return ""
+        return f" (unit {units[0]})" if len(units) == 1 else f" (over {len(units)} units)"
+    t = Table(title="What if: " + ", ".join([say(k, v, "bed", "beds") + where(k, v) for k, v in beds.items()]
                                             + [say(k, v, "ATD slot", "ATD slots") for k, v in atd.items()]
                                             + [say(k, v, "transfer a day", "transfers a day")
                                                for k, v in transfers.items()]

@@ -25,7 +25,7 @@ INDENTED = re.compile(r"(?:^(?: {4}|\t).*\n?)+", re.M)  # indented code blocks
 CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1", re.S)
 LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]' && .venv/bin/pytest"
-SOLVE_COMMAND = ("python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]' && "
+SOLVE_COMMAND = ("python3 -m venv .venv && .venv/bin/pip install -q -e . && "
                  ".venv/bin/bedalloc solve instances/ice-fy2026.json")
 
 
@@ -119,6 +119,18 @@ def test_every_command_and_option_is_documented():
             missing += [f"{name} {flag} ({page.name})" for flag in action.option_strings
                         if flag.startswith("--") and flag != "--help" and flag not in text]
     assert not missing, "undocumented options: " + ", ".join(missing)
+
+
+def test_usage_blocks_are_the_parsers():
+    """Each usage block of docs/cli.md is what ``bedalloc COMMAND --help`` prints (spacing aside)."""
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    stale = []
+    for name, parser in _subcommands().items():
+        block = re.search(rf"```\n(bedalloc {re.escape(name)} \[.*?)```", text, re.S)
+        usage = parser.format_usage().removeprefix("usage: ")
+        if block and block.group(1).split() != usage.split():
+            stale.append(name)
+    assert not stale, "usage blocks differing from the parser: " + ", ".join(stale)
 
 
 def test_readme_quick_start_is_what_ci_runs():

@@ -70,7 +70,7 @@ def test_a_release_for_want_of_a_seat(limits, where, flag):
     assert ("the seats out of AOR HOU on day 0 (max_transfers_out_per_day 1, 1 used) were used up" in text
             if "aor_limit" in limits else
             "the national seats of day 0 (policy max_transfers_per_day 1, 1 used)" in text)
-    assert f"Keeping them needs at least {where} (bedalloc whatif INSTANCE {flag} says whether that is enough)" in text
+    assert f"Keeping them needs at least {where} (bedalloc whatif INSTANCE {flag} shows what that many more seats change; others may get them first)" in text
 
 
 def test_two_released_for_seats_the_lower_risk_needs_two_more():

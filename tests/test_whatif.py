@@ -65,6 +65,10 @@ def test_bad_changes_are_refused(beds, atd, needle):
 def test_cli_whatif_and_curve(tmp_path, capsys):
     assert main(["whatif", "instances/tiny.json", "--beds", "MTG:MTG-CD=+1"]) == 0
     assert "surge bed-days" in capsys.readouterr().out
+    # a facility's beds: the title says which units get them (MTG's three units have a bed each:
+    # +1 goes to the first by largest remainder, BRZ's +2 one to each of its two units)
+    assert main(["whatif", "instances/tiny.json", "--beds", "MTG=+1", "--beds", "BRZ=+2"]) == 0
+    assert "What if: MTG +1 bed (unit MTG-AB), BRZ +2 beds (over 2 units)" in capsys.readouterr().out
     assert main(["whatif", "instances/tiny.json", "--beds", "MTG=one"]) == 2
     assert main(["whatif", "instances/tiny.json"]) == 2
     out = tmp_path / "curve.csv"
