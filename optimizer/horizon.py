@@ -688,10 +688,10 @@ class HorizonLift:
         self.class_map[full.person_class[singles]] = compact.person_class[singles]
 
     def coarse(self) -> RiskMerge | None:
-        """The model of levels 1-2 when their LPs are solved (:class:`RiskMerge`), built once."""
-        if not hasattr(self, "_coarse"):
-            self._coarse = risk_merged(self.inst, self.P, self.N, self.compact)
-        return self._coarse
+        """The model of levels 1-2 (:class:`RiskMerge`) with active transport limits, whose
+        level-2 LP is solved; None without them (levels 1-2 are then assumed first, and the plans
+        of instances without limits stay as they were)."""
+        return risk_merged(self.inst, self.P, self.N, self.compact) if self.compact.keeps_origins else None
 
     def duals(self, y: np.ndarray) -> np.ndarray:
         """(compact rows,) -> (full rows,)."""
@@ -844,11 +844,47 @@ class RiskMerge:
     levels 1-2 follow from them by complementary slackness."""
 
     model: HorizonModel
+    compact: HorizonModel
     row_map: np.ndarray  # (compact rows,) the merged row of each
+    class_map: np.ndarray  # (compact classes,) the merged class of each
 
     def duals(self, y: np.ndarray) -> np.ndarray:
         """(merged rows,) -> (compact rows,)."""
         return y[self.row_map]
+
+    def split(self, xm: np.ndarray) -> np.ndarray:
+        """A merged solution carried to the compact model (when a time limit stops a later
+        merged level, the last solution still proves the levels before it).  Every column but a
+        class's outcomes is the same column in both models; each merged outcome column is filled
+        into the same outcome of its compact classes in turn, each up to its size.  The compact
+        classes of a merged class have the same outcome columns (the same pools and program keys),
+        so every row keeps its value, and the split is integer when ``xm`` is."""
+        c, m = self.compact, self.model
+        xc = np.zeros(c.A.shape[1])
+        for name, cols in c.blocks.items():
+            if name not in ("unp", "rel", "coh"):
+                xc[cols] = xm[m.blocks[name]]
+        left = c.row_lower[c.row_blocks["class"]].astype(float)  # what each class has still to place
+        rest = xm.astype(float)  # what each merged column has still to give
+        for name in ("unp", "rel", "coh"):
+            cls, key = _outcomes(c, name)
+            mcls, mkey = _outcomes(m, name)
+            image = m.blocks[name].start + _index(mcls * (1 << 20) + mkey, self.class_map[cls] * (1 << 20) + key)
+            for j in np.flatnonzero(rest[image] > 0):  # compact column j takes from its image
+                take = min(rest[image[j]], left[cls[j]])
+                xc[c.blocks[name].start + j] = take
+                left[cls[j]] -= take
+                rest[image[j]] -= take
+        return xc
+
+
+def _outcomes(h: HorizonModel, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The class of each column of outcome block ``name`` (``unp``, ``rel``, ``coh``) of ``h`` and
+    its outcome within the class (a cohort's departure and release; 0 otherwise)."""
+    if name == "coh":
+        return h.coh_class, h.coh_depart * 2 + h.coh_release
+    cls = np.arange(len(h.class_arrival)) if name == "unp" else h.rel_class
+    return cls, np.zeros(len(cls), np.int64)
 
 
 def risk_merged(inst: Instance, P: People, N: Network, compact: HorizonModel) -> RiskMerge | None:
@@ -859,8 +895,11 @@ def risk_merged(inst: Instance, P: People, N: Network, compact: HorizonModel) ->
     size = {name: rows.stop - rows.start for name, rows in cb.items()}
     if size["class"] == mb["class"].stop - mb["class"].start:
         return None
-    if list(mb) != list(cb) or any(mb[k].stop - mb[k].start != n for k, n in size.items() if k != "class"):
-        raise RuntimeError("the risk-merged compact model has other rows than the compact model")
+    mcol, ccol = merged.blocks, compact.blocks
+    if (list(mb) != list(cb) or any(mb[k].stop - mb[k].start != n for k, n in size.items() if k != "class")
+            or list(mcol) != list(ccol) or any(mcol[k].stop - mcol[k].start != ccol[k].stop - ccol[k].start
+                                               for k in ccol if k not in ("unp", "rel", "coh"))):
+        raise RuntimeError("the risk-merged compact model has other rows or columns than the compact model")
     singles = np.flatnonzero(compact.person_class >= 0)
     class_map = np.zeros(size["class"], np.int64)
     class_map[compact.person_class[singles]] = merged.person_class[singles]
@@ -871,13 +910,13 @@ def risk_merged(inst: Instance, P: People, N: Network, compact: HorizonModel) ->
     other = np.ones(compact.A.shape[0], dtype=bool)
     other[cb["class"]] = False
     sums = np.bincount(class_map, weights=compact.row_lower[cb["class"]], minlength=mb["class"].stop - mb["class"].start)
-    keys = ("keyday", "hub_key", "pool_origin", "pool_bt")
+    keys = ("keyday", "hub_key", "pool_origin", "pool_bt", "arc_pool", "arc_unit")
     if not (all(np.array_equal(getattr(merged, k), getattr(compact, k)) for k in keys)
             and np.array_equal(merged.row_lower[row_map[other]], compact.row_lower[other])
             and np.array_equal(merged.row_upper[row_map[other]], compact.row_upper[other])
             and np.array_equal(sums, merged.row_lower[mb["class"]])):
         raise RuntimeError("the risk-merged compact model does not keep the compact model's rows")
-    return RiskMerge(merged, row_map)
+    return RiskMerge(merged, compact, row_map, class_map)
 
 
 def encode_horizon(inst: Instance, hm: HorizonModel, P: People, N: Network, decision: np.ndarray,

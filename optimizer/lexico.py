@@ -542,7 +542,7 @@ def _faces_from(model, params, deadline, compact, lift, assume):
     if coarse is not None:  # levels 1-2 on the risk-merged compact model
         chain, maps = [LexSolver(coarse.model, params, early), *chain], [coarse.duals, *maps]
     bounds = [t.fix_at_bounds(t.m.objectives[:assume]) for t in chain][-2] if assume else []
-    done = _compact_levels(chain, maps, assume, bounds, statuses, params)
+    done = _compact_levels(chain, maps, assume, bounds, statuses, params, coarse and coarse.split)
     if done == "infeasible":
         return done
     (xc, ok), c = done, chain[-2]
@@ -567,25 +567,29 @@ def _faces_from(model, params, deadline, compact, lift, assume):
     return _full_levels(s, 3, bounds, statuses, (xf, proven))
 
 
-def _compact_levels(chain, maps, first, bounds, statuses, params):
+def _compact_levels(chain, maps, first, bounds, statuses, params, split=None):
     """Levels ``first``-3 on the compact models of ``chain`` (solvers; its last is the full
     model's): levels 1-2 on the first, level 3 on the one before the last.  Each level's optimal
     face is carried down the chain by its optimal duals, lifted by ``maps`` (``maps[i]`` takes
     ``chain[i]``'s rows to ``chain[i + 1]``'s): every later model's columns get the reduced
     costs of their images, so the faces are the same.  Returns "infeasible" when an assumed level
-    fails, else ``(xc, ok)``: the last LP optimum on the compact model (None before its first),
-    ``ok`` False when a level's LP failed (its status is in ``statuses``)."""
+    fails, else ``(xc, ok)``: the last LP optimum on the compact model, or when there is none the
+    risk-merged model's carried over by ``split`` (None before the first), ``ok`` False when a
+    level's LP failed (its status is in ``statuses``)."""
     xs = [None] * len(chain)
     for k in range(first, 3):
         i = 0 if k < 2 else len(chain) - 2
         t = chain[i]
         _say(params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
-        status, ok, xs[i], y, z_lp, rc = t.solve_lp(t.m.objectives[k], xs[i])
+        status, ok, x, y, z_lp, rc = t.solve_lp(t.m.objectives[k], xs[i])
         if not ok:
             if k == first > 0 and status in INFEASIBLE:
                 return "infeasible"
             statuses.append(f"LP: {status}")
+            if xs[-2] is None and split is not None and xs[0] is not None:
+                return split(xs[0]), False
             return xs[-2], False
+        xs[i] = x
         statuses.append(status)
         bounds.append(z_lp)
         t.restrict_to_face(rc, y)

@@ -318,6 +318,29 @@ def test_risk_merged_model_has_the_compact_optimum_of_levels_1_2_and_its_duals_l
     assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6)
 
 
+@pytest.mark.parametrize("stopped", [1, 2])
+def test_a_stopped_level_keeps_the_levels_before_it_with_the_risk_merged_model(tmp_path, monkeypatch, stopped):
+    """A level whose LP the time limit stops (simulated: level 2 on the risk-merged model, or
+    level 3 after it) still leaves a plan proving the levels before it, as many on every instance
+    as without the risk-merged model (its last solution is split onto the compact classes,
+    ``RiskMerge.split``); was: level 3 stopped proved 1 level where 2 were proven before."""
+    solve_lp = lexico.LexSolver.solve_lp
+
+    def stop(self, cost, x_prev=None):
+        if np.array_equal(cost, self.m.objectives[stopped]) and not any(
+                np.array_equal(cost, self.m.objectives[j]) for j in range(4) if j != stopped):
+            return "Time limit reached", False, None, None, None, None
+        return solve_lp(self, cost, x_prev)
+
+    monkeypatch.setattr(lexico.LexSolver, "solve_lp", stop)
+    insts = [read_instance(write_instance(multiday_instance(seed, 8, limits=True), tmp_path / f"{seed}.json"))
+             for seed in range(30)]
+    merged = [solve(inst, SolveParams(mip_gap=1e-9)).levels_proven for inst in insts]
+    monkeypatch.setattr(horizon.HorizonLift, "coarse", lambda self: None)
+    assert merged == [solve(inst, SolveParams(mip_gap=1e-9)).levels_proven for inst in insts]
+    assert sum(p == stopped for p in merged) >= 10  # the levels before the stopped one, proven
+
+
 @pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5)])
 def test_a_decoded_plan_encodes_back_to_the_same_four_levels(aors, scale, days):
     """``encode_horizon`` of ``decode_horizon`` of an optimal solution has the same four level
