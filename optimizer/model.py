@@ -472,9 +472,15 @@ def family_moves(P: People, members: list[np.ndarray], col_family: np.ndarray, c
     """``(column positions, people)`` of the family members a family column moves: members with
     an origin facility other than the column's facility ``col_fac`` (each member is one transfer,
     MODEL.md §3 rule 7)."""
-    pairs = [(k, m) for k, (j, f) in enumerate(zip(col_family, col_fac)) for m in members[j]
-             if 0 <= P.origin[m] != f]
-    return np.array([k for k, _ in pairs], np.int64), np.array([m for _, m in pairs], np.int64)
+    if not len(col_family):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    size = np.array([len(m) for m in members], np.int64)[col_family]  # members of each column's family
+    first = np.concatenate([[0], np.cumsum([len(m) for m in members])])[col_family]
+    k = np.repeat(np.arange(len(col_family)), size)
+    within = np.arange(len(k)) - np.repeat(np.cumsum(size) - size, size)
+    m = np.concatenate(members)[first[k] + within]
+    moved = (P.origin[m] >= 0) & (P.origin[m] != np.asarray(col_fac)[k])
+    return k[moved], m[moved]
 
 
 def _empty():
@@ -858,12 +864,12 @@ def _families(P: People, N: Network, F: int) -> _Families:
         fsize.append(len(mem))
         kind = P.pin_kind[mem[0]]  # a member's pin binds the family
         if not P.at_limit[mem].any() and kind != PIN_RELEASE:
-            for u in np.flatnonzero(family_units(P, N, mem)):
-                f = N.unit_fac[u]
-                okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem])
-                fam_f.append(j)
-                fam_u.append(u)
-                fam_cost.append(float(N.move_cost[okeys, f].sum()))
+            units = np.flatnonzero(family_units(P, N, mem))
+            okeys = np.where(P.origin[mem] >= 0, P.origin[mem], F + P.aor[mem])
+            fam_f.extend([j] * len(units))
+            fam_u.extend(units.tolist())
+            # the members' moving costs to each unit's facility, summed member by member
+            fam_cost.extend(N.move_cost[okeys[:, None], N.unit_fac[units][None, :]].sum(axis=0).tolist())
         can_rel = not P.mandatory[mem].any() and kind != PIN_DETAIN
         progs = [np.flatnonzero(q) for q in programs_of(P, N, adults)]
         if can_rel and all(len(q) for q in progs):
