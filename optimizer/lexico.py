@@ -317,8 +317,9 @@ class LexSolver:
 
     def open_face(self, cost):
         """In a large LP (``scratch_rows``), every column of the current face joins the LP (or
-        the columns it will open with) for the next level's objective ``cost``: the face has excluded most columns, and the next
-        level's first pricing round would otherwise need a second solve from scratch (national
+        the columns it will open with) for the next level's objective ``cost``: the face has
+        excluded most columns, and the next level's first pricing round would otherwise need a
+        second solve from scratch (national
         14-day with transport limits, compact level 3: 135,335 columns more; one interior point
         solve of 28.7-37.7 s of CPU against 33.3-45.5 s for two)."""
         if self.m.A.shape[0] > SETTINGS.scratch_rows:
@@ -541,7 +542,11 @@ def _faces_from(model, params, deadline, compact, lift, assume):
     coarse = lift.coarse() if assume < 2 else None
     if coarse is not None:  # levels 1-2 on the risk-merged compact model
         chain, maps = [LexSolver(coarse.model, params, early), *chain], [coarse.duals, *maps]
-    bounds = [t.fix_at_bounds(t.m.objectives[:assume]) for t in chain][-2] if assume else []
+    bounds = []
+    if assume:  # on every model of the chain; the compact model's values are the bounds
+        bounds = chain[-2].fix_at_bounds(compact.objectives[:assume])
+        for t in [*chain[:-2], s]:
+            t.fix_at_bounds(t.m.objectives[:assume])
     done = _compact_levels(chain, maps, assume, bounds, statuses, params, coarse and coarse.split)
     if done == "infeasible":
         return done

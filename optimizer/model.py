@@ -474,8 +474,9 @@ def family_moves(P: People, members: list[np.ndarray], col_family: np.ndarray, c
     MODEL.md §3 rule 7)."""
     if not len(col_family):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    size = np.array([len(m) for m in members], np.int64)[col_family]  # members of each column's family
-    first = np.concatenate([[0], np.cumsum([len(m) for m in members])])[col_family]
+    lengths = np.array([len(m) for m in members], np.int64)
+    size = lengths[col_family]  # members of each column's family
+    first = np.concatenate([[0], np.cumsum(lengths)])[col_family]
     k = np.repeat(np.arange(len(col_family)), size)
     within = np.arange(len(k)) - np.repeat(np.cumsum(size) - size, size)
     m = np.concatenate(members)[first[k] + within]
