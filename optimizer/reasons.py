@@ -61,6 +61,7 @@ released (releasable, with an eligible ATD program that still has room).
 from __future__ import annotations
 
 from dataclasses import replace
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,7 @@ from .horizon import person_days
 from .instance import Instance
 from .model import (
     BIG_STAY, PIN_DETAIN, PIN_RELEASE, family_groups, family_members, family_units, network_arrays, people_arrays,
-    programs_of, single_units,
+    program_keys, programs_of, single_units,
 )
 
 def _bed_classes(inst: Instance, P, N):
@@ -135,28 +136,40 @@ def _context(inst: Instance, rows: list[dict[str, str]]) -> dict:
     P, N = people_arrays(inst), network_arrays(inst)
     cls, labels, fits_any, fits, class_units = _bed_classes(inst, P, N)
     n = len(P.sex)
-    unit_index = {u.id: k for k, u in enumerate(u for f in inst.facilities for u in f.units)}
-    dec = np.array([r["decision"] for r in rows], dtype=object)
-    uidx = np.array([unit_index[r["unit_id"]] if r["unit_id"] else -1 for r in rows], np.int64)
-    rday = np.array([int(r["release_day"]) if r["release_day"] else -1 for r in rows], np.int64)
+    dec, uidx, rday, enrol = _plan_columns(inst, rows)
     arrival, end, limit = person_days(inst, P)
     limit = family_groups(P, limit, np.minimum)  # one member at the limit: the family may not hold a bed
     releasable = ~family_groups(P, P.mandatory, np.logical_or)
-    eligible = programs_of(P, N, np.arange(n)) & ~P.minor[:, None]
-    prog_index = {a.id: k for k, a in enumerate(inst.atd_programs)}
-    enrol = np.array([prog_index[r["atd_program_id"]] if r["atd_program_id"] else -1 for r in rows], np.int64)
-    count = lambda who: np.bincount(enrol[who & (enrol >= 0)], minlength=len(prog_index))  # noqa: E731
-    room = eligible & ((N.prog_capacity < 0) | (count(enrol >= 0) < N.prog_capacity))[None, :]
-    slot_pinned = ~room.any(axis=1) & (eligible & (count(P.pin_kind > 0) > 0)[None, :]).any(axis=1)
+    count = lambda who: np.bincount(enrol[who & (enrol >= 0)], minlength=len(inst.atd_programs))  # noqa: E731
+    # the programs per program key, not per person (people x programs: 97 MB at a million people)
+    _, first, of_key = np.unique(program_keys(P, N), return_index=True, return_inverse=True)
+    eligible = programs_of(P, N, first)
+    adult = ~P.minor  # a minor is released with the family, to no program
+    room = (eligible & ((N.prog_capacity < 0) | (count(enrol >= 0) < N.prog_capacity))).any(axis=1)[of_key] & adult
+    slot_pinned = ~room & (eligible & (count(P.pin_kind > 0) > 0)).any(axis=1)[of_key] & adult
+    has_program = eligible.any(axis=1)[of_key] & adult
     c = dict(P=P, N=N, cls=cls, labels=labels, fits_any=fits_any, fits=fits, class_units=class_units.astype(bool),
              dec=dec, uidx=uidx, rday=rday, arrival=arrival, end=end, limit=limit, must_leave=limit < end,
-             releasable=releasable, has_program=family_groups(P, eligible.any(axis=1) | P.minor, np.logical_and),
+             releasable=releasable, has_program=family_groups(P, has_program | P.minor, np.logical_and),
              slot_pinned=family_groups(P, slot_pinned, np.logical_or),
              block=family_groups(P, np.ones(n, np.int64), np.add),
              # kept although they could have been released: releasable, with an eligible program with room
-             kept=(dec == "detain") & releasable & room.any(axis=1) & (limit > arrival))
+             kept=(dec == "detain") & releasable & room & (limit > arrival))
     _occupancy(inst, c)
     return c
+
+
+def _plan_columns(inst: Instance, rows: list[dict[str, str]]) -> tuple[np.ndarray, ...]:
+    """(P,) each row's decision (object), unit index, release day and ATD program index (-1
+    where the cell is empty), read in one pass over the rows."""
+    n = len(rows)
+    units = {"": -1, **{u.id: k for k, u in enumerate(u for f in inst.facilities for u in f.units)}}
+    programs = {"": -1, **{a.id: k for k, a in enumerate(inst.atd_programs)}}
+    cells = itemgetter("decision", "unit_id", "release_day", "atd_program_id")
+    dec, unit, day, program = zip(*map(cells, rows)) if n else ((),) * 4
+    return (np.array(dec, dtype=object), np.fromiter(map(units.__getitem__, unit), np.int64, n),
+            np.fromiter((int(d) if d else -1 for d in day), np.int64, n),
+            np.fromiter(map(programs.__getitem__, program), np.int64, n))
 
 
 def _occupancy(inst: Instance, c: dict) -> None:
