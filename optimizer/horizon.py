@@ -61,9 +61,6 @@ from .model import (
 )
 from .settings import SETTINGS
 
-NO_LIMIT = 1 << 40
-
-
 @dataclass
 class HorizonModel(LexMip):
     """The multi-day model: a :class:`optimizer.model.LexMip` whose level 3 is in units of
@@ -163,11 +160,9 @@ def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.n
     ``L`` (the first day the person may not hold a bed, MODEL.md §3 rule 4; NO_LIMIT without a
     limit), in days."""
     H = inst.horizon_days
-    a = np.fromiter((p.arrival_day for p in inst.people), np.int64, len(inst.people))
+    a = P.arrival
     e = np.where(P.stay >= BIG_STAY, H, np.minimum(a + np.minimum(P.stay, BIG_STAY), H))
-    L = np.fromiter((NO_LIMIT if p.max_custody_days is None else p.arrival_day + p.max_custody_days - p.custody_days
-                     for p in inst.people), np.int64, len(inst.people))
-    return a, e, L
+    return a, e, P.limit_day
 
 
 def build_horizon(inst: Instance, P: People | None = None, N: Network | None = None,

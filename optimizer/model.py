@@ -69,6 +69,7 @@ LEVELS = ("unplaced", "surge", "released_risk", "cost_usd")
 SEX = {"M": 0, "F": 1}
 LEVEL_INDEX = {"A": 0, "B": 1, "C": 2, "D": 3}
 BIG_STAY = 1 << 30
+NO_LIMIT = 1 << 40  # no custody limit: a limit day beyond every horizon
 
 
 def haversine_km(lat1, lon1, lat2, lon2):
@@ -93,6 +94,8 @@ class People:
     origin: np.ndarray  # int32 origin facility index, -1 when null
     mandatory: np.ndarray  # bool
     at_limit: np.ndarray  # bool: custody_days >= max_custody_days (must not hold a bed on day 0)
+    arrival: np.ndarray  # int64 arrival_day
+    limit_day: np.ndarray  # int64: the first day without a bed (MODEL.md §3 rule 4), NO_LIMIT without a limit
     medical: np.ndarray  # bool
     stay: np.ndarray  # int64, removal_day - arrival_day (BIG_STAY when removal_day is null)
     removed: np.ndarray  # bool: removal_day <= arrival_day, no decision needed
@@ -156,6 +159,8 @@ def _people_arrays(inst: Instance) -> People:
     arrival = arr((p.arrival_day for p in ppl), np.int64)
     has_removal = arr((r is not None for r in removal), bool)
     removal_a = arr((-1 if r is None else r for r in removal), np.int64)
+    limit_day = arr((NO_LIMIT if p.max_custody_days is None else p.arrival_day + p.max_custody_days - p.custody_days
+                     for p in ppl), np.int64)
     return People(
         sex=arr((SEX[p.sex] for p in ppl), np.int8),
         level=arr((-1 if p.level is None else LEVEL_INDEX[p.level] for p in ppl), np.int8),
@@ -165,7 +170,9 @@ def _people_arrays(inst: Instance) -> People:
         aor=arr((aor_idx[p.aor] for p in ppl), np.int32),
         origin=arr((-1 if p.origin is None else fac_idx[p.origin] for p in ppl), np.int32),
         mandatory=arr((p.mandatory for p in ppl), bool),
-        at_limit=arr((p.max_custody_days is not None and p.custody_days >= p.max_custody_days for p in ppl), bool),
+        at_limit=limit_day <= arrival,
+        arrival=arrival,
+        limit_day=limit_day,
         medical=arr((p.needs_medical for p in ppl), bool),
         stay=np.where(has_removal, removal_a - arrival, BIG_STAY),
         removed=has_removal & (removal_a <= arrival),
