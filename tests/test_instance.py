@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from optimizer import instance
 from optimizer.errors import InputError
 from optimizer.instance import (
     DEFAULT_HUMANITARIAN,
     MAX_PROBLEMS,
+    Instance,
     effective_risk,
     read_instance,
 )
@@ -376,6 +378,42 @@ def test_x_keys_accepted_everywhere():
     base = read_instance(TINY)
     assert [p.id for p in inst.people] == [p.id for p in base.people]
     assert inst.facilities[0].units[0].beds == base.facilities[0].units[0].beds
+
+
+def test_people_in_chunks_share_their_fields_sets_and_read_as_in_one_piece(monkeypatch):
+    """A large instance's people are validated in chunks (here 5 at a time): each distinct set of
+    given fields is then one object (a million people's memory), the values are those of one
+    validation, and copying a person leaves the others alone."""
+    doc = json.loads(X_FILE.read_text(encoding="utf-8"))
+    whole = Instance.model_validate(doc)
+    monkeypatch.setattr(instance, "PEOPLE_CHUNK", 5)
+    inst = read_instance(X_FILE)
+    assert inst == whole and inst.model_fields_set == whole.model_fields_set
+    assert [p.model_fields_set for p in inst.people] == [p.model_fields_set for p in whole.people]
+    assert inst.people[0].model_extra == {"x_note": doc["people"][0]["x_note"]}
+    distinct = {frozenset(p.model_fields_set) for p in whole.people}
+    assert len({id(p.model_fields_set) for p in inst.people}) == len(distinct) < len(whole.people)
+    before = [set(p.model_fields_set) for p in inst.people]
+    copy = inst.people[1].model_copy(update={"local_ties": True})
+    assert "local_ties" in copy.model_fields_set
+    assert [set(p.model_fields_set) for p in inst.people] == before
+    assert inst.model_dump(exclude_unset=True) == whole.model_dump(exclude_unset=True)
+
+
+@pytest.mark.parametrize("bad", [0, 7, 11])  # in the first, a middle and the last chunk
+def test_a_bad_person_in_any_chunk_is_reported_as_in_one_piece(tmp_path, monkeypatch, bad):
+    doc = json.loads(X_FILE.read_text(encoding="utf-8"))
+    doc["people"][bad]["risk"] = "high"
+    doc["people"][3]["x_note"] = 1  # an annotation before it, still accepted
+    doc["facilities"][0]["units"][0]["zone"] = 2  # and an unknown key elsewhere, still listed
+    path = _write(tmp_path, doc)
+    with pytest.raises(InputError) as whole:
+        read_instance(path)
+    monkeypatch.setattr(instance, "PEOPLE_CHUNK", 5)
+    with pytest.raises(InputError) as chunked:
+        read_instance(path)
+    assert chunked.value.lines == whole.value.lines
+    assert any(f"people[{bad}]" in line and "'risk'" in line for line in whole.value.lines)
 
 
 def test_x_key_with_moderate_nesting_accepted(tmp_path):
