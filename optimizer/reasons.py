@@ -161,10 +161,10 @@ def _context(inst: Instance, rows: list[dict[str, str]]) -> dict:
 
 def _plan_columns(inst: Instance, rows: list[dict[str, str]]) -> tuple[np.ndarray, ...]:
     """(P,) each row's decision (object), unit index, release day and ATD program index (-1
-    where the cell is empty), read in one pass over the rows."""
+    where the cell is empty: ``""``, or None in rows an API caller built), read in one pass."""
     n = len(rows)
-    units = {"": -1, **{u.id: k for k, u in enumerate(u for f in inst.facilities for u in f.units)}}
-    programs = {"": -1, **{a.id: k for k, a in enumerate(inst.atd_programs)}}
+    units = {"": -1, None: -1, **{u.id: k for k, u in enumerate(u for f in inst.facilities for u in f.units)}}
+    programs = {"": -1, None: -1, **{a.id: k for k, a in enumerate(inst.atd_programs)}}
     cells = itemgetter("decision", "unit_id", "release_day", "atd_program_id")
     dec, unit, day, program = zip(*map(cells, rows)) if n else ((),) * 4
     return (np.array(dec, dtype=object), np.fromiter(map(units.__getitem__, unit), np.int64, n),

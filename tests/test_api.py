@@ -100,6 +100,15 @@ def test_explain_and_whatif():
     assert w.base["released_risk"] == 122.5 and w.whatif["released_risk"] == 95.0
 
 
+def test_rows_with_none_for_empty_cells_verify_and_explain_as_with_empty_strings():
+    inst = read_instance(TINY)
+    rows = solve(inst).rows
+    nones = [{k: (None if v == "" else v) for k, v in r.items()} for r in rows]
+    assert verify(inst, nones).ok
+    for person in ("P01", "P05", "P12"):
+        assert explain(inst, nones, person) == explain(inst, rows, person)
+
+
 def test_documented_errors(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
