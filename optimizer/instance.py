@@ -449,6 +449,14 @@ def _validated(raw: dict) -> Instance:
     people = raw.get("people")
     if type(people) is not list or len(people) <= PEOPLE_CHUNK:
         return Instance.model_validate(raw)
+    inst = _in_chunks(raw, people)
+    return Instance.model_validate(raw) if inst is None else inst
+
+
+def _in_chunks(raw: dict, people: list) -> Instance | None:
+    """The instance of :func:`_validated` from its people's chunks, or None when a part is
+    invalid: its validated chunks are then already freed (this frame is gone) when the caller
+    validates the whole document to word the errors."""
     try:
         inst = Instance.model_validate({**raw, "people": []})
         persons: list[Person] = []
@@ -458,7 +466,7 @@ def _validated(raw: dict) -> Instance:
             _share_fields_sets(chunk, sets)
             persons += chunk
     except ValidationError:
-        return Instance.model_validate(raw)
+        return None
     return inst.model_copy(update={"people": persons})
 
 
