@@ -74,6 +74,7 @@ def formulation(kind: str, instance: str) -> None:
         from optimizer.model import network_arrays, people_arrays
         from optimizer.engine import build_models
 
+        inst = _without_transport_limits(inst)  # seat rows are no network (issue 24: limits removed for the flow)
         net = network_arrays(inst)
         model, _, _ = build_models(inst, people_arrays(inst), net)
         t1 = time.monotonic()
@@ -97,6 +98,13 @@ def formulation(kind: str, instance: str) -> None:
     values = (model.objectives @ x + model.offsets).tolist()
     print(json.dumps({"build": t1 - t0, "solve": t2 - t1, "proven": proven, "levels": values,
                       "columns": int(model.A.shape[1]), "rows": int(model.A.shape[0])}))
+
+
+def _without_transport_limits(inst):
+    """``inst`` with no transport limit (contract 1.1), its local ties and pins kept."""
+    return inst.model_copy(update={
+        "policy": inst.policy.model_copy(update={"max_transfers_per_day": None}),
+        "aors": [a.model_copy(update={"max_transfers_out_per_day": None}) for a in inst.aors]})
 
 
 def main() -> int:

@@ -157,7 +157,7 @@ def unit_apart(P: People, N: Network, by_origin: bool = False) -> np.ndarray:
 
 def person_days(inst: Instance, P: People) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per person (P,): arrival day ``a``, leaving day ``e = min(removal_day, H)`` and limit day
-    ``L`` (the first day the person may not hold a bed, MODEL.md §3 rule 4; NO_LIMIT without a
+    ``L`` (the first day the person may not hold a bed, MODEL.md §3 rule 4; ``model.NO_LIMIT`` without a
     limit), in days."""
     H = inst.horizon_days
     a = P.arrival
