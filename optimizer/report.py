@@ -34,11 +34,13 @@ class Status:
     current level's.  Usable as a context manager and as ``SolveParams.progress``."""
 
     def __init__(self, quiet: bool):
+        self.bar, self.level = None, ""
+        if quiet:  # nothing to show: rich is not even imported (start-up time)
+            return
         from rich.console import Console
 
-        self.bar, self.level = None, ""
         con = Console(stderr=True)
-        if quiet or not con.is_terminal:
+        if not con.is_terminal:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
