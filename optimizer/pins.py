@@ -90,8 +90,6 @@ def pin_problems(inst: Instance) -> list[Problem]:
 
     A group with a reference problem or disagreeing members' pins gets no further checks (they
     would only repeat it)."""
-    if not any(p.pin is not None for p in inst.people):
-        return []
     refs = _Refs(inst)
     out: list[Problem] = []
     for members in _groups(inst):
@@ -341,8 +339,6 @@ def pin_conflicts(inst: Instance) -> list[str]:
     is not sufficient ('anywhere' pins and later release days compete for beds too): the exact
     feasibility solve over the pinned people extends this function, run when the counts find
     nothing."""
-    if not any(p.pin is not None for p in inst.people):
-        return []
     refs = _Refs(inst)
     bounds = [b for b in (_bind(refs, m, []) for m in _groups(inst)) if b is not None and b.decision == "detain"]
     units = _unit_loads(refs, bounds)
