@@ -258,3 +258,14 @@ def test_cpsat_large_costs_stay_within_int64(tmp_path):
     assert [o[k] for k in ("unplaced", "surge", "released_risk")] == [ref[k] for k in ("unplaced", "surge",
                                                                                          "released_risk")]
     assert o["cost_usd"] == pytest.approx(ref["cost_usd"], rel=1e-6)
+
+
+def test_solvers_table_prints_install_hints_with_their_brackets(monkeypatch, capsys):
+    """An unavailable backend's install hint keeps its extra ('.[gurobi]'), which rich would
+    otherwise read as markup and drop."""
+    hint = "(gurobipy is not installed: pip install -e '.[gurobi]')"
+    monkeypatch.setattr(backends, "describe", lambda: [
+        {"name": "gurobi", "available": False, "version": hint, "options": [], "features": []}])
+    monkeypatch.setenv("COLUMNS", "200")
+    assert backends.cmd_solvers(None) == 0
+    assert "pip install -e '.[gurobi]'" in capsys.readouterr().out

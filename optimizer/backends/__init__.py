@@ -104,6 +104,7 @@ def describe() -> list[dict]:
 
 def cmd_solvers(args) -> int:
     """``bedalloc solvers``: the backends, whether each is available, its version, options and models."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ..report import console
@@ -111,8 +112,8 @@ def cmd_solvers(args) -> int:
     t = Table(title="solver backends (bedalloc solve --solver NAME)", title_justify="left")
     for col in ("name", "available", "version", "honours", "models"):
         t.add_column(col)
-    for b in describe():
-        t.add_row(b["name"], "yes" if b["available"] else "no", b["version"],
+    for b in describe():  # a version may be an install hint with brackets (pip install -e '.[gurobi]')
+        t.add_row(b["name"], "yes" if b["available"] else "no", escape(b["version"]),
                   ", ".join("--" + k.replace("_", "-") for k in b["options"]) or "-",
                   ("multi-day" if "multi_day" in b["features"] else "one day")
                   + (", families" if "families" in b["features"] else ", no families"))
