@@ -106,8 +106,8 @@ def _solve_parser(sub) -> None:
     s.add_argument("--seed", type=_seed, default=0, metavar="K", help="solver random seed (default 0)")
     s.add_argument("--solver", default="highs", metavar="NAME",
                    help="solver: highs (default, bedalloc's exact column-generation engine), highs-mip, cpsat, "
-                        "scip, flow (one day, no families, small instances), gurobi, gurobi-lex (with gurobipy); "
-                        "see 'bedalloc solvers'")
+                        "scip, flow (one day, no families, small instances), gurobi, gurobi-lex (with gurobipy), "
+                        "pyomo:highs, pyomo:cbc, pyomo:glpk (one day); see 'bedalloc solvers'")
     s.add_argument("--bed-values",
                    type=_typed(int, lambda v: 0 <= v <= 10000, "must be a whole number from 0 to 10000"),
                    default=0, metavar="K", help="one-day plans: the value of one more bed in every unit and "
@@ -189,13 +189,15 @@ def _whatif_parser(sub) -> None:
     """``bedalloc whatif``: the changes of capacity or transport limits to compare."""
     w = sub.add_parser("whatif", help="compare the plan with more or fewer beds, ATD slots or transport seats",
                        description="Solve the instance as it is and with changed capacity or transport limits; "
-                                   "compare released risk, the highest risk released, transfers, cost and the "
-                                   "people whose outcome changes.")
+                                   "compare the four levels (unplaced, surge bed-days, released risk, cost), "
+                                   "releases, the highest risk released, transfers and the people whose "
+                                   "outcome changes.")
     w.add_argument("instance", help="instance file")
     w.add_argument("--beds", action="append", default=[], metavar="FACILITY[:UNIT]=+N",
                    help="add (or, with -N, remove) beds in a facility (spread over its units) or one unit; "
                         "repeatable")
-    w.add_argument("--atd", action="append", default=[], metavar="PROGRAM=+N", help="add ATD slots; repeatable")
+    w.add_argument("--atd", action="append", default=[], metavar="PROGRAM=+N",
+                   help="add (or, with -N, remove) slots of an ATD program with a capacity; repeatable")
     w.add_argument("--transfers", action="append", default=[], metavar="AOR=+N",
                    help="add (or, with -N, remove) seats to an AOR's max_transfers_out_per_day; repeatable")
     w.add_argument("--transfers-total", type=int, metavar="+N",
