@@ -488,8 +488,10 @@ def instance_problems(inst: Instance) -> list[str]:
     one line each without the file name: what :func:`parse_instance` checks after the schema, and
     what an instance whose pins were replaced (``solve --pins``, :mod:`optimizer.pinfile`) must pass."""
     problems = _unknown_keys(inst) + _cross_checks(inst)
-    if problems or not any(p.pin is not None for p in inst.people):  # the pin checks rely on valid references
-        return problems  # and families, and find nothing without pins (one scan of the people, not three)
+    # the pin checks rely on valid references and families, and find nothing without pins (one scan
+    # of the people here, not one in each check)
+    if problems or not any(p.pin is not None for p in inst.people):
+        return problems
     problems = [f"people[{i}] id={inst.people[i].id}: field '{f}': {m}" for i, f, m in pin_problems(inst)]
     if not problems:  # counts first (they name the limits); the exact solve decides the rest
         problems = pin_conflicts(inst)
