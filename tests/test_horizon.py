@@ -195,6 +195,31 @@ def test_column_generation_engine_agrees_with_the_mip_on_generated_horizons(tune
     assert check.ok and check.objective["surge"] == a.objective["surge"]
 
 
+@pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5)])
+def test_forecast_arrivals_priced_in_agree_with_the_mip(tune, monkeypatch, aors, scale, days):
+    """With transport limits the compact model keeps origins, and the arcs of forecast arrivals
+    (pools without an origin, straight to unit types) enter its LPs by pricing from each pool's
+    largest type (``priced_direct_arcs`` 0, ``initial_direct_arcs`` 1): ``highs`` proves the four
+    levels of ``highs-mip`` (every column, each level a MIP), after pricing such arcs in."""
+    tune(priced_direct_arcs=0, initial_direct_arcs=1)
+    entered = []
+    add_cols = lexico.LexSolver._add_cols
+    monkeypatch.setattr(lexico.LexSolver, "_add_cols", lambda self, new, cost: (
+        entered.append(int(self.priced_in[new].sum())), add_cols(self, new, cost))[1])
+    inst = parse_instance(json.loads(json.dumps(national_instance(
+        seed=3, aors=aors, scale=scale, horizon_days=days, transport_limits=True, local_ties=True))))
+    comp = build_horizon(inst, compact=True)
+    assert comp.keeps_origins and (comp.arc_rank >= lexico.SETTINGS.initial_arcs).sum() > 100
+    a = solve(inst, SolveParams(solver="highs"))
+    b = solve(inst, SolveParams(solver="highs-mip"))
+    assert a.levels_proven == b.levels_proven == 4
+    for k in ("unplaced", "surge", "released_risk"):
+        assert a.objective[k] == pytest.approx(b.objective[k], abs=1e-9), k
+    assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6)
+    assert sum(entered) > 0, entered
+    assert verify(inst, a.rows).ok
+
+
 def test_tighten_moves_occupancy_from_surge_and_excess_to_free_beds():
     """A solution that books surge beds while regular beds are free (and beds above the
     guaranteed minimum while it is not reached) is tightened to the same occupancy at the least
