@@ -21,9 +21,10 @@ persistent, warm-started HiGHS LPs:
    break total unimodularity, ENGINEERING.md §6).  Levels whose current solution already costs 0
    need no LP (``y = 0`` is optimal).
 4. **Column generation.**  Every LP starts from a restricted set of columns (the
-   ``SETTINGS.initial_arcs`` cheapest moving arcs per pool, the ``SETTINGS.initial_segments``
-   lowest risk segments or ``SETTINGS.initial_cohorts`` cohorts per class (:mod:`optimizer.settings`),
-   at level 4 also the lift's choice: the lifted
+   ``SETTINGS.initial_arcs`` cheapest moving arcs per pool (compact model of transport limits:
+   forecast arrivals' arcs to their largest unit types, ``optimizer.horizon._arc_ranks``), the
+   ``SETTINGS.initial_segments`` lowest risk segments or ``SETTINGS.initial_cohorts`` cohorts per
+   class (:mod:`optimizer.settings`), at level 4 also the lift's choice: the lifted
    compact solution's columns and arcs of low estimated cost); after each solve, ``rc = c - A^T y`` is
    computed for every column and the negative ones enter (a bounded number per pool or class and
    round, at most ``SETTINGS.enter_total`` in all) until none is left: the LP optimum is then the full
