@@ -114,7 +114,7 @@ class LexSolver:
         active = np.ones(n, dtype=bool)
         if len(model.pool_bt) > len(np.unique(model.pool_bt)):  # pools differ by origin: price arcs
             active[arc[model.arc_rank >= SETTINGS.initial_arcs]] = False
-        self.priced_in = ~active  # arcs that enter only by pricing, also when a face opens (:meth:`open_face`)
+        self.priced_in = ~active  # arcs left out of the first LP (:meth:`open_face` lets some in)
         # a class's outcome columns, priced per class: one-day risk segments, multi-day cohorts
         for name, first in (("seg", SETTINGS.initial_segments), ("coh", SETTINGS.initial_cohorts)):
             if name in b:
@@ -323,12 +323,14 @@ class LexSolver:
         excluded most columns, and the next level's first pricing round would otherwise need a
         second solve from scratch (national
         14-day with transport limits, compact level 3: 135,335 columns more; one interior point
-        solve of 28.7-37.7 s of CPU against 33.3-45.5 s for two).  Arcs that enter only by
-        pricing stay out: the forecast arrivals' arcs of that level (110,000 on its face) made its
-        LP 448,146 columns and 33.8 s, against 338,377 columns and 29.6 s with a pricing round."""
+        solve of 28.7-37.7 s of CPU against 33.3-45.5 s for two).  Of the arcs that enter only by
+        pricing, those ranked below ``SETTINGS.face_arcs`` times ``SETTINGS.initial_arcs`` join
+        (the same level with forecast arrivals' arcs priced: every arc of the face, 448,146
+        columns and 33.8 s; the first LP's 16 per pool, 338,377 columns, 19.6 s and a pricing
+        round of 9.8 s; 24 or 32 per pool, one solve of 19.8 s or 20.0 s)."""
         if self.m.A.shape[0] > SETTINGS.scratch_rows:
-            self._include(np.flatnonzero(~self.active & ~self.banned & ~self.priced_in & (self.col_lo < self.col_hi)),
-                          cost)
+            later = self.priced_in & (self.tiebreak >= SETTINGS.face_arcs * SETTINGS.initial_arcs)
+            self._include(np.flatnonzero(~self.active & ~self.banned & ~later & (self.col_lo < self.col_hi)), cost)
 
     def _include(self, new, cost):
         """Make the model columns ``new`` active (and add them to the LP once it is open)."""

@@ -39,6 +39,7 @@ class EngineSettings:
     priced_arcs: int = 500_000  # up to this many moving arcs, all start in the LP: pricing rounds cost more than arcs
     priced_direct_arcs: int = 100_000  # compact model of transport limits: above, forecast arrivals' arcs are priced
     initial_direct_arcs: int = 16  # then each arrival pool's arcs to the largest unit types in the first LP
+    face_arcs: float = 2.0  # a face opened for the next level (LexSolver.open_face) takes this times as many priced arcs
     priced_cohorts: int = 100_000  # up to this many cohorts, all start in the LP: pricing costs more than they do
     lift_type_arcs: int = 4  # level 4 starts with the cheapest arcs per (pool, unit type the compact solution uses)
     lift_near_arcs: int = 6  # level 4 also starts with each pool's least estimated-cost arcs: first LP nearer optimum

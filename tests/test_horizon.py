@@ -199,9 +199,10 @@ def test_column_generation_engine_agrees_with_the_mip_on_generated_horizons(tune
 def test_forecast_arrivals_priced_in_agree_with_the_mip(tune, monkeypatch, aors, scale, days):
     """With transport limits the compact model keeps origins, and the arcs of forecast arrivals
     (pools without an origin, straight to unit types) enter its LPs by pricing from each pool's
-    largest type (``priced_direct_arcs`` 0, ``initial_direct_arcs`` 1): ``highs`` proves the four
-    levels of ``highs-mip`` (every column, each level a MIP), after pricing such arcs in."""
-    tune(priced_direct_arcs=0, initial_direct_arcs=1)
+    largest type (``priced_direct_arcs`` 0, ``initial_direct_arcs`` 1; with ``scratch_rows`` 0 the
+    next level opens the face with each pool's two largest): ``highs`` proves the four levels of
+    ``highs-mip`` (every column, each level a MIP), after pricing such arcs in."""
+    tune(priced_direct_arcs=0, initial_direct_arcs=1, scratch_rows=0)
     entered = []
     add_cols = lexico.LexSolver._add_cols
     monkeypatch.setattr(lexico.LexSolver, "_add_cols", lambda self, new, cost: (
