@@ -171,11 +171,15 @@ def test_simulation_study_rows_equal_separate_simulations(scheduler, tmp_path):
 
 
 def _die_once(marker: str, value: int) -> int:
-    """Kill the worker process on the first call (marker absent), return ``value`` after."""
-    if not os.path.exists(marker):
-        Path(marker).touch()
-        os._exit(1)
-    return value
+    """Kill the worker process on the first call (the one that creates the marker), return
+    ``value`` after.  The marker is created atomically: two cells checking for it at once on two
+    workers both died once, and a cell then rescheduled onto the other dying worker counted two
+    deaths (``KilledWorker``, seen in CI on a loaded machine)."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return value
+    os._exit(1)
 
 
 def _die(value: int) -> int:
