@@ -977,15 +977,13 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and
     ``os.replace``; nothing is left behind on failure.  A symbolic link ``path`` is followed
     (:func:`optimizer.outdir.link_target`)."""
-    from .outdir import link_target
+    from .outdir import link_target, ordinary_mode
 
     path = link_target(path)
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(fd, 0o666 & ~mask)  # mkstemp creates 0600; a normal file respects the umask
+        os.fchmod(fd, ordinary_mode(0o666))
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()

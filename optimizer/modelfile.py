@@ -24,7 +24,7 @@ import numpy as np
 from .instance import Instance
 from .model import LEVELS, RISK_SCALE
 from .errors import EXIT_INPUT, EXIT_OK, InputError, err, refused
-from .outdir import bad_output_file, link_target
+from .outdir import bad_output_file, link_target, ordinary_mode
 
 MODEL_FILES = ("model.json", "level1.mps", "level2.mps", "level3.mps", "level4.mps")
 
@@ -134,7 +134,7 @@ def write_levels(out: str | Path, inst: Instance, res, instance_name: str) -> li
     out = Path(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if str(out.parent) else "."))
     try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the folder is for other people's solvers too
+        os.chmod(tmp, ordinary_mode(0o777))  # the folder is for other people's solvers too
         sidecar = {"instance": instance_name, "format": "MPS, minimise, every column integer", "levels": [],
                    "columns": blocks, **_tables(inst, model)}
         for k in range(levels):
@@ -185,6 +185,7 @@ def write_person_level(out: str | Path, inst: Instance, level: int, held: list[f
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".mps", dir=out.parent if str(out.parent) else ".")
     os.close(fd)
     try:
+        os.chmod(tmp, ordinary_mode(0o666))
         m.write(tmp, format="mps", io_options={"symbolic_solver_labels": True})
         os.replace(tmp, out)
     finally:

@@ -12,6 +12,15 @@ from pathlib import Path
 PLAN_FILES = frozenset({"plan.csv", "plan.xlsx", "summary.json", "diagnosis.json", "pins.csv"})
 
 
+def ordinary_mode(mode: int) -> int:
+    """``mode`` (0o666 for a file, 0o777 for a folder) less the process's umask: what ``open``
+    and ``mkdir`` would give.  ``tempfile.mkstemp`` and ``mkdtemp`` create private entries
+    (0600, 0700), so every output written through one is given this mode before it is renamed."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def unwritable(path: str | Path) -> str | None:
     """Why no file or folder can be created at ``path`` (one phrase), or None when one can.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .instance import Instance
-from .outdir import plan_dir_target, replace_folder
+from .outdir import ordinary_mode, plan_dir_target, replace_folder
 from .model import allowed_units, eligible_programs, network_arrays, people_arrays
 from .reasons import transfer_limits
 from .verifier import PLAN_COLUMNS
@@ -38,9 +38,7 @@ def write_plan_dir(out: str | Path, rows: list[dict[str, str]], documents: dict[
     out = plan_dir_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a plan folder is an ordinary folder
+    os.chmod(tmp, ordinary_mode(0o777))  # a plan folder is an ordinary folder
     try:
         with open(tmp / "plan.csv", "w", newline="", encoding="utf-8") as fh:
             fh.write(csv_text(list(rows[0].keys()) if rows else list(PLAN_COLUMNS), rows))

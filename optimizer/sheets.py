@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import EXIT_INPUT, EXIT_OK, InputError, err, refused
-from .outdir import bad_output_file, replace_folder
+from .outdir import bad_output_file, ordinary_mode, replace_folder
 from .instance import (MAX_PROBLEMS, AtdProgram, Aor, Facility, Instance, Person, Policy, Unit,
                        parse_instance, read_bytes)
 
@@ -564,7 +564,7 @@ def _text(v, annotation: bool):
 def write_csv_folder(inst: Instance, out: Path) -> None:
     """The instance as a folder of CSV files, written to a temporary folder and then renamed."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
+    os.chmod(tmp, ordinary_mode(0o777))
     try:
         for sheet in SHEETS:
             rows = sheet_rows(inst, sheet)
@@ -582,12 +582,6 @@ def write_csv_folder(inst: Instance, out: Path) -> None:
 def _is_annotation(header: list, i: int, row: list) -> bool:
     name = row[0] if header == ["key", "value"] else header[i]
     return isinstance(name, str) and name.startswith("x_") and (header != ["key", "value"] or i == 1)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def xlsx_cell(ws, v):
@@ -647,7 +641,7 @@ def save_atomic(wb, out: Path) -> None:
     os.close(fd)
     try:
         wb.save(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, ordinary_mode(0o666))
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -4,6 +4,8 @@ in HiGHS and map back through model.json; ``export-model --person-level`` gives 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +99,10 @@ def test_person_level_levels_equal_the_class_models(tmp_path):
         assert z == pytest.approx(value, abs=1e-3), k
     text = (tmp_path / "p4.mps").read_text()
     assert "x(P01_MTG_CD)" in text and "hold(3)" in text
+    mask = os.umask(0)
+    os.umask(mask)
+    # an ordinary file, as open() makes it (was 0600 from mkstemp; new-user review)
+    assert stat.S_IMODE((tmp_path / "p4.mps").stat().st_mode) == 0o666 & ~mask
 
 
 def test_refusals_write_nothing(tmp_path, capsys):
