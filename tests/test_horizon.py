@@ -171,6 +171,17 @@ def test_one_day_horizon_model_equals_the_one_day_model(tmp_path):
         assert v[3] == pytest.approx(ref["cost_usd"], rel=1e-6), seed
 
 
+def _highs_agrees_with_mip(inst):
+    """``highs`` and ``highs-mip`` prove the same four levels; returns ``highs``'s result."""
+    a = solve(inst, SolveParams(solver="highs"))
+    b = solve(inst, SolveParams(solver="highs-mip"))
+    assert a.levels_proven == b.levels_proven == 4
+    for k in ("unplaced", "surge", "released_risk"):
+        assert a.objective[k] == pytest.approx(b.objective[k], abs=1e-9), k
+    assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6)
+    return a
+
+
 @pytest.mark.parametrize("priced", [False, True])
 @pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5)])
 def test_column_generation_engine_agrees_with_the_mip_on_generated_horizons(tune, aors, scale, days, priced):
@@ -185,12 +196,7 @@ def test_column_generation_engine_agrees_with_the_mip_on_generated_horizons(tune
     hm = build_horizon(inst)
     assert len(hm.pool_bt) > len(np.unique(hm.pool_bt))  # pools differ by origin
     assert (hm.arc_rank.max() >= lexico.SETTINGS.initial_arcs) == priced  # with priced, some arcs start outside the LP
-    a = solve(inst, SolveParams(solver="highs"))
-    b = solve(inst, SolveParams(solver="highs-mip"))
-    assert a.levels_proven == b.levels_proven == 4
-    for k in ("unplaced", "surge", "released_risk"):
-        assert a.objective[k] == pytest.approx(b.objective[k], abs=1e-9), k
-    assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6)
+    a = _highs_agrees_with_mip(inst)
     check = verify(inst, a.rows)
     assert check.ok and check.objective["surge"] == a.objective["surge"]
 
@@ -211,12 +217,7 @@ def test_forecast_arrivals_priced_in_agree_with_the_mip(tune, monkeypatch, aors,
         seed=3, aors=aors, scale=scale, horizon_days=days, transport_limits=True, local_ties=True))))
     comp = build_horizon(inst, compact=True)
     assert comp.keeps_origins and (comp.arc_rank >= lexico.SETTINGS.initial_arcs).sum() > 100
-    a = solve(inst, SolveParams(solver="highs"))
-    b = solve(inst, SolveParams(solver="highs-mip"))
-    assert a.levels_proven == b.levels_proven == 4
-    for k in ("unplaced", "surge", "released_risk"):
-        assert a.objective[k] == pytest.approx(b.objective[k], abs=1e-9), k
-    assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6)
+    a = _highs_agrees_with_mip(inst)
     assert sum(entered) > 0, entered
     assert verify(inst, a.rows).ok
 
