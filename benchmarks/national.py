@@ -102,9 +102,10 @@ def formulation(kind: str, instance: str) -> None:
 
 def _without_transport_limits(inst):
     """``inst`` with no transport limit (contract 1.1), its local ties and pins kept."""
-    return inst.model_copy(update={
-        "policy": inst.policy.model_copy(update={"max_transfers_per_day": None}),
-        "aors": [a.model_copy(update={"max_transfers_out_per_day": None}) for a in inst.aors]})
+    from optimizer.schema import replace
+
+    return replace(inst, policy=replace(inst.policy, max_transfers_per_day=None),
+                   aors=[replace(a, max_transfers_out_per_day=None) for a in inst.aors])
 
 
 def main() -> int:

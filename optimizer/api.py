@@ -238,11 +238,12 @@ def whatif(instance, *, beds: Mapping[str, int] | None = None, atd: Mapping[str,
     slots), ``transfers`` (AOR -> seats a day) and ``transfers_total`` (national seats a day).
     ``time_limit`` applies to each of the two solves.  Raises :class:`InputError` for an unknown
     facility, unit, program or AOR, or a count that would go below zero."""
+    from .schema import as_dict
     from .whatif import change_capacity
     from .whatif import whatif as compare
 
     inst = _instance(instance)
-    doc = inst.model_dump(mode="json", exclude_unset=True)
+    doc = as_dict(inst, drop_defaults=True)
     for name, change in (("beds", beds), ("atd", atd), ("transfers", transfers)):
         if change is not None and not isinstance(change, Mapping):
             raise InputError([f"{name}: expected a mapping of names to whole numbers, got {type(change).__name__}"])

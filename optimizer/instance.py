@@ -1,11 +1,14 @@
 """Reading and validating instance files (MODEL.md §2).
 
-The schema is declared with pydantic (strict mode: integers must be JSON integers, booleans JSON
-booleans, numbers finite, unknown keys refused except ``x_*`` annotations); the cross-record rules
-(ids, references, families, the legal-limit contradiction) are checked afterwards, then, when
-those found nothing, the pins (contract 1.1, :mod:`optimizer.pins`).  Every problem becomes one
-line ``FILE: RECORD: field 'NAME': message`` in :class:`InputError`; a problem inside a person's
-``pin`` names the person as the record and ``pin.FIELD`` as the field.
+The schema is :mod:`optimizer.schema` (strict: integers must be JSON integers, booleans JSON
+booleans, numbers finite; unknown keys refused except ``x_*`` annotations, which are kept).  A
+document becomes its records in one msgspec conversion; a document that breaks the schema, or
+whose strings may hold control characters, is checked by the same schema as pydantic models,
+which word every problem.  The cross-record rules (ids, references, families, the legal-limit
+contradiction) are checked afterwards, then, when those found nothing, the pins (contract 1.1,
+:mod:`optimizer.pins`).  Every problem becomes one line ``FILE: RECORD: field 'NAME': message``
+in :class:`InputError`; a problem inside a person's ``pin`` names the person as the record and
+``pin.FIELD`` as the field.
 
 Bounds beyond MODEL.md (documented in README.md, "Instance limits"): beds and capacities at most
 10,000,000; days at most 100,000, except ``horizon_days`` at most 3,660 (ten years); costs at most
@@ -15,164 +18,20 @@ files at most 2 GiB.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import gc
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from .errors import InputError
 from .pins import pin_conflicts, pin_problems
+from .schema import (ANNOTATIONS, NO_CONTROL, PINS, AtdProgram, Aor, Facility, Instance, Person, Policy, Unit,
+                     known_keys, wording_model)
 
 MAX_FILE_BYTES = 2 * 1024**3
 MAX_PROBLEMS = 20
-
-DEFAULT_HUMANITARIAN = {
-    "pregnant": 0.25,
-    "medical": 0.5,
-    "mental_health": 0.5,
-    "caretaker": 0.5,
-    "elderly": 0.5,
-    "disabled": 0.5,
-}
-FACILITY_TYPES = (
-    "SPC", "CDF", "IGSA", "DIGSA", "USMS_IGA", "USMS_CDF", "BOP",
-    "FAMILY", "STAGING", "HOLD", "STATE", "DOD", "OTHER",
-)
-TECHNOLOGIES = ("ankle_gps", "wrist_gps", "app", "telephonic", "case_management", "none")
-LEVELS = ("A", "B", "C", "D")
-
-# no control characters: ids and names go into CSV cells and one-line messages
-NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-Str = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_CONTROL)]
-Count = Annotated[int, Field(ge=0, le=10_000_000)]
-Days = Annotated[int, Field(ge=0, le=100_000)]
-Usd = Annotated[float, Field(ge=0, le=1e9)]
-Lat = Annotated[float, Field(ge=-90, le=90)]
-Lon = Annotated[float, Field(ge=-180, le=180)]
-Risk = Annotated[float, Field(ge=0, le=100)]
-
-
-class _Record(BaseModel):
-    # Unknown keys are kept and then refused by _unknown_keys unless they start with x_ (users'
-    # annotations, MODEL.md §2): one validation pass, no recursive stripping.
-    model_config = ConfigDict(strict=True, extra="allow", allow_inf_nan=False, frozen=True)
-
-
-class Policy(_Record):
-    """Instance-wide policy; ``humanitarian_factors`` is merged over :data:`DEFAULT_HUMANITARIAN`."""
-
-    humanitarian_factors: dict[Str, Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=dict)
-    cost_days: Annotated[int, Field(ge=1, le=100_000)] = 30
-    transfer_fixed_usd: Usd = 250.0
-    transfer_usd_per_km: Usd = 0.5
-    max_transfers_per_day: Count | None = None  # 1.1: national transport seats per day
-
-    def factors(self) -> dict[str, float]:
-        """The merged multiplier table: defaults overridden or extended by the instance."""
-        return {**DEFAULT_HUMANITARIAN, **self.humanitarian_factors}
-
-
-class Aor(_Record):
-    code: Str
-    name: Str
-    lat: Lat
-    lon: Lon
-    max_transfers_out_per_day: Count | None = None  # 1.1: seats out of this AOR's facilities per day
-
-
-class Unit(_Record):
-    id: Str
-    sex: Literal["M", "F", "any"]
-    levels: Annotated[list[Literal["A", "B", "C", "D"]], Field(min_length=1, max_length=4)]
-    beds: Count
-    surge_beds: Count = 0
-    medical: bool = False
-    family: bool = False
-
-
-class Facility(_Record):
-    id: Str
-    name: Str
-    aor: Str
-    state: Str
-    type: Literal[FACILITY_TYPES]  # type: ignore[valid-type]
-    lat: Lat
-    lon: Lon
-    guaranteed_minimum: Count = 0
-    gm_rate: Usd = 0.0
-    per_diem: Usd
-    max_stay_days: Days | None = None
-    units: list[Unit]
-
-
-class AtdProgram(_Record):
-    id: Str
-    technology: Literal[TECHNOLOGIES]  # type: ignore[valid-type]
-    per_diem: Usd
-    capacity: Count | None = None
-    max_risk: Risk
-    aor: Str | None = None
-
-
-class DetainPin(_Record):
-    """1.1: detained on every day of the stay, in ``unit``, in some unit of ``facility``, or
-    anywhere when both are null (MODEL.md §2 ``pin``)."""
-
-    decision: Literal["detain"]
-    facility: Str | None = None
-    unit: Str | None = None
-
-
-class ReleasePin(_Record):
-    """1.1: released, to ``atd_program`` and on ``release_day`` where given."""
-
-    decision: Literal["release"]
-    atd_program: Str | None = None
-    release_day: Days | None = None
-
-
-Pin = Annotated[DetainPin | ReleasePin, Field(discriminator="decision")]
-
-
-class Person(_Record):
-    id: Str
-    sex: Literal["M", "F"]
-    level: Literal["A", "B", "C", "D"] | None
-    risk: Risk
-    aor: Str
-    origin: Str | None = None
-    mandatory: bool = False
-    max_custody_days: Days | None = None
-    custody_days: Days = 0
-    needs_medical: bool = False
-    humanitarian: list[Str] = Field(default_factory=list)
-    family_id: Str | None = None
-    minor: bool = False
-    arrival_day: Days = 0
-    removal_day: Days | None = None
-    local_ties: bool = False  # 1.1: held only in the origin facility or a facility of the person's AOR
-    pin: Pin | None = None  # 1.1: a decision taken outside the plan
-
-
-class Instance(_Record):
-    """A validated instance (MODEL.md §2), defaults applied; field names as in MODEL.md."""
-
-    format: Literal["bedalloc-instance"]
-    version: Literal[1]
-    name: Str
-    snapshot_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-    horizon_days: Annotated[int, Field(ge=1, le=3660)]
-    policy: Policy = Field(default_factory=Policy)
-    aors: list[Aor]
-    facilities: list[Facility]
-    atd_programs: list[AtdProgram]
-    people: list[Person]
-
-
-_PEOPLE = TypeAdapter(list[Person])  # the people of a large instance, in chunks (_validated)
 
 
 def effective_risk(risk: float, factors: list[str], table: dict[str, float]) -> float:
@@ -233,7 +92,7 @@ def _misspelt_hint(raw, loc) -> str:
             model = models.get(key, model)
     if not isinstance(node, dict):
         return ""
-    unknown = [k for k in node if k not in model.model_fields and not k.startswith("x_")]
+    unknown = [k for k in node if k not in known_keys(model) and not k.startswith("x_")]
     if not unknown:
         return ""
     return " (this record has unknown field(s) " + ", ".join(repr(k[:40]) for k in unknown[:5]) + "; misspelt?)"
@@ -375,7 +234,23 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
         from .sheets import read_sheets
 
         return read_sheets(path, digest)
-    return parse_instance(load_json(path, digest), path)
+    with collection_paused():
+        return parse_instance(load_json(path, digest), path)
+
+
+@contextlib.contextmanager
+def collection_paused():
+    """Python's cyclic garbage collector paused while a document's records are made: parsing
+    and converting the national instance makes about half a million containers, which would
+    set off collections again and again (a third of the reading time) only to find no cycle
+    among them.  Exact: a pause changes when cycles are freed, never what a program computes."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers", ".csv")
@@ -397,35 +272,13 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
         raise InputError([f"{path}: top level: field 'format': must be \"bedalloc-instance\"; {got}"])
     if type(raw.get("version")) is not int or raw.get("version") != 1:  # 1.0 and true are refused
         raise InputError([f"{path}: top level: field 'version': this reader knows version 1, got {str(raw.get('version'))[:60]!r}"])
-    try:
-        inst = _validated(raw)
-    except ValidationError as e:
-        errors = e.errors()
-        lines = []
-        hinted = set()  # unknown keys already named as a likely misspelling of a missing field
-        for er in errors[:MAX_PROBLEMS]:
-            msg = "required field is missing" if er["type"] == "missing" else er["msg"]
-            if er["type"] == "string_pattern_mismatch" and er.get("ctx", {}).get("pattern") == NO_CONTROL:
-                msg = "must not contain control characters (newline, tab, NUL, ...)"
-            loc, msg = _pin_loc(er, msg)
-            if er["type"] == "missing":
-                hint = _misspelt_hint(raw, loc)
-                if hint:
-                    hinted.add(_record_label(raw, loc))
-                msg += hint
-            if loc and isinstance(loc[-1], int) and er["type"] in ("model_type", "model_attributes_type", "dict_type"):
-                # the record itself is not an object
-                lines.append(f"{path}: {_record_label(raw, loc + ('',))}: must be a JSON object (a record), "
-                             f"got {type(er.get('input')).__name__}")
-            else:
-                lines.append(f"{path}: {_record_label(raw, loc)}: field '{_field(loc)}': {msg}")
-        unknown = [p for p in _unknown_raw(raw) if p.split(": field ")[0] not in hinted]
-        lines += [f"{path}: {p}" for p in unknown][: max(0, MAX_PROBLEMS - len(lines))]
-        if len(errors) > MAX_PROBLEMS:
-            lines.append(f"{path}: ... and {len(errors) - MAX_PROBLEMS} more problems")
-        raise InputError(lines) from None
-    del raw
-    problems = instance_problems(inst)
+    unknown, doc = _keys(raw)
+    inst = _structs(doc) if _plain(raw) else None
+    if inst is None:  # invalid, or strings that may hold control characters: the full check words it
+        _schema_problems(raw, unknown, path)
+        inst = _structs(doc) or _through_json(doc, path)
+    del raw, doc
+    problems = unknown + instance_problems(inst, bool(unknown))
     if problems:
         lines = [f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:  # the checks stop early: the number left is not known
@@ -434,63 +287,89 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
     return inst
 
 
-PEOPLE_CHUNK = 100_000  # larger instances validate their people in chunks (_validated)
+def _plain(raw: dict) -> bool:
+    """Whether no key or string of ``raw`` can hold a control character (the one rule of the
+    schema the structs leave out): orjson writes every character below 0x20 as an escape, so
+    its output without a backslash or a DEL byte proves it.  A string with a quote or a
+    backslash, an integer beyond 64 bits or an object orjson cannot write gives False, and the
+    full check decides."""
+    import orjson
 
-
-def _validated(raw: dict) -> Instance:
-    """``Instance.model_validate(raw)``, with the people of a large instance validated
-    :data:`PEOPLE_CHUNK` at a time, each chunk's bookkeeping shared (:func:`_share_fields_sets`)
-    before the next is made: a million people then take about 0.7 GB less at once.  Below the
-    chunk size the sharing would cost more time (0.05 s at 66,157 people) than its memory is worth.
-
-    Raises pydantic's ValidationError of the whole document, as ``Instance.model_validate``
-    does: a chunk that fails is validated again as part of the document, so the error locations
-    and their order are the plain validation's."""
-    people = raw.get("people")
-    if type(people) is not list or len(people) <= PEOPLE_CHUNK:
-        return Instance.model_validate(raw)
-    inst = _in_chunks(raw, people)
-    return Instance.model_validate(raw) if inst is None else inst
-
-
-def _in_chunks(raw: dict, people: list) -> Instance | None:
-    """The instance of :func:`_validated` from its people's chunks, or None when a part is
-    invalid: its validated chunks are then already freed (this frame is gone) when the caller
-    validates the whole document to word the errors."""
     try:
-        inst = Instance.model_validate({**raw, "people": []})
-        persons: list[Person] = []
-        sets: dict[frozenset, set] = {}
-        for start in range(0, len(people), PEOPLE_CHUNK):
-            chunk = _PEOPLE.validate_python(people[start:start + PEOPLE_CHUNK])
-            _share_fields_sets(chunk, sets)
-            persons += chunk
-    except ValidationError:
+        text = orjson.dumps(raw)
+    except orjson.JSONEncodeError:
+        return False
+    return b"\\" not in text and b"\x7f" not in text
+
+
+def _structs(doc: dict) -> Instance | None:
+    """The instance of ``doc`` (annotations gathered by :func:`_keys`), or None when it breaks
+    the schema."""
+    import msgspec
+
+    try:
+        return msgspec.convert(doc, Instance, strict=True)
+    except msgspec.ValidationError:
         return None
-    return inst.model_copy(update={"people": persons})
 
 
-def _share_fields_sets(records: list[_Record], sets: dict[frozenset, set]) -> None:
-    """One object for each distinct set of given field names (pydantic's ``model_fields_set``:
-    728 bytes per person, half of a person's memory), kept in ``sets`` for the next records.
+def _through_json(doc: dict, path) -> Instance:
+    """The instance of a document the full check accepted but msgspec's strict conversion
+    refused, written as JSON and read back: its numbers are numpy's (a simulation's)."""
+    import msgspec
+    import orjson
 
-    Exact: the contents are unchanged, so what reads them (``model_dump(exclude_unset=True)``)
-    sees the same values; the records are frozen, so pydantic never changes a set in place, and
-    ``model_copy`` copies it before its update."""
-    share = sets.setdefault
-    for r in records:
-        given = r.__pydantic_fields_set__
-        object.__setattr__(r, "__pydantic_fields_set__", share(frozenset(given), given))
+    try:
+        return msgspec.json.decode(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), type=Instance)
+    except (orjson.JSONEncodeError, msgspec.ValidationError) as e:  # a defect: the schema's two forms disagree
+        raise InputError([f"{path}: {e}"]) from None
 
 
-def instance_problems(inst: Instance) -> list[str]:
-    """Every problem of a schema-valid instance (unknown keys, the rules that span records, pins),
-    one line each without the file name: what :func:`parse_instance` checks after the schema, and
-    what an instance whose pins were replaced (``solve --pins``, :mod:`optimizer.pinfile`) must pass."""
-    problems = _unknown_keys(inst) + _cross_checks(inst)
+def _schema_problems(raw: dict, unknown: list[str], path) -> None:
+    """Raise :class:`InputError` with every schema problem of ``raw`` (pydantic's validation of
+    :func:`~optimizer.schema.wording_model`, at most :data:`MAX_PROBLEMS`), then ``unknown``
+    keys; return when the schema holds."""
+    from pydantic import ValidationError
+
+    try:
+        wording_model(Instance).model_validate(raw)
+        return
+    except ValidationError as e:
+        errors = e.errors()
+    lines = []
+    hinted = set()  # unknown keys already named as a likely misspelling of a missing field
+    for er in errors[:MAX_PROBLEMS]:
+        msg = "required field is missing" if er["type"] == "missing" else er["msg"]
+        if er["type"] == "string_pattern_mismatch" and er.get("ctx", {}).get("pattern") == NO_CONTROL:
+            msg = "must not contain control characters (newline, tab, NUL, ...)"
+        loc, msg = _pin_loc(er, msg)
+        if er["type"] == "missing":
+            hint = _misspelt_hint(raw, loc)
+            if hint:
+                hinted.add(_record_label(raw, loc))
+            msg += hint
+        if loc and isinstance(loc[-1], int) and er["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            # the record itself is not an object
+            lines.append(f"{path}: {_record_label(raw, loc + ('',))}: must be a JSON object (a record), "
+                         f"got {type(er.get('input')).__name__}")
+        else:
+            lines.append(f"{path}: {_record_label(raw, loc)}: field '{_field(loc)}': {msg}")
+    unknown = [p for p in unknown if p.split(": field ")[0] not in hinted]
+    lines += [f"{path}: {p}" for p in unknown][: max(0, MAX_PROBLEMS - len(lines))]
+    if len(errors) > MAX_PROBLEMS:
+        lines.append(f"{path}: ... and {len(errors) - MAX_PROBLEMS} more problems")
+    raise InputError(lines)
+
+
+def instance_problems(inst: Instance, found: bool = False) -> list[str]:
+    """Every problem of a schema-valid instance (the rules that span records, pins), one line
+    each without the file name: what :func:`parse_instance` checks after the schema and the
+    unknown keys (``found``: those found some), and what an instance whose pins were replaced
+    (``solve --pins``, :mod:`optimizer.pinfile`) must pass."""
+    problems = _cross_checks(inst)
     # the pin checks rely on valid references and families, and find nothing without pins (one scan
     # of the people here, not one in each check)
-    if problems or not any(p.pin is not None for p in inst.people):
+    if found or problems or not any(p.pin is not None for p in inst.people):
         return problems
     problems = [f"people[{i}] id={inst.people[i].id}: field '{f}': {m}" for i, f, m in pin_problems(inst)]
     if not problems:  # counts first (they name the limits); the exact solve decides the rest
@@ -521,78 +400,81 @@ def _pin_loc(er: dict, msg: str) -> tuple[tuple, str]:
     return loc[:2] + (".".join(["pin"] + [str(k) for k in rest]),), msg
 
 
-def _unknown_raw(raw: dict) -> list[str]:
-    """Unknown keys in the raw document (used when schema errors stop validation early)."""
-    out = []
-
-    def check(node, model, label, prefix=""):
-        if isinstance(node, dict):
-            for k in node:
-                if isinstance(k, str) and k not in model.model_fields and not k.startswith("x_"):
-                    out.append(f"{label}: field '{prefix}{k[:60]}': {_unknown_message(model)}")
-
-    def records(name):
-        items = raw.get(name)
-        return enumerate(items) if isinstance(items, list) else ()
-
-    def label(name, i, rec):
-        key = next((n for n in ("id", "code") if isinstance(rec, dict) and isinstance(rec.get(n), str)), None)
-        return f"{name}[{i}]" + (f" {key}={rec[key][:40]}" if key else "")
-
-    check(raw, Instance, "top level")
-    check(raw.get("policy"), Policy, "policy")
-    for name, model in (("aors", Aor), ("atd_programs", AtdProgram), ("people", Person), ("facilities", Facility)):
-        for i, rec in records(name):
-            check(rec, model, label(name, i, rec))
-            pin = rec.get("pin") if name == "people" and isinstance(rec, dict) else None
-            if isinstance(pin, dict) and pin.get("decision") in ("detain", "release"):  # not hashed: may be a list
-                check(pin, PIN_MODELS[pin["decision"]], label(name, i, rec), "pin.")
-            if name == "facilities" and isinstance(rec, dict) and isinstance(rec.get("units"), list):
-                for j, u in enumerate(rec["units"]):
-                    check(u, Unit, f"{label(name, i, rec)}.{label('units', j, u)}")
-        if len(out) > MAX_PROBLEMS:
-            break
-    return out
+_KNOWN = {cls: frozenset(known_keys(cls)) for cls in (Instance, Policy, Aor, Facility, Unit, AtdProgram, Person,
+                                                       *PINS.values())}
+_LISTS = (("aors", Aor), ("atd_programs", AtdProgram), ("people", Person), ("facilities", Facility))
 
 
-PIN_MODELS = {"detain": DetainPin, "release": ReleasePin}
+def _keys(raw: dict) -> tuple[list[str], dict]:
+    """The unknown keys of ``raw`` (one problem line each, about :data:`MAX_PROBLEMS` at most),
+    and ``raw`` with each record's annotations (keys starting with ``x_``) gathered under
+    ``x_``, the JSON name of the structs' ``annotations``.  Records without unknown keys are
+    shared, not copied: a person is looked at by one set comparison, unless it has a pin."""
+    out: list[str] = []
+    doc = _record(raw, Instance, "top level", out)
+    if isinstance(doc.get("policy"), dict):
+        doc["policy"] = _record(doc["policy"], Policy, "policy", out)
+    for name, cls in _LISTS:
+        items, known = doc.get(name), _KNOWN[cls]
+        if not isinstance(items, list) or len(out) > MAX_PROBLEMS:
+            continue
+        look = range(len(items)) if cls is Facility else _suspects(items, known)
+        if look:
+            doc[name] = items = list(items)
+        for i in look:
+            items[i] = _record(items[i], cls, lambda i=i: _label(name, i, items[i]), out)
+    return out, doc
 
 
-def _unknown_message(model) -> str:
-    """The message for an unknown key in a record of type ``model`` (a pin lists its keys)."""
-    decision = next((d for d, m in PIN_MODELS.items() if m is model), None)
-    if decision is not None:
-        return (f"unknown field of a {decision} pin (known: {', '.join(model.model_fields)}; "
+def _suspects(items: list, known: frozenset) -> list[int]:
+    """The places of the records in ``items`` that may hold unknown keys or a pin: none when
+    the union of all their keys (one pass in C) is known and holds no ``pin``."""
+    try:
+        keys = set().union(*items)
+    except TypeError:  # a record that is not an object (the schema names it)
+        keys = None
+    if keys is not None and keys <= known:
+        return [] if "pin" not in keys else [i for i, r in enumerate(items) if type(r) is dict and r.get("pin") is not None]
+    return [i for i, r in enumerate(items) if not (type(r) is dict and r.keys() <= known and r.get("pin") is None)]
+
+
+def _record(node, cls, label, out: list[str], prefix: str = ""):
+    """``node`` (a record of type ``cls``, or anything else: then unchanged) with its
+    annotations gathered, its pin's and its units' too; its unknown keys added to ``out``,
+    named by ``label`` (a string, or a function giving it)."""
+    if not isinstance(node, dict):
+        return node
+    known, annotations = _KNOWN[cls], {}
+    for k in node.keys() - known:
+        if isinstance(k, str) and k.startswith("x_"):
+            annotations[k] = node[k]
+        elif isinstance(k, str) and len(out) <= MAX_PROBLEMS:
+            out.append(f"{label if isinstance(label, str) else label()}: field '{prefix}{k[:60]}': "
+                       f"{_unknown_message(cls)}")
+    node = {k: v for k, v in node.items() if k in known}
+    if annotations:
+        node[ANNOTATIONS] = annotations
+    pin = node.get("pin") if cls is Person else None
+    if isinstance(pin, dict) and pin.get("decision") in ("detain", "release"):  # not hashed: may be a list
+        node["pin"] = _record(pin, PINS[pin["decision"]], label, out, "pin.")
+    if cls is Facility and isinstance(node.get("units"), list):
+        whose = label if isinstance(label, str) else label()
+        node["units"] = [_record(u, Unit, f"{whose}.{_label('units', j, u)}", out) for j, u in enumerate(node["units"])]
+    return node
+
+
+def _label(name: str, i: int, rec) -> str:
+    """``people[3] id=P3``: a record named for messages by its place and its id (or code)."""
+    key = next((n for n in ("id", "code") if isinstance(rec, dict) and isinstance(rec.get(n), str)), None)
+    return f"{name}[{i}]" + (f" {key}={rec[key][:40]}" if key else "")
+
+
+def _unknown_message(cls) -> str:
+    """The message for an unknown key in a record of type ``cls`` (a pin lists its keys)."""
+    if cls in PINS.values():
+        return (f"unknown field of a {cls.decision} pin (known: {', '.join(known_keys(cls))}; "
                 "own annotations must start with x_)")
     return "unknown field (names are case-sensitive; own annotations must start with x_)"
-
-
-def _unknown_keys(inst: Instance) -> list[str]:
-    """Keys that no record type knows and that do not start with ``x_``."""
-    out = []
-
-    def check(rec, label, prefix=""):
-        extra = rec.__pydantic_extra__
-        if extra:
-            for k in extra:
-                if not k.startswith("x_"):
-                    out.append(f"{label}: field '{prefix}{k}': {_unknown_message(type(rec))}")
-
-    check(inst, "top level")
-    check(inst.policy, "policy")
-    for name in ("aors", "atd_programs", "people"):
-        for i, r in enumerate(getattr(inst, name)):
-            pin = getattr(r, "pin", None)
-            if r.__pydantic_extra__ or (pin is not None and pin.__pydantic_extra__):
-                label = f"{name}[{i}]" + (f" id={r.id}" if hasattr(r, "id") else f" code={r.code}")
-                check(r, label)
-                if pin is not None:
-                    check(pin, label, "pin.")
-    for i, f in enumerate(inst.facilities):
-        check(f, f"facilities[{i}] id={f.id}")
-        for j, u in enumerate(f.units):
-            check(u, f"facilities[{i}] id={f.id}.units[{j}] id={u.id}")
-    return out[:MAX_PROBLEMS + 1]
 
 
 def _cross_checks(inst: Instance) -> list[str]:
@@ -664,31 +546,34 @@ def _check_people(inst: Instance, aors: set[str], fac_ids: set[str], out: list[s
     horizon, known and unrepeated humanitarian factors, a minor in a family.  Returns the
     families (family id -> member indices), or None when more than :data:`MAX_PROBLEMS` problems
     were found (the checks stop there)."""
-    add = out.append
     table = inst.policy.factors()
     horizon = inst.horizon_days
     person_ids = set()
     families: dict[str, list[int]] = {}
+
+    def add(field: str, msg: str) -> None:  # the person of the loop below
+        out.append(f"people[{i}] id={p.id}: field '{field}': {msg}")
+
     for i, p in enumerate(inst.people):
-        rec = f"people[{i}] id={p.id}"
         if p.id in person_ids:
-            add(f"{rec}: field 'id': duplicate person id")
+            add("id", "duplicate person id")
         person_ids.add(p.id)
         if p.aor not in aors:
-            add(f"{rec}: field 'aor': unknown AOR {p.aor!r}")
+            add("aor", f"unknown AOR {p.aor!r}")
         if p.origin is not None and p.origin not in fac_ids:
-            add(f"{rec}: field 'origin': unknown facility {p.origin!r}")
+            add("origin", f"unknown facility {p.origin!r}")
         if p.level is None and not p.minor:
-            add(f"{rec}: field 'level': null is allowed only for minors")
+            add("level", "null is allowed only for minors")
         if p.arrival_day >= horizon:
-            add(f"{rec}: field 'arrival_day': {p.arrival_day} is outside the horizon (days 0..{horizon - 1})")
-        for h in p.humanitarian:
-            if h not in table:
-                add(f"{rec}: field 'humanitarian': unknown factor {h!r} (known: {', '.join(sorted(table))})")
-        if len(set(p.humanitarian)) != len(p.humanitarian):
-            add(f"{rec}: field 'humanitarian': repeated factor")
+            add("arrival_day", f"{p.arrival_day} is outside the horizon (days 0..{horizon - 1})")
+        if p.humanitarian:
+            for h in p.humanitarian:
+                if h not in table:
+                    add("humanitarian", f"unknown factor {h!r} (known: {', '.join(sorted(table))})")
+            if len(set(p.humanitarian)) != len(p.humanitarian):
+                add("humanitarian", "repeated factor")
         if p.minor and p.family_id is None:
-            add(f"{rec}: field 'family_id': a minor must belong to a family")
+            add("family_id", "a minor must belong to a family")
         if p.family_id is not None:
             families.setdefault(p.family_id, []).append(i)
         if len(out) > MAX_PROBLEMS:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .instance import Instance
+from .schema import replace
 
 MAX_LINES = 5
 
@@ -27,7 +28,7 @@ def pin_infeasibility(inst: Instance) -> list[str]:
     pinned = _pinned_people(inst)
     if not pinned:
         return []
-    sub = inst.model_copy(update={"people": [inst.people[i] for i in pinned]})
+    sub = replace(inst, people=[inst.people[i] for i in pinned])
     model = _model(sub)
     short, y = _level1(model)
     if short == 0:

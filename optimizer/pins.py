@@ -28,7 +28,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .instance import Facility, Instance, Person, Unit
+    from .schema import Facility, Instance, Person, Unit
 
 MAX_CONFLICT_LINES = 5
 Problem = tuple[int, str, str]  # (person index, field, message)

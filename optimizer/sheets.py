@@ -31,8 +31,8 @@ from pathlib import Path
 
 from .errors import EXIT_INPUT, EXIT_OK, InputError, err, refused
 from .outdir import bad_output_file, ordinary_mode, replace_folder
-from .instance import (MAX_PROBLEMS, AtdProgram, Aor, Facility, Instance, Person, Policy, Unit,
-                       parse_instance, read_bytes)
+from .instance import MAX_PROBLEMS, Instance, parse_instance, read_bytes
+from .schema import AtdProgram, Aor, Facility, Person, Policy, Unit, as_dict, wording_model
 
 SHEETS = ("instance", "policy", "aors", "facilities", "units", "atd_programs", "people")
 OPTIONAL_SHEETS = ("policy",)
@@ -73,9 +73,9 @@ def _kind(annotation) -> tuple[str, bool]:
     return kind, nullable
 
 
-def _model_columns(model, skip=()) -> dict[str, Column]:
+def _model_columns(record, skip=()) -> dict[str, Column]:
     out = {}
-    for name, f in model.model_fields.items():
+    for name, f in wording_model(record).model_fields.items():
         if name not in skip:
             kind, nullable = _kind(f.annotation)
             out[name] = Column(kind, f.is_required(), nullable)
@@ -533,11 +533,13 @@ def sheet_rows(inst: Instance, sheet: str) -> list[list]:
         rows = [[k, getattr(rec, k)] for k in columns(sheet)]
         if sheet == "policy":
             rows += [[HF + k, v] for k, v in rec.humanitarian_factors.items()]
-        return [["key", "value"]] + rows + [[k, v] for k, v in (rec.__pydantic_extra__ or {}).items()]
+        return [["key", "value"]] + rows + [[k, v] for k, v in (rec.annotations or {}).items()]
     if sheet == "units":
-        recs = [{"facility": f.id, **u.model_dump()} for f in inst.facilities for u in f.units]
+        recs = [{"facility": f.id, **as_dict(u)} for f in inst.facilities for u in f.units]
     else:
-        recs = [r.model_dump(exclude={"units"}) for r in getattr(inst, sheet)]
+        recs = [as_dict(r) for r in getattr(inst, sheet)]
+        for rec in recs:
+            rec.pop("units", None)
     cols = list(columns(sheet))
     if sheet == "people":
         for rec in recs:
@@ -650,7 +652,7 @@ def save_atomic(wb, out: Path) -> None:
 
 def instance_json(inst: Instance) -> str:
     """The instance as JSON text (fields at their defaults left out)."""
-    return json.dumps(inst.model_dump(exclude_defaults=True), indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(as_dict(inst, drop_defaults=True), indent=1, ensure_ascii=False) + "\n"
 
 
 # ---- bedalloc convert and bedalloc template ---------------------------------------------------
@@ -719,7 +721,7 @@ def _allowed(sheet: str, col: str) -> list[str] | None:
         return ["detain", "release"]
     model = {"aors": Aor, "facilities": Facility, "units": Unit, "atd_programs": AtdProgram,
              "people": Person}.get(sheet)
-    f = model.model_fields.get(col) if model else None
+    f = wording_model(model).model_fields.get(col) if model else None
     if f is None:
         return None
     stack = [f.annotation]
@@ -734,7 +736,8 @@ def _allowed(sheet: str, col: str) -> list[str] | None:
 def _note(sheet: str, col: str, spec: Column) -> list:
     model = {"instance": Instance, "policy": Policy, "aors": Aor, "facilities": Facility, "units": Unit,
              "atd_programs": AtdProgram, "people": Person}[sheet]
-    f = model.model_fields.get(col) or model.model_fields.get(col.replace("pin_", "", 1))
+    fields = wording_model(model).model_fields
+    f = fields.get(col) or fields.get(col.replace("pin_", "", 1))
     default = "" if spec.required or f is None else ("none" if f.default is None else
                                                       str(f.get_default(call_default_factory=True)))
     kind = {"list": "list, comma-separated", "bool": "TRUE/FALSE"}.get(spec.kind, spec.kind)

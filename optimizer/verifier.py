@@ -53,7 +53,7 @@ import itertools
 import math
 import re
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -677,7 +677,7 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
     atd_cost = 0.0
     eff_of: dict = {}  # (risk, factors) -> effective risk: a few thousand distinct nationally
     cells_of = itemgetter(*PLAN_COLUMNS[1:])
-    person_fields = itemgetter(*_PERSON_FIELDS)
+    person_fields = attrgetter(*_PERSON_FIELDS)
 
     for i, (p, r) in enumerate(zip(people, row_of)):
         if r is None:
@@ -686,10 +686,7 @@ def _person_pass(inst: Instance, row_of: list, look: _Lookups, add) -> _Tally:
             dec, fac, uid, prog, rday_s, tr, er = cells_of(r)
         except KeyError:
             dec, fac, uid, prog, rday_s, tr, er = (r.get(c) or "" for c in PLAN_COLUMNS[1:])
-        try:
-            person = person_fields(p.__dict__)
-        except (KeyError, AttributeError):  # not a plain pydantic model: read the attributes
-            person = tuple(getattr(p, f) for f in _PERSON_FIELDS)
+        person = person_fields(p)
         pid, arrival, removal, risk, hum, minor, family_id, origin, _, _, _, _, _, mandatory, paor = person
 
         eff = eff_of.get((risk, *hum))

@@ -9,20 +9,17 @@ file in the folder must be added there, and a regression in a message fails the 
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from optimizer import instance
 from optimizer.errors import InputError
-from optimizer.instance import (
-    DEFAULT_HUMANITARIAN,
-    MAX_PROBLEMS,
-    Instance,
-    effective_risk,
-    read_instance,
-)
+from optimizer.instance import MAX_PROBLEMS, effective_risk, parse_instance, read_instance
+from optimizer.schema import DEFAULT_HUMANITARIAN, Instance, as_dict, wording_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny.json"
@@ -380,40 +377,75 @@ def test_x_keys_accepted_everywhere():
     assert inst.facilities[0].units[0].beds == base.facilities[0].units[0].beds
 
 
-def test_people_in_chunks_share_their_fields_sets_and_read_as_in_one_piece(monkeypatch):
-    """A large instance's people are validated in chunks (here 5 at a time): each distinct set of
-    given fields is then one object (a million people's memory), the values are those of one
-    validation, and copying a person leaves the others alone."""
+def test_annotations_are_kept_in_place():
+    """Every record's x_ keys are in its ``annotations``, and written back where they were."""
     doc = json.loads(X_FILE.read_text(encoding="utf-8"))
-    whole = Instance.model_validate(doc)
-    monkeypatch.setattr(instance, "PEOPLE_CHUNK", 5)
     inst = read_instance(X_FILE)
-    assert inst == whole and inst.model_fields_set == whole.model_fields_set
-    assert [p.model_fields_set for p in inst.people] == [p.model_fields_set for p in whole.people]
-    assert inst.people[0].model_extra == {"x_note": doc["people"][0]["x_note"]}
-    distinct = {frozenset(p.model_fields_set) for p in whole.people}
-    assert len({id(p.model_fields_set) for p in inst.people}) == len(distinct) < len(whole.people)
-    before = [set(p.model_fields_set) for p in inst.people]
-    copy = inst.people[1].model_copy(update={"local_ties": True})
-    assert "local_ties" in copy.model_fields_set
-    assert [set(p.model_fields_set) for p in inst.people] == before
-    assert inst.model_dump(exclude_unset=True) == whole.model_dump(exclude_unset=True)
+    assert inst.people[0].annotations == {"x_note": doc["people"][0]["x_note"]}
+    assert inst.facilities[0].units[0].annotations == {"x_wing": doc["facilities"][0]["units"][0]["x_wing"]}
+    assert inst.people[1].annotations == {"x_": doc["people"][1]["x_"]}  # the key x_ itself is an annotation
+    assert [p.annotations is None for p in inst.people] == [not any(k.startswith("x_") for k in p) for p in doc["people"]]
+    back = as_dict(inst)
+    for path in (("x_top",), ("policy", "x_why"), ("aors", 0, "x_hub"), ("facilities", 0, "x_contract"),
+                 ("facilities", 0, "units", 0, "x_wing"), ("atd_programs", 0, "x_vendor"), ("people", 0, "x_note")):
+        a, b = doc, back
+        for key in path:
+            a, b = a[key], b[key]
+        assert a == b
+    assert parse_instance(as_dict(inst, drop_defaults=True)) == inst
 
 
-@pytest.mark.parametrize("bad", [0, 7, 11])  # in the first, a middle and the last chunk
-def test_a_bad_person_in_any_chunk_is_reported_as_in_one_piece(tmp_path, monkeypatch, bad):
+def test_a_document_that_may_hold_control_characters_gives_the_same_records(tmp_path):
+    """A string with a quote (escaped in JSON) sends the document through the pydantic check;
+    the records are those of the fast path."""
     doc = json.loads(X_FILE.read_text(encoding="utf-8"))
-    doc["people"][bad]["risk"] = "high"
-    doc["people"][3]["x_note"] = 1  # an annotation before it, still accepted
-    doc["facilities"][0]["units"][0]["zone"] = 2  # and an unknown key elsewhere, still listed
-    path = _write(tmp_path, doc)
-    with pytest.raises(InputError) as whole:
-        read_instance(path)
-    monkeypatch.setattr(instance, "PEOPLE_CHUNK", 5)
-    with pytest.raises(InputError) as chunked:
-        read_instance(path)
-    assert chunked.value.lines == whole.value.lines
-    assert any(f"people[{bad}]" in line and "'risk'" in line for line in whole.value.lines)
+    fast = parse_instance(copy.deepcopy(doc))
+    doc["facilities"][0]["name"] = 'The "North" wing'
+    slow = read_instance(_write(tmp_path, doc))
+    assert slow.facilities[0].name == 'The "North" wing'
+    assert slow.facilities[1:] == fast.facilities[1:] and slow.people == fast.people
+
+
+# (record, field, values the schema refuses, values it accepts): both forms of the schema agree
+BOUNDS = [
+    (("people", 0), "risk", [-0.1, 100.5, "5", True, None], [0, 100, 55.5]),
+    (("people", 0), "custody_days", [-1, 100_001, 1.0, True], [0, 100_000]),
+    (("people", 0), "level", ["E", 1], ["A", "D"]),
+    (("people", 0), "humanitarian", [[""], ["x" * 201], "elderly", [1]], [["elderly"], []]),
+    (("people", 0), "id", ["", "x" * 201, 5], ["x" * 200]),
+    (("people", 0), "mandatory", [1, "true", None], [True, False]),
+    (("people", 0), "pin", [{"decision": "detain", "facility": ""}, {"decision": "release", "release_day": -1},
+                            {"decision": "hold"}, [1]], [None]),
+    (("facilities", 0, "units", 0), "levels", [[], ["A", "B", "C", "D", "A"], ["E"]], [["A"], ["D", "C"]]),
+    (("facilities", 0, "units", 0), "beds", [-1, 10_000_001, 2.5], [0, 10_000_000]),
+    (("facilities", 0), "per_diem", [-0.01, 1e9 + 1, "80"], [0, 1e9, 80]),
+    (("facilities", 0), "lat", [-90.5, 90.5], [-90, 90]),
+    (("facilities", 0), "type", ["JAIL", None], ["SPC"]),
+    (("atd_programs", 0), "capacity", [-1, 1.5], [None, 0]),
+    (("policy",), "humanitarian_factors", [{"elderly": 0}, {"elderly": 1.5}, {"": 0.5}], [{"elderly": 1}]),
+    (("policy",), "cost_days", [0, 100_001], [1, 100_000]),
+    ((), "horizon_days", [0, 3661, 1.0], [1, 3660]),
+    ((), "snapshot_date", ["2026-1-01", "today"], ["2026-01-01"]),
+]
+
+
+@pytest.mark.parametrize("where, field, bad, good", BOUNDS, ids=[f"{b[0][:1]}-{b[1]}" for b in BOUNDS])
+def test_the_structs_and_the_wording_models_accept_the_same_values(where, field, bad, good):
+    from optimizer.instance import _keys, _structs
+
+    model = wording_model(Instance)
+    for value, ok in [(v, False) for v in bad] + [(v, True) for v in good]:
+        doc = _tiny()
+        rec = doc
+        for key in where:
+            rec = rec[key]
+        rec[field] = value
+        assert (_structs(_keys(doc)[1]) is not None) is ok, (field, value)
+        try:
+            model.model_validate(doc)
+            assert ok, (field, value)
+        except pydantic.ValidationError:
+            assert not ok, (field, value)
 
 
 def test_x_key_with_moderate_nesting_accepted(tmp_path):

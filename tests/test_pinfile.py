@@ -15,7 +15,8 @@ import pytest
 import optimizer.instance
 from optimizer.cli import main
 from optimizer.errors import InputError
-from optimizer.instance import DetainPin, ReleasePin, read_instance
+from optimizer.instance import read_instance
+from optimizer.schema import DetainPin, ReleasePin
 from optimizer.model import PIN_DETAIN, PIN_RELEASE, people_arrays
 from optimizer.pinfile import load_pins, read_pins
 
@@ -74,11 +75,11 @@ def test_rows_become_pins(tmp_path, tiny):
     inst, pins = load_pins(path, tiny)
     got = {p.id: p.pin for p in inst.people if p.pin is not None}
     assert got == {
-        "P03": DetainPin(decision="detain", facility="MTG", unit="MTG-AB"),
-        "P05": DetainPin(decision="detain", facility="BRZ"),
-        "P07": DetainPin(decision="detain"),
-        "P12": ReleasePin(decision="release", atd_program="APP", release_day=0),
-        "P04": ReleasePin(decision="release"),
+        "P03": DetainPin(facility="MTG", unit="MTG-AB"),
+        "P05": DetainPin(facility="BRZ"),
+        "P07": DetainPin(),
+        "P12": ReleasePin(atd_program="APP", release_day=0),
+        "P04": ReleasePin(),
     }
     assert inst.people[1] is tiny.people[1]  # people without a row are not copied
     assert pins.text().splitlines() == [
@@ -91,7 +92,7 @@ def test_rows_become_pins(tmp_path, tiny):
 def test_missing_columns_read_as_empty(tmp_path, tiny):
     path = write_pins(tmp_path / "pins.csv", [["release", "P12", "x"]], header=("decision", "person_id", "note"))
     inst, _ = load_pins(path, tiny)
-    assert inst.people[11].pin == ReleasePin(decision="release")
+    assert inst.people[11].pin == ReleasePin()
 
 
 def test_a_row_replaces_the_whole_familys_pins(tmp_path):
@@ -102,7 +103,7 @@ def test_a_row_replaces_the_whole_familys_pins(tmp_path):
     assert people_arrays(inst).pin_kind[[7, 8]].tolist() == [PIN_DETAIN, PIN_DETAIN]
     # a row for the minor replaces the adult's pin too
     released, _ = load_pins(write_pins(tmp_path / "a.csv", [["P09", "release", "", "", "", "0"]]), inst)
-    assert [released.people[7].pin, released.people[8].pin] == [None, ReleasePin(decision="release", release_day=0)]
+    assert [released.people[7].pin, released.people[8].pin] == [None, ReleasePin(release_day=0)]
     assert people_arrays(released).pin_kind[[7, 8]].tolist() == [PIN_RELEASE, PIN_RELEASE]
     # an unplaced row pins nothing and still removes the family's pins
     freed, _ = load_pins(write_pins(tmp_path / "b.csv", [["P09", "unplaced"]]), inst)
@@ -117,7 +118,7 @@ def test_release_row_with_a_bed_pins_its_day_and_program_not_the_unit(tmp_path):
     inst = read_instance(tmp_path / "inst.json")
     path = write_pins(tmp_path / "pins.csv", [["P03", "release", "MTG", "MTG-AB", "APP", "02"]])
     got, pins = load_pins(path, inst)
-    assert got.people[2].pin == ReleasePin(decision="release", atd_program="APP", release_day=2)
+    assert got.people[2].pin == ReleasePin(atd_program="APP", release_day=2)
     assert pins.text().splitlines()[1] == "P03,release,,,APP,2"
 
 

@@ -12,11 +12,13 @@ import copy
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from optimizer.errors import InputError
-from optimizer.instance import DetainPin, ReleasePin, parse_instance, read_instance
+from optimizer.instance import parse_instance, read_instance
 from optimizer.pins import MAX_CONFLICT_LINES, pin_conflicts, pin_problems
+from optimizer.schema import DetainPin, Instance, ReleasePin, replace
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = json.loads((ROOT / "instances" / "tiny.json").read_text(encoding="utf-8"))
@@ -238,8 +240,8 @@ def test_valid_pins_of_every_kind():
     doc["people"][8]["pin"] = {"decision": "release", "release_day": 0}  # the minor binds FAM1
     doc["people"][7]["pin"] = {"decision": "release", "atd_program": "APP"}
     inst = parse_instance(doc)
-    assert inst.people[0].pin == DetainPin(decision="detain", facility="MTG", unit="MTG-CD", x_order="court 12")
-    assert inst.people[3].pin == ReleasePin(decision="release", atd_program="CM-SNA", release_day=2)
+    assert inst.people[0].pin == DetainPin(facility="MTG", unit="MTG-CD", annotations={"x_order": "court 12"})
+    assert inst.people[3].pin == ReleasePin(atd_program="CM-SNA", release_day=2)
     assert pin_problems(inst) == [] and pin_conflicts(inst) == []
 
 
@@ -255,17 +257,17 @@ def test_unknown_pin_key_reported_with_schema_errors():
 
 def _with_pins(inst, pins: dict):
     """``inst`` with the pins of some people replaced, as the --pins reader builds it."""
-    people = [p.model_copy(update={"pin": pins[i]}) if i in pins else p for i, p in enumerate(inst.people)]
-    return inst.model_copy(update={"people": people})
+    people = [replace(p, pin=pins[i]) if i in pins else p for i, p in enumerate(inst.people)]
+    return replace(inst, people=people)
 
 
 def test_pin_problems_interface():
     inst = read_instance(ROOT / "instances" / "tiny.json")
     assert pin_problems(inst) == [] and pin_conflicts(inst) == []
-    bad = _with_pins(inst, {2: DetainPin(decision="detain", unit="MTG-XY"),
-                            7: DetainPin(decision="detain", facility="DIL"),
-                            8: ReleasePin(decision="release"),
-                            11: ReleasePin(decision="release", atd_program="CM-SNA")})
+    bad = _with_pins(inst, {2: DetainPin(unit="MTG-XY"),
+                            7: DetainPin(facility="DIL"),
+                            8: ReleasePin(),
+                            11: ReleasePin(atd_program="CM-SNA")})
     assert pin_problems(bad) == [
         (2, "pin.unit", "unknown unit 'MTG-XY'"),
         (8, "pin.decision", "release conflicts with the detain pin of family member people[7] id=P08: "
@@ -302,9 +304,7 @@ def test_anywhere_pins_that_counts_cannot_see_are_refused_by_the_solve():
     them without a bed, naming the two units."""
     doc = _doc()
     _pin_anywhere(doc, "P03", "P04", "P05")
-    from optimizer.instance import Instance
-
-    assert pin_conflicts(Instance.model_validate(doc)) == []  # the schema alone, then the counts
+    assert pin_conflicts(msgspec.convert(doc, Instance, strict=True)) == []  # the schema alone, then the counts
     lines = _refused(doc)
     assert lines == [
         "pins: the pins cannot all hold together: at best 1 pinned person is left without the pinned "

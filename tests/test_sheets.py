@@ -52,12 +52,12 @@ def write_rich(tmp_path: Path) -> tuple[Path, object]:
 
 def test_round_trip_json_xlsx_csv_json_is_lossless(tmp_path):
     src, inst = write_rich(tmp_path)
-    assert inst.people[0].pin.facility == "MTG" and inst.facilities[1].x_contract == "[1, 2]"
+    assert inst.people[0].pin.facility == "MTG" and inst.facilities[1].annotations["x_contract"] == "[1, 2]"
     chain = [src, tmp_path / "a.xlsx", tmp_path / "b", tmp_path / "c.xlsx", tmp_path / "d.json", tmp_path / "e"]
     for a, b in zip(chain, chain[1:]):
         assert sheets.convert(a, b) == inst
         assert read_instance(b) == inst, b
-    assert read_instance(chain[-1]).people[1].x_case is None
+    assert read_instance(chain[-1]).people[1].annotations["x_case"] is None
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted(f"{s}.csv" for s in sheets.SHEETS)
 
 
