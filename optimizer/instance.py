@@ -187,6 +187,13 @@ def load_json(path: str | Path, digest: list | None = None):
         from .sheets import load_document
 
         return load_document(path, digest)
+    return _json_document(path, digest)[0]
+
+
+def _json_document(path: Path, digest: list | None) -> tuple[object, bool]:
+    """:func:`load_json` of a JSON file, and whether no string of it can hold a control
+    character: true of a file without a backslash (JSON writes those characters only as
+    escapes) and without the DEL byte, the parse orjson's."""
     data = read_bytes(path)
     if digest is not None:
         import hashlib
@@ -201,7 +208,7 @@ def load_json(path: str | Path, digest: list | None = None):
                           "save it as UTF-8"])
     doc = _fast_loads(data)
     if doc is not None:
-        return doc
+        return doc, b"\x7f" not in data
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -209,11 +216,11 @@ def load_json(path: str | Path, digest: list | None = None):
     del data
     try:
         try:
-            return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+            return json.loads(text, object_pairs_hook=_no_duplicate_keys), False
         except ValueError as e:  # an integer too long for Python: read again, each such one as HUGE_INT
             if "integer string conversion" not in str(e):  # (only then: a hook slows the common case)
                 raise
-            return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=_json_int)
+            return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=_json_int), False
     except json.JSONDecodeError as e:
         raise InputError([f"{path}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"]) from None
     except ValueError as e:
@@ -235,7 +242,8 @@ def read_instance(path: str | Path, digest: list | None = None) -> Instance:
 
         return read_sheets(path, digest)
     with collection_paused():
-        return parse_instance(load_json(path, digest), path)
+        doc, plain = _json_document(path, digest)
+        return parse_instance(doc, path, plain=plain)
 
 
 @contextlib.contextmanager
@@ -262,9 +270,10 @@ def is_spreadsheet(path: Path) -> bool:
     return path.suffix.lower() in SHEET_SUFFIXES or path.is_dir()
 
 
-def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
+def parse_instance(raw, path: str | Path = "<instance>", *, plain: bool | None = None) -> Instance:
     """Validate a parsed JSON document (dict) as :func:`read_instance` does; ``path`` labels the
-    messages.  Raises :class:`InputError`."""
+    messages; ``plain``: whether no string of ``raw`` can hold a control character (None: not
+    known, then found out).  Raises :class:`InputError`."""
     if not isinstance(raw, dict):
         raise InputError([f"{path}: top level: the document must be a JSON object"])
     if raw.get("format") != "bedalloc-instance":
@@ -273,7 +282,7 @@ def parse_instance(raw, path: str | Path = "<instance>") -> Instance:
     if type(raw.get("version")) is not int or raw.get("version") != 1:  # 1.0 and true are refused
         raise InputError([f"{path}: top level: field 'version': this reader knows version 1, got {str(raw.get('version'))[:60]!r}"])
     unknown, doc = _keys(raw)
-    inst = _structs(doc) if _plain(raw) else None
+    inst = _structs(doc) if (_plain(raw) if plain is None else plain) else None
     if inst is None:  # invalid, or strings that may hold control characters: the full check words it
         _schema_problems(raw, unknown, path)
         inst = _structs(doc) or _through_json(doc, path)

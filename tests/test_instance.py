@@ -406,6 +406,22 @@ def test_a_document_that_may_hold_control_characters_gives_the_same_records(tmp_
     assert slow.facilities[1:] == fast.facilities[1:] and slow.people == fast.people
 
 
+@pytest.mark.parametrize("text", ["P\r01", "P\x7f01", "P\x0001", "P01\n"])
+def test_control_characters_are_refused_from_a_file_and_from_a_document(tmp_path, text):
+    """The structs leave control characters to the document's check: a file writes them as
+    escapes (DEL as itself), a document given as a dict holds them as they are."""
+    doc = _tiny()
+    doc["facilities"][1]["units"][0]["id"] = text
+    raw = tmp_path / "raw.json"
+    raw.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")  # DEL as itself, not as \u007f
+    assert (b"\x7f" in raw.read_bytes()) == ("\x7f" in text)
+    for read in (lambda: read_instance(raw), lambda: read_instance(_write(tmp_path, doc)),
+                 lambda: parse_instance(copy.deepcopy(doc))):
+        with pytest.raises(InputError) as e:
+            read()
+        assert "units[0]" in e.value.lines[0] and "field 'id': must not contain control characters" in e.value.lines[0]
+
+
 # (record, field, values the schema refuses, values it accepts): both forms of the schema agree
 BOUNDS = [
     (("people", 0), "risk", [-0.1, 100.5, "5", True, None], [0, 100, 55.5]),
