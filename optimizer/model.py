@@ -153,8 +153,16 @@ def _people_arrays(inst: Instance) -> People:
     def arr(values, dtype):
         return np.fromiter(values, dtype=dtype, count=len(ppl))
 
-    eff = arr((effective_risk(p.risk, p.humanitarian, table) if p.humanitarian else round(float(p.risk), 4)
-               for p in ppl), np.float64)
+    eff_of: dict[tuple, float] = {}  # (risk, factors...) -> effective risk: a few thousand nationally
+
+    def eff_risk(p) -> float:
+        key = (p.risk, *p.humanitarian)
+        e = eff_of.get(key)
+        if e is None:
+            e = eff_of[key] = effective_risk(p.risk, p.humanitarian, table)
+        return e
+
+    eff = arr(map(eff_risk, ppl), np.float64)
     removal = [p.removal_day for p in ppl]
     arrival = arr((p.arrival_day for p in ppl), np.int64)
     has_removal = arr((r is not None for r in removal), bool)
