@@ -55,5 +55,9 @@ class EngineSettings:
     grace_s: float = 0.2  # how long past its deadline a solver may take to return before it is killed
     max_slowdown: float = 8.0  # the reserves grow at most this much on a busy machine (deadline.slowdown)
 
+    def __post_init__(self):
+        if self.initial_direct_arcs < 1:  # it divides the arcs' ranks (horizon._horizon_flow)
+            raise ValueError(f"initial_direct_arcs must be at least 1, got {self.initial_direct_arcs}")
+
 
 SETTINGS = EngineSettings()

@@ -370,9 +370,10 @@ def cmd_capacity_curve(args) -> int:
             "cost_usd")
     for col in cols:
         t.add_column(col.replace("_", " ").replace("for capacity", "for lack of beds"), justify="right")
+    grid = {"released_risk": ",.4f", "highest_released_for_capacity": ",.4f", "cost_usd": ",.2f"}  # the plan files'
     for p in res["points"]:
-        t.add_row(*("-" if p[c] is None else f"{p[c]:+g}" if c == "percent" else f"{p[c]:,.2f}"
-                    if isinstance(p[c], float) else f"{p[c]:,}" for c in cols))
+        t.add_row(*("-" if p[c] is None else f"{p[c]:+g}" if c == "percent" else f"{p[c]:{grid[c]}}"
+                    if c in grid else f"{p[c]:,}" for c in cols))
     out = console(140)
     out.print(t)
     for n in res["beds_needed"]:

@@ -476,3 +476,14 @@ def test_a_mip_needing_columns_never_priced_in_is_proven(tmp_path, tune):
     for k in ("unplaced", "surge", "released_risk"):
         assert a.objective[k] == pytest.approx(b.objective[k], abs=1e-9), k
     assert a.objective["cost_usd"] == pytest.approx(b.objective["cost_usd"], rel=1e-6)
+
+
+def test_settings_refuse_no_first_arcs_for_arrival_pools():
+    """The arrival pools' first arcs divide the arcs' ranks: at least one (a clear error, not a
+    division by zero deep in a build)."""
+    import dataclasses
+
+    from optimizer.settings import SETTINGS
+
+    with pytest.raises(ValueError, match="initial_direct_arcs must be at least 1"):
+        dataclasses.replace(SETTINGS, initial_direct_arcs=0)
