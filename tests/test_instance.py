@@ -19,7 +19,7 @@ import pytest
 from optimizer import instance
 from optimizer.errors import InputError
 from optimizer.instance import MAX_PROBLEMS, effective_risk, parse_instance, read_instance
-from optimizer.schema import DEFAULT_HUMANITARIAN, Instance, as_dict, wording_model
+from optimizer.schema import DEFAULT_HUMANITARIAN, Instance, Person, as_dict, known_keys, wording_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny.json"
@@ -393,6 +393,8 @@ def test_annotations_are_kept_in_place():
             a, b = a[key], b[key]
         assert a == b
     assert parse_instance(as_dict(inst, drop_defaults=True)) == inst
+    assert sorted(back["people"][2]) == sorted(known_keys(Person))  # every field, none annotated
+    assert back["people"][2]["pin"] is None and back["people"][2]["humanitarian"] is not inst.people[2].humanitarian
 
 
 def test_a_document_that_may_hold_control_characters_gives_the_same_records(tmp_path):
