@@ -415,7 +415,7 @@ def _build_facility(i: int, row: dict, fid: str, seed: int, scale: float, locate
     n, gm, beds = _sizes(row, scale)
     if n == 0 and beds == 0:
         return None
-    gm_rate, per_diem = _facility_costs(rng, ftype, gm)
+    gm_rate, per_diem = map(float, _facility_costs(rng, ftype, gm))  # numpy's rounding, Python's floats
     lat, lon, state = locate(row["zip"], row["state"].strip())
     fams, fam_of, minor = _family_structure(rng, n, ftype == "FAMILY")
     female, crim, pending, _, level, risk, u = _draw_attributes(rng, row, n, minor)

@@ -47,7 +47,7 @@ def _record_label(raw, loc) -> str:
     """``people[1834] id=P001834`` for a pydantic error location into the raw document."""
     parts, node = [], raw
     for i, key in enumerate(loc):
-        if isinstance(key, int):
+        if isinstance(key, int) and isinstance(node, list):  # an index (an int key of a dict is a name)
             parts[-1] += f"[{key}]"
             try:
                 node = node[key]
@@ -71,11 +71,18 @@ def _printable(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def _field(loc) -> str:
-    for key in reversed(loc):
-        if isinstance(key, str):
-            return key
-    return str(loc[-1]) if loc else "(document)"
+def _field(raw, loc) -> str:
+    """The field a pydantic error location into the raw document names: its last key that is
+    not a list index."""
+    node, field = raw, None
+    for key in loc:
+        if not (isinstance(key, int) and isinstance(node, list)):
+            field = str(key)
+        try:
+            node = node[key]
+        except (IndexError, KeyError, TypeError):
+            node = None
+    return field if field is not None else (str(loc[-1]) if loc else "(document)")
 
 
 def _misspelt_hint(raw, loc) -> str:
@@ -92,10 +99,10 @@ def _misspelt_hint(raw, loc) -> str:
             model = models.get(key, model)
     if not isinstance(node, dict):
         return ""
-    unknown = [k for k in node if k not in known_keys(model) and not k.startswith("x_")]
+    unknown = [k for k in node if k not in known_keys(model) and not (isinstance(k, str) and k.startswith("x_"))]
     if not unknown:
         return ""
-    return " (this record has unknown field(s) " + ", ".join(repr(k[:40]) for k in unknown[:5]) + "; misspelt?)"
+    return " (this record has unknown field(s) " + ", ".join(repr(str(k)[:40]) for k in unknown[:5]) + "; misspelt?)"
 
 
 def _no_duplicate_keys(pairs):
@@ -281,11 +288,16 @@ def parse_instance(raw, path: str | Path = "<instance>", *, plain: bool | None =
         raise InputError([f"{path}: top level: field 'format': must be \"bedalloc-instance\"; {got}"])
     if type(raw.get("version")) is not int or raw.get("version") != 1:  # 1.0 and true are refused
         raise InputError([f"{path}: top level: field 'version': this reader knows version 1, got {str(raw.get('version'))[:60]!r}"])
+    if plain is None:  # a document given as data: its JSON image, when it is the document, proves it
+        image = _json_image(raw)
+        plain, raw = image is not None, raw if image is None else image
     unknown, doc = _keys(raw)
-    inst = _structs(doc) if (_plain(raw) if plain is None else plain) else None
+    inst, why = _structs(doc) if plain else (None, "")
     if inst is None:  # invalid, or strings that may hold control characters: the full check words it
-        _schema_problems(raw, unknown, path)
-        inst = _structs(doc) or _through_json(doc, path)
+        checked = _schema_problems(raw, unknown, path)
+        inst, why = _structs(_keys(checked.model_dump())[1])  # numpy's numbers made Python's
+        if inst is None:  # a defect: the schema's two forms disagree
+            raise InputError([f"{path}: {why}"])
     del raw, doc
     problems = unknown + instance_problems(inst, bool(unknown))
     if problems:
@@ -296,53 +308,43 @@ def parse_instance(raw, path: str | Path = "<instance>", *, plain: bool | None =
     return inst
 
 
-def _plain(raw: dict) -> bool:
-    """Whether no key or string of ``raw`` can hold a control character (the one rule of the
-    schema the structs leave out): orjson writes every character below 0x20 as an escape, so
-    its output without a backslash or a DEL byte proves it.  A string with a quote or a
-    backslash, an integer beyond 64 bits or an object orjson cannot write gives False, and the
-    full check decides."""
+def _json_image(raw: dict) -> dict | None:
+    """``raw`` written by orjson and read back, when that gives ``raw`` again and no string can
+    hold a control character (the one rule of the schema the structs leave out: orjson writes
+    every character below 0x20 as an escape, so output without a backslash or a DEL byte proves
+    it); else None, and the full check decides.  A tuple for a list, numpy's numbers, NaN, an
+    integer beyond 64 bits or a string with a quote give None."""
     import orjson
 
     try:
         text = orjson.dumps(raw)
     except orjson.JSONEncodeError:
-        return False
-    return b"\\" not in text and b"\x7f" not in text
-
-
-def _structs(doc: dict) -> Instance | None:
-    """The instance of ``doc`` (annotations gathered by :func:`_keys`), or None when it breaks
-    the schema."""
-    import msgspec
-
-    try:
-        return msgspec.convert(doc, Instance, strict=True)
-    except msgspec.ValidationError:
         return None
+    if b"\\" in text or b"\x7f" in text:
+        return None
+    image = orjson.loads(text)
+    return image if image == raw else None
 
 
-def _through_json(doc: dict, path) -> Instance:
-    """The instance of a document the full check accepted but msgspec's strict conversion
-    refused, written as JSON and read back: its numbers are numpy's (a simulation's)."""
+def _structs(doc: dict) -> tuple[Instance | None, str]:
+    """The instance of ``doc`` (annotations gathered by :func:`_keys`), or None and msgspec's
+    reason when it breaks the schema."""
     import msgspec
-    import orjson
 
     try:
-        return msgspec.json.decode(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), type=Instance)
-    except (orjson.JSONEncodeError, msgspec.ValidationError) as e:  # a defect: the schema's two forms disagree
-        raise InputError([f"{path}: {e}"]) from None
+        return msgspec.convert(doc, Instance, strict=True), ""
+    except msgspec.ValidationError as e:
+        return None, str(e)
 
 
-def _schema_problems(raw: dict, unknown: list[str], path) -> None:
+def _schema_problems(raw: dict, unknown: list[str], path):
     """Raise :class:`InputError` with every schema problem of ``raw`` (pydantic's validation of
     :func:`~optimizer.schema.wording_model`, at most :data:`MAX_PROBLEMS`), then ``unknown``
-    keys; return when the schema holds."""
+    keys; return the validated pydantic model when the schema holds."""
     from pydantic import ValidationError
 
     try:
-        wording_model(Instance).model_validate(raw)
-        return
+        return wording_model(Instance).model_validate(raw)
     except ValidationError as e:
         errors = e.errors()
     lines = []
@@ -362,7 +364,7 @@ def _schema_problems(raw: dict, unknown: list[str], path) -> None:
             lines.append(f"{path}: {_record_label(raw, loc + ('',))}: must be a JSON object (a record), "
                          f"got {type(er.get('input')).__name__}")
         else:
-            lines.append(f"{path}: {_record_label(raw, loc)}: field '{_field(loc)}': {msg}")
+            lines.append(f"{path}: {_record_label(raw, loc)}: field '{_printable(_field(raw, loc))}': {msg}")
     unknown = [p for p in unknown if p.split(": field ")[0] not in hinted]
     lines += [f"{path}: {p}" for p in unknown][: max(0, MAX_PROBLEMS - len(lines))]
     if len(errors) > MAX_PROBLEMS:
@@ -443,7 +445,7 @@ def _suspects(items: list, known: frozenset) -> list[int]:
     except TypeError:  # a record that is not an object (the schema names it)
         keys = None
     if keys is not None and keys <= known:
-        return [] if "pin" not in keys else [i for i, r in enumerate(items) if type(r) is dict and r.get("pin") is not None]
+        return [] if "pin" not in keys else [i for i, r in enumerate(items) if isinstance(r, dict) and r.get("pin") is not None]
     return [i for i, r in enumerate(items) if not (type(r) is dict and r.keys() <= known and r.get("pin") is None)]
 
 
@@ -454,11 +456,13 @@ def _record(node, cls, label, out: list[str], prefix: str = ""):
     if not isinstance(node, dict):
         return node
     known, annotations = _KNOWN[cls], {}
-    for k in node.keys() - known:
+    for k in node:  # in the document's order
+        if k in known:
+            continue
         if isinstance(k, str) and k.startswith("x_"):
             annotations[k] = node[k]
-        elif isinstance(k, str) and len(out) <= MAX_PROBLEMS:
-            out.append(f"{label if isinstance(label, str) else label()}: field '{prefix}{k[:60]}': "
+        elif len(out) <= MAX_PROBLEMS:
+            out.append(f"{label if isinstance(label, str) else label()}: field '{prefix}{_printable(str(k)[:60])}': "
                        f"{_unknown_message(cls)}")
     node = {k: v for k, v in node.items() if k in known}
     if annotations:

@@ -294,7 +294,10 @@ def wording_model(cls: type[Record]):
     for f in structs.fields(cls):
         if f.name == "annotations":
             continue
-        default = (Field(default_factory=f.default_factory) if f.default_factory is not structs.NODEFAULT
+        factory = f.default_factory
+        if isinstance(factory, type) and issubclass(factory, Record):  # a record's own defaults, as a model
+            factory = wording_model(factory)
+        default = (Field(default_factory=factory) if factory is not structs.NODEFAULT
                    else ... if f.required else f.default)
         fields[f.name] = (_pydantic_type(hints[f.name]), default)
     config = ConfigDict(strict=True, extra="allow", allow_inf_nan=False, frozen=True)

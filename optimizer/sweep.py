@@ -112,7 +112,9 @@ def as_completed_results(client, fn, items: list, shared=None, resubmit: int = 2
 
     def submit(i):
         if shared is not None and (not data or data[-1].status != "finished"):
-            data.append(client.scatter(shared, broadcast=True))
+            # a key of its own (hash=False): a key named by the content would be the one an earlier,
+            # interrupted sweep on the same cluster scattered, and its release could lose it here
+            data.append(client.scatter(shared, broadcast=True, hash=False))
         f = client.submit(fn, *data[-1:], items[i], pure=False)
         index[f.key] = (i, f)
         return f
