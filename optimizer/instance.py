@@ -229,7 +229,8 @@ def _json_document(path: Path, digest: list | None) -> tuple[object, bool]:
                 raise
             return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=_json_int), False
     except json.JSONDecodeError as e:
-        raise InputError([f"{path}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"]) from None
+        msg = e.msg.removesuffix(" at")  # "Invalid control character at": the place follows
+        raise InputError([f"{path}: not valid JSON: {msg} at line {e.lineno} column {e.colno}"]) from None
     except ValueError as e:
         raise InputError([f"{path}: not valid JSON: {e}"]) from None
     except RecursionError:

@@ -668,6 +668,9 @@ def cmd_explain(args) -> int:
 
     plan_dir = Path(args.plan_dir)
     summary: dict = {}
+    if not plan_dir.is_dir():
+        err([f"{plan_dir}: no such plan folder (give the --out folder of bedalloc solve)"])
+        return EXIT_INPUT
     if args.instance is None:
         try:
             summary = read_summary(plan_dir) or {}

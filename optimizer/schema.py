@@ -200,9 +200,10 @@ def _layout(cls: type[Record]) -> tuple[tuple[str, str, bool, Any], ...]:
 
 
 @functools.cache
-def _defaults(cls: type[Record]) -> tuple[tuple[str, Any], ...]:
-    """(JSON key, default as data) of each optional field of ``cls``."""
-    return tuple((key, as_dict(default)) for _, key, required, default in _layout(cls) if not required)
+def _defaults(cls: type[Record], full: bool) -> tuple[tuple[str, Any], ...]:
+    """(JSON key, default as :func:`as_dict` gives it, with its defaults or without) of each
+    optional field of ``cls``."""
+    return tuple((key, as_dict(default, not full)) for _, key, required, default in _layout(cls) if not required)
 
 
 def known_keys(cls: type[Record]) -> tuple[str, ...]:
@@ -230,22 +231,24 @@ _NESTED = {"Instance": ("policy", "aors", "facilities", "atd_programs", "people"
 
 def _restore(record, out, full: bool) -> None:
     """In ``out`` (msgspec's data of ``record``, a record or a list of them): the annotations in
-    place of their ``x_`` key and, when ``full``, the fields at their default, recursively."""
+    place of their ``x_`` key, and the fields at their default added when ``full``, else left
+    out; recursively."""
     if isinstance(record, list):
         for r, o in zip(record, out):
             _restore(r, o, full)
         return
     if not isinstance(record, Record):
         return
-    if full:
-        for key, default in _defaults(type(record)):
-            if key not in out:
-                out[key] = copy.deepcopy(default) if type(default) in (list, dict) else default
     if record.annotations is not None:
         out.update(out.pop(ANNOTATIONS))
     for name in _NESTED.get(type(record).__name__, ()):  # (their JSON keys are their names)
         if name in out:
             _restore(getattr(record, name), out[name], full)
+    for key, default in _defaults(type(record), full):  # (omit_defaults compares floats by identity)
+        if full and key not in out:
+            out[key] = copy.deepcopy(default) if type(default) in (list, dict) else default
+        elif not full and key in out and out[key] == default:
+            del out[key]
 
 
 # ---- the same schema as pydantic models, for wording problems ---------------------------------

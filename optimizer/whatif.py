@@ -21,6 +21,10 @@ from .errors import EXIT_INPUT, EXIT_OK, InputError, err, refused
 from .outdir import bad_output_file
 
 
+# the plan files' grid for the tables' figures: effective risks to 0.0001, USD to the cent
+GRID = {"released_risk": ",.4f", "highest_released_for_capacity": ",.4f", "cost_usd": ",.2f"}
+
+
 def _outcome(inst: Instance, rows: list[dict[str, str]]) -> dict:
     """The verified levels of a plan, the number released, the highest effective risk released,
     and the highest released for lack of capacity (reasons ``capacity`` and ``humanitarian``:
@@ -323,7 +327,7 @@ def cmd_whatif(args) -> int:
                        ("highest_released_for_capacity", "highest released for lack of beds"),
                        ("transfers", "transfers"), ("cost_usd", "cost (USD)")):
         x, y = b[key], w[key]
-        fmt = ",.2f" if key == "cost_usd" else ",.4f" if "risk" in key else ",.0f"  # the plan files' grid
+        fmt = GRID.get(key, ",.0f")
         t.add_row(label, "-" if x is None else f"{x:{fmt}}", "-" if y is None else f"{y:{fmt}}",
                   "-" if x is None or y is None else f"{y - x:+{fmt}}")
     t.add_row("people whose outcome changes", "", "", f"{res['moved']:,}")
@@ -370,10 +374,9 @@ def cmd_capacity_curve(args) -> int:
             "cost_usd")
     for col in cols:
         t.add_column(col.replace("_", " ").replace("for capacity", "for lack of beds"), justify="right")
-    grid = {"released_risk": ",.4f", "highest_released_for_capacity": ",.4f", "cost_usd": ",.2f"}  # the plan files'
     for p in res["points"]:
-        t.add_row(*("-" if p[c] is None else f"{p[c]:+g}" if c == "percent" else f"{p[c]:{grid[c]}}"
-                    if c in grid else f"{p[c]:,}" for c in cols))
+        t.add_row(*("-" if p[c] is None else f"{p[c]:+g}" if c == "percent" else f"{p[c]:{GRID[c]}}"
+                    if c in GRID else f"{p[c]:,}" for c in cols))
     out = console(140)
     out.print(t)
     for n in res["beds_needed"]:

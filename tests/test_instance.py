@@ -23,7 +23,8 @@ import pytest
 from optimizer import instance
 from optimizer.errors import InputError
 from optimizer.instance import MAX_PROBLEMS, effective_risk, parse_instance, read_instance
-from optimizer.schema import DEFAULT_HUMANITARIAN, Instance, Person, as_dict, known_keys, wording_model
+from optimizer.schema import (DEFAULT_HUMANITARIAN, Instance, Person, Policy, as_dict, known_keys, replace,
+                              wording_model)
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny.json"
@@ -397,6 +398,10 @@ def test_annotations_are_kept_in_place():
             a, b = a[key], b[key]
         assert a == b
     assert parse_instance(as_dict(inst, drop_defaults=True)) == inst
+    # a default by value, not by identity (a float read from a spreadsheet cell), is left out too
+    brz = replace(inst.facilities[1], gm_rate=float("0.0"))
+    assert "gm_rate" not in as_dict(brz, drop_defaults=True) and as_dict(brz)["gm_rate"] == 0.0
+    assert "policy" not in as_dict(replace(inst, policy=Policy(cost_days=int("30"))), drop_defaults=True)
     assert sorted(back["people"][2]) == sorted(known_keys(Person))  # every field, none annotated
     assert back["people"][2]["pin"] is None and back["people"][2]["humanitarian"] is not inst.people[2].humanitarian
 
@@ -616,3 +621,15 @@ def test_problem_lines_do_not_depend_on_the_hash_seed(tmp_path):
     outs = {subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT,
                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(4)}
     assert len(outs) == 1 and outs.pop().split() == ["'bedz':", "'risks':", "'levle':", "'aorr':"]
+
+
+def test_a_raw_control_character_breaks_the_json_and_says_where(tmp_path):
+    doc = _tiny()
+    doc["name"] = "tiny\tplan"
+    path = tmp_path / "tab.json"
+    text = json.dumps(doc).replace("\\t", "\t")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_instance(path)
+    column = text.index("\t") + 1
+    assert e.value.lines == [f"{path}: not valid JSON: Invalid control character at line 1 column {column}"]

@@ -87,7 +87,8 @@ def test_solve_writes_reasons_and_explain_answers(tmp_path, capsys):
     assert main(["explain", str(out), "nobody"]) == 2
     assert main(["explain", str(tmp_path / "missing"), "P01"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "nobody" in err[0] and "summary.json" in err[1]
+    assert len(err) == 2 and "nobody" in err[0] and err[1].endswith("missing: no such plan folder (give the --out "
+                                                                     "folder of bedalloc solve)")
 
 
 def test_a_child_at_the_flores_limit_releases_the_family_for_legal_limit(tmp_path):

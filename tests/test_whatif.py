@@ -78,12 +78,16 @@ def test_cli_whatif_and_curve(tmp_path, capsys):
     assert len(err) == 2 and "one" in err[0]
 
 
-def test_capacity_curve_table_shows_risks_on_the_plan_files_grid(capsys):
-    """Released risk and the highest risk released for lack of beds with 4 decimals, as in
-    plan.csv and summary.json; cost with 2 (tiny: 122.5 released, 30.0 the highest)."""
+def test_tables_show_risks_on_the_plan_files_grid(capsys):
+    """capacity-curve and whatif: released risk and the highest risk released for lack of beds
+    with 4 decimals, as in plan.csv and summary.json; cost with 2 (tiny: 122.5 released, 30.0
+    the highest)."""
     assert main(["capacity-curve", "instances/tiny.json", "--from", "0", "--to", "0", "--step", "10"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if "+0 " in line)
     assert "122.5000" in row and "30.0000" in row and "24,716.89" in row
+    assert main(["whatif", "instances/tiny.json", "--beds", "BRZ=+0"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "highest released" in line)
+    assert [x for x in row.split() if x != "│"][-3:] == ["30.0000", "30.0000", "+0.0000"]  # not a whole number
 
 
 @pytest.mark.parametrize("doc", [TINY, json.loads(json.dumps(national_instance(seed=4, aors=["NOL"], scale=0.05)))],
