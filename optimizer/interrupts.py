@@ -5,7 +5,8 @@ KeyboardInterrupt where the signal arrives, so that long Python work (reading, b
 Pyomo's model) stops at once.  Python may run the handler inside a finaliser (``__del__``) or a
 weakref callback, where it prints the exception ("Exception ignored in ...") and drops it: the
 note stays, and `solve` acts on it at its next safe point (:func:`check`): after reading, at each
-stage, level and pricing round of the solver and before each HiGHS run, while it waits for a
+stage, level and pricing round of the solver, before each HiGHS run and at each of its
+iterations (HiGHS's interrupt callback, :func:`optimizer.lexico._stop_on_signal`), while it waits for a
 solver child (:func:`optimizer.deadline.run_bounded`) or executable (killed within
 :data:`POLL_S`), when the solver returns, after verifying.  After :func:`hold` (the plan is
 verified) signals are only noted: the plan is written whole.

@@ -91,6 +91,24 @@ def _new_highs(params: LevelParams, time_left: float | None):
     return h
 
 
+
+def _stop_on_signal(kind, message, data_out, data_in, user_data) -> None:
+    """HiGHS's interrupt callback, at each simplex or interior point iteration: a SIGINT or SIGTERM
+    noted since (optimizer/interrupts.py) stops the run within an iteration instead of after it.
+    The note's own KeyboardInterrupt, raised here when Python runs the handler, ends this call
+    and HiGHS returns; :meth:`LexSolver._run` then acts on the note."""
+    from .interrupts import ARRIVED
+
+    if ARRIVED:
+        data_in.user_interrupt = True
+
+
+def _interruptible():
+    from highspy import cb
+
+    return (cb.HighsCallbackType.kCallbackSimplexInterrupt, cb.HighsCallbackType.kCallbackIpmInterrupt,
+            cb.HighsCallbackType.kCallbackMipInterrupt)
+
 class LexSolver:
     """State of one lexicographic solve: the persistent LP, the active columns, bounds and holds."""
 
@@ -175,7 +193,11 @@ class LexSolver:
         # own, which is the same here: every MIP runs once, on a new object.
         h.setOptionValue("time_limit", h.getRunTime() + min(np.inf if left is None else left,
                                                             np.inf if cap is None else cap))
+        h.setCallback(_stop_on_signal, None)
+        for kind in _interruptible():
+            h.startCallback(kind)
         h.run()
+        check()  # a signal during the run stopped it (_stop_on_signal): act on it as at any safe point
         status = h.getModelStatus()
         has = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
         if status == highspy.HighsModelStatus.kModelEmpty:  # nothing to decide: optimal

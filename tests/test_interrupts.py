@@ -141,6 +141,30 @@ def test_a_signal_kills_the_solver_child_at_once(sig, tmp_path, monkeypatch, cap
         os.kill(int(pid_file.read_text()), 0)
 
 
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_a_signal_during_a_highs_run_stops_it_within_an_iteration(sig, tmp_path, monkeypatch, capsys):
+    """Without --time-limit HiGHS runs in this process: its interrupt callback stops the run at
+    the next iteration (the signal is raised at the first one here), not when the LP is solved."""
+    import optimizer.lexico
+    from optimizer.generate import national_instance
+
+    calls, real = [], optimizer.lexico._stop_on_signal
+
+    def first_raises(*args):
+        calls.append(args[0])
+        if len(calls) == 1:
+            signal.raise_signal(sig)  # the handler runs here, inside HiGHS's call
+        real(*args)
+
+    monkeypatch.setattr(optimizer.lexico, "_stop_on_signal", first_raises)
+    path = tmp_path.parent / f"{tmp_path.name}-mia.json"
+    path.write_text(json.dumps(national_instance(seed=1, aors=["MIA"], scale=0.3)))
+    out = tmp_path / "plan"
+    code = main(["solve", str(path), "--out", str(out)])
+    _nothing_written(code, out, capsys.readouterr().err)
+    assert len(calls) == 1  # the handler's KeyboardInterrupt ended the run in that call: no later iteration
+
+
 @DROPPED
 @pytest.mark.parametrize("sig", SIGNALS)
 @pytest.mark.parametrize("module, name", [(optimizer.htmlreport, "render"),  # the plan folder is in place

@@ -104,6 +104,12 @@ def test_each_run_gets_the_time_left_on_top_of_earlier_runs(monkeypatch):
         def setOptionValue(self, name, value):
             self.options[name] = value
 
+        def setCallback(self, fn, data):
+            self.callback = fn
+
+        def startCallback(self, kind):
+            pass
+
         def run(self):
             pass
 
