@@ -522,8 +522,8 @@ def _print_simulation(args, rows: list[dict]) -> None:
     for col in cols:
         t.add_column(names.get(col, col.replace("_", " ")), justify="left" if col == "policy" else "right")
     for r in rows:
-        cells = {c: f"{r[c]:,.2f}" if isinstance(r[c], float) else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
-                 for c in cols}
+        cells = {c: f"{r[c]:,.{4 if 'risk' in c else 2}f}" if isinstance(r[c], float)  # risks on the plan files' grid
+                 else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols}
         if r["transfer_limit"] is not None:  # the busiest day against the national seats
             cells["max_transfers_per_day"] += f" of {r['transfer_limit']:,}"
         t.add_row(*cells.values())

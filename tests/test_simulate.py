@@ -54,7 +54,10 @@ def test_cli_writes_the_csv_files(tmp_path, doc, capsys):
         assert int(r["max_transfers_per_day"]) == max(int(d["transfers"]) for d in mine)
         assert (r["transfer_limit"], r["days_at_limit"], r["aor_days_at_limit"]) == ("", "0", "0")
         assert all((d["transfer_limit"], d["aors_at_limit"]) == ("", "0") for d in mine)
-    assert "deadline violations" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "deadline violations" in table
+    released_risk = float(rows[0]["released_risk"])  # the table's cell: the plan files' grid, 0.0001
+    assert f"{released_risk:,.4f}" in next(line for line in table.splitlines() if "myopic" in line)
 
 
 def test_cli_internal_error_is_exit_4(tmp_path, doc, capsys, monkeypatch):
