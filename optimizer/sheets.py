@@ -799,7 +799,7 @@ def cmd_sheets(args) -> int:
         if args.command == "template":
             if Path(args.output).suffix.lower() != ".xlsx":
                 raise InputError([f"{args.output}: the template is a workbook: name it OUT.xlsx"])
-            why = bad_output_file(args.output, "OUT.xlsx", [], new=True)
+            why = bad_output_file(args.output, "bedalloc template", [], new=True)
             if why:
                 raise InputError([why])
             write_template(args.output)

@@ -347,9 +347,12 @@ def test_convert_to_an_unwritable_folder_says_one_line(name):
 
 # ---- the template and plan.xlsx -------------------------------------------------------------------
 
-def test_template_filled_in_solves(tmp_path):
+def test_template_filled_in_solves(tmp_path, capsys):
     tpl = tmp_path / "t.xlsx"
     assert main(["template", str(tpl)]) == 0
+    assert main(["template", str(tpl)]) == 2  # never overwritten
+    assert capsys.readouterr().err.strip() == (f"{tpl}: bedalloc template: a file of that name exists; "
+                                               "remove it first or choose another name")
     wb = openpyxl.load_workbook(tpl)
     assert wb.sheetnames == list(sheets.SHEETS) + ["notes"]
     lists = {str(dv.sqref).split(":")[0][:-1] + "@" + ws.title: dv.formula1
