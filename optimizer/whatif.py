@@ -61,7 +61,7 @@ def change_capacity(doc: dict, beds: dict[str, int], atd: dict[str, int], transf
     progs = {a["id"]: a for a in doc["atd_programs"]}
     for pid, n in atd.items():
         if pid not in progs:
-            raise ValueError(f"--atd {pid}: no ATD program {pid!r}")
+            raise ValueError(f"--atd {pid}: {_unknown('ATD program', pid, progs)}")
         if progs[pid].get("capacity") is None:
             raise ValueError(f"--atd {pid}: the program has no capacity limit to change")
         if progs[pid]["capacity"] + n < 0:
@@ -80,13 +80,23 @@ def _change_transfers(doc: dict, transfers: dict[str, int], total: int | None) -
         changes.append(("--transfers-total", doc.setdefault("policy", {}), "max_transfers_per_day", total))
     for flag, record, key, n in changes:
         if record is None:
-            raise ValueError(f"{flag}: no AOR {flag.split()[-1]!r}")
+            raise ValueError(f"{flag}: {_unknown('AOR', flag.split()[-1], aors)}")
         if record.get(key) is None:
             raise ValueError(f"{flag}: {'the instance' if key == 'max_transfers_per_day' else 'the AOR'} has no "
                              f"transfer limit ({key}) to change")
         if record[key] + n < 0:
             raise ValueError(f"{flag}: {key} would be {record[key] + n}")
         record[key] += n
+
+
+def _unknown(kind: str, name: str, names) -> str:
+    """``no facility 'X'`` and the names nearest to it (or some of those there are)."""
+    import difflib
+
+    names = list(names)
+    near = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f"nearest: {', '.join(near)}" if near else f"{len(names)} known, such as {', '.join(names[:3])}"
+    return f"no {kind} {name!r} ({hint})"
 
 
 def bed_changes(doc: dict, key: str, n: int) -> list[tuple[dict, int]]:
@@ -96,10 +106,10 @@ def bed_changes(doc: dict, key: str, n: int) -> list[tuple[dict, int]]:
     fid, _, uid = key.partition(":")
     fac = next((f for f in doc["facilities"] if f["id"] == fid), None)
     if fac is None:
-        raise ValueError(f"--beds {key}: no facility {fid!r}")
+        raise ValueError(f"--beds {key}: {_unknown('facility', fid, [f['id'] for f in doc['facilities']])}")
     units = [u for u in fac["units"] if not uid or u["id"] == uid]
     if not units:
-        raise ValueError(f"--beds {key}: facility {fid} has no unit {uid!r}")
+        raise ValueError(f"--beds {key}: facility {fid}: {_unknown('unit', uid, [u['id'] for u in fac['units']])}")
     weight = [u["beds"] for u in units] if any(u["beds"] for u in units) else [1] * len(units)
     share = [n * w / sum(weight) for w in weight]
     add = [math.floor(x) for x in share]

@@ -56,7 +56,10 @@ def test_whatif_one_more_bed_removes_the_surge_bed():
 
 
 @pytest.mark.parametrize("beds,atd,needle", [({"NOPE": 1}, {}, "no facility"), ({"MTG:X": 1}, {}, "no unit"),
-                                             ({"HLD": -5}, {}, "would have"), ({}, {"ZZZ": 1}, "no ATD program")])
+                                             ({"HLD": -5}, {}, "would have"), ({}, {"ZZZ": 1}, "no ATD program"),
+                                             ({"MTX": 1}, {}, r"--beds MTX: no facility 'MTX' \(nearest: MTG\)$"),
+                                             ({}, {"ZZZ": 1}, r"no ATD program 'ZZZ' \(3 known, such as GPS, APP, "
+                                                              r"CM-SNA\)$")])
 def test_bad_changes_are_refused(beds, atd, needle):
     with pytest.raises(ValueError, match=needle):
         change_capacity(TINY, beds, atd)
