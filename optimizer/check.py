@@ -41,11 +41,11 @@ def cmd_check(args) -> int:
         return refused(e)
     res = verify(inst, rows)
     violations = _pins_file_changed(folder, summary) + res.violations
+    _warn_other_instance(args.instance, folder, summary)  # first: it may explain every violation below
     for line in violations[:CHECK_LINES]:
         print(line)
     if len(violations) > CHECK_LINES:
         print(f"... and {len(violations) - CHECK_LINES} more violations")
-    _warn_other_instance(args.instance, folder, summary)
     o = res.objective
     print(f"{'VIOLATIONS: ' + str(len(violations)) if violations else 'OK'}: unplaced {o['unplaced']}, "
           f"surge {o['surge']}, released risk {o['released_risk']:.4f}, cost {o['cost_usd']:.2f} USD")

@@ -281,6 +281,10 @@ def test_check_notes_a_plan_made_for_another_instance_file(solved, tmp_path, cap
         assert out[0] == (f"note: {solved / 'summary.json'} says the plan was made for another instance file "
                           f"(sha256 {sha[:12]}...)")
         assert out[1].startswith("OK: ") and len(out) == 2
+    other.write_text(TINY.read_text(encoding="utf-8").replace('"risk": 88.5', '"risk": 88.6'), encoding="utf-8")
+    assert main(["check", str(other), str(solved)]) == 1  # another risk: its effective risk cell differs
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("note: ") and "another instance file" in out[0] and out[-1].startswith("VIOLATIONS: ")
 
 
 def test_check_finds_a_released_mandatory_person(solved, tmp_path):
