@@ -282,10 +282,20 @@ def _raw_problems(path: Path, wb, ws, name: str) -> list[str]:
                                  "unmerge them and fill every cell")
             for m in _FORMULA.finditer(text):
                 col, row = m.group(1).decode(), m.group(2).decode()
-                found.setdefault(col + row, f"{path}: {name} row {row}, column {col}: a formula; the instance takes "
-                                 "values only (copy the cells and paste them as values)")
+                found.setdefault(col + row, f"{path}: {name} row {row}, column {_column_name(ws, col)}: a formula; the "
+                                 "instance takes values only (copy the cells and paste them as values)")
             tail = text[-4096:]
     return list(found.values())
+
+
+def _column_name(ws, letter: str) -> str:
+    """The header (row 1) of the column named by ``letter``, as other cell messages name it, or
+    the letter itself when that column has no header."""
+    from openpyxl.utils import column_index_from_string
+
+    head = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    i = column_index_from_string(letter) - 1
+    return str(head[i]) if i < len(head) and head[i] not in (None, "") else letter
 
 
 def _csv_tables(folder: Path) -> tuple[dict[str, Table], str]:

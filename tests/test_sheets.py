@@ -215,8 +215,8 @@ def test_merged_cells_and_formulas_refused(book):
     path = book(edit)
     assert problems(path) == [
         f"{path}: facilities cells B2:B3: merged cells; unmerge them and fill every cell",
-        f"{path}: people row 2, column D: a formula; the instance takes values only (copy the cells and paste them "
-        "as values)",
+        f"{path}: people row 2, column risk: a formula; the instance takes values only (copy the cells and paste "
+        "them as values)",
     ]
 
 
