@@ -71,7 +71,10 @@ def cluster(scheduler: str | None = None, workers: int | None = None):
         with client:
             yield client
         return
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    # worker-saturation 1.0: a worker holds only the cell it runs, so a cell that kills its worker
+    # never charges a death to another cell queued there (which would then fail in its place)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
                           dashboard_address=":0", silence_logs=logging.CRITICAL) as local, Client(local) as client:
             yield client

@@ -191,6 +191,7 @@ def _die(value: int) -> int:
 @pytest.mark.slow  # worker processes start and restart (seconds each); run in CI
 def test_a_killed_worker_loses_nothing_and_a_cell_killing_twice_fails(scheduler, tmp_path):
     address = scheduler.scheduler.address
+    scheduler.wait_for_workers(2, timeout=60)  # an earlier test's killed worker may still be restarting
     assert map_on_cluster(_die_once, [1, 5], address, shared=str(tmp_path / "died")) == [1, 5]
     got = map_on_cluster(_die, [1, 2, 3], address)
     assert got[0] == 1 and got[2] == 3 and isinstance(got[1], Failed) and "KilledWorker" in got[1].error
