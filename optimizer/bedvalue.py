@@ -43,9 +43,13 @@ def _lp_duals(model, x: np.ndarray, deadline: float | None = None) -> np.ndarray
 
     A = model.A.tocsc()
     n = A.shape[1]
+    from .interrupts import check
+    from .lexico import interruptible
+
     h = highspy._core._Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
+    interruptible(h)  # an interrupt stops these LPs too (the extra solves end: docs/reliability.md)
     h.passModel(int(n), int(A.shape[0]), int(A.nnz), 1, 1, 0.0, np.zeros(n), model.col_lower, model.col_upper,
                 model.row_lower, model.row_upper, A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data,
                 np.zeros(n, np.int32))
@@ -62,6 +66,7 @@ def _lp_duals(model, x: np.ndarray, deadline: float | None = None) -> np.ndarray
             if deadline is not None:
                 h.setOptionValue("time_limit", max(0.01, deadline - time.monotonic()))
             h.run()
+            check()  # an interrupt that stopped the run ends the extra solves here
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None
             out[level] = np.asarray(h.getSolution().row_dual)[model.row_blocks["unit"]] / scale

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .interrupts import ARRIVED
 from .model import Model
 from .settings import SETTINGS
 
@@ -97,17 +98,19 @@ def _stop_on_signal(kind, message, data_out, data_in, user_data) -> None:
     noted since (optimizer/interrupts.py) stops the run within an iteration instead of after it.
     The note's own KeyboardInterrupt, raised here when Python runs the handler, ends this call
     and HiGHS returns; :meth:`LexSolver._run` then acts on the note."""
-    from .interrupts import ARRIVED
-
     if ARRIVED:
         data_in.user_interrupt = True
 
 
-def _interruptible():
+def interruptible(h) -> None:
+    """Let a noted signal stop the HiGHS object ``h``'s runs at their next iteration
+    (:func:`_stop_on_signal`; HiGHS's presolve has no such callback and runs to its end)."""
     from highspy import cb
 
-    return (cb.HighsCallbackType.kCallbackSimplexInterrupt, cb.HighsCallbackType.kCallbackIpmInterrupt,
-            cb.HighsCallbackType.kCallbackMipInterrupt)
+    h.setCallback(_stop_on_signal, None)
+    for kind in (cb.HighsCallbackType.kCallbackSimplexInterrupt, cb.HighsCallbackType.kCallbackIpmInterrupt,
+                 cb.HighsCallbackType.kCallbackMipInterrupt):
+        h.startCallback(kind)
 
 class LexSolver:
     """State of one lexicographic solve: the persistent LP, the active columns, bounds and holds."""
@@ -193,9 +196,7 @@ class LexSolver:
         # own, which is the same here: every MIP runs once, on a new object.
         h.setOptionValue("time_limit", h.getRunTime() + min(np.inf if left is None else left,
                                                             np.inf if cap is None else cap))
-        h.setCallback(_stop_on_signal, None)
-        for kind in _interruptible():
-            h.startCallback(kind)
+        interruptible(h)
         h.run()
         check()  # a signal during the run stopped it (_stop_on_signal): act on it as at any safe point
         status = h.getModelStatus()

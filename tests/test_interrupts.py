@@ -165,6 +165,33 @@ def test_a_signal_during_a_highs_run_stops_it_within_an_iteration(sig, tmp_path,
     assert len(calls) == 1  # the handler's KeyboardInterrupt ended the run in that call: no later iteration
 
 
+def test_a_signal_during_the_value_of_a_bed_stops_its_lp_and_keeps_the_plan(tmp_path, monkeypatch, capsys):
+    """After the plan is verified a signal is only noted; the LPs of --bed-values stop at their
+    next iteration all the same, and summary.json says the extra solve was interrupted."""
+    import optimizer.interrupts
+    import optimizer.lexico
+    from optimizer.generate import national_instance
+
+    calls, real = [], optimizer.lexico._stop_on_signal
+
+    def raises_once_verified(*args):
+        if optimizer.interrupts._held:
+            calls.append(args[0])
+            if len(calls) == 1:
+                signal.raise_signal(signal.SIGINT)  # only noted now
+        real(*args)
+
+    monkeypatch.setattr(optimizer.lexico, "_stop_on_signal", raises_once_verified)
+    path = tmp_path.parent / f"{tmp_path.name}-mia.json"
+    path.write_text(json.dumps(national_instance(seed=1, aors=["MIA"], scale=0.3)))
+    out = tmp_path / "plan"
+    code = main(["solve", str(path), "--out", str(out), "--bed-values", "3"])
+    err = capsys.readouterr().err
+    assert code == 1 and f"bedalloc: interrupted; the verified plan was written to {out}" in err
+    assert json.loads((out / "summary.json").read_text())["extras_interrupted"] == ["bed_values"]
+    assert len(calls) == 1  # the run stopped at the iteration after the signal
+
+
 @DROPPED
 @pytest.mark.parametrize("sig", SIGNALS)
 @pytest.mark.parametrize("module, name", [(optimizer.htmlreport, "render"),  # the plan folder is in place
