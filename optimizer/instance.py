@@ -99,7 +99,7 @@ def _misspelt_hint(raw, loc) -> str:
             model = models.get(key, model)
     if not isinstance(node, dict):
         return ""
-    unknown = [k for k in node if k not in known_keys(model) and not (isinstance(k, str) and k.startswith("x_"))]
+    unknown = [k for k in node if k not in _KNOWN[model] and not (isinstance(k, str) and k.startswith("x_"))]
     if not unknown:
         return ""
     return " (this record has unknown field(s) " + ", ".join(repr(str(k)[:40]) for k in unknown[:5]) + "; misspelt?)"

@@ -225,8 +225,8 @@ def as_dict(record, drop_defaults: bool = False):
     return out
 
 
-_NESTED = {"Instance": ("policy", "aors", "facilities", "atd_programs", "people"), "Facility": ("units",),
-           "Person": ("pin",)}  # the fields that hold records
+_NESTED = {Instance: ("policy", "aors", "facilities", "atd_programs", "people"), Facility: ("units",),
+           Person: ("pin",)}  # the fields that hold records (their JSON keys are their names)
 
 
 def _restore(record, out, full: bool) -> None:
@@ -241,7 +241,7 @@ def _restore(record, out, full: bool) -> None:
         return
     if record.annotations is not None:
         out.update(out.pop(ANNOTATIONS))
-    for name in _NESTED.get(type(record).__name__, ()):  # (their JSON keys are their names)
+    for name in _NESTED.get(type(record), ()):
         if name in out:
             _restore(getattr(record, name), out[name], full)
     for key, default in _defaults(type(record), full):  # (omit_defaults compares floats by identity)
