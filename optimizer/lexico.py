@@ -246,13 +246,14 @@ class LexSolver:
             self.lp.changeColsCost(len(self.cols), np.arange(len(self.cols), dtype=np.int32),
                                    np.ascontiguousarray(cost[self.cols]))
             self.lp.changeObjectiveOffset(float(cost[self.out] @ self.col_lo[self.out]))
-        # A new objective: presolve and dual simplex (interior point in large LPs); a pricing
-        # round: primal simplex from the previous basis, without presolve (it would discard the
-        # basis); in large LPs (SETTINGS.scratch_rows) for at most SETTINGS.warm_cap times the
-        # last solve from scratch (SETTINGS.big_round_cap when more than SETTINGS.warm_cols
-        # columns enter), then interior point from scratch.
+        # A new objective: presolve and dual simplex (interior point in large LPs, and in LPs of
+        # more than SETTINGS.ipm_nonzeros nonzeros); a pricing round: primal simplex from the
+        # previous basis, without presolve (it would discard the basis); in large LPs
+        # (SETTINGS.scratch_rows) for at most SETTINGS.warm_cap times the last solve from scratch
+        # (SETTINGS.big_round_cap when more than SETTINGS.warm_cols columns enter), then interior
+        # point from scratch.
         big = self.m.A.shape[0] > SETTINGS.scratch_rows
-        self.lp.setOptionValue("solver", "ipm" if big else "simplex")
+        self.lp.setOptionValue("solver", "ipm" if big or self.lp.getNumNz() > SETTINGS.ipm_nonzeros else "simplex")
         self.lp.setOptionValue("simplex_strategy", 1)
         self.lp.setOptionValue("presolve", "on")
         cap = None  # seconds a warm start may take (large LPs)

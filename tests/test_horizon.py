@@ -117,6 +117,32 @@ def test_an_lp_the_interior_point_method_fails_on_is_solved_again_by_simplex(tmp
         assert bool(failed) == fail
 
 
+def test_lps_large_by_nonzeros_open_by_interior_point(tmp_path, monkeypatch, tune):
+    """An LP with more than ``ipm_nonzeros`` nonzeros opens each new objective by the interior
+    point method, its pricing rounds by primal simplex from the last basis (without the row
+    count's caps): the enumeration's four levels on tiny instances, every arc and cohort priced,
+    at most two columns entering per round."""
+    tune(ipm_nonzeros=0, priced_arcs=0, priced_cohorts=0, lift_near_arcs=1, initial_arcs=1, enter_per_group=1,
+         enter_total=2)
+    runs = []
+    run = lexico.LexSolver._run
+    monkeypatch.setattr(lexico.LexSolver, "_run", lambda self, h, cap=None: (
+        runs.append((h.getOptionValue("solver")[1], h.getOptionValue("presolve")[1], cap)), run(self, h, cap))[1])
+    for seed in range(30):
+        inst = load_multiday(seed, tmp_path)
+        ref = brute_force_days(inst)
+        res = solve(inst, SolveParams(mip_gap=1e-9))
+        o, H = res.objective, inst.horizon_days
+        assert res.termination == "optimal", (seed, res.native_status)
+        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
+        assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
+        assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
+    opened = [r for r in runs if r[1] == "on"]
+    rounds = [r for r in runs if r[1] == "off"]
+    assert opened and all(solver == "ipm" for solver, _, _ in opened)
+    assert rounds and all(solver == "simplex" and cap is None for solver, _, cap in rounds)
+
+
 @pytest.mark.parametrize("warm_cols,warm_cap", [(0, 2.0), (10**9, 10.0**9), (10**9, 0.0)])
 def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, tune, warm_cols, warm_cap):
     """The settings of LPs above ``scratch_rows`` (interior point when opened, pricing rounds from
