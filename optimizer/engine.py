@@ -181,21 +181,23 @@ def plan_rows(inst: Instance, P: People, N: Network, decision: np.ndarray, unit:
     (-1 where none) and release days (None: day 0, the one-day plan's only day); the columns of
     MODEL.md §5, then ``pinned``."""
 
-    def labels(ids, idx):  # ids[idx], "" where idx < 0
+    def labels(ids, idx):  # ids[idx], "" where idx < 0: one string object per distinct cell
         table = np.array([*ids, ""], dtype=object)
         return table[np.where(idx >= 0, idx, len(ids))].tolist()
 
     fac = np.append(N.unit_fac, -1)[np.where(unit >= 0, unit, len(N.unit_fac))]
+    day = np.zeros(len(unit), np.int64) if release_day is None else release_day
+    values, which = np.unique(P.eff, return_inverse=True)
     columns = (
         [p.id for p in inst.people],
         decision.tolist(),
         labels([f.id for f in inst.facilities], fac),
         labels([u.id for f in inst.facilities for u in f.units], unit),
         labels([p.id for p in inst.atd_programs], prog),
-        np.where(decision == "release", "0" if release_day is None else release_day.astype(str), "").tolist(),
-        np.where((unit >= 0) & (P.origin >= 0) & (P.origin != fac), "1", "0").tolist(),
-        [f"{e + 0.0:.4f}" for e in P.eff.tolist()],  # + 0.0: no "-0.0000"
-        np.where(P.pin_kind > 0, "1", "0").tolist(),  # the documented extra column (1.1)
+        labels([str(t) for t in range(inst.horizon_days)], np.where(decision == "release", day, -1)),
+        labels(["0", "1"], ((unit >= 0) & (P.origin >= 0) & (P.origin != fac)).astype(np.int64)),
+        labels([f"{e + 0.0:.4f}" for e in values.tolist()], which),  # + 0.0: no "-0.0000"
+        labels(["0", "1"], (P.pin_kind > 0).astype(np.int64)),  # the documented extra column (1.1)
     )
     # one dict per person, built without Python-level iteration (a million rows: 1.2 s against 1.6 s)
     return list(map(dict, map(zip, repeat(PLAN_COLUMNS + ("pinned",)), zip(*columns))))

@@ -61,7 +61,6 @@ released (releasable, with an eligible ATD program that still has room).
 from __future__ import annotations
 
 from dataclasses import replace
-from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -165,8 +164,8 @@ def _plan_columns(inst: Instance, rows: list[dict[str, str]]) -> tuple[np.ndarra
     n = len(rows)
     units = {"": -1, None: -1, **{u.id: k for k, u in enumerate(u for f in inst.facilities for u in f.units)}}
     programs = {"": -1, None: -1, **{a.id: k for k, a in enumerate(inst.atd_programs)}}
-    cells = itemgetter("decision", "unit_id", "release_day", "atd_program_id")
-    dec, unit, day, program = zip(*map(cells, rows)) if n else ((),) * 4
+    # one list per column: zip(*rows) would make a million row iterators (1.3 s against 0.3 s)
+    dec, unit, day, program = ([r[c] for r in rows] for c in ("decision", "unit_id", "release_day", "atd_program_id"))
     return (np.array(dec, dtype=object), np.fromiter(map(units.__getitem__, unit), np.int64, n),
             np.fromiter((int(d) if d else -1 for d in day), np.int64, n),
             np.fromiter(map(programs.__getitem__, program), np.int64, n))
