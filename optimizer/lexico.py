@@ -112,6 +112,7 @@ def interruptible(h) -> None:
                  cb.HighsCallbackType.kCallbackMipInterrupt):
         h.startCallback(kind)
 
+
 class LexSolver:
     """State of one lexicographic solve: the persistent LP, the active columns, bounds and holds."""
 

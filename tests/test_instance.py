@@ -560,7 +560,6 @@ def test_fast_parse_reads_the_bundled_instance_as_json_does():
 def test_integers_orjson_reads_as_floats_get_the_standard_message(tmp_path, monkeypatch, capsys, old, new):
     """An integer below -2**63 of 19 digits gives the same lines as the standard json path
     (a range message, not "Input should be a valid integer")."""
-    import optimizer.instance as instance
     from optimizer.cli import main
 
     path = tmp_path / "inst.json"
