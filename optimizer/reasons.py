@@ -516,7 +516,7 @@ def _capacity_text(a: dict, p, i: int, label: str, lk: float) -> str:
     kept_text = f"the lowest effective risk kept there is {lk:g}" if np.isfinite(lk) else \
         "no one who could be released was kept there"
     return (f"Reason capacity: every compatible bed ({label}) went to people of higher "
-            f"effective risk or to people who may not be released; {kept_text}. Kept if {more} more "
+            f"effective risk or to people who may not be released; {kept_text}. Kept if {more:,} more "
             f"bed{'s' if more > 1 else ''} for {label} had been free.")
 
 

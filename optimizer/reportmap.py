@@ -89,7 +89,7 @@ def _flow_lines(flows, hubs, frames) -> list[str]:
         (x1, y1), (x2, y2) = frames["L48"](*hubs[a]), frames["L48"](*hubs[b])
         mx, my = (x1 + x2) / 2 - (y2 - y1) * 0.15, (y1 + y2) / 2 + (x2 - x1) * 0.15  # bend to the right
         w = 1 + 5 * math.sqrt(n / top)
-        tip = f"{a} \u2192 {b}: {n:,} transfers"
+        tip = f"{a} \u2192 {b}: {n:,} transfer{'s' if n != 1 else ''}"
         out.append(f"<g class='flow'><title>{html.escape(tip)}</title><path d='M{x1},{y1} Q{mx},{my} {x2},{y2}' "
                    f"fill='none' stroke='#5e35b1' stroke-opacity='0.55' stroke-width='{w:.1f}' "
                    f"marker-end='url(#arrow)'/><text x='{(x1 + 2 * mx + x2) / 4:.1f}' y='{(y1 + 2 * my + y2) / 4:.1f}' "
