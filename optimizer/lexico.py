@@ -232,8 +232,9 @@ class LexSolver:
         return np.sort(cand)
 
     # ------------------------------------------------------------------ levels
-    def solve_lp(self, cost, x_prev=None):
-        """Column generation to the full model's LP optimum. Returns (status, ok, x, y, z, rc).
+    def solve_lp(self, cost, x_prev=None, level=None):
+        """Column generation to the full model's LP optimum for the objective ``cost`` (level
+        ``level``, 0-based, when it is one of the model's). Returns (status, ok, x, y, z, rc).
 
         When ``x_prev`` (a solution of the current face) already costs 0 and no cost is
         negative, it is optimal and ``y = 0`` is an optimal dual: no LP is solved."""
@@ -247,14 +248,15 @@ class LexSolver:
             self.lp.changeColsCost(len(self.cols), np.arange(len(self.cols), dtype=np.int32),
                                    np.ascontiguousarray(cost[self.cols]))
             self.lp.changeObjectiveOffset(float(cost[self.out] @ self.col_lo[self.out]))
-        # A new objective: presolve and dual simplex (interior point in large LPs, and in LPs of
-        # more than SETTINGS.ipm_nonzeros nonzeros); a pricing round: primal simplex from the
-        # previous basis, without presolve (it would discard the basis); in large LPs
+        # A new objective: presolve and dual simplex (interior point in large LPs, and in level-2
+        # LPs of more than SETTINGS.ipm_nonzeros nonzeros); a pricing round: primal simplex from
+        # the previous basis, without presolve (it would discard the basis); in large LPs
         # (SETTINGS.scratch_rows) for at most SETTINGS.warm_cap times the last solve from scratch
         # (SETTINGS.big_round_cap when more than SETTINGS.warm_cols columns enter), then interior
         # point from scratch.
         big = self.m.A.shape[0] > SETTINGS.scratch_rows
-        self.lp.setOptionValue("solver", "ipm" if big or self.lp.getNumNz() > SETTINGS.ipm_nonzeros else "simplex")
+        surge_ipm = level == 1 and self.lp.getNumNz() > SETTINGS.ipm_nonzeros
+        self.lp.setOptionValue("solver", "ipm" if big or surge_ipm else "simplex")
         self.lp.setOptionValue("simplex_strategy", 1)
         self.lp.setOptionValue("presolve", "on")
         cap = None  # seconds a warm start may take (large LPs)
@@ -618,7 +620,7 @@ def _compact_levels(chain, maps, first, bounds, statuses, params, split=None):
         i = 0 if k < 2 else len(chain) - 2
         t = chain[i]
         _say(params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
-        status, ok, x, y, z_lp, rc = t.solve_lp(t.m.objectives[k], xs[i])
+        status, ok, x, y, z_lp, rc = t.solve_lp(t.m.objectives[k], xs[i], k)
         if not ok:
             if k == first > 0 and status in INFEASIBLE:
                 return "infeasible"
@@ -648,7 +650,7 @@ def _full_levels(s, first, bounds, statuses, fallback):
     for k in range(first, 4):
         _say(s.params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
         cost = s.m.objectives[k]
-        status, ok, x, y, z_lp, rc = s.solve_lp(cost, x)
+        status, ok, x, y, z_lp, rc = s.solve_lp(cost, x, k)
         if not ok:
             if k == first > 0 and k < 3 and status in INFEASIBLE:
                 return "infeasible"
@@ -693,7 +695,7 @@ def _holds(model, params, deadline):
     for k in range(4):
         _say(params, f"level {k + 1} of 4 ({LEVEL_NAMES[k]})")
         cost = model.objectives[k]
-        status, ok, x, y, z_lp, rc = s.solve_lp(cost)
+        status, ok, x, y, z_lp, rc = s.solve_lp(cost, level=k)
         if not ok:
             statuses.append(f"LP: {status}")
             break

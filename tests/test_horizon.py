@@ -24,6 +24,18 @@ from randinst import load_multiday, load_random, multiday_instance, write_instan
 MIP = [b["name"] for b in backends.describe() if b["available"] and b["name"] in ("highs", *backends.MIP)]
 
 
+def solved_as_brute_force(inst, params=SolveParams(mip_gap=1e-9)):
+    """``solve(inst, params)``, asserted optimal with the enumeration's four levels."""
+    ref = brute_force_days(inst)
+    res = solve(inst, params)
+    o, H = res.objective, inst.horizon_days
+    assert res.termination == "optimal", (inst.name, res.native_status)
+    assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), inst.name
+    assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), inst.name
+    assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), inst.name
+    return res
+
+
 @pytest.mark.parametrize("name,seeds", [(n, 100 if n == "highs" else 30) for n in MIP])
 def test_random_multiday_instances_against_brute_force(tmp_path, monkeypatch, name, seeds):
     """All four levels equal the enumeration's on random 2-4 day instances (at most 5 people),
@@ -50,17 +62,11 @@ def test_random_multiday_instances_against_brute_force(tmp_path, monkeypatch, na
     monkeypatch.setattr(lexico.LexSolver, "solve_mip", solve_mip)
     for seed in range(seeds):
         inst = load_multiday(seed, tmp_path)
-        ref = brute_force_days(inst)
-        res = solve(inst, SolveParams(mip_gap=1e-9, solver=name))
+        res = solved_as_brute_force(inst, SolveParams(mip_gap=1e-9, solver=name))
         assumed += res.native_status[0] == "At its lower bound"  # levels 1-2 proven without their LPs
-        o, H = res.objective, inst.horizon_days
-        assert res.termination == "optimal", seed
-        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
-        assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
-        assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
         check = verify(inst, res.rows)
         assert check.ok, (seed, check.violations[:3])
-        assert check.objective["released_risk"] == pytest.approx(o["released_risk"], abs=1e-9)
+        assert check.objective["released_risk"] == pytest.approx(res.objective["released_risk"], abs=1e-9)
         later += sum(r["decision"] == "release" and r["unit_id"] != "" for r in res.rows)
     if name == "highs":
         assert later > 0  # some plans hold people and release them on a later day
@@ -81,14 +87,8 @@ def test_cohorts_priced_one_at_a_time_agree_with_brute_force(tmp_path, monkeypat
     assumed = 0
     for seed in range(100):
         inst = load_multiday(seed, tmp_path)
-        ref = brute_force_days(inst)
-        res = solve(inst, SolveParams(mip_gap=1e-9))
+        res = solved_as_brute_force(inst)
         assumed += res.native_status[0] == "At its lower bound"
-        o, H = res.objective, inst.horizon_days
-        assert res.termination == "optimal", seed
-        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
-        assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
-        assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
     assert 0 < assumed < 100
     assert adds.count(True) > 0 and adds.count(False) > 0  # columns added to infeasible LPs and by pricing
 
@@ -106,41 +106,42 @@ def test_an_lp_the_interior_point_method_fails_on_is_solved_again_by_simplex(tmp
             failed.append(1) or ("Solve error", False)) if fail and h.getOptionValue("solver")[1] == "ipm"
             else run(self, h, cap))
         for seed in [147] + list(range(20) if fail else []):
-            inst = load_multiday(seed, tmp_path)
-            ref = brute_force_days(inst)
-            res = solve(inst, SolveParams(mip_gap=1e-9))
-            o, H = res.objective, inst.horizon_days
-            assert res.termination == "optimal", (seed, res.native_status)
-            assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
-            assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
-            assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
+            solved_as_brute_force(load_multiday(seed, tmp_path))
         assert bool(failed) == fail
 
 
-def test_lps_large_by_nonzeros_open_by_interior_point(tmp_path, monkeypatch, tune):
-    """An LP with more than ``ipm_nonzeros`` nonzeros opens each new objective by the interior
-    point method, its pricing rounds by primal simplex from the last basis (without the row
-    count's caps): the enumeration's four levels on tiny instances, every arc and cohort priced,
-    at most two columns entering per round."""
+def test_level_2_lps_large_by_nonzeros_open_by_interior_point(tmp_path, monkeypatch, tune):
+    """A level-2 (surge bed-days) LP with more than ``ipm_nonzeros`` nonzeros opens by the
+    interior point method, the other levels' by dual simplex, every pricing round by primal
+    simplex from the last basis (without the row count's caps): the enumeration's four levels on
+    tiny instances, every arc and cohort priced, at most two columns entering per round."""
     tune(ipm_nonzeros=0, priced_arcs=0, priced_cohorts=0, lift_near_arcs=1, initial_arcs=1, enter_per_group=1,
          enter_total=2)
-    runs = []
-    run = lexico.LexSolver._run
+    runs, levels = [], []
+    run, solve_lp = lexico.LexSolver._run, lexico.LexSolver.solve_lp
     monkeypatch.setattr(lexico.LexSolver, "_run", lambda self, h, cap=None: (
-        runs.append((h.getOptionValue("solver")[1], h.getOptionValue("presolve")[1], cap)), run(self, h, cap))[1])
+        runs.append((levels[-1], h.getOptionValue("solver")[1], h.getOptionValue("presolve")[1], cap)),
+        run(self, h, cap))[1])
+    monkeypatch.setattr(lexico.LexSolver, "solve_lp", lambda self, cost, x_prev=None, level=None: (
+        levels.append(level), solve_lp(self, cost, x_prev, level))[1])
     for seed in range(30):
-        inst = load_multiday(seed, tmp_path)
-        ref = brute_force_days(inst)
-        res = solve(inst, SolveParams(mip_gap=1e-9))
-        o, H = res.objective, inst.horizon_days
-        assert res.termination == "optimal", (seed, res.native_status)
-        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
-        assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
-        assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
-    opened = [r for r in runs if r[1] == "on"]
-    rounds = [r for r in runs if r[1] == "off"]
-    assert opened and all(solver == "ipm" for solver, _, _ in opened)
-    assert rounds and all(solver == "simplex" and cap is None for solver, _, cap in rounds)
+        solved_as_brute_force(load_multiday(seed, tmp_path))
+    opened = [(level, solver) for level, solver, presolve, _ in runs if presolve == "on"]
+    assert {solver for level, solver in opened if level == 1} == {"ipm"}
+    assert {solver for level, solver in opened if level != 1} == {"simplex"}
+    rounds = [r for r in runs if r[2] == "off"]
+    assert rounds and all(solver == "simplex" and cap is None for _, solver, _, cap in rounds)
+    # the limit is exclusive: a level-2 LP of exactly ipm_nonzeros nonzeros keeps dual simplex
+    monkeypatch.setattr(lexico.LexSolver, "_run", lambda self, h, cap=None: (
+        runs.append((levels[-1], h.getOptionValue("solver")[1], h.getNumNz())), run(self, h, cap))[1])
+    runs.clear()
+    solved_as_brute_force(load_multiday(0, tmp_path))
+    nonzeros = next(nz for level, _, nz in runs if level == 1)
+    for limit, solver in ((nonzeros, "simplex"), (nonzeros - 1, "ipm")):
+        tune(ipm_nonzeros=limit)
+        runs.clear()
+        solved_as_brute_force(load_multiday(0, tmp_path))
+        assert next(opened for level, opened, _ in runs if level == 1) == solver, limit
 
 
 @pytest.mark.parametrize("warm_cols,warm_cap", [(0, 2.0), (10**9, 10.0**9), (10**9, 0.0)])
@@ -161,14 +162,7 @@ def test_large_lp_settings_agree_with_brute_force(tmp_path, monkeypatch, tune, w
     monkeypatch.setattr(lexico.LexSolver, "_add_cols", lambda self, new, cost: (
         added.append(len(new)), add_cols(self, new, cost))[1])
     for seed in range(30):
-        inst = load_multiday(seed, tmp_path)
-        ref = brute_force_days(inst)
-        res = solve(inst, SolveParams(mip_gap=1e-9))
-        o, H = res.objective, inst.horizon_days
-        assert res.termination == "optimal", seed
-        assert (o["unplaced"], o["surge"]) == (ref.unplaced, ref.surge), seed
-        assert o["released_risk"] * H * RISK_UNITS == pytest.approx(ref.released_risk_units, abs=1e-6), seed
-        assert o["cost_usd"] == pytest.approx(ref.cost_usd, rel=1e-6, abs=1e-6), seed
+        solved_as_brute_force(load_multiday(seed, tmp_path))
     for seed in range(540, 560):  # 20 people: pools that differ by origin, arcs priced in
         inst = read_instance(write_instance(multiday_instance(seed, 20), tmp_path / "m.json"))
         a = solve(inst, SolveParams(mip_gap=1e-9))
@@ -379,11 +373,11 @@ def test_a_stopped_level_keeps_the_levels_before_it_with_the_risk_merged_model(t
     ``RiskMerge.split``); was: level 3 stopped proved 1 level where 2 were proven before."""
     solve_lp = lexico.LexSolver.solve_lp
 
-    def stop(self, cost, x_prev=None):
+    def stop(self, cost, x_prev=None, level=None):
         if np.array_equal(cost, self.m.objectives[stopped]) and not any(
                 np.array_equal(cost, self.m.objectives[j]) for j in range(4) if j != stopped):
             return "Time limit reached", False, None, None, None, None
-        return solve_lp(self, cost, x_prev)
+        return solve_lp(self, cost, x_prev, level)
 
     monkeypatch.setattr(lexico.LexSolver, "solve_lp", stop)
     insts = [read_instance(write_instance(multiday_instance(seed, 8, limits=True), tmp_path / f"{seed}.json"))

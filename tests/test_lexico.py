@@ -143,10 +143,10 @@ def test_a_limit_at_a_later_level_keeps_the_proven_integer_point(monkeypatch, tm
     assert ref.levels_proven == 4
     solve_lp = lexico.LexSolver.solve_lp
 
-    def level_4_stopped(self, cost, x_prev=None):
+    def level_4_stopped(self, cost, x_prev=None, level=None):
         if len(self.m.unit_type) == 0:  # the full model: only level 4 is solved there
             return "Time limit reached", False, None, None, None, None
-        return solve_lp(self, cost, x_prev)
+        return solve_lp(self, cost, x_prev, level)
 
     monkeypatch.setattr(lexico.LexSolver, "solve_lp", level_4_stopped)
     res = solve(inst, PARAMS)
