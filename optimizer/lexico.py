@@ -249,13 +249,14 @@ class LexSolver:
                                    np.ascontiguousarray(cost[self.cols]))
             self.lp.changeObjectiveOffset(float(cost[self.out] @ self.col_lo[self.out]))
         # A new objective: presolve and dual simplex (interior point in large LPs, and in level-2
-        # LPs of more than SETTINGS.ipm_nonzeros nonzeros); a pricing round: primal simplex from
+        # LPs of multi-day models with more than SETTINGS.ipm_nonzeros nonzeros: one-day models'
+        # keep dual simplex, faster on them); a pricing round: primal simplex from
         # the previous basis, without presolve (it would discard the basis); in large LPs
         # (SETTINGS.scratch_rows) for at most SETTINGS.warm_cap times the last solve from scratch
         # (SETTINGS.big_round_cap when more than SETTINGS.warm_cols columns enter), then interior
         # point from scratch.
         big = self.m.A.shape[0] > SETTINGS.scratch_rows
-        surge_ipm = level == 1 and self.lp.getNumNz() > SETTINGS.ipm_nonzeros
+        surge_ipm = level == 1 and getattr(self.m, "horizon", 1) > 1 and self.lp.getNumNz() > SETTINGS.ipm_nonzeros
         self.lp.setOptionValue("solver", "ipm" if big or surge_ipm else "simplex")
         self.lp.setOptionValue("simplex_strategy", 1)
         self.lp.setOptionValue("presolve", "on")

@@ -27,7 +27,7 @@ class EngineSettings:
 
     # warm starts (optimizer/lexico.py): how each LP and pricing round is solved
     scratch_rows: int = 50_000  # LPs with more rows open faster by interior point than by dual simplex
-    ipm_nonzeros: int = 200_000  # so do level-2 (surge) LPs with more nonzeros: dual simplex crawls on long horizons
+    ipm_nonzeros: int = 200_000  # so do multi-day level-2 (surge) LPs with more nonzeros: dual simplex crawls on them
     warm_cols: int = 20_000  # in those, warm starts of larger rounds may crawl: tried only briefly (big_round_cap)
     warm_cap: float = 1.0  # a warm start slower than this times the last solve from scratch is redone from scratch
     big_round_cap: float = 0.25  # a round above warm_cols runs warm for this share of the last solve from scratch

@@ -111,8 +111,9 @@ def test_an_lp_the_interior_point_method_fails_on_is_solved_again_by_simplex(tmp
 
 
 def test_level_2_lps_large_by_nonzeros_open_by_interior_point(tmp_path, monkeypatch, tune):
-    """A level-2 (surge bed-days) LP with more than ``ipm_nonzeros`` nonzeros opens by the
-    interior point method, the other levels' by dual simplex, every pricing round by primal
+    """A multi-day level-2 (surge bed-days) LP with more than ``ipm_nonzeros`` nonzeros opens by
+    the interior point method, the other levels' and one-day models' by dual simplex, every
+    pricing round by primal
     simplex from the last basis (without the row count's caps): the enumeration's four levels on
     tiny instances, every arc and cohort priced, at most two columns entering per round."""
     tune(ipm_nonzeros=0, priced_arcs=0, priced_cohorts=0, lift_near_arcs=1, initial_arcs=1, enter_per_group=1,
@@ -142,6 +143,10 @@ def test_level_2_lps_large_by_nonzeros_open_by_interior_point(tmp_path, monkeypa
         runs.clear()
         solved_as_brute_force(load_multiday(0, tmp_path))
         assert next(opened for level, opened, _ in runs if level == 1) == solver, limit
+    tune(ipm_nonzeros=0)  # one-day models keep dual simplex (a million people: 1.3 times slower by interior point)
+    runs.clear()
+    solve(load_random(0, tmp_path), SolveParams(mip_gap=1e-9))
+    assert {opened for level, opened, _ in runs if level == 1} == {"simplex"}
 
 
 @pytest.mark.parametrize("warm_cols,warm_cap", [(0, 2.0), (10**9, 10.0**9), (10**9, 0.0)])
