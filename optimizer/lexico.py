@@ -249,7 +249,7 @@ class LexSolver:
                                    np.ascontiguousarray(cost[self.cols]))
             self.lp.changeObjectiveOffset(float(cost[self.out] @ self.col_lo[self.out]))
         # A new objective: presolve and dual simplex (interior point in large LPs, and in level-2
-        # LPs of multi-day models with more than SETTINGS.ipm_nonzeros nonzeros: one-day models'
+        # LPs of multi-day models with more than SETTINGS.ipm_nonzeros nonzeros; one-day models
         # keep dual simplex, faster on them); a pricing round: primal simplex from
         # the previous basis, without presolve (it would discard the basis); in large LPs
         # (SETTINGS.scratch_rows) for at most SETTINGS.warm_cap times the last solve from scratch

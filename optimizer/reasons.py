@@ -164,7 +164,7 @@ def _plan_columns(inst: Instance, rows: list[dict[str, str]]) -> tuple[np.ndarra
     n = len(rows)
     units = {"": -1, None: -1, **{u.id: k for k, u in enumerate(u for f in inst.facilities for u in f.units)}}
     programs = {"": -1, None: -1, **{a.id: k for k, a in enumerate(inst.atd_programs)}}
-    # one list per column: zip(*rows) would make a million row iterators (1.3 s against 0.3 s)
+    # one list per column: zip(*rows) would make a million row iterators (this read: 1.5-2.0 s against 0.7-0.9 s)
     dec, unit, day, program = ([r[c] for r in rows] for c in ("decision", "unit_id", "release_day", "atd_program_id"))
     return (np.array(dec, dtype=object), np.fromiter(map(units.__getitem__, unit), np.int64, n),
             np.fromiter((int(d) if d else -1 for d in day), np.int64, n),
