@@ -256,7 +256,7 @@ def _pyomo_result(inst, P, N, model, values, proven, statuses, version, chosen, 
 class _Lift:
     """Carries compact-model duals and solutions to the full model (see optimizer.model)."""
 
-    reserve_s = 0.0  # carrying a solution over is quick
+    reserve_s = lift_s = 0.0  # carrying a solution over is quick
 
     def __init__(self, full, compact, eff_units):
         self.full, self.compact, self.eff_units = full, compact, eff_units
@@ -390,8 +390,7 @@ def _horizon_attempt(inst: Instance, P: People, N: Network, params: SolveParams,
     compact = lift = None
     if params.solver == "highs":
         compact = build_horizon(inst, P, N, compact=True)
-        lift = HorizonLift(inst, P, N, model, compact)
-        lift.reserve_s *= params.slowdown
+        lift = HorizonLift(inst, P, N, model, compact, params.slowdown)
 
     def attempt(report=None):
         if params.solver == "highs":

@@ -701,9 +701,13 @@ class HorizonLift:
     its image at levels 1-3 (moving and facility costs are level-4 costs), and the two LP optima
     are equal (:func:`unit_types`), so the lifted duals are optimal for the full model."""
 
-    def __init__(self, inst: Instance, P: People, N: Network, full: HorizonModel, compact: HorizonModel):
+    def __init__(self, inst: Instance, P: People, N: Network, full: HorizonModel, compact: HorizonModel,
+                 slowdown: float = 1.0):
         self.inst, self.P, self.N, self.full, self.compact = inst, P, N, full, compact
-        self.reserve_s = SETTINGS.lift_per_person_s * len(P.sex)  # the compact levels stop this early
+        # the compact levels stop this early, to carry their solution over: the lift's own share,
+        # and before it an integer point of their last face when the limit stopped the next level
+        self.lift_s = SETTINGS.lift_per_person_s * len(P.sex) * slowdown
+        self.reserve_s = self.lift_s + SETTINGS.point_per_person_s * len(P.sex) * slowdown
         singles = np.flatnonzero(full.person_class >= 0)
         self.class_map = np.zeros(len(full.class_arrival), np.int64)
         self.class_map[full.person_class[singles]] = compact.person_class[singles]

@@ -393,6 +393,29 @@ def test_a_stopped_level_keeps_the_levels_before_it_with_the_risk_merged_model(t
     assert sum(p == stopped for p in merged) >= 10  # the levels before the stopped one, proven
 
 
+def test_a_stopped_level_3_carries_an_integer_point_of_the_level_2_face(tmp_path, monkeypatch):
+    """When the limit stops level 3 (simulated) at a fractional level-2 LP optimum (random
+    multi-day instance 49 with transport limits, 8 people), an integer point next to it on the
+    level-2 face (:meth:`near_point`) is carried to the full model: levels 1-2 proven, with the
+    values of ``highs-mip``; was: the constructive plan, level 1 proven."""
+    inst = read_instance(write_instance(multiday_instance(49, 8, limits=True), tmp_path / "49.json"))
+    b = solve(inst, SolveParams(mip_gap=1e-9, solver="highs-mip"))
+    solve_lp, near, found = lexico.LexSolver.solve_lp, lexico.LexSolver.near_point, []
+
+    def stop(self, cost, x_prev=None, level=None):
+        if level == 2:
+            return "Time limit reached", False, None, None, None, None
+        return solve_lp(self, cost, x_prev, level)
+
+    monkeypatch.setattr(lexico.LexSolver, "solve_lp", stop)
+    monkeypatch.setattr(lexico.LexSolver, "near_point", lambda self, x: found.append(near(self, x)) or found[-1])
+    a = solve(inst, SolveParams(mip_gap=1e-9))
+    assert len(found) == 1 and found[0] is not None
+    assert a.levels_proven == 2 and a.native_status[-1] == "LP: Time limit reached"
+    assert [a.objective[k] for k in ("unplaced", "surge")] == [b.objective[k] for k in ("unplaced", "surge")]
+    assert verify(inst, a.rows).ok
+
+
 @pytest.mark.parametrize("aors,scale,days", [(["HOU"], 0.2, 7), (["SNA", "SEA"], 0.1, 5)])
 def test_a_decoded_plan_encodes_back_to_the_same_four_levels(aors, scale, days):
     """``encode_horizon`` of ``decode_horizon`` of an optimal solution has the same four level
