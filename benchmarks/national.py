@@ -68,7 +68,7 @@ def write_results(path: str, results, con) -> None:
 def formulation(kind: str, instance: str) -> None:
     """Child mode: build and solve one formulation (``class``, ``person`` or the ``flow`` speed
     reference), print its timings as JSON."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+    sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # this tree's package, as `-m optimizer` run here
     from optimizer.instance import read_instance
     from optimizer.lexico import LevelParams, solve_lexicographic
 
