@@ -690,7 +690,7 @@ def _carried(model, lift, c, xc, bounds, deadline):
         c.close()  # its stopped LP (hundreds of MB) before a MIP of its own
         if deadline is not None:
             c.deadline = deadline - lift.lift_s
-        x_int = c.near_point(xc)
+        x_int = c.near_point(xc) if c.left() is None or c.left() > 0 else None
         if x_int is not None:
             xf, proven = _lifted(model, lift, x_int, bounds, len(bounds))
     return xf, proven
