@@ -144,10 +144,11 @@ def main() -> int:
     from rich.console import Console
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=5, help="processes per measure (default 5)")
     ap.add_argument("--no-horizon", action="store_true", help="skip the national 14-day instance")
     ap.add_argument("--no-scale", action="store_true", help="skip 250,000 and 1,000,000 people")
-    ap.add_argument("--out", default=str(HERE / "results" / "targets.json"))
+    ap.add_argument("--out", default=str(HERE / "results" / "targets.json"),
+                    help="results as JSON (default benchmarks/results/targets.json)")
     args = ap.parse_args()
     if args.runs < 1:
         raise SystemExit("targets.py: --runs must be at least 1")
