@@ -707,7 +707,8 @@ class HorizonLift:
         # the compact levels stop this early, to carry their solution over: the lift's own share,
         # and before it an integer point of their last face when the limit stopped the next level
         self.lift_s = SETTINGS.lift_per_person_s * len(P.sex) * slowdown
-        self.reserve_s = self.lift_s + SETTINGS.point_per_person_s * len(P.sex) * slowdown
+        point_s = min(SETTINGS.point_per_person_s * len(P.sex), SETTINGS.point_max_s)
+        self.reserve_s = self.lift_s + point_s * slowdown
         singles = np.flatnonzero(full.person_class >= 0)
         self.class_map = np.zeros(len(full.class_arrival), np.int64)
         self.class_map[full.person_class[singles]] = compact.person_class[singles]

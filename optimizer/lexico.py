@@ -519,8 +519,8 @@ def solve_lexicographic(model: Model, params: LevelParams, deadline: float | Non
     upper)``, the model columns to start level 4 with from the compact solution ``xc``, its lift
     ``xf`` (None when it cannot be carried) and the model's column bounds, and
     ``reserve_s``, the seconds before ``deadline`` at which the compact levels stop so that their
-    solution can be carried), levels 1-3 are optimised on the compact model and only level 4 on
-    ``model``.
+    solution can be carried, the last ``lift_s`` of them for ``solution``), levels 1-3 are
+    optimised on the compact model and only level 4 on ``model``.
 
     Returns ``(x, proven, bounds, statuses, version)``: ``x`` integer over all model columns (None
     when no solution was found), ``proven`` the number of leading levels proven optimal,
@@ -683,8 +683,9 @@ def _carried(model, lift, c, xc, bounds, deadline):
     point next to it on the face of the levels solved (:meth:`LexSolver.near_point` of ``c``, the
     compact model's solver) is lifted instead, found in the time the compact levels kept for it
     (until ``lift.lift_s`` before ``deadline``).  Every solved level of such a point equals its LP
-    bound, so it is proven (HOU, SNA and DAL over 30 days at ``--time-limit 35``: levels 1-2 proven
-    and no one unplaced, where the constructive plan left 162 people unplaced)."""
+    bound, so it is proven (``generate --aor HOU,SNA,DAL --horizon-days 30 --seed 1`` at
+    ``--time-limit 40``: levels 1-2 proven and no one unplaced, where the constructive plan left
+    162 people unplaced)."""
     xf, proven = _lifted(model, lift, xc, bounds, len(bounds))
     if xf is None and xc is not None:
         c.close()  # its stopped LP (hundreds of MB) before a MIP of its own

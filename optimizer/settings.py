@@ -52,7 +52,8 @@ class EngineSettings:
     build_per_person_s: float = 5e-6  # building the models, per person ...
     build_per_person_day_s: float = 3.5e-6  # ... and per person and day
     lift_per_person_s: float = 20e-6  # the compact levels stop this early for the lift to the full model
-    point_per_person_s: float = 30e-6  # ... and this much earlier again, for an integer point of the face they reached
+    point_per_person_s: float = 80e-6  # ... and this much earlier again, for an integer point of the face they reached,
+    point_max_s: float = 2.0  # ... at most this much (its MIP grows with the fractional columns, not the people)
     xlsx_s_per_row: float = 1.8e-4  # writing plan.xlsx (--xlsx), per plan row
     grace_s: float = 0.2  # how long past its deadline a solver may take to return before it is killed
     max_slowdown: float = 8.0  # the reserves grow at most this much on a busy machine (deadline.slowdown)
