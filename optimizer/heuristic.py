@@ -26,8 +26,9 @@ the bed is needed.
 
 Contract 1.1: local ties and detain pins restrict the units (:func:`optimizer.model.single_units`);
 a bed outside the origin facility takes a transport seat of the origin AOR and the nation on
-the arrival day (:class:`Seats`) and is skipped when none is left; pinned people come first and
-get only their pinned outcome (a release pin's bed until its day, its program), are never
+the arrival day (:class:`Seats`) and is skipped when none is left; pinned people come first (a
+unit pin, then a facility pin, then an ATD program pin, then the rest) and get only their pinned
+outcome (a release pin's bed until its day, its program), are never
 unplaced when some bed or slot is left for them, and are never released by the repair pass.
 The greedy pass is not exact: pins that can hold together may still fail here, and the
 verifier then refuses the plan.
@@ -107,6 +108,14 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
     return min(plans, key=lambda plan: plan[1])[0]
 
 
+def _pin_rank(P, b) -> tuple:
+    """The place of pinned block ``b`` (a person, or a family's members) in the constructive
+    order: a unit pin first, then a facility pin, then an ATD program pin (before the release
+    pins free to take any program's slot), then the rest."""
+    first = b if isinstance(b, int) else b[0]
+    return P.pin_unit[first] < 0, P.pin_fac[first] < 0, bool((P.pin_prog[b] < 0).all())
+
+
 def _construct(inst, P, N, by_arrival):
     """One constructive plan: (decision, unit, program, release day) and its levels 1-3
     (unplaced people, surge bed-days, released risk x days).
@@ -118,15 +127,13 @@ def _construct(inst, P, N, by_arrival):
     c = _Constructor(inst, P, N)
     singles = np.flatnonzero(~P.removed & (P.family < 0))
     keys = ((-P.eff[singles], ~P.mandatory[singles]) + ((c.arrival[singles],) if by_arrival else ())
-            + (_stays_home(P, N, singles), P.pin_fac[singles] < 0, P.pin_unit[singles] < 0,
-               P.pin_kind[singles] == 0))  # pinned first (a unit pin, then a facility pin), then movers
+            + (_stays_home(P, N, singles), P.pin_kind[singles] == 0))  # pinned first, then movers
     singles = singles[np.lexsort(keys)]
     families = [m for m in family_members(P).values() if not P.removed[m].any()]  # a family is removed whole
-    pinned_fam = [b for b in families if P.pin_kind[b[0]]]
-    for b in sorted(pinned_fam, key=lambda m: (P.pin_unit[m[0]] < 0, P.pin_fac[m[0]] < 0)):
-        c.place_family(b)  # pinned people first: only their pinned outcome, from what is left
-    for i in singles[P.pin_kind[singles] > 0].tolist():
-        c.place_single(i)
+    # pinned people first (families first among equals: a stable sort), only their pinned outcome
+    pinned = [b for b in families if P.pin_kind[b[0]]] + singles[P.pin_kind[singles] > 0].tolist()
+    for b in sorted(pinned, key=lambda b: _pin_rank(P, b)):
+        c.place_single(b) if isinstance(b, int) else c.place_family(b)
     for b in families:
         if not P.pin_kind[b[0]]:
             c.place_family(b)
