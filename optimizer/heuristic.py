@@ -27,8 +27,8 @@ the bed is needed.
 Contract 1.1: local ties and detain pins restrict the units (:func:`optimizer.model.single_units`);
 a bed outside the origin facility takes a transport seat of the origin AOR and the nation on
 the arrival day (:class:`Seats`) and is skipped when none is left; pinned people come first (a
-unit pin, then a facility pin, then an ATD program pin, then the rest) and get only their pinned
-outcome (a release pin's bed until its day, its program), are never
+unit pin, then a facility pin, then by the ATD programs that may take them, fewest first) and
+get only their pinned outcome (a release pin's bed until its day, its program), are never
 unplaced when some bed or slot is left for them, and are never released by the repair pass.
 The greedy pass is not exact: pins that can hold together may still fail here, and the
 verifier then refuses the plan.
@@ -108,12 +108,14 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
     return min(plans, key=lambda plan: plan[1])[0]
 
 
-def _pin_rank(P, b) -> tuple:
+def _pin_rank(P, N, b) -> tuple:
     """The place of pinned block ``b`` (a person, or a family's members) in the constructive
-    order: a unit pin first, then a facility pin, then an ATD program pin (before the release
-    pins free to take any program's slot), then the rest."""
+    order: a unit pin first, then a facility pin, then by the number of ATD programs with slots
+    that may take them (a program pin: one), fewest first, so that a release pin free to take
+    several programs leaves the slots that others can only have."""
     first = b if isinstance(b, int) else b[0]
-    return P.pin_unit[first] < 0, P.pin_fac[first] < 0, bool((P.pin_prog[b] < 0).all())
+    progs = programs_of(P, N, np.atleast_1d(b)).any(axis=0) & (N.prog_capacity != 0)
+    return P.pin_unit[first] < 0, P.pin_fac[first] < 0, int(progs.sum())
 
 
 def _construct(inst, P, N, by_arrival):
@@ -132,7 +134,7 @@ def _construct(inst, P, N, by_arrival):
     families = [m for m in family_members(P).values() if not P.removed[m].any()]  # a family is removed whole
     # pinned people first (families first among equals: a stable sort), only their pinned outcome
     pinned = [b for b in families if P.pin_kind[b[0]]] + singles[P.pin_kind[singles] > 0].tolist()
-    for b in sorted(pinned, key=lambda b: _pin_rank(P, b)):
+    for b in sorted(pinned, key=lambda b: _pin_rank(P, N, b)):
         c.place_single(b) if isinstance(b, int) else c.place_family(b)
     for b in families:
         if not P.pin_kind[b[0]]:
