@@ -108,14 +108,25 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
     return min(plans, key=lambda plan: plan[1])[0]
 
 
-def _pin_rank(P, N, b) -> tuple:
-    """The place of pinned block ``b`` (a person, or a family's members) in the constructive
-    order: a unit pin first, then a facility pin, then by the number of ATD programs with slots
-    that may take them (a program pin: one), fewest first, so that a release pin free to take
-    several programs leaves the slots that others can only have."""
-    first = b if isinstance(b, int) else b[0]
-    progs = programs_of(P, N, np.atleast_1d(b)).any(axis=0) & (N.prog_capacity != 0)
-    return P.pin_unit[first] < 0, P.pin_fac[first] < 0, int(progs.sum())
+def _pinned_order(P, N, families: list, singles: np.ndarray) -> list:
+    """The pinned families (arrays of members) and single people (ints) of ``families`` and
+    ``singles`` in the constructive order: a unit pin first, then a facility pin, then by the
+    number of ATD programs with slots that may take them (a program pin: one), fewest first, so
+    that a release pin free to take several programs leaves the slots others can only have;
+    families first among equals, single people in their order (a stable sort)."""
+    fam = [b for b in families if P.pin_kind[b[0]]]
+    one = singles[P.pin_kind[singles] > 0]
+    if not fam and not len(one):
+        return []
+    sizes = np.concatenate([np.fromiter(map(len, fam), np.int64, len(fam)), np.ones(len(one), np.int64)])
+    members = np.concatenate(fam + [one])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    blocks = fam + one.tolist()
+    heads = members[starts]
+    may = programs_of(P, N, members) & (N.prog_capacity != 0)
+    count = np.logical_or.reduceat(may, starts, axis=0).sum(axis=1)
+    order = np.lexsort((count, P.pin_fac[heads] < 0, P.pin_unit[heads] < 0))
+    return [blocks[k] for k in order.tolist()]
 
 
 def _construct(inst, P, N, by_arrival):
@@ -132,9 +143,7 @@ def _construct(inst, P, N, by_arrival):
             + (_stays_home(P, N, singles), P.pin_kind[singles] == 0))  # pinned first, then movers
     singles = singles[np.lexsort(keys)]
     families = [m for m in family_members(P).values() if not P.removed[m].any()]  # a family is removed whole
-    # pinned people first (families first among equals: a stable sort), only their pinned outcome
-    pinned = [b for b in families if P.pin_kind[b[0]]] + singles[P.pin_kind[singles] > 0].tolist()
-    for b in sorted(pinned, key=lambda b: _pin_rank(P, N, b)):
+    for b in _pinned_order(P, N, families, singles):  # pinned people first, only their pinned outcome
         c.place_single(b) if isinstance(b, int) else c.place_family(b)
     for b in families:
         if not P.pin_kind[b[0]]:
