@@ -375,18 +375,17 @@ class _Constructor:
     def best_release(self, i, units, a, e):
         """The occupant of ``units`` whose release frees a regular bed for single person i on
         days [a, e) at the least risk x days: ``(risk lost, occupant, unit, release day)``; True
-        when a unit had room left by an earlier repair (i placed there), None when there is no
-        such occupant or the pass ran out of work."""
+        when a unit had room (i placed there), None when there is no such occupant or the pass
+        ran out of work.  Room is left by an earlier repair, or was there all along when the
+        first pass found no transport seat to it and a repair has given one back since."""
         best = None
         for u in units.tolist():
-            occ = self.occupants.get(u)
-            if not occ:
-                continue
-            self.work -= len(occ)
+            occ = self.occupants.get(u, ())
+            self.work -= max(len(occ), 1)
             if self.work < 0:
                 return None
             short = np.flatnonzero(self.free[u, a:e] < 1) + a  # days without a free regular bed
-            if not len(short):  # room, left by an earlier repair
+            if not len(short):  # room
                 if not self.seats.take([self.origin_l[i]], self.N.unit_fac[u], a):
                     continue
                 self.place(u, i, 1, a, e)

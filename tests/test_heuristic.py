@@ -42,6 +42,23 @@ def test_release_pins_with_fewest_programs_are_placed_first(tmp_path):
         assert check.ok, (seed, check.violations[:3])
 
 
+def test_the_repair_pass_uses_an_empty_unit_whose_seat_a_repair_gave_back(tmp_path):
+    """Random one-day instance 453 (30 people, transport limits, pins): the one national seat
+    goes to P27 in the first pass, which leaves three mandatory men unplaced beside the empty
+    unit U3; the repair pass releases P27 and gives the seat back, and now places one of them in
+    U3 (it only looked at units with occupants); was: the verifier refused the plan."""
+    from randinst import random_instance, write_instance
+
+    from optimizer.instance import read_instance
+
+    inst = read_instance(write_instance(random_instance(453, 30, limits=True, pins=True), tmp_path / "453.json"))
+    P, N = people_arrays(inst), network_arrays(inst)
+    rows = plan_rows(inst, P, N, *greedy_plan(inst, P, N))
+    check = verify(inst, rows)
+    assert check.ok, check.violations[:3]
+    assert [r["unit_id"] for r in rows if r["unit_id"] == "U3"] == ["U3"]
+
+
 def test_time_limit_before_any_incumbent_still_writes_a_verified_plan(tmp_path, capsys):
     """National instance, a limit that runs out while reading: exit 1 and a plan, never nothing."""
     out = tmp_path / "plan"
