@@ -27,8 +27,8 @@ the bed is needed.
 Contract 1.1: local ties and detain pins restrict the units (:func:`optimizer.model.single_units`);
 a bed outside the origin facility takes a transport seat of the origin AOR and the nation on
 the arrival day (:class:`Seats`) and is skipped when none is left; pinned people come first (a
-unit pin, then a facility pin, then by the ATD programs that may take them, fewest first) and
-get only their pinned outcome (a release pin's bed until its day, its program), are never
+unit pin, then a facility pin, then by the units or ATD programs that may take them, fewest
+first) and get only their pinned outcome (a release pin's bed until its day, its program), are never
 unplaced when some bed or slot is left for them, and are never released by the repair pass.
 The greedy pass is not exact: pins that can hold together may still fail here, and the
 verifier then refuses the plan.
@@ -110,10 +110,11 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
 
 def _pinned_order(P, N, families: list, singles: np.ndarray) -> list:
     """The pinned families (arrays of members) and single people (ints) of ``families`` and
-    ``singles`` in the constructive order: a unit pin first, then a facility pin, then by the
-    number of ATD programs with slots that may take them (a program pin: one), fewest first, so
-    that a release pin free to take several programs leaves the slots others can only have;
-    families first among equals, single people in their order (a stable sort)."""
+    ``singles`` in the constructive order: a unit pin first, then a facility pin, then by their
+    options, fewest first: the units that fit a detain pin, the ATD programs with slots that may
+    take a release pin (a program pin: one), so that a pin with several options leaves those
+    others can only have; families first among equals, single people in their order (a stable
+    sort)."""
     fam = [b for b in families if P.pin_kind[b[0]]]
     one = singles[P.pin_kind[singles] > 0]
     if not fam and not len(one):
@@ -125,6 +126,13 @@ def _pinned_order(P, N, families: list, singles: np.ndarray) -> list:
     heads = members[starts]
     may = programs_of(P, N, members) & (N.prog_capacity != 0)
     count = np.logical_or.reduceat(may, starts, axis=0).sum(axis=1)
+    detain = P.pin_kind[heads] == PIN_DETAIN
+    for k in np.flatnonzero(detain[:len(fam)]):
+        count[k] = family_units(P, N, fam[k]).sum()
+    ones = np.flatnonzero(detain[len(fam):]) + len(fam)
+    if len(ones):  # single people with equal bed types fit the same units
+        _, first, inv = np.unique(bed_type_keys(P, N)[heads[ones]], return_index=True, return_inverse=True)
+        count[ones] = single_units(P, N, heads[ones][first]).sum(axis=1)[inv]
     order = np.lexsort((count, P.pin_fac[heads] < 0, P.pin_unit[heads] < 0))
     return [blocks[k] for k in order.tolist()]
 

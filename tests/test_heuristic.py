@@ -23,18 +23,18 @@ def test_constructive_plans_are_feasible(tmp_path):
             assert check.ok, (seed, inst.horizon_days, check.violations[:3])
 
 
-def test_release_pins_with_fewest_programs_are_placed_first(tmp_path):
-    """Random one-day instances with transport limits and pins (seeds 51, 68, 137, 143, 144 of 400
-    with 30 people): release pins (of single people or families) are placed by the number of
-    programs that may take them, fewest first (a program pin: one), so that a pin free to take
-    several programs leaves the last slots others can only have; the constructive plan keeps
-    every pin and passes the verifier; was: the pinned person left unplaced, and under
-    ``--time-limit`` exit 4 with nothing written."""
+def test_pins_with_fewest_options_are_placed_first(tmp_path):
+    """Random one-day instances with transport limits and pins (seeds 51, 68, 137, 143, 144 and
+    338 of 400 with 30 people): pins (of single people or families) are placed by their options,
+    fewest first: the programs that may take a release pin (a program pin: one), the units that
+    fit a detain pin, so that a pin with several options leaves those others can only have; the
+    constructive plan keeps every pin and passes the verifier; was: the pinned person left
+    unplaced, and under ``--time-limit`` exit 4 with nothing written."""
     from randinst import random_instance, write_instance
 
     from optimizer.instance import read_instance
 
-    for seed in (51, 68, 137, 143, 144):
+    for seed in (51, 68, 137, 143, 144, 338):
         doc = random_instance(seed, 30, limits=True, pins=True)
         inst = read_instance(write_instance(doc, tmp_path / f"{seed}.json"))
         P, N = people_arrays(inst), network_arrays(inst)
