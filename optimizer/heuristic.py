@@ -111,30 +111,40 @@ def greedy_plan(inst: Instance, P: People, N: Network) -> tuple[np.ndarray, np.n
 def _pinned_order(P, N, families: list, singles: np.ndarray) -> list:
     """The pinned families (arrays of members) and single people (ints) of ``families`` and
     ``singles`` in the constructive order: a unit pin first, then a facility pin, then by their
-    options, fewest first: the units that fit a detain pin, the ATD programs with slots that may
-    take a release pin (a program pin: one), so that a pin with several options leaves those
-    others can only have; families first among equals, single people in their order (a stable
-    sort)."""
+    options (:func:`_pin_options`), fewest first, so that a pin with several options leaves
+    those others can only have; families first among equals, single people in their order (a
+    stable sort)."""
     fam = [b for b in families if P.pin_kind[b[0]]]
     one = singles[P.pin_kind[singles] > 0]
-    if not fam and not len(one):
-        return []
-    sizes = np.concatenate([np.fromiter(map(len, fam), np.int64, len(fam)), np.ones(len(one), np.int64)])
-    members = np.concatenate(fam + [one])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     blocks = fam + one.tolist()
-    heads = members[starts]
-    may = programs_of(P, N, members) & (N.prog_capacity != 0)
-    count = np.logical_or.reduceat(may, starts, axis=0).sum(axis=1)
-    detain = P.pin_kind[heads] == PIN_DETAIN
-    for k in np.flatnonzero(detain[:len(fam)]):
-        count[k] = family_units(P, N, fam[k]).sum()
-    ones = np.flatnonzero(detain[len(fam):]) + len(fam)
-    if len(ones):  # single people with equal bed types fit the same units
-        _, first, inv = np.unique(bed_type_keys(P, N)[heads[ones]], return_index=True, return_inverse=True)
-        count[ones] = single_units(P, N, heads[ones][first]).sum(axis=1)[inv]
+    if not blocks:
+        return []
+    heads = np.concatenate([np.array([b[0] for b in fam], np.int64), one])
+    count = _pin_options(P, N, fam, one)
     order = np.lexsort((count, P.pin_fac[heads] < 0, P.pin_unit[heads] < 0))
     return [blocks[k] for k in order.tolist()]
+
+
+def _pin_options(P, N, fam: list, one: np.ndarray) -> np.ndarray:
+    """Per pinned family of ``fam``, then per pinned single person of ``one``: a detain pin's
+    units that fit, a release pin's ATD programs with slots that may take it (a program pin:
+    one; a family's: those of any of its adults, as minors take no slot)."""
+    cap = N.prog_capacity != 0
+    count = np.zeros(len(fam) + len(one), np.int64)
+    for k, b in enumerate(fam):
+        if P.pin_kind[b[0]] == PIN_DETAIN:
+            count[k] = family_units(P, N, b).sum()
+        else:
+            adults = b[~P.minor[b]]
+            count[k] = (programs_of(P, N, adults) & cap).any(axis=0).sum()
+    kind = P.pin_kind[one]
+    rel = np.flatnonzero(kind == PIN_RELEASE)
+    count[len(fam) + rel] = (programs_of(P, N, one[rel]) & cap).sum(axis=1)
+    det = np.flatnonzero(kind == PIN_DETAIN)
+    if len(det):  # single people with equal bed types fit the same units
+        _, first, inv = np.unique(bed_type_keys(P, N)[one[det]], return_index=True, return_inverse=True)
+        count[len(fam) + det] = single_units(P, N, one[det][first]).sum(axis=1)[inv]
+    return count
 
 
 def _construct(inst, P, N, by_arrival):
